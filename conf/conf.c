@@ -1,0 +1,623 @@
+/*
+ * NAME
+ *	conf.c - the configuration table, its parser and the sample file
+ * DESCRIPTION
+ *	conf_table[] is the one place a configuration key is declared: its name, type,
+ *	default (as the text a user would write), bounds, where it is stored and its help
+ *	text.  Parsing, "signet -n" checking and "signet --sample-config" all walk this
+ *	table, so a key cannot be documented in one place and parsed differently in another.
+ *	Defaults go through the same parser as the file, so a bad default fails every test.
+ *
+ *	Errors are collected, not fatal: conf_load() reports each one as FILE:LINE: message
+ *	and goes on, so "signet -n" shows an operator every mistake at once.
+ * SEE ALSO
+ *	conf.h, signet.conf(5)
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "conf/conf.h"
+
+#ifndef KEYSTORE_DIR
+#define KEYSTORE_DIR "/var/lib/signet/keys"
+#endif
+
+#define CONF_LINE_MAX	4096
+
+enum conf_type {
+	T_STRING,	/* any non-empty text */
+	T_SOCKET,	/* inet:PORT@HOST, inet6:PORT@HOST, unix:PATH */
+	T_MODE,		/* s, v, sv */
+	T_ADDRLIST,	/* addresses and CIDR blocks */
+	T_NAMESERVERS,	/* IP[@PORT], ... */
+	T_NAMES,	/* header field names, comma separated */
+	T_CANON,	/* simple|relaxed[/simple|relaxed] */
+	T_LOGLEVEL,
+	T_INTEGER,
+	T_ON_ERROR,	/* tempfail | accept */
+	T_OPTIONAL,	/* text that may be empty */
+};
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	const char *default_value;
+	long	min, max;		/* T_INTEGER only */
+	size_t	offset;			/* into struct conf; canon uses two fields */
+	const char *help;
+};
+
+#define AT(field) offsetof(struct conf, field)
+
+static const struct conf_key conf_table[] = {
+	{"Socket", T_SOCKET, "inet:8895@127.0.0.1", 0, 0, AT(socket),
+	 "Where the MTA reaches Signet: inet:PORT@HOST, inet6:PORT@HOST or unix:PATH."},
+	{"Mode", T_MODE, "sv", 0, 0, AT(mode),
+	 "s signs outbound mail, v verifies inbound mail, sv does both."},
+	{"AuthservID", T_OPTIONAL, "", 0, 0, AT(authserv_id),
+	 "The authserv-id of our Authentication-Results headers; empty means this host's name."},
+	{"Keystore", T_STRING, KEYSTORE_DIR, 0, 0, AT(keystore),
+	 "Directory of DKIM keys, as managed by signet-keys(8)."},
+	{"InternalHosts", T_ADDRLIST, "127.0.0.0/8, ::1", 0, 0, AT(internal_hosts),
+	 "Clients whose mail is outbound (signed): IPv4/IPv6 addresses and CIDR blocks,\n"
+	 "comma separated.  Mail from a client that authenticated (SMTP AUTH) is outbound too."},
+	{"Nameservers", T_NAMESERVERS, "", 0, 0, AT(nameservers),
+	 "DNS servers to ask, IP[@PORT] comma separated; empty means /etc/resolv.conf."},
+	{"UserID", T_OPTIONAL, "", 0, 0, AT(user_id),
+	 "User (and group, as USER:GROUP) to run as after opening the socket; empty: do not change."},
+	{"PidFile", T_OPTIONAL, "", 0, 0, AT(pid_file),
+	 "File to write the daemon's process id to; empty: none."},
+	{"LogLevel", T_LOGLEVEL, "info", 0, 0, AT(log_level),
+	 "Least severity logged: error, warning, notice, info or debug."},
+	{"SignHeaders", T_NAMES,
+	 "From, Reply-To, Subject, Date, To, Cc, Resent-Date, Resent-From, Resent-To, Resent-Cc, "
+	 "In-Reply-To, References, List-Id, List-Help, List-Unsubscribe, List-Subscribe, "
+	 "List-Post, List-Owner, List-Archive, Message-ID, Sender, MIME-Version, Content-Type, "
+	 "Content-Transfer-Encoding, Content-ID, Content-Description", 0, 0, AT(sign_headers),
+	 "Header fields signed when present (RFC 6376 section 5.4.1), comma separated."},
+	{"OversignHeaders", T_NAMES,
+	 "From, To, Cc, Subject, Date, Reply-To, Message-ID, MIME-Version, Content-Type, "
+	 "Content-Transfer-Encoding", 0, 0, AT(oversign_headers),
+	 "Header fields signed once more than they occur, so that adding one breaks the\n"
+	 "signature; each is signed even when missing from SignHeaders."},
+	{"Canonicalization", T_CANON, "relaxed/relaxed", 0, 0, AT(canon_header),
+	 "DKIM canonicalization HEADER/BODY, each simple or relaxed (RFC 6376 section 3.4)."},
+	{"MinimumKeyBits", T_INTEGER, "1024", 1024, 16384, AT(minimum_key_bits),
+	 "RSA keys shorter than this are not used for signing (RFC 8301 forbids under 1024)."},
+	{"OnInternalError", T_ON_ERROR, "tempfail", 0, 0, AT(on_internal_error),
+	 "What to do with a message when Signet itself fails (out of memory, a library error):\n"
+	 "tempfail (the MTA retries later) or accept (deliver it unsigned/unchecked)."},
+};
+
+#define CONF_KEY_COUNT (sizeof(conf_table) / sizeof(conf_table[0]))
+
+/* ---- value parsers: each returns 1, or 0 with err filled --------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return strdup(s);
+}
+
+static int parse_socket(const char *value, char *err, size_t errlen)
+{
+	const char *rest;
+
+	if (strncmp(value, "unix:", 5) == 0 || strncmp(value, "local:", 6) == 0) {
+		rest = strchr(value, ':') + 1;
+		if (*rest != '/') {
+			snprintf(err, errlen, "socket path \"%s\" must be absolute", rest);
+			return 0;
+		}
+		return 1;
+	}
+	if (strncmp(value, "inet:", 5) == 0 || strncmp(value, "inet6:", 6) == 0) {
+		char	*end;
+		long	port;
+
+		rest = strchr(value, ':') + 1;
+		errno = 0;
+		port = strtol(rest, &end, 10);
+		if (end == rest || errno != 0 || port < 1 || port > 65535 || (*end != '@' && *end)) {
+			snprintf(err, errlen, "bad port in \"%s\" (want inet:PORT@HOST)", value);
+			return 0;
+		}
+		if (*end == '@' && end[1] == '\0') {
+			snprintf(err, errlen, "empty host in \"%s\" (want inet:PORT@HOST)", value);
+			return 0;
+		}
+		return 1;
+	}
+	snprintf(err, errlen, "\"%s\" is not a socket: want inet:PORT@HOST, inet6:PORT@HOST "
+	    "or unix:PATH", value);
+	return 0;
+}
+
+static int parse_mode(const char *value, unsigned *mode, char *err, size_t errlen)
+{
+	if (strcmp(value, "s") == 0)
+		*mode = CONF_MODE_SIGN;
+	else if (strcmp(value, "v") == 0)
+		*mode = CONF_MODE_VERIFY;
+	else if (strcmp(value, "sv") == 0 || strcmp(value, "vs") == 0)
+		*mode = CONF_MODE_SIGN | CONF_MODE_VERIFY;
+	else {
+		snprintf(err, errlen, "Mode \"%s\": want s, v or sv", value);
+		return 0;
+	}
+	return 1;
+}
+
+static int parse_canon_word(const char *word, size_t len, enum canon_kind *out)
+{
+	if (len == 6 && strncasecmp(word, "simple", 6) == 0)
+		*out = CANON_SIMPLE;
+	else if (len == 7 && strncasecmp(word, "relaxed", 7) == 0)
+		*out = CANON_RELAXED;
+	else
+		return 0;
+	return 1;
+}
+
+/* "relaxed/simple"; one word alone sets the header and leaves the body simple
+ * (RFC 6376 section 3.5, c= tag). */
+static int parse_canon(const char *value, struct conf *conf, char *err, size_t errlen)
+{
+	const char *slash = strchr(value, '/');
+	size_t	head_len = slash ? (size_t)(slash - value) : strlen(value);
+
+	conf->canon_body = CANON_SIMPLE;
+	if (!parse_canon_word(value, head_len, &conf->canon_header) ||
+	    (slash && !parse_canon_word(slash + 1, strlen(slash + 1), &conf->canon_body))) {
+		snprintf(err, errlen, "Canonicalization \"%s\": want simple or relaxed, "
+		    "e.g. relaxed/relaxed", value);
+		return 0;
+	}
+	return 1;
+}
+
+static int parse_integer(const char *value, const struct conf_key *key, long *out,
+    char *err, size_t errlen)
+{
+	char	*end;
+	long	n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (end == value || *end != '\0' || errno != 0) {
+		snprintf(err, errlen, "%s \"%s\" is not a whole number", key->name, value);
+		return 0;
+	}
+	if (n < key->min || n > key->max) {
+		snprintf(err, errlen, "%s %ld is out of range %ld..%ld", key->name, n, key->min,
+		    key->max);
+		return 0;
+	}
+	*out = n;
+	return 1;
+}
+
+static int parse_log_level(const char *value, enum log_level *out, char *err, size_t errlen)
+{
+	for (int level = LOG_LEVEL_ERROR; level <= LOG_LEVEL_DEBUG; level++) {
+		if (strcasecmp(value, conf_log_level_name((enum log_level)level)) == 0) {
+			*out = (enum log_level)level;
+			return 1;
+		}
+	}
+	snprintf(err, errlen, "LogLevel \"%s\": want error, warning, notice, info or debug", value);
+	return 0;
+}
+
+static int valid_header_name(const char *name)
+{
+	if (*name == '\0')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p <= 32 || *p >= 127 || *p == ':')
+			return 0;
+	return 1;
+}
+
+static void name_list_free(struct name_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->names[i]);
+	free(list->names);
+	list->names = NULL;
+	list->count = 0;
+}
+
+static int parse_names(const char *value, struct name_list *out, char *err, size_t errlen)
+{
+	struct name_list list = {NULL, 0};
+	const char *p = value;
+
+	while (*p) {
+		size_t	len;
+
+		p += strspn(p, ", \t");
+		len = strcspn(p, ", \t");
+		if (len == 0)
+			break;
+		char  **grown = realloc(list.names, (list.count + 1) * sizeof(*grown));
+		char   *name = strndup(p, len);
+
+		if (grown)
+			list.names = grown;
+		if (grown == NULL || name == NULL) {
+			free(name);
+			snprintf(err, errlen, "out of memory");
+			name_list_free(&list);
+			return 0;
+		}
+		list.names[list.count++] = name;
+		if (!valid_header_name(name)) {
+			snprintf(err, errlen, "\"%s\" is not a header field name", name);
+			name_list_free(&list);
+			return 0;
+		}
+		p += len;
+	}
+	name_list_free(out);
+	*out = list;
+	return 1;
+}
+
+static int parse_nameservers(const char *value, struct conf *conf, char *err, size_t errlen)
+{
+	struct nameserver *list = NULL;
+	size_t	count = 0;
+	const char *p = value;
+
+	while (*p) {
+		char	entry[96];
+		size_t	len;
+
+		p += strspn(p, ", \t");
+		len = strcspn(p, ", \t");
+		if (len == 0)
+			break;
+		if (len >= sizeof(entry)) {
+			snprintf(err, errlen, "nameserver \"%.40s...\" is too long", p);
+			goto fail;
+		}
+		memcpy(entry, p, len);
+		entry[len] = '\0';
+		p += len;
+
+		struct nameserver ns = {.port = 53};
+		char   *at = strchr(entry, '@');
+		unsigned char probe[16];
+
+		if (at) {
+			char   *end;
+			long	port;
+
+			*at = '\0';
+			errno = 0;
+			port = strtol(at + 1, &end, 10);
+			if (end == at + 1 || *end || errno || port < 1 || port > 65535) {
+				snprintf(err, errlen, "nameserver \"%s@%s\": bad port", entry, at + 1);
+				goto fail;
+			}
+			ns.port = (unsigned)port;
+		}
+		if (inet_pton(AF_INET, entry, probe) != 1 && inet_pton(AF_INET6, entry, probe) != 1) {
+			snprintf(err, errlen, "nameserver \"%s\" is not an IP address", entry);
+			goto fail;
+		}
+		memcpy(ns.address, entry, strlen(entry) + 1);	/* fits: it parsed as an address */
+		struct nameserver *grown = realloc(list, (count + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		list = grown;
+		list[count++] = ns;
+	}
+	free(conf->nameservers);
+	conf->nameservers = list;
+	conf->nameserver_count = count;
+	return 1;
+fail:
+	free(list);
+	return 0;
+}
+
+/* Stores value into conf according to key; 0 and err on a bad value. */
+static int set_value(struct conf *conf, const struct conf_key *key, const char *value,
+    char *err, size_t errlen)
+{
+	char   *base = (char *)conf;
+	char  **str = (char **)(base + key->offset);
+
+	switch (key->type) {
+	case T_STRING:
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s needs a value", key->name);
+			return 0;
+		}
+		/* FALLTHROUGH */
+	case T_OPTIONAL:
+		free(*str);
+		*str = dup_or_null(value);
+		return *str != NULL;
+	case T_SOCKET:
+		if (!parse_socket(value, err, errlen))
+			return 0;
+		free(*str);
+		*str = dup_or_null(value);
+		return *str != NULL;
+	case T_MODE:
+		return parse_mode(value, &conf->mode, err, errlen);
+	case T_ADDRLIST: {
+		struct addrlist *list = addrlist_parse(value, err, errlen);
+
+		if (list == NULL)
+			return 0;
+		addrlist_free(conf->internal_hosts);
+		conf->internal_hosts = list;
+		return 1;
+	}
+	case T_NAMESERVERS:
+		return parse_nameservers(value, conf, err, errlen);
+	case T_NAMES:
+		return parse_names(value, (struct name_list *)(base + key->offset), err, errlen);
+	case T_CANON:
+		return parse_canon(value, conf, err, errlen);
+	case T_LOGLEVEL:
+		return parse_log_level(value, &conf->log_level, err, errlen);
+	case T_INTEGER:
+		return parse_integer(value, key, (long *)(base + key->offset), err, errlen);
+	case T_ON_ERROR:
+		if (strcasecmp(value, "tempfail") == 0)
+			conf->on_internal_error = ON_ERROR_TEMPFAIL;
+		else if (strcasecmp(value, "accept") == 0)
+			conf->on_internal_error = ON_ERROR_ACCEPT;
+		else {
+			snprintf(err, errlen, "%s \"%s\": want tempfail or accept", key->name, value);
+			return 0;
+		}
+		return 1;
+	}
+	snprintf(err, errlen, "internal error: key %s has no parser", key->name);
+	return 0;
+}
+
+static const struct conf_key *find_key(const char *name)
+{
+	for (size_t i = 0; i < CONF_KEY_COUNT; i++)
+		if (strcasecmp(conf_table[i].name, name) == 0)
+			return &conf_table[i];
+	return NULL;
+}
+
+static void report_at(conf_report_fn report, void *context, const char *file, unsigned line,
+    const char *message)
+{
+	char	text[CONF_LINE_MAX + 256];
+
+	if (line)
+		snprintf(text, sizeof(text), "%s:%u: %s", file, line, message);
+	else
+		snprintf(text, sizeof(text), "%s: %s", file, message);
+	report(context, text);
+}
+
+static struct conf *conf_defaults(conf_report_fn report, void *context)
+{
+	struct conf *conf = calloc(1, sizeof(*conf));
+	char	err[512];
+	int	ok = conf != NULL;
+
+	for (size_t i = 0; ok && i < CONF_KEY_COUNT; i++) {
+		if (!set_value(conf, &conf_table[i], conf_table[i].default_value, err, sizeof(err))) {
+			report_at(report, context, "(built-in default)", 0, err);
+			ok = 0;
+		}
+	}
+	if (!ok) {
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+/* Splits one line into key and value in place; returns 0 for a blank or comment line. */
+static int split_line(char *line, char **key, char **value)
+{
+	char   *p = line;
+	size_t	len = strlen(line);
+
+	while (len > 0 && isspace((unsigned char)line[len - 1]))
+		line[--len] = '\0';
+	p += strspn(p, " \t");
+	if (*p == '\0' || *p == '#')
+		return 0;
+	*key = p;
+	p += strcspn(p, " \t");
+	if (*p) {
+		*p++ = '\0';
+		p += strspn(p, " \t");
+	}
+	*value = p;
+	return 1;
+}
+
+static int has_control_chars(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 32 && *p != '\t')
+			return 1;
+	return 0;
+}
+
+struct conf *conf_load(const char *path, conf_report_fn report, void *context)
+{
+	struct conf *conf = conf_defaults(report, context);
+	unsigned char seen[CONF_KEY_COUNT] = {0};
+	unsigned seen_line[CONF_KEY_COUNT] = {0};
+	char	line[CONF_LINE_MAX + 2];
+	unsigned lineno = 0;
+	int	errors = 0;
+	FILE   *fp;
+
+	if (conf == NULL)
+		return NULL;
+	if (path == NULL)
+		return conf;
+	if ((conf->file = strdup(path)) == NULL || (fp = fopen(path, "r")) == NULL) {
+		char	msg[256];
+
+		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+		report_at(report, context, path, 0, msg);
+		conf_free(conf);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char   *key_text, *value, err[CONF_LINE_MAX + 128];
+		const struct conf_key *key;
+		size_t	len = strlen(line);
+
+		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			report_at(report, context, path, lineno, "line too long");
+			errors++;
+			int	c;
+			while ((c = fgetc(fp)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (strlen(line) != len || has_control_chars(line)) {
+			report_at(report, context, path, lineno, "NUL or control character in line");
+			errors++;
+			continue;
+		}
+		if (!split_line(line, &key_text, &value))
+			continue;
+		if ((key = find_key(key_text)) == NULL) {
+			snprintf(err, sizeof(err), "unknown key \"%s\"", key_text);
+			report_at(report, context, path, lineno, err);
+			errors++;
+			continue;
+		}
+		size_t	index = (size_t)(key - conf_table);
+		if (seen[index]) {
+			snprintf(err, sizeof(err), "duplicate key %s (first set on line %u)", key->name,
+			    seen_line[index]);
+			report_at(report, context, path, lineno, err);
+			errors++;
+			continue;
+		}
+		seen[index] = 1;
+		seen_line[index] = lineno;
+		if (*value == '\0' && key->type != T_OPTIONAL && key->type != T_NAMESERVERS &&
+		    key->type != T_NAMES && key->type != T_ADDRLIST) {
+			snprintf(err, sizeof(err), "%s needs a value", key->name);
+			report_at(report, context, path, lineno, err);
+			errors++;
+			continue;
+		}
+		if (!set_value(conf, key, value, err, sizeof(err))) {
+			report_at(report, context, path, lineno, err);
+			errors++;
+		}
+	}
+	if (ferror(fp)) {
+		report_at(report, context, path, 0, "read error");
+		errors++;
+	}
+	if (!name_list_contains(&conf->sign_headers, "From") &&
+	    !name_list_contains(&conf->oversign_headers, "From")) {
+		report_at(report, context, path, seen_line[find_key("SignHeaders") - conf_table],
+		    "SignHeaders must include From (RFC 6376 section 5.4)");
+		errors++;
+	}
+	fclose(fp);
+	if (errors) {
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+void	conf_free(struct conf *conf)
+{
+	if (conf == NULL)
+		return;
+	free(conf->socket);
+	free(conf->authserv_id);
+	free(conf->keystore);
+	addrlist_free(conf->internal_hosts);
+	free(conf->nameservers);
+	free(conf->user_id);
+	free(conf->pid_file);
+	name_list_free(&conf->sign_headers);
+	name_list_free(&conf->oversign_headers);
+	free(conf->file);
+	free(conf);
+}
+
+int	name_list_contains(const struct name_list *list, const char *name)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (strcasecmp(list->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+const char *conf_canon_name(enum canon_kind kind)
+{
+	return kind == CANON_RELAXED ? "relaxed" : "simple";
+}
+
+const char *conf_log_level_name(enum log_level level)
+{
+	static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
+
+	return (unsigned)level < sizeof(names) / sizeof(names[0]) ? names[level] : "?";
+}
+
+/* Prints text as "# " comment lines, one per line of text. */
+static void write_comment(FILE *out, const char *text)
+{
+	while (*text) {
+		size_t	len = strcspn(text, "\n");
+
+		fprintf(out, "# %.*s\n", (int)len, text);
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+}
+
+void	conf_write_sample(FILE *out)
+{
+	fputs("# signet.conf -- Signet configuration (see signet.conf(5)).\n"
+	    "#\n"
+	    "# Generated from the key table in conf/conf.c by \"signet --sample-config\".\n"
+	    "# Each line is \"Key Value\"; '#' starts a comment.  Every key below is shown with\n"
+	    "# its default, commented out; uncomment and change what your site needs.\n"
+	    "# Check a file with \"signet -c FILE -n\".\n", out);
+	for (size_t i = 0; i < CONF_KEY_COUNT; i++) {
+		const struct conf_key *key = &conf_table[i];
+
+		fputs("\n", out);
+		write_comment(out, key->help);
+		if (key->type == T_INTEGER)
+			fprintf(out, "# Range: %ld to %ld.\n", key->min, key->max);
+		fprintf(out, "#%s %s\n", key->name, key->default_value);
+	}
+}

@@ -1,0 +1,90 @@
+/*
+ * NAME
+ *	conf.h - Signet's configuration: one table of keys drives parsing, checking and the
+ *	sample file
+ * SYNOPSIS
+ *	#include "conf/conf.h"
+ * DESCRIPTION
+ *	The file is "Key Value" lines; '#' starts a comment; key names are matched without
+ *	regard to case.  Every key is declared once in the table in conf.c with its type,
+ *	default, bounds and help text.  conf_load() parses a file into an immutable struct
+ *	conf; a reload builds a new one.  conf_write_sample() prints the sample signet.conf
+ *	from the same table.
+ * DIAGNOSTICS
+ *	conf_load() reports every error as "FILE:LINE: message" through the report callback
+ *	and returns NULL if there was at least one.
+ */
+#ifndef SIGNET_CONF_H
+#define SIGNET_CONF_H
+
+#include <stdio.h>
+
+#include "conf/addrlist.h"
+
+#define CONF_MODE_SIGN		0x01
+#define CONF_MODE_VERIFY	0x02
+
+enum canon_kind {
+	CANON_SIMPLE,
+	CANON_RELAXED,
+};
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_NOTICE,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+enum internal_error_action {
+	ON_ERROR_TEMPFAIL,
+	ON_ERROR_ACCEPT,
+};
+
+struct nameserver {
+	char	address[64];	/* numeric IPv4 or IPv6 */
+	unsigned port;
+};
+
+struct name_list {
+	char  **names;
+	size_t	count;
+};
+
+struct conf {
+	char   *socket;			/* libmilter connection spec */
+	unsigned mode;			/* CONF_MODE_* bits */
+	char   *authserv_id;
+	char   *keystore;
+	struct addrlist *internal_hosts;
+	struct nameserver *nameservers;
+	size_t	nameserver_count;
+	char   *user_id;		/* empty: keep the starting user */
+	char   *pid_file;		/* empty: none */
+	enum log_level log_level;
+	struct name_list sign_headers;
+	struct name_list oversign_headers;
+	enum canon_kind canon_header;
+	enum canon_kind canon_body;
+	long	minimum_key_bits;
+	enum internal_error_action on_internal_error;
+	char   *file;			/* the file this was read from */
+};
+
+/* Called once per error with "FILE:LINE: message" already formatted. */
+typedef void (*conf_report_fn)(void *context, const char *message);
+
+/* NULL path: defaults only. */
+struct conf *conf_load(const char *path, conf_report_fn report, void *context);
+void	conf_free(struct conf *conf);
+
+void	conf_write_sample(FILE *out);
+
+/* Is name (any case) in the list? */
+int	name_list_contains(const struct name_list *list, const char *name);
+
+const char *conf_canon_name(enum canon_kind kind);
+const char *conf_log_level_name(enum log_level level);
+
+#endif

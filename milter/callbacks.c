@@ -1,0 +1,219 @@
+/*
+ * NAME
+ *	callbacks.c - turn libmilter callbacks into calls on a session
+ * DESCRIPTION
+ *	No policy lives here: each callback fetches what libmilter knows (addresses, macros,
+ *	header fields, body chunks), passes it to the session, and turns the session's
+ *	verdict into a milter reply.
+ *
+ *	Negotiation asks for SMFIP_HDR_LEADSPC, so header values arrive exactly as they
+ *	stand after the colon (simple canonicalization needs the exact bytes), and for
+ *	"no reply" to header and body callbacks where the MTA offers it, which saves one
+ *	round trip per header field.  Steps Signet never uses (RCPT, DATA, unknown commands)
+ *	are skipped.
+ *
+ *	An internal error tempfails or accepts the message as OnInternalError says; it is
+ *	never discarded.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <libmilter/mfapi.h>
+
+#include "milter/callbacks.h"
+#include "milter/log.h"
+#include "milter/session.h"
+
+static struct session *session_of(SMFICTX *ctx)
+{
+	return (struct session *)smfi_getpriv(ctx);
+}
+
+static sfsistat on_error(SMFICTX *ctx, struct session *s)
+{
+	if (s == NULL || session_tempfail_on_error(s)) {
+		smfi_setreply(ctx, "451", "4.3.0", "Signet: temporary internal error, try again later");
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_ACCEPT;
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+    unsigned long *pf2, unsigned long *pf3)
+{
+	unsigned long wanted_steps = SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY |
+	    SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOUNKNOWN;
+	struct session *s;
+
+	(void)f1;
+	(void)f3;
+	if ((f0 & SMFIF_ADDHDRS) == 0) {
+		log_msg(LOG_LEVEL_ERROR, "the MTA does not allow adding header fields; refusing "
+		    "the connection");
+		return SMFIS_REJECT;
+	}
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf1 = f1 & wanted_steps;
+	*pf2 = 0;
+	*pf3 = 0;
+	if ((s = session_new()) == NULL)
+		return SMFIS_TEMPFAIL;
+	s->leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	s->no_reply_header = (*pf1 & SMFIP_NR_HDR) != 0;
+	s->no_reply_body = (*pf1 & SMFIP_NR_BODY) != 0;
+	smfi_setpriv(ctx, s);
+	(void)f2;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
+{
+	struct session *s = session_of(ctx);
+
+	if (s == NULL) {
+		/* An MTA that does not negotiate (old protocol): make the session now. */
+		if ((s = session_new()) == NULL)
+			return SMFIS_TEMPFAIL;
+		smfi_setpriv(ctx, s);
+	}
+	session_connect(s, addr, hostname);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct session *s = session_of(ctx);
+
+	(void)argv;
+	if (s == NULL || !session_message_begin(s, smfi_getsymval(ctx, "i"),
+	    smfi_getsymval(ctx, "{auth_authen}")))
+		return on_error(ctx, s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct session *s = session_of(ctx);
+
+	if (s != NULL)
+		session_header(s, name, value);
+	return s != NULL && s->no_reply_header ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+
+	if (s == NULL)
+		return on_error(ctx, s);
+	session_set_queue_id(s, smfi_getsymval(ctx, "i"));
+	switch (session_end_of_headers(s)) {
+	case VERDICT_CONTINUE:
+		return SMFIS_CONTINUE;
+	case VERDICT_PASS:
+		session_message_end(s);
+		return SMFIS_ACCEPT;
+	case VERDICT_ERROR:
+		break;
+	}
+	log_msg(LOG_LEVEL_ERROR, "%s: internal error at end of headers", s->queue_id);
+	sfsistat status = on_error(ctx, s);
+	session_message_end(s);
+	return status;
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct session *s = session_of(ctx);
+
+	if (s != NULL)
+		session_body(s, data, len);
+	return s != NULL && s->no_reply_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static void log_signed(const struct session *s)
+{
+	char	line[512];
+	size_t	used = 0;
+
+	for (size_t i = 0; i < s->key_count && used < sizeof(line); i++) {
+		int	n = snprintf(line + used, sizeof(line) - used, "%s%s (%s)", i ? ", " : "",
+		    s->keys[i]->selector, keystore_dkim_algorithm(s->keys[i]->algorithm));
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	log_msg(LOG_LEVEL_INFO, "%s: outbound from %s%s: signed d=%s s=%s", s->queue_id,
+	    s->client_text, s->authenticated ? " (authenticated)" : "", s->from_domain,
+	    used ? line : "");
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+	char   *values[SESSION_MAX_KEYS];
+	size_t	count = 0;
+	sfsistat status = SMFIS_ACCEPT;
+
+	if (s == NULL)
+		return on_error(ctx, s);
+	session_set_queue_id(s, smfi_getsymval(ctx, "i"));
+	if (s->rt == NULL)		/* nothing was started: pass */
+		return SMFIS_ACCEPT;
+	if (session_sign(s, values, &count) != VERDICT_CONTINUE) {
+		status = on_error(ctx, s);
+		session_message_end(s);
+		return status;
+	}
+	/* Inserted at the top, each above the last: the order of the list is kept reversed,
+	 * which does not matter to verifiers. */
+	for (size_t i = 0; i < count; i++) {
+		if (status == SMFIS_ACCEPT &&
+		    smfi_insheader(ctx, 0, "DKIM-Signature", values[i]) != MI_SUCCESS) {
+			log_msg(LOG_LEVEL_ERROR, "%s: the MTA refused the DKIM-Signature header",
+			    s->queue_id);
+			status = on_error(ctx, s);
+		}
+		free(values[i]);
+	}
+	if (status == SMFIS_ACCEPT)
+		log_signed(s);
+	session_message_end(s);
+	return status;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+
+	if (s != NULL)
+		session_message_end(s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	session_free(session_of(ctx));
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+int	callbacks_register(void)
+{
+	static struct smfiDesc desc = {
+		.xxfi_name = "signet",
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+		.xxfi_connect = cb_connect,
+		.xxfi_envfrom = cb_envfrom,
+		.xxfi_header = cb_header,
+		.xxfi_eoh = cb_eoh,
+		.xxfi_body = cb_body,
+		.xxfi_eom = cb_eom,
+		.xxfi_abort = cb_abort,
+		.xxfi_close = cb_close,
+		.xxfi_negotiate = cb_negotiate,
+	};
+
+	return smfi_register(desc) == MI_SUCCESS;
+}

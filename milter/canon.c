@@ -1,0 +1,238 @@
+/*
+ * NAME
+ *	canon.c - DKIM canonicalization of header fields and bodies, hashed as it streams
+ * DESCRIPTION
+ *	Body: a byte-at-a-time state machine.  Empty lines are not hashed when seen but
+ *	counted, and written out only when a later line has content, which is how both
+ *	algorithms drop trailing empty lines without buffering the body.  "relaxed" also
+ *	remembers a run of blanks and writes one space only if non-blank content follows on
+ *	the same line (so blanks at line end vanish).  A CR not followed by LF is content.
+ *	Output is staged in a small buffer and hashed in blocks.
+ *
+ *	RFC 6376 section 3.4.3/3.4.4 with erratum 3192: an empty body is "CRLF" under simple
+ *	and empty under relaxed; a last line without a line end gets one.
+ * SEE ALSO
+ *	canon.h, RFC 6376 section 3.4
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "milter/canon.h"
+
+struct body_canon {
+	enum canon_kind kind;
+	EVP_MD_CTX *md;
+	size_t	pending_empty_lines;	/* empty lines not yet written */
+	int	line_has_content;	/* something written on the current line */
+	int	pending_space;		/* relaxed: blanks seen, not yet written */
+	int	pending_cr;		/* a CR whose meaning depends on the next byte */
+	int	wrote_anything;
+	unsigned char out[4096];
+	size_t	out_len;
+	int	failed;
+};
+
+static void flush_out(struct body_canon *c)
+{
+	if (c->out_len && !EVP_DigestUpdate(c->md, c->out, c->out_len))
+		c->failed = 1;
+	c->out_len = 0;
+}
+
+static void emit(struct body_canon *c, const char *bytes, size_t len)
+{
+	if (len > sizeof(c->out) - c->out_len)
+		flush_out(c);
+	memcpy(c->out + c->out_len, bytes, len);
+	c->out_len += len;
+	c->wrote_anything = 1;
+}
+
+/* Something other than a line end or (relaxed) a blank belongs on the current line. */
+static void emit_content(struct body_canon *c, unsigned char ch)
+{
+	if (!c->line_has_content) {
+		for (; c->pending_empty_lines > 0; c->pending_empty_lines--)
+			emit(c, "\r\n", 2);
+		c->line_has_content = 1;
+	}
+	if (c->pending_space) {
+		emit(c, " ", 1);
+		c->pending_space = 0;
+	}
+	emit(c, (const char *)&ch, 1);
+}
+
+static void end_line(struct body_canon *c)
+{
+	if (c->line_has_content)
+		emit(c, "\r\n", 2);
+	else
+		c->pending_empty_lines++;
+	c->line_has_content = 0;
+	c->pending_space = 0;
+}
+
+static void take_byte(struct body_canon *c, unsigned char ch)
+{
+	if (c->pending_cr) {
+		c->pending_cr = 0;
+		if (ch == '\n') {
+			end_line(c);
+			return;
+		}
+		emit_content(c, '\r');
+	}
+	if (ch == '\r')
+		c->pending_cr = 1;
+	else if (ch == '\n')
+		end_line(c);
+	else if (c->kind == CANON_RELAXED && (ch == ' ' || ch == '\t'))
+		c->pending_space = 1;
+	else
+		emit_content(c, ch);
+}
+
+struct body_canon *body_canon_new(enum canon_kind kind)
+{
+	struct body_canon *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->kind = kind;
+	if ((c->md = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex(c->md, EVP_sha256(), NULL)) {
+		body_canon_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int	body_canon_update(struct body_canon *c, const unsigned char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		take_byte(c, data[i]);
+	return !c->failed;
+}
+
+int	body_canon_final(struct body_canon *c, unsigned char hash[CANON_HASH_LEN])
+{
+	unsigned int hash_len = 0;
+
+	if (c->pending_cr) {
+		c->pending_cr = 0;
+		emit_content(c, '\r');
+	}
+	if (c->line_has_content)
+		end_line(c);
+	if (c->kind == CANON_SIMPLE && !c->wrote_anything)
+		emit(c, "\r\n", 2);
+	flush_out(c);
+	if (c->failed || !EVP_DigestFinal_ex(c->md, hash, &hash_len) || hash_len != CANON_HASH_LEN)
+		return 0;
+	return 1;
+}
+
+void	body_canon_free(struct body_canon *c)
+{
+	if (c == NULL)
+		return;
+	EVP_MD_CTX_free(c->md);
+	free(c);
+}
+
+/* ---- buffers -------------------------------------------------------------------------- */
+
+int	buffer_append(struct buffer *buf, const void *data, size_t len)
+{
+	if (len > buf->cap - buf->len || buf->data == NULL) {
+		size_t	cap = buf->cap ? buf->cap : 256;
+
+		while (cap - buf->len < len + 1) {
+			if (cap > ((size_t)-1) / 2)
+				return 0;
+			cap *= 2;
+		}
+		char   *grown = realloc(buf->data, cap);
+		if (grown == NULL)
+			return 0;
+		buf->data = grown;
+		buf->cap = cap;
+	}
+	memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+	buf->data[buf->len] = '\0';
+	return 1;
+}
+
+int	buffer_append_str(struct buffer *buf, const char *s)
+{
+	return buffer_append(buf, s, strlen(s));
+}
+
+void	buffer_free(struct buffer *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = buf->cap = 0;
+}
+
+/* ---- header fields -------------------------------------------------------------------- */
+
+/* simple: the field exactly as it stands, with every line end written as CRLF. */
+static int header_simple(struct buffer *out, const char *name, const char *value)
+{
+	if (!buffer_append_str(out, name) || !buffer_append(out, ":", 1))
+		return 0;
+	for (const char *p = value; *p; p++) {
+		if (*p == '\n' && (p == value || p[-1] != '\r')) {
+			if (!buffer_append(out, "\r\n", 2))
+				return 0;
+		} else if (!buffer_append(out, p, 1)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* relaxed: lower-case name; value unfolded, blank runs to one space, trimmed at both ends. */
+static int header_relaxed(struct buffer *out, const char *name, const char *value)
+{
+	size_t	name_len = strlen(name);
+	int	pending_space = 0, started = 0;
+
+	while (name_len > 0 && (name[name_len - 1] == ' ' || name[name_len - 1] == '\t'))
+		name_len--;
+	for (size_t i = 0; i < name_len; i++) {
+		char	lower = (char)tolower((unsigned char)name[i]);
+
+		if (!buffer_append(out, &lower, 1))
+			return 0;
+	}
+	if (!buffer_append(out, ":", 1))
+		return 0;
+	for (const char *p = value; *p; p++) {
+		if (*p == '\r' || *p == '\n')
+			continue;
+		if (*p == ' ' || *p == '\t') {
+			pending_space = started;
+			continue;
+		}
+		if (pending_space && !buffer_append(out, " ", 1))
+			return 0;
+		pending_space = 0;
+		started = 1;
+		if (!buffer_append(out, p, 1))
+			return 0;
+	}
+	return 1;
+}
+
+int	header_canon(struct buffer *out, enum canon_kind kind, const char *name,
+    const char *value, int with_crlf)
+{
+	int	ok = kind == CANON_RELAXED ? header_relaxed(out, name, value)
+	    : header_simple(out, name, value);
+
+	return ok && (!with_crlf || buffer_append(out, "\r\n", 2));
+}

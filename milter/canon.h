@@ -1,0 +1,49 @@
+/*
+ * NAME
+ *	canon.h - DKIM canonicalization (RFC 6376 section 3.4) of header fields and bodies
+ * SYNOPSIS
+ *	#include "milter/canon.h"
+ * DESCRIPTION
+ *	The body canonicalizer is a push parser: body_canon_update() takes the body in chunks
+ *	of any size, as the MTA hands them over, and hashes the canonical form with SHA-256
+ *	without keeping the body.  Line ends may be CRLF or a bare LF (both end a line; the
+ *	canonical form always uses CRLF).  body_canon_final() gives the 32-byte hash.
+ *
+ *	header_canon() writes the canonical form of one header field, given its name and its
+ *	value as the MTA passed it (everything after the colon, folded lines joined by LF or
+ *	CRLF), into a growing buffer.
+ */
+#ifndef SIGNET_CANON_H
+#define SIGNET_CANON_H
+
+#include <stddef.h>
+#include <openssl/evp.h>
+
+#include "conf/conf.h"
+
+#define CANON_HASH_LEN 32
+
+struct body_canon;
+
+struct body_canon *body_canon_new(enum canon_kind kind);
+int	body_canon_update(struct body_canon *canon, const unsigned char *data, size_t len);
+int	body_canon_final(struct body_canon *canon, unsigned char hash[CANON_HASH_LEN]);
+void	body_canon_free(struct body_canon *canon);
+
+/* A growable byte buffer; owner frees data. */
+struct buffer {
+	char   *data;
+	size_t	len;
+	size_t	cap;
+};
+
+int	buffer_append(struct buffer *buf, const void *data, size_t len);
+int	buffer_append_str(struct buffer *buf, const char *s);
+void	buffer_free(struct buffer *buf);
+
+/* Appends "name:value\r\n" in canonical form; with_crlf 0 leaves off the final CRLF (for the
+ * DKIM-Signature header itself).  0 on allocation failure. */
+int	header_canon(struct buffer *out, enum canon_kind kind, const char *name,
+	    const char *value, int with_crlf);
+
+#endif

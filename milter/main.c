@@ -1,0 +1,242 @@
+/*
+ * NAME
+ *	signet - mail-authentication milter: start-up, socket, privileges, main loop
+ * SYNOPSIS
+ *	signet -c FILE -f	run in the foreground, logging to stderr
+ *	signet -c FILE -n	check the configuration (and keystore), print errors, exit
+ *	signet -V		print the version
+ *	signet --sample-config	print the sample signet.conf generated from the key table
+ * DESCRIPTION
+ *	Order of start-up: read and check the configuration, load the keystore (private keys
+ *	parsed once, here), open the milter socket, set TCP_NODELAY on it, detach unless -f,
+ *	drop privileges to UserID, write PidFile, then hand over to libmilter's loop.
+ *	Keys are read before privileges are dropped, so they may stay readable by root only.
+ * DIAGNOSTICS
+ *	Configuration errors as FILE:LINE: message on stderr; exit status 1 for a bad
+ *	configuration or a start-up failure, 2 for bad usage.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <libmilter/mfapi.h>
+
+#include "config.h"
+#include "conf/conf.h"
+#include "keys/keystore.h"
+#include "milter/callbacks.h"
+#include "milter/listener.h"
+#include "milter/log.h"
+#include "milter/runtime.h"
+
+#ifndef SYSCONF_DIR
+#define SYSCONF_DIR "/etc"
+#endif
+#define DEFAULT_CONF SYSCONF_DIR "/signet.conf"
+
+struct options {
+	const char *conf_path;
+	int	foreground;
+	int	check_only;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: signet [-c FILE] [-f | -n]\n"
+	    "       signet -V | --sample-config\n"
+	    "  -c FILE   configuration file (default %s)\n"
+	    "  -f        stay in the foreground and log to stderr\n"
+	    "  -n        check the configuration and keystore, then exit\n"
+	    "  -V        print the version\n", DEFAULT_CONF);
+}
+
+static void report_to_stderr(void *context, const char *message)
+{
+	(void)context;
+	fprintf(stderr, "%s\n", message);
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_args(int argc, char **argv, struct options *opt)
+{
+	int	c;
+
+	opt->conf_path = DEFAULT_CONF;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--sample-config") == 0) {
+			conf_write_sample(stdout);
+			return fflush(stdout) == 0 ? 0 : 1;
+		}
+		if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	}
+	while ((c = getopt(argc, argv, "c:fnVh")) != -1) {
+		switch (c) {
+		case 'c':
+			opt->conf_path = optarg;
+			break;
+		case 'f':
+			opt->foreground = 1;
+			break;
+		case 'n':
+			opt->check_only = 1;
+			break;
+		case 'V':
+			printf("signet %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* Loads the keystore into *out and reports unusable active keys; 0 after reporting an
+ * error.  Without signing (Mode v) no keystore is needed and *out stays NULL. */
+static int load_keys(const struct conf *conf, int quiet, struct keystore **out)
+{
+	struct keystore_error err;
+	struct keystore *keys;
+
+	*out = NULL;
+	if (!(conf->mode & CONF_MODE_SIGN))
+		return 1;
+	if ((keys = keystore_load(conf->keystore, KEYSTORE_LOAD_PRIVATE, &err)) == NULL) {
+		fprintf(stderr, "%s: keystore: %s\n", conf->file ? conf->file : "signet", err.text);
+		return 0;
+	}
+	for (size_t i = 0; i < keystore_count(keys); i++) {
+		const struct keystore_key *k = keystore_key_at(keys, i);
+
+		if (k->state == KEY_STATE_ACTIVE && k->algorithm != KEY_ALG_ED25519 &&
+		    k->bits < conf->minimum_key_bits && !quiet)
+			log_msg(LOG_LEVEL_WARNING, "key %s/%s has %d bits, under MinimumKeyBits %ld: "
+			    "not used for signing", k->domain, k->selector, k->bits,
+			    conf->minimum_key_bits);
+	}
+	*out = keys;
+	return 1;
+}
+
+static int drop_privileges(const char *spec)
+{
+	char	user[256];
+	const char *colon = strchr(spec, ':');
+	struct passwd *pw;
+	gid_t	gid;
+
+	snprintf(user, sizeof(user), "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+	if ((pw = getpwnam(user)) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "UserID: no such user \"%s\"", user);
+		return 0;
+	}
+	gid = pw->pw_gid;
+	if (colon) {
+		struct group *gr = getgrnam(colon + 1);
+
+		if (gr == NULL) {
+			log_msg(LOG_LEVEL_ERROR, "UserID: no such group \"%s\"", colon + 1);
+			return 0;
+		}
+		gid = gr->gr_gid;
+	}
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+		return 1;
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+		log_msg(LOG_LEVEL_ERROR, "UserID: cannot become %s: %s", spec, strerror(errno));
+		return 0;
+	}
+	if (setuid(0) == 0) {
+		log_msg(LOG_LEVEL_ERROR, "UserID: privileges could be regained after dropping them");
+		return 0;
+	}
+	return 1;
+}
+
+static int write_pid_file(const char *path)
+{
+	FILE   *fp = fopen(path, "w");
+
+	if (fp == NULL || fprintf(fp, "%ld\n", (long)getpid()) < 0 || fclose(fp) != 0) {
+		log_msg(LOG_LEVEL_ERROR, "PidFile %s: %s", path, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
+int	main(int argc, char **argv)
+{
+	struct options opt = {0};
+	struct conf *conf;
+	struct keystore *keys;
+	int	status = parse_args(argc, argv, &opt);
+
+	if (status >= 0)
+		return status;
+	if ((conf = conf_load(opt.conf_path, report_to_stderr, NULL)) == NULL)
+		return 1;
+	log_init(opt.foreground || opt.check_only ? LOG_TO_STDERR : LOG_TO_SYSLOG,
+	    conf->log_level);
+	if (!load_keys(conf, opt.check_only, &keys)) {
+		conf_free(conf);
+		return 1;
+	}
+	if (opt.check_only) {
+		printf("%s: configuration OK; %zu key(s) in %s\n", opt.conf_path,
+		    keys ? keystore_count(keys) : 0, conf->keystore);
+		if (keys)
+			keystore_free(keys);
+		conf_free(conf);
+		return 0;
+	}
+
+	const char *socket_spec = conf->socket;
+	const char *pid_file = conf->pid_file[0] ? strdup(conf->pid_file) : NULL;
+	char   *user_id = conf->user_id[0] ? strdup(conf->user_id) : NULL;
+
+	if (!runtime_install(conf, keys) || !callbacks_register()) {
+		log_msg(LOG_LEVEL_ERROR, "cannot register with libmilter");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (smfi_setconn((char *)socket_spec) != MI_SUCCESS ||
+	    smfi_opensocket(1) != MI_SUCCESS) {
+		log_msg(LOG_LEVEL_ERROR, "cannot open milter socket %s (in use, or no permission?)",
+		    socket_spec);
+		return 1;
+	}
+	if (listener_set_nodelay() < 0)
+		return 1;
+	if (!opt.foreground && daemon(0, 0) != 0) {
+		log_msg(LOG_LEVEL_ERROR, "cannot detach: %s", strerror(errno));
+		return 1;
+	}
+	if (user_id != NULL && !drop_privileges(user_id))
+		return 1;
+	if (pid_file != NULL && !write_pid_file(pid_file))
+		return 1;
+	log_msg(LOG_LEVEL_NOTICE, "signet %s listening on %s", PACKAGE_VERSION, socket_spec);
+	status = smfi_main() == MI_SUCCESS ? 0 : 1;
+	log_msg(LOG_LEVEL_NOTICE, "signet stopping");
+	if (pid_file != NULL)
+		unlink(pid_file);
+	runtime_shutdown();
+	free((char *)pid_file);
+	free(user_id);
+	return status;
+}

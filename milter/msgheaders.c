@@ -1,0 +1,236 @@
+/*
+ * NAME
+ *	msgheaders.c - header fields of one message, and the author domain from its From
+ * DESCRIPTION
+ *	The From parser reads an RFC 5322 address list in two passes.  The first copies the
+ *	value with comments removed and each quoted string reduced to a placeholder, so that
+ *	"@", "," and "<" inside them can no longer mislead the second pass, which splits
+ *	mailboxes at commas (and group ":" / ";"), takes the angle address when there is one,
+ *	and the domain after its last "@".  Everything is bounded by the value's length; an
+ *	unterminated quote or comment simply ends the value.
+ *
+ *	A message is signed for one domain only: when the mailboxes of From name different
+ *	domains the result is FROM_MIXED_DOMAINS and the message is not signed.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "milter/msgheaders.h"
+
+enum msgheaders_status msgheaders_add(struct msgheaders *h, const char *name, const char *value)
+{
+	size_t	bytes = strlen(name) + strlen(value);
+
+	if (h->count >= MSGHEADERS_MAX_FIELDS || bytes > MSGHEADERS_MAX_BYTES - h->total_bytes)
+		return MSGHEADERS_TOO_MANY;
+	if (h->count == h->cap) {
+		size_t	cap = h->cap ? h->cap * 2 : 32;
+		struct msgheader *grown = realloc(h->fields, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return MSGHEADERS_NOMEM;
+		h->fields = grown;
+		h->cap = cap;
+	}
+	struct msgheader *f = &h->fields[h->count];
+	if ((f->name = strdup(name)) == NULL || (f->value = strdup(value)) == NULL) {
+		free(f->name);
+		return MSGHEADERS_NOMEM;
+	}
+	h->count++;
+	h->total_bytes += bytes;
+	return MSGHEADERS_OK;
+}
+
+void	msgheaders_clear(struct msgheaders *h)
+{
+	for (size_t i = 0; i < h->count; i++) {
+		free(h->fields[i].name);
+		free(h->fields[i].value);
+	}
+	free(h->fields);
+	memset(h, 0, sizeof(*h));
+}
+
+size_t	msgheaders_count_named(const struct msgheaders *h, const char *name)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < h->count; i++)
+		if (strcasecmp(h->fields[i].name, name) == 0)
+			n++;
+	return n;
+}
+
+const char *from_status_text(enum from_status status)
+{
+	switch (status) {
+	case FROM_OK:
+		return "ok";
+	case FROM_MISSING:
+		return "no From header field";
+	case FROM_SEVERAL:
+		return "several From header fields";
+	case FROM_NO_DOMAIN:
+		return "From has no usable domain";
+	case FROM_MIXED_DOMAINS:
+		return "From names mailboxes in different domains";
+	}
+	return "?";
+}
+
+/* Copies value without comments, each quoted string as the single character 'q'. */
+static char *strip_comments_and_quotes(const char *value)
+{
+	char   *out = malloc(strlen(value) + 1), *o = out;
+	int	depth = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (const char *p = value; *p; p++) {
+		if (depth > 0) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+			continue;
+		}
+		if (*p == '(') {
+			depth = 1;
+			*o++ = ' ';
+		} else if (*p == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			*o++ = 'q';
+			if (*p == '\0')
+				break;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static int valid_domain(const char *d, size_t len)
+{
+	size_t	label = 0;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum(c) || c == '-' || c == '_') {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0;
+}
+
+/* One mailbox from the cleaned text [start, end): 1 with its domain, 0 if none. */
+static int mailbox_domain(const char *start, const char *end, const char **dom, size_t *len)
+{
+	const char *lt = memchr(start, '<', (size_t)(end - start));
+	const char *at = NULL;
+
+	if (lt) {
+		const char *gt = memchr(lt, '>', (size_t)(end - lt));
+
+		if (gt == NULL)
+			return 0;
+		start = lt + 1;
+		end = gt;
+	}
+	for (const char *p = start; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return 0;
+	const char *d = at + 1;
+	while (d < end && isspace((unsigned char)*d))
+		d++;
+	while (end > d && isspace((unsigned char)end[-1]))
+		end--;
+	if (end > d && end[-1] == '.')
+		end--;			/* a trailing root dot names the same domain */
+	if (!valid_domain(d, (size_t)(end - d)))
+		return 0;
+	*dom = d;
+	*len = (size_t)(end - d);
+	return 1;
+}
+
+enum from_status from_value_domain(const char *value, char *domain, size_t size)
+{
+	char   *clean = strip_comments_and_quotes(value);
+	const char *first = NULL;
+	size_t	first_len = 0;
+	enum from_status status = FROM_NO_DOMAIN;
+
+	if (clean == NULL)
+		return FROM_NO_DOMAIN;
+	for (char *p = clean, *item = clean;; p++) {
+		if (*p == ':' && memchr(item, '<', (size_t)(p - item)) == NULL) {
+			item = p + 1;		/* "group-name:" starts a group */
+			continue;
+		}
+		if (*p != ',' && *p != ';' && *p != '\0')
+			continue;
+		const char *d;
+		size_t	len;
+
+		if (mailbox_domain(item, p, &d, &len)) {
+			if (first == NULL) {
+				first = d;
+				first_len = len;
+				status = FROM_OK;
+			} else if (len != first_len || strncasecmp(d, first, len) != 0) {
+				status = FROM_MIXED_DOMAINS;
+				break;
+			}
+		}
+		if (*p == '\0')
+			break;
+		item = p + 1;
+	}
+	if (status == FROM_OK) {
+		if (first_len >= size) {
+			status = FROM_NO_DOMAIN;
+		} else {
+			for (size_t i = 0; i < first_len; i++)
+				domain[i] = (char)tolower((unsigned char)first[i]);
+			domain[first_len] = '\0';
+		}
+	}
+	free(clean);
+	return status;
+}
+
+enum from_status msgheaders_from_domain(const struct msgheaders *h, char *domain, size_t size)
+{
+	const struct msgheader *from = NULL;
+
+	for (size_t i = 0; i < h->count; i++) {
+		if (strcasecmp(h->fields[i].name, "From") != 0)
+			continue;
+		if (from != NULL)
+			return FROM_SEVERAL;
+		from = &h->fields[i];
+	}
+	if (from == NULL)
+		return FROM_MISSING;
+	return from_value_domain(from->value, domain, size);
+}

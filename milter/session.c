@@ -1,0 +1,204 @@
+/*
+ * NAME
+ *	session.c - per-connection and per-message state, and the signing policy
+ * DESCRIPTION
+ *	A message is outbound when the client address is in InternalHosts or the client
+ *	authenticated (the MTA's {auth_authen} macro is set).  Outbound mail is signed when
+ *	Mode includes s, its From names exactly one domain, and that domain has active keys
+ *	of at least MinimumKeyBits; one signature per such key, so a domain with an RSA and an
+ *	Ed25519 key gets both (RFC 8463 dual signing).  Whatever stops a message from being
+ *	signed is logged and the message passes unchanged: it is never rejected for that.
+ *	Inbound mail passes untouched until verification exists.
+ *
+ *	The body is canonicalized and hashed as it arrives, only for messages to be signed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "milter/log.h"
+#include "milter/session.h"
+#include "milter/sign.h"
+
+struct session *session_new(void)
+{
+	return calloc(1, sizeof(struct session));
+}
+
+void	session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	session_message_end(s);
+	free(s);
+}
+
+void	session_connect(struct session *s, const struct sockaddr *client, const char *hostname)
+{
+	s->client_known = 0;
+	snprintf(s->client_text, sizeof(s->client_text), "%s", hostname ? hostname : "unknown");
+	if (client == NULL)
+		return;
+	if (client->sa_family == AF_INET) {
+		memcpy(&s->client, client, sizeof(struct sockaddr_in));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)client)->sin_addr,
+		    s->client_text, sizeof(s->client_text));
+		s->client_known = 1;
+	} else if (client->sa_family == AF_INET6) {
+		memcpy(&s->client, client, sizeof(struct sockaddr_in6));
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)client)->sin6_addr,
+		    s->client_text, sizeof(s->client_text));
+		s->client_known = 1;
+	}
+}
+
+int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen)
+{
+	session_message_end(s);
+	if ((s->rt = runtime_acquire()) == NULL)
+		return 0;
+	session_set_queue_id(s, queue_id);
+	s->authenticated = auth_authen != NULL && *auth_authen != '\0';
+	s->client_internal = s->client_known &&
+	    addrlist_contains(s->rt->conf->internal_hosts, (const struct sockaddr *)&s->client);
+	s->outbound = s->client_internal || s->authenticated;
+	return 1;
+}
+
+void	session_set_queue_id(struct session *s, const char *queue_id)
+{
+	if (queue_id != NULL && *queue_id != '\0')
+		snprintf(s->queue_id, sizeof(s->queue_id), "%s", queue_id);
+	else if (s->queue_id[0] == '\0')
+		snprintf(s->queue_id, sizeof(s->queue_id), "NOQUEUE");
+}
+
+void	session_header(struct session *s, const char *name, const char *value)
+{
+	if (s->rt == NULL || s->overflow || s->failed)
+		return;
+	switch (msgheaders_add(&s->headers, name, value)) {
+	case MSGHEADERS_OK:
+		break;
+	case MSGHEADERS_TOO_MANY:
+		s->overflow = 1;
+		break;
+	case MSGHEADERS_NOMEM:
+		s->failed = 1;
+		break;
+	}
+}
+
+/* Chooses the keys; 0 when the message is not to be signed (already logged). */
+static int choose_keys(struct session *s)
+{
+	const struct conf *conf = s->rt->conf;
+	const struct keystore_key *found[SESSION_MAX_KEYS];
+	enum from_status from;
+	size_t	n;
+
+	if (s->overflow) {
+		log_msg(LOG_LEVEL_NOTICE, "%s: not signed: over %d header fields or %d bytes of "
+		    "header", s->queue_id, MSGHEADERS_MAX_FIELDS, MSGHEADERS_MAX_BYTES);
+		return 0;
+	}
+	from = msgheaders_from_domain(&s->headers, s->from_domain, sizeof(s->from_domain));
+	if (from != FROM_OK) {
+		log_msg(LOG_LEVEL_NOTICE, "%s: not signed: %s", s->queue_id, from_status_text(from));
+		return 0;
+	}
+	n = keystore_find_active(s->rt->keys, s->from_domain, found, SESSION_MAX_KEYS);
+	if (n > SESSION_MAX_KEYS)
+		n = SESSION_MAX_KEYS;
+	s->key_count = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (found[i]->algorithm != KEY_ALG_ED25519 && found[i]->bits < conf->minimum_key_bits)
+			continue;	/* reported once at load, not per message */
+		s->keys[s->key_count++] = found[i];
+	}
+	if (s->key_count == 0) {
+		log_msg(LOG_LEVEL_INFO, "%s: not signed: no active key for %s", s->queue_id,
+		    s->from_domain);
+		return 0;
+	}
+	return 1;
+}
+
+enum session_verdict session_end_of_headers(struct session *s)
+{
+	if (s->rt == NULL || s->failed)
+		return VERDICT_ERROR;
+	if (!(s->rt->conf->mode & CONF_MODE_SIGN) || !s->outbound) {
+		log_msg(LOG_LEVEL_DEBUG, "%s: inbound from %s: passed unchanged", s->queue_id,
+		    s->client_text);
+		return VERDICT_PASS;
+	}
+	if (!choose_keys(s))
+		return VERDICT_PASS;
+	if ((s->body = body_canon_new(s->rt->conf->canon_body)) == NULL) {
+		s->failed = 1;
+		return VERDICT_ERROR;
+	}
+	return VERDICT_CONTINUE;
+}
+
+void	session_body(struct session *s, const unsigned char *data, size_t len)
+{
+	if (s->body != NULL && !s->failed && !body_canon_update(s->body, data, len))
+		s->failed = 1;
+}
+
+enum session_verdict session_sign(struct session *s, char **values, size_t *count)
+{
+	unsigned char body_hash[CANON_HASH_LEN];
+	const struct conf *conf;
+	char	err[256];
+
+	*count = 0;
+	if (s->rt == NULL || s->failed || s->body == NULL || !body_canon_final(s->body, body_hash)) {
+		log_msg(LOG_LEVEL_ERROR, "%s: internal error while hashing the body", s->queue_id);
+		return VERDICT_ERROR;
+	}
+	conf = s->rt->conf;
+	struct sign_request req = {
+		.headers = &s->headers,
+		.sign_headers = &conf->sign_headers,
+		.oversign_headers = &conf->oversign_headers,
+		.canon_header = conf->canon_header,
+		.canon_body = conf->canon_body,
+		.body_hash = body_hash,
+		.timestamp = time(NULL),
+		.leading_space = s->leading_space,
+	};
+	for (size_t i = 0; i < s->key_count; i++) {
+		if ((values[i] = sign_message(&req, s->keys[i], err, sizeof(err))) == NULL) {
+			log_msg(LOG_LEVEL_ERROR, "%s: %s", s->queue_id, err);
+			while (i-- > 0)
+				free(values[i]);
+			return VERDICT_ERROR;
+		}
+	}
+	*count = s->key_count;
+	return VERDICT_CONTINUE;
+}
+
+void	session_message_end(struct session *s)
+{
+	msgheaders_clear(&s->headers);
+	body_canon_free(s->body);
+	s->body = NULL;
+	runtime_release(s->rt);
+	s->rt = NULL;
+	s->queue_id[0] = '\0';
+	s->authenticated = s->outbound = s->overflow = s->failed = 0;
+	s->from_domain[0] = '\0';
+	s->key_count = 0;
+}
+
+int	session_tempfail_on_error(const struct session *s)
+{
+	return s->rt == NULL || s->rt->conf->on_internal_error == ON_ERROR_TEMPFAIL;
+}

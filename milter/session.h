@@ -1,0 +1,72 @@
+/*
+ * NAME
+ *	session.h - one MTA connection and the message in progress on it
+ * SYNOPSIS
+ *	#include "milter/session.h"
+ * DESCRIPTION
+ *	The milter callbacks turn into calls on a session; the session holds the policy:
+ *	is this message outbound, can it be signed, with which keys.  It knows nothing of
+ *	libmilter.  A message takes a runtime reference at session_message_begin() and
+ *	drops it at session_message_end(), so it is signed with the keys it started with.
+ */
+#ifndef SIGNET_SESSION_H
+#define SIGNET_SESSION_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "keys/keystore.h"
+#include "milter/canon.h"
+#include "milter/msgheaders.h"
+#include "milter/runtime.h"
+
+#define SESSION_MAX_KEYS 8	/* active keys used per domain */
+
+enum session_verdict {
+	VERDICT_CONTINUE,	/* go on with the message */
+	VERDICT_PASS,		/* nothing to do: accept it unchanged */
+	VERDICT_ERROR,		/* internal failure: OnInternalError decides */
+};
+
+struct session {
+	/* connection */
+	struct sockaddr_storage client;
+	int	client_known;
+	char	client_text[64];
+	int	client_internal;
+	int	leading_space;		/* SMFIP_HDR_LEADSPC negotiated */
+	int	no_reply_header;	/* SMFIP_NR_HDR: header callbacks send no reply */
+	int	no_reply_body;		/* SMFIP_NR_BODY: likewise for body chunks */
+
+	/* message */
+	struct runtime *rt;
+	char	queue_id[64];
+	int	authenticated;
+	int	outbound;
+	int	overflow;		/* too many or too large header fields */
+	int	failed;			/* an internal error happened; reported at the end */
+	struct msgheaders headers;
+	char	from_domain[KEYSTORE_DOMAIN_MAX + 1];
+	const struct keystore_key *keys[SESSION_MAX_KEYS];
+	size_t	key_count;
+	struct body_canon *body;
+};
+
+struct session *session_new(void);
+void	session_free(struct session *s);
+
+void	session_connect(struct session *s, const struct sockaddr *client, const char *hostname);
+int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen);
+void	session_set_queue_id(struct session *s, const char *queue_id);
+void	session_header(struct session *s, const char *name, const char *value);
+enum session_verdict session_end_of_headers(struct session *s);
+void	session_body(struct session *s, const unsigned char *data, size_t len);
+
+/* Makes the signatures: values[i] for key i, count in *count; caller frees each value. */
+enum session_verdict session_sign(struct session *s, char **values, size_t *count);
+void	session_message_end(struct session *s);
+
+/* The action for an internal error under the message's configuration. */
+int	session_tempfail_on_error(const struct session *s);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * NAME
+ *	test-conf - unit tests of the configuration parser
+ * DESCRIPTION
+ *	Each case writes a small file and checks the parsed values, or the exact
+ *	"FILE:LINE: message" errors an operator would see from "signet -n".
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "tests/unit/tap.h"
+
+static char reported[8192];
+static int report_count;
+
+static void collect(void *context, const char *message)
+{
+	size_t	used = strlen(reported);
+
+	(void)context;
+	snprintf(reported + used, sizeof(reported) - used, "%s\n", message);
+	report_count++;
+}
+
+static char conf_path[] = "/tmp/signet-test-conf-XXXXXX";
+
+static struct conf *load_text(const char *text)
+{
+	FILE   *fp = fopen(conf_path, "w");
+
+	fputs(text, fp);
+	fclose(fp);
+	reported[0] = '\0';
+	report_count = 0;
+	return conf_load(conf_path, collect, NULL);
+}
+
+static void check_error(const char *text, int line, const char *fragment)
+{
+	struct conf *conf = load_text(text);
+	char	want[128];
+
+	snprintf(want, sizeof(want), "%s:%d: ", conf_path, line);
+	TAP_OK(conf == NULL && strstr(reported, want) != NULL && strstr(reported, fragment) != NULL,
+	    "error at line %d mentions \"%s\"", line, fragment);
+	if (conf != NULL || strstr(reported, fragment) == NULL)
+		printf("#   reported: %s", reported);
+	conf_free(conf);
+}
+
+int	main(void)
+{
+	int	fd = mkstemp(conf_path);
+	struct conf *conf;
+
+	close(fd);
+
+	conf = conf_load(NULL, collect, NULL);
+	TAP_OK(conf != NULL, "defaults parse");
+	if (conf) {
+		TAP_STR_EQ(conf->socket, "inet:8895@127.0.0.1", "default Socket");
+		TAP_INT_EQ(conf->mode, CONF_MODE_SIGN | CONF_MODE_VERIFY, "default Mode sv");
+		TAP_INT_EQ(conf->canon_header, CANON_RELAXED, "default header canon relaxed");
+		TAP_INT_EQ(conf->canon_body, CANON_RELAXED, "default body canon relaxed");
+		TAP_OK(name_list_contains(&conf->sign_headers, "from"), "From signed by default");
+		TAP_OK(name_list_contains(&conf->oversign_headers, "Message-ID"),
+		    "Message-ID oversigned by default");
+		TAP_INT_EQ(addrlist_contains_text(conf->internal_hosts, "127.0.0.1"), 1,
+		    "localhost internal by default");
+	}
+	conf_free(conf);
+
+	conf = load_text("# comment\n\nSocket unix:/run/signet.sock\nmode s\n"
+	    "Canonicalization simple/relaxed\nInternalHosts 10.0.0.0/8, 2001:db8::/32\n"
+	    "Nameservers 127.0.0.1@5353, ::1\nMinimumKeyBits 2048\nLogLevel debug\n"
+	    "SignHeaders From, Subject\nOversignHeaders From\nAuthservID mx.example.com\r\n");
+	TAP_OK(conf != NULL, "a full file parses");
+	if (conf == NULL)
+		printf("#   reported: %s", reported);
+	if (conf) {
+		TAP_STR_EQ(conf->socket, "unix:/run/signet.sock", "Socket");
+		TAP_INT_EQ(conf->mode, CONF_MODE_SIGN, "key names ignore case");
+		TAP_INT_EQ(conf->canon_header, CANON_SIMPLE, "header canon simple");
+		TAP_INT_EQ(conf->canon_body, CANON_RELAXED, "body canon relaxed");
+		TAP_INT_EQ(conf->nameserver_count, 2, "two nameservers");
+		TAP_INT_EQ(conf->nameservers[0].port, 5353, "nameserver port");
+		TAP_INT_EQ(conf->nameservers[1].port, 53, "nameserver default port");
+		TAP_INT_EQ(conf->minimum_key_bits, 2048, "MinimumKeyBits");
+		TAP_INT_EQ(conf->sign_headers.count, 2, "SignHeaders list");
+		TAP_STR_EQ(conf->authserv_id, "mx.example.com", "CRLF line end trimmed");
+		TAP_INT_EQ(addrlist_contains_text(conf->internal_hosts, "127.0.0.1"), 0,
+		    "InternalHosts replaces the default");
+	}
+	conf_free(conf);
+
+	conf = load_text("Canonicalization relaxed\n");
+	TAP_OK(conf && conf->canon_header == CANON_RELAXED && conf->canon_body == CANON_SIMPLE,
+	    "one canonicalization word leaves the body simple (RFC 6376 c=)");
+	conf_free(conf);
+
+	check_error("Mode s\nBogusKey 1\n", 2, "unknown key \"BogusKey\"");
+	check_error("Mode s\nMode v\n", 2, "duplicate key Mode (first set on line 1)");
+	check_error("Mode x\n", 1, "want s, v or sv");
+	check_error("Socket 8895\n", 1, "not a socket");
+	check_error("Socket inet:99999@127.0.0.1\n", 1, "bad port");
+	check_error("Socket unix:relative.sock\n", 1, "must be absolute");
+	check_error("InternalHosts 10.0.0.0/40\n", 1, "prefix length");
+	check_error("Nameservers 127.0.0.1@0\n", 1, "bad port");
+	check_error("Nameservers dns.example\n", 1, "not an IP address");
+	check_error("MinimumKeyBits 512\n", 1, "out of range 1024..16384");
+	check_error("MinimumKeyBits lots\n", 1, "not a whole number");
+	check_error("Canonicalization fancy/relaxed\n", 1, "want simple or relaxed");
+	check_error("LogLevel loud\n", 1, "LogLevel");
+	check_error("Keystore\n", 1, "Keystore needs a value");
+	check_error("SignHeaders Subject\nOversignHeaders Date\n", 1, "must include From");
+	check_error("SignHeaders From, Bad:Name\n", 1, "not a header field name");
+	check_error("Mode s\nAuthservID a\001b\n", 2, "control character");
+
+	/* several errors are all reported, each with its own line */
+	conf = load_text("Mode q\nMode s\nFoo bar\n");
+	TAP_INT_EQ(report_count, 3, "every error is reported (bad Mode, duplicate, unknown key)");
+	conf_free(conf);
+
+	/* the sample file parses back to the defaults */
+	FILE   *fp = fopen(conf_path, "w");
+	conf_write_sample(fp);
+	fclose(fp);
+	reported[0] = '\0';
+	conf = conf_load(conf_path, collect, NULL);
+	TAP_OK(conf != NULL, "the generated sample parses");
+	conf_free(conf);
+
+	unlink(conf_path);
+	return tap_done();
+}

@@ -145,7 +145,7 @@ void	body_canon_free(struct body_canon *c)
 
 int	buffer_append(struct buffer *buf, const void *data, size_t len)
 {
-	if (len > buf->cap - buf->len || buf->data == NULL) {
+	if (buf->data == NULL || len >= buf->cap - buf->len) {
 		size_t	cap = buf->cap ? buf->cap : 256;
 
 		while (cap - buf->len < len + 1) {

@@ -23,7 +23,9 @@
  * SEE ALSO
  *	keystore.c, signet-keys(8)
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE		/* mkostemp(3) */
+#endif
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

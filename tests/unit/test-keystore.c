@@ -13,8 +13,9 @@
  * DIAGNOSTICS
  *	TAP on stdout; exit status 1 if any check failed.
  */
-#define _XOPEN_SOURCE 700	/* nftw(3) */
-#define _DEFAULT_SOURCE		/* mkdtemp(3), timegm(3) */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* nftw(3), mkdtemp(3), timegm(3) */
+#endif
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>

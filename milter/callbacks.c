@@ -7,10 +7,14 @@
  *	verdict into a milter reply.
  *
  *	Negotiation asks for SMFIP_HDR_LEADSPC, so header values arrive exactly as they
- *	stand after the colon (simple canonicalization needs the exact bytes), and for
- *	"no reply" to header and body callbacks where the MTA offers it, which saves one
- *	round trip per header field.  Steps Signet never uses (RCPT, DATA, unknown commands)
- *	are skipped.
+ *	stand after the colon (simple canonicalization needs the exact bytes).  Steps Signet
+ *	never uses (RCPT, DATA, unknown commands) are skipped.
+ *
+ *	Signet deliberately does NOT ask for "no reply" to header and body steps
+ *	(SMFIP_NR_HDR, SMFIP_NR_BODY): then the MTA writes several small commands in a row
+ *	with nothing coming back, and an MTA socket without TCP_NODELAY holds each one until
+ *	our delayed ACK, measured at 135 ms a message against 0.6 ms with replies.  A reply
+ *	per step keeps the exchange strictly ping-pong, so ACKs ride on the replies.
  *
  *	An internal error tempfails or accepts the message as OnInternalError says; it is
  *	never discarded.
@@ -41,8 +45,8 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
     unsigned long *pf2, unsigned long *pf3)
 {
-	unsigned long wanted_steps = SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY |
-	    SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOUNKNOWN;
+	unsigned long wanted_steps = SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NODATA |
+	    SMFIP_NOUNKNOWN;
 	struct session *s;
 
 	(void)f1;
@@ -59,8 +63,6 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if ((s = session_new()) == NULL)
 		return SMFIS_TEMPFAIL;
 	s->leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
-	s->no_reply_header = (*pf1 & SMFIP_NR_HDR) != 0;
-	s->no_reply_body = (*pf1 & SMFIP_NR_BODY) != 0;
 	smfi_setpriv(ctx, s);
 	(void)f2;
 	return SMFIS_CONTINUE;
@@ -97,7 +99,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 
 	if (s != NULL)
 		session_header(s, name, value);
-	return s != NULL && s->no_reply_header ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
@@ -128,7 +130,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
 
 	if (s != NULL)
 		session_body(s, data, len);
-	return s != NULL && s->no_reply_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+	return SMFIS_CONTINUE;
 }
 
 static void log_signed(const struct session *s)

@@ -35,8 +35,6 @@ struct session {
 	char	client_text[64];
 	int	client_internal;
 	int	leading_space;		/* SMFIP_HDR_LEADSPC negotiated */
-	int	no_reply_header;	/* SMFIP_NR_HDR: header callbacks send no reply */
-	int	no_reply_body;		/* SMFIP_NR_BODY: likewise for body chunks */
 
 	/* message */
 	struct runtime *rt;

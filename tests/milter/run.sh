@@ -29,7 +29,8 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=$(cd "${top_srcdir:-$here/../..}" && pwd)
-top_builddir=$(cd "${top_builddir:-$top_srcdir}" && pwd)
+top_builddir=${top_builddir:-$top_srcdir}
+top_builddir=$(cd "$top_builddir" 2>/dev/null && pwd || echo "$top_builddir")
 PY=/usr/bin/python3
 SIGNET=$top_builddir/milter/signet
 SIGNET_KEYS=$top_builddir/keys/signet-keys
@@ -42,6 +43,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/signet-milter.XXXXXX") || exit 99
 
 declare -A DPORT DPID DLOG LOGOFF DFAILED
 DERR=
+RSA_SEL= ED_SEL= BOTH_RSA_SEL= BOTH_ED_SEL= DNS_PORT=
 cleanup() {
 	local name
 	for name in "${!DPID[@]}"; do
@@ -91,6 +93,7 @@ begin() {
 
 # err TEXT...: records a failure of the current case.
 err() {
+	local IFS=$'\n'
 	errors+=("$*")
 }
 
@@ -238,7 +241,7 @@ $(tail -n 30 "$log")"
 # ensure_daemon NAME CANON: that instance runs, started on first use.  The main one not
 # starting is a set-up failure (every case fails); another one fails its cases only.
 ensure_daemon() {
-	[ -n "$SETUP_ERR" ] && return 1
+	[ -n "$SETUP_ERR" ] && { err "set-up failed"; return 1; }
 	[ -n "${DPORT[$1]:-}" ] && [ -n "${DPID[$1]:-}" ] && return 0
 	[ -n "${DFAILED[$1]:-}" ] && { err "${DFAILED[$1]}"; return 1; }
 	DERR=

@@ -99,6 +99,16 @@ err() {
 
 finish() {
 	ntest=$((ntest + 1))
+	local name status
+	for name in "${!DPID[@]}"; do
+		if ! kill -0 "${DPID[$name]}" 2>/dev/null; then
+			wait "${DPID[$name]}"
+			status=$?
+			err "daemon '$name' died during this case (exit status $status);" \
+			    "it is started again for the next case that needs it"
+			unset "DPID[$name]"
+		fi
+	done
 	if [ -n "$SETUP_ERR" ]; then
 		errors=("setup failed: $SETUP_ERR")
 	fi
@@ -212,11 +222,15 @@ InternalHosts 127.0.0.1, ::1, 10.0.0.0/8
 Canonicalization $canon
 LogLevel debug
 EOF
-	: > "$log"
+	if [ -e "$log" ]; then
+		echo "==== run.sh: starting again after it died" >> "$log"
+	else
+		: > "$log"
+	fi
 	"$SIGNET" -c "$conf" -f 2>>"$log" >>"$log" &
 	DPID[$name]=$!
 	DLOG[$name]=$log
-	LOGOFF[$name]=0
+	LOGOFF[$name]=${LOGOFF[$name]:-0}
 	DPORT[$name]=$port
 	for i in $(seq 1 100); do
 		if ! kill -0 "${DPID[$name]}" 2>/dev/null; then
@@ -242,7 +256,7 @@ $(tail -n 30 "$log")"
 # starting is a set-up failure (every case fails); another one fails its cases only.
 ensure_daemon() {
 	[ -n "$SETUP_ERR" ] && { err "set-up failed"; return 1; }
-	[ -n "${DPORT[$1]:-}" ] && [ -n "${DPID[$1]:-}" ] && return 0
+	[ -n "${DPID[$1]:-}" ] && return 0
 	[ -n "${DFAILED[$1]:-}" ] && { err "${DFAILED[$1]}"; return 1; }
 	DERR=
 	start_daemon "$1" "$2" && return 0

@@ -232,6 +232,7 @@ class Session:
         self.daemon_name = daemon_name
         self.body_crlf = body_crlf
         self.sock = None
+        self._pending = b""
         self.version = None
         self.actions = 0
         self.protocol = 0
@@ -246,10 +247,20 @@ class Session:
             self.trace.write("milter: " + (fmt % args) + "\n")
 
     def _send(self, cmd, data=b""):
+        """Packets that get no reply (macros, abort) wait and go out in one write with the
+        next command: Postfix's buffered stream sends macros with their command, and
+        between two transactions a real MTA waits on its SMTP client, so the filter's ACK
+        has long arrived.  Back-to-back small writes here would instead wait on the
+        filter's delayed ACK (Nagle on the client side), a stall no real MTA has."""
         if len(data) + 1 > 0xFFFFFFFF:
             raise ProtocolError("packet too large")
         self._log(">> %s %r", cmd.decode(), data[:120])
-        self.sock.sendall(struct.pack(">I", len(data) + 1) + cmd + data)
+        packet = struct.pack(">I", len(data) + 1) + cmd + data
+        if cmd in (SMFIC_MACRO, SMFIC_ABORT):
+            self._pending += packet
+            return
+        self.sock.sendall(self._pending + packet)
+        self._pending = b""
 
     def _recv_exact(self, n):
         buf = bytearray()

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conf/addrlist.h"
+#include "conf/listitem.h"
 
 struct addr_entry {
 	unsigned char addr[16];
@@ -111,21 +112,14 @@ struct addrlist *addrlist_parse(const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	while (*p) {
-		char	entry[128];
-		size_t	len;
+	char	entry[128];
+	int	status;
 
-		p += strspn(p, ", \t");
-		len = strcspn(p, ", \t");
-		if (len == 0)
-			break;
-		if (len >= sizeof(entry)) {
-			snprintf(err, errlen, "\"%.40s...\" is not an IP address", p);
+	while ((status = list_next_item(&p, entry, sizeof(entry))) != 0) {
+		if (status < 0) {
+			snprintf(err, errlen, "\"%.40s...\" is not an IP address", entry);
 			goto fail;
 		}
-		memcpy(entry, p, len);
-		entry[len] = '\0';
-		p += len;
 		if (list->count == cap) {
 			size_t new_cap = cap ? cap * 2 : 8;
 			struct addr_entry *grown = realloc(list->entries, new_cap * sizeof(*grown));

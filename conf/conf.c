@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 
 #include "conf/conf.h"
+#include "conf/listitem.h"
 
 #ifndef KEYSTORE_DIR
 #define KEYSTORE_DIR "/var/lib/signet/keys"
@@ -240,15 +241,12 @@ static int parse_names(const char *value, struct name_list *out, char *err, size
 	struct name_list list = {NULL, 0};
 	const char *p = value;
 
-	while (*p) {
-		size_t	len;
+	char	item[256];
+	int	status;
 
-		p += strspn(p, ", \t");
-		len = strcspn(p, ", \t");
-		if (len == 0)
-			break;
+	while ((status = list_next_item(&p, item, sizeof(item))) != 0) {
 		char  **grown = realloc(list.names, (list.count + 1) * sizeof(*grown));
-		char   *name = strndup(p, len);
+		char   *name = strdup(item);
 
 		if (grown)
 			list.names = grown;
@@ -259,12 +257,11 @@ static int parse_names(const char *value, struct name_list *out, char *err, size
 			return 0;
 		}
 		list.names[list.count++] = name;
-		if (!valid_header_name(name)) {
+		if (status < 0 || !valid_header_name(name)) {
 			snprintf(err, errlen, "\"%s\" is not a header field name", name);
 			name_list_free(&list);
 			return 0;
 		}
-		p += len;
 	}
 	name_list_free(out);
 	*out = list;
@@ -277,22 +274,14 @@ static int parse_nameservers(const char *value, struct conf *conf, char *err, si
 	size_t	count = 0;
 	const char *p = value;
 
-	while (*p) {
-		char	entry[96];
-		size_t	len;
+	char	entry[96];
+	int	status;
 
-		p += strspn(p, ", \t");
-		len = strcspn(p, ", \t");
-		if (len == 0)
-			break;
-		if (len >= sizeof(entry)) {
-			snprintf(err, errlen, "nameserver \"%.40s...\" is too long", p);
+	while ((status = list_next_item(&p, entry, sizeof(entry))) != 0) {
+		if (status < 0) {
+			snprintf(err, errlen, "nameserver \"%.40s...\" is too long", entry);
 			goto fail;
 		}
-		memcpy(entry, p, len);
-		entry[len] = '\0';
-		p += len;
-
 		struct nameserver ns = {.port = 53};
 		char   *at = strchr(entry, '@');
 		unsigned char probe[16];

@@ -45,6 +45,7 @@ enum conf_type {
 	T_INTEGER,
 	T_ON_ERROR,	/* tempfail | accept */
 	T_OPTIONAL,	/* text that may be empty */
+	T_BOOL,		/* yes | no */
 };
 
 struct conf_key {
@@ -96,6 +97,25 @@ static const struct conf_key conf_table[] = {
 	{"OnInternalError", T_ON_ERROR, "tempfail", 0, 0, AT(on_internal_error),
 	 "What to do with a message when Signet itself fails (out of memory, a library error):\n"
 	 "tempfail (the MTA retries later) or accept (deliver it unsigned/unchecked)."},
+	{"DNSTimeout", T_INTEGER, "5", 1, 60, AT(dns_timeout),
+	 "Seconds to wait for one DNS answer; a query that times out is a temperror."},
+	{"DNSMessageQueries", T_INTEGER, "60", 1, 1000, AT(dns_message_queries),
+	 "At most this many DNS queries for one message (DKIM keys, SPF, DMARC together)."},
+	{"DNSMessageTime", T_INTEGER, "20", 1, 300, AT(dns_message_time),
+	 "At most this many seconds of DNS for one message; then checks end in temperror."},
+	{"TrustAnchorFile", T_OPTIONAL, "", 0, 0, AT(trust_anchor_file),
+	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); empty: no validation."},
+	{"MaximumSignatures", T_INTEGER, "10", 1, 100, AT(maximum_signatures),
+	 "DKIM signatures verified per message; the rest are reported as policy."},
+	{"DMARCEnforce", T_BOOL, "no", 0, 0, AT(dmarc_enforce),
+	 "yes: reject mail failing DMARC under p=reject (550 5.7.1) and quarantine it under\n"
+	 "p=quarantine; no: only record the result in Authentication-Results."},
+	{"DNSErrorAction", T_ON_ERROR, "accept", 0, 0, AT(on_dns_error),
+	 "When DMARCEnforce is on and DNS trouble leaves DMARC undecided (temperror):\n"
+	 "accept (default) or tempfail the message."},
+	{"DMARCPublicSuffixList", T_OPTIONAL, "", 0, 0, AT(dmarc_public_suffix_list),
+	 "Empty: organizational domains by the DNS tree walk of RFC 9989.  A file (e.g.\n"
+	 "/usr/share/publicsuffix/public_suffix_list.dat): the public suffix list, as RFC 7489."},
 };
 
 #define CONF_KEY_COUNT (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -366,16 +386,33 @@ static int set_value(struct conf *conf, const struct conf_key *key, const char *
 		return parse_log_level(value, &conf->log_level, err, errlen);
 	case T_INTEGER:
 		return parse_integer(value, key, (long *)(base + key->offset), err, errlen);
-	case T_ON_ERROR:
+	case T_BOOL: {
+		int    *flag = (int *)(base + key->offset);
+
+		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
+			*flag = 1;
+		else if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
+			*flag = 0;
+		else {
+			snprintf(err, errlen, "%s \"%s\": want yes or no", key->name, value);
+			return 0;
+		}
+		return 1;
+	}
+	case T_ON_ERROR: {
+		enum internal_error_action *action =
+		    (enum internal_error_action *)(base + key->offset);
+
 		if (strcasecmp(value, "tempfail") == 0)
-			conf->on_internal_error = ON_ERROR_TEMPFAIL;
+			*action = ON_ERROR_TEMPFAIL;
 		else if (strcasecmp(value, "accept") == 0)
-			conf->on_internal_error = ON_ERROR_ACCEPT;
+			*action = ON_ERROR_ACCEPT;
 		else {
 			snprintf(err, errlen, "%s \"%s\": want tempfail or accept", key->name, value);
 			return 0;
 		}
 		return 1;
+	}
 	}
 	snprintf(err, errlen, "internal error: key %s has no parser", key->name);
 	return 0;
@@ -553,6 +590,8 @@ void	conf_free(struct conf *conf)
 	free(conf->nameservers);
 	free(conf->user_id);
 	free(conf->pid_file);
+	free(conf->trust_anchor_file);
+	free(conf->dmarc_public_suffix_list);
 	name_list_free(&conf->sign_headers);
 	name_list_free(&conf->oversign_headers);
 	free(conf->file);

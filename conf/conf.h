@@ -69,6 +69,16 @@ struct conf {
 	enum canon_kind canon_body;
 	long	minimum_key_bits;
 	enum internal_error_action on_internal_error;
+
+	/* inbound: DNS, DKIM verification, SPF, DMARC */
+	long	dns_timeout;		/* seconds per query */
+	long	dns_message_queries;	/* per-message query budget */
+	long	dns_message_time;	/* per-message DNS time budget, seconds */
+	char   *trust_anchor_file;	/* empty: no DNSSEC validation */
+	long	maximum_signatures;	/* DKIM signatures verified per message */
+	int	dmarc_enforce;		/* DMARCEnforce yes */
+	enum internal_error_action on_dns_error;	/* DNS trouble when enforcing */
+	char   *dmarc_public_suffix_list;	/* empty: RFC 9989 tree walk */
 	char   *file;			/* the file this was read from */
 };
 

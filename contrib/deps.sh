@@ -4,10 +4,11 @@
 #   contrib/deps.sh --test   build dependencies and everything the test suite talks to
 # Runs apt-get as root, or through sudo when started by another user.
 set -e
-build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-dev libssl-dev"
+build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-dev libssl-dev \
+libunbound-dev libspf2-dev libpsl-dev"
 # The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify.
 test="nsd knot-dnsutils python3 python3-dkim python3-nacl python3-dnspython \
-libmail-dkim-perl libcryptx-perl libnet-dns-perl"
+libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix"
 pkgs=$build
 [ "${1:-}" = "--test" ] && pkgs="$build $test"
 SUDO=

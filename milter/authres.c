@@ -1,0 +1,1 @@
+/* authres.c - being written; see authres.h */

@@ -1,0 +1,1 @@
+/* authres.h - being written */

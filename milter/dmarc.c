@@ -1,0 +1,1 @@
+/* dmarc.c - being written; see dmarc.h */

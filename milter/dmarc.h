@@ -1,0 +1,1 @@
+/* dmarc.h - being written */

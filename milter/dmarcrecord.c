@@ -1,0 +1,1 @@
+/* dmarcrecord.c - being written; see dmarcrecord.h */

@@ -1,0 +1,1 @@
+/* dmarcrecord.h - being written */

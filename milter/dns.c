@@ -1,0 +1,1 @@
+/* dns.c - being written; see dns.h */

@@ -1,0 +1,1 @@
+/* spfcheck.c - being written; see spfcheck.h */

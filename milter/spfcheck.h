@@ -1,0 +1,1 @@
+/* spfcheck.h - being written */

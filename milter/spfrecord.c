@@ -1,0 +1,1 @@
+/* spfrecord.c - being written; see spfrecord.h */

@@ -1,0 +1,1 @@
+/* spfrecord.h - being written */

@@ -1,0 +1,1 @@
+/* verify.h - being written */

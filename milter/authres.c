@@ -1,1 +1,220 @@
-/* authres.c - being written; see authres.h */
+/*
+ * NAME
+ *	authres.c - write Signet's Authentication-Results, recognise forged ones
+ * DESCRIPTION
+ *	Writing.  RFC 8601 property values are a token, a quoted-string, or an
+ *	[local-part "@"] domain-name; values that fit a strict reading of the last form, or
+ *	are tokens, go out as they are, anything else as a quoted-string.  Bytes outside
+ *	printable ASCII are replaced by '?' before either, so the message or a DNS answer can
+ *	never end our header field or start another one.  Each result goes on its own folded
+ *	line.
+ *
+ *	Recognising.  A field is ours when its authserv-id -- the first value after optional
+ *	CFWS -- equals our AuthservID.  The reader walks comments (nested, with quoted-pairs),
+ *	folding and quoted strings byte by byte within the value's length and gives up (not
+ *	ours) on anything it cannot read, which leaves a field in place rather than removing
+ *	one that is not ours.
+ * SEE ALSO
+ *	RFC 8601 sections 2.2, 2.5 and 5
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "milter/authres.h"
+
+#define AUTHRES_VALUE_MAX 512
+
+/* RFC 2045 token characters. */
+static int is_token_char(unsigned char c)
+{
+	return c > 32 && c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+static int is_dot_atom_char(unsigned char c)
+{
+	return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
+}
+
+/* value is [local-part "@"] domain with a dot-atom local part, or a token. */
+static int needs_no_quotes(const char *v)
+{
+	const char *at = strrchr(v, '@');
+	const char *p;
+
+	if (*v == '\0')
+		return 0;
+	if (at == NULL) {
+		for (p = v; *p; p++)
+			if (!is_token_char((unsigned char)*p))
+				return 0;
+		return 1;
+	}
+	for (p = v; p < at; p++)
+		if (!is_dot_atom_char((unsigned char)*p))
+			return 0;
+	if (at[1] == '\0')
+		return 0;
+	for (p = at + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+			return 0;
+	return 1;
+}
+
+/* Printable ASCII only, at most AUTHRES_VALUE_MAX bytes. */
+static void make_safe(char *out, size_t size, const char *in)
+{
+	size_t	n = 0;
+
+	for (; *in && n + 1 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		out[n++] = c >= 32 && c < 127 ? (char)c : '?';
+	}
+	out[n] = '\0';
+}
+
+static void append(struct authres *ar, const char *s, size_t len)
+{
+	if (!ar->failed && !buffer_append(&ar->buf, s, len))
+		ar->failed = 1;
+}
+
+static void append_str(struct authres *ar, const char *s)
+{
+	append(ar, s, strlen(s));
+}
+
+/* Appends text with each character in specials escaped by a backslash. */
+static void append_escaped(struct authres *ar, const char *text, const char *specials)
+{
+	for (const char *p = text; *p; p++) {
+		if (strchr(specials, *p) != NULL)
+			append(ar, "\\", 1);
+		append(ar, p, 1);
+	}
+}
+
+static void append_value(struct authres *ar, const char *raw)
+{
+	char	safe[AUTHRES_VALUE_MAX + 1];
+
+	make_safe(safe, sizeof(safe), raw ? raw : "");
+	if (needs_no_quotes(safe)) {
+		append_str(ar, safe);
+		return;
+	}
+	append(ar, "\"", 1);
+	append_escaped(ar, safe, "\"\\");
+	append(ar, "\"", 1);
+}
+
+void	authres_begin(struct authres *ar, const char *authserv_id)
+{
+	memset(ar, 0, sizeof(*ar));
+	append_value(ar, authserv_id);
+}
+
+void	authres_add(struct authres *ar, const char *method, const char *result,
+    const char *comment, ...)
+{
+	va_list	ap;
+	const char *name;
+
+	append_str(ar, ";\n\t");
+	append_str(ar, method);
+	append(ar, "=", 1);
+	append_str(ar, result);
+	if (comment != NULL && *comment != '\0') {
+		char	safe[AUTHRES_VALUE_MAX + 1];
+
+		make_safe(safe, sizeof(safe), comment);
+		append_str(ar, " (");
+		append_escaped(ar, safe, "()\\");
+		append(ar, ")", 1);
+	}
+	va_start(ap, comment);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		const char *value = va_arg(ap, const char *);
+
+		append(ar, " ", 1);
+		append_str(ar, name);
+		append(ar, "=", 1);
+		append_value(ar, value);
+	}
+	va_end(ap);
+	ar->results++;
+}
+
+char   *authres_finish(struct authres *ar, int leading_space)
+{
+	char   *value;
+
+	if (ar->results == 0)
+		append_str(ar, "; none");
+	if (ar->failed) {
+		buffer_free(&ar->buf);
+		return NULL;
+	}
+	size_t	len = ar->buf.len + (leading_space ? 1 : 0);
+	if ((value = malloc(len + 1)) != NULL) {
+		value[0] = ' ';
+		memcpy(value + (leading_space ? 1 : 0), ar->buf.data, ar->buf.len + 1);
+	}
+	buffer_free(&ar->buf);
+	return value;
+}
+
+/* Skips blanks, line ends and comments; NULL on an unterminated comment. */
+static const char *skip_cfws(const char *p)
+{
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p != '(')
+			return p;
+		int	depth = 0;
+		do {
+			if (*p == '\0')
+				return NULL;
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+			p++;
+		} while (depth > 0);
+	}
+}
+
+int	authres_is_ours(const char *value, const char *authserv_id)
+{
+	char	id[AUTHRES_VALUE_MAX + 1];
+	size_t	n = 0;
+	const char *p = skip_cfws(value);
+
+	if (p == NULL || authserv_id == NULL || *authserv_id == '\0')
+		return 0;
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			if (n + 1 >= sizeof(id))
+				return 0;
+			id[n++] = *p;
+		}
+		if (*p != '"')
+			return 0;
+	} else {
+		for (; is_token_char((unsigned char)*p); p++) {
+			if (n + 1 >= sizeof(id))
+				return 0;
+			id[n++] = *p;
+		}
+	}
+	id[n] = '\0';
+	return n > 0 && strcasecmp(id, authserv_id) == 0;
+}

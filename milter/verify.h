@@ -1,1 +1,68 @@
-/* verify.h - being written */
+/*
+ * NAME
+ *	verify.h - DKIM verification of inbound mail (RFC 6376, RFC 8301, RFC 8463)
+ * SYNOPSIS
+ *	#include "milter/verify.h"
+ * DESCRIPTION
+ *	A verifier wraps one libopendkim library handle whose key lookups go through
+ *	Signet's resolver (dns.h); make one per loaded configuration.  A verify_message
+ *	follows one message: header fields, end of headers, body chunks, then
+ *	verify_finish() gives one result per DKIM-Signature header field, in the order the
+ *	fields appear, including malformed ones (permerror) and those past
+ *	MaximumSignatures (policy, not looked up).
+ *
+ *	Results follow RFC 8601: pass, fail (the signature or body hash does not match),
+ *	neutral, policy (valid but refused here: rsa-sha1 or an RSA key under 1024 bits per
+ *	RFC 8301, or too many signatures), temperror (the key could not be fetched: DNS
+ *	timeout, SERVFAIL, budget spent), permerror (malformed signature, no key, bad or
+ *	revoked key, expired).
+ */
+#ifndef SIGNET_VERIFY_H
+#define SIGNET_VERIFY_H
+
+#include <stddef.h>
+
+#include "milter/dns.h"
+
+enum verify_result {
+	VERIFY_NONE,		/* message has no signature */
+	VERIFY_PASS,
+	VERIFY_FAIL,
+	VERIFY_NEUTRAL,
+	VERIFY_POLICY,
+	VERIFY_TEMPERROR,
+	VERIFY_PERMERROR,
+};
+
+struct verify_signature {
+	enum verify_result result;
+	char	domain[254];		/* d=, "" when unreadable */
+	char	selector[64];		/* s= */
+	char	algorithm[32];		/* a= */
+	char	b[9];			/* first 8 characters of b= */
+	char	reason[128];		/* why, for an A-R comment; "" for pass */
+};
+
+struct verifier;
+struct verify_message;
+
+struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, char *err,
+	    size_t errlen);
+void	verifier_free(struct verifier *verifier);
+
+/* budget is charged for key lookups; it must outlive the message. */
+struct verify_message *verify_begin(struct verifier *verifier, struct dns_budget *budget,
+	    const char *queue_id, size_t max_signatures);
+/* value exactly as received after the colon (leading space included if any). */
+void	verify_header(struct verify_message *msg, const char *name, const char *value);
+void	verify_end_of_headers(struct verify_message *msg);
+void	verify_body(struct verify_message *msg, const unsigned char *data, size_t len);
+/* The results, owned by msg; *count 0 means no signature (dkim=none).  0 on an internal
+ * error (out of memory). */
+int	verify_finish(struct verify_message *msg, const struct verify_signature **results,
+	    size_t *count);
+void	verify_free(struct verify_message *msg);
+
+const char *verify_result_name(enum verify_result result);
+
+#endif

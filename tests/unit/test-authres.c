@@ -1,0 +1,100 @@
+/*
+ * NAME
+ *	test-authres - unit tests of Authentication-Results writing and recognition
+ * DESCRIPTION
+ *	Recognition covers the forms a forger may use to slip our authserv-id past a naive
+ *	comparison (case, comments, folding, quoting) and near-misses that are not ours.
+ *	Writing covers quoting, and that nothing from the message can add a line to our
+ *	header: every LF in the output must be a fold followed by a tab.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "milter/authres.h"
+#include "tests/unit/tap.h"
+
+static void check_ours(const char *value, int want)
+{
+	char	shown[256];
+	size_t	n = 0;
+
+	for (const char *p = value; *p && n + 3 < sizeof(shown); p++) {
+		if (*p == '\r' || *p == '\n' || *p == '\t') {
+			shown[n++] = '\\';
+			shown[n++] = *p == '\r' ? 'r' : *p == '\n' ? 'n' : 't';
+		} else {
+			shown[n++] = *p;
+		}
+	}
+	shown[n] = '\0';
+	TAP_INT_EQ(authres_is_ours(value, "mx.example.com"), want, "%s: \"%s\"",
+	    want ? "ours" : "not ours", shown);
+}
+
+static int folds_are_safe(const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		if (*p == '\r' || ((unsigned char)*p < 32 && *p != '\n' && *p != '\t'))
+			return 0;
+		if (*p == '\n' && p[1] != '\t')
+			return 0;
+	}
+	return 1;
+}
+
+int	main(void)
+{
+	check_ours("mx.example.com; spf=pass smtp.mailfrom=a@b.c", 1);
+	check_ours(" mx.example.com; none", 1);
+	check_ours("MX.Example.COM; dkim=pass", 1);
+	check_ours("(forged (nested) comment) mx.example.com; dkim=pass", 1);
+	check_ours("\r\n\tmx.example.com 1; dkim=pass", 1);
+	check_ours("mx.example.com(comment); dkim=pass", 1);
+	check_ours("\"mx.example.com\"; dkim=pass", 1);
+	check_ours("mx.example.com", 1);
+	check_ours("mx.example.com.evil.example; dkim=pass", 0);
+	check_ours("other.example; dkim=pass header.d=mx.example.com", 0);
+	check_ours("(mx.example.com) other.example; none", 0);
+	check_ours("(unterminated mx.example.com; none", 0);
+	check_ours("", 0);
+	check_ours("\"mx.example.com; none", 0);
+	check_ours("x.mx.example.com; none", 0);
+
+	struct authres ar;
+	char   *v;
+
+	authres_begin(&ar, "mx.example.com");
+	authres_add(&ar, "dkim", "pass", NULL, "header.d", "example.com", "header.s", "sel",
+	    "header.a", "rsa-sha256", "header.b", "abcd/+EF", NULL);
+	authres_add(&ar, "spf", "pass", NULL, "smtp.mailfrom", "user@example.com", NULL);
+	authres_add(&ar, "dmarc", "fail", "p=reject", "header.from", "example.com",
+	    "policy.dmarc", "reject", NULL);
+	v = authres_finish(&ar, 1);
+	TAP_STR_EQ(v, " mx.example.com;\n\tdkim=pass header.d=example.com header.s=sel"
+	    " header.a=rsa-sha256 header.b=\"abcd/+EF\";\n\tspf=pass smtp.mailfrom=user@example.com;"
+	    "\n\tdmarc=fail (p=reject) header.from=example.com policy.dmarc=reject",
+	    "a full header value");
+	free(v);
+
+	authres_begin(&ar, "mx.example.com");
+	v = authres_finish(&ar, 0);
+	TAP_STR_EQ(v, "mx.example.com; none", "no results: none");
+	free(v);
+
+	authres_begin(&ar, "mx.example.com");
+	authres_add(&ar, "dkim", "fail", "bad\r\nX-Injected: yes (x)",
+	    "header.d", "evil.example\r\nAuthentication-Results: mx.example.com; dkim=pass",
+	    "header.s", "s\001\177\xff", NULL);
+	authres_add(&ar, "spf", "none", NULL, "smtp.mailfrom", "\"odd local\"@example.com", NULL);
+	v = authres_finish(&ar, 1);
+	TAP_OK(v != NULL && folds_are_safe(v), "no CR, LF or control byte from the input survives");
+	TAP_OK(v != NULL && strstr(v, "header.d=\"evil.example??Authentication-Results: "
+	    "mx.example.com; dkim=pass\"") != NULL, "a hostile value is quoted, line ends replaced");
+	TAP_OK(v != NULL && strstr(v, "(bad??X-Injected: yes \\(x\\))") != NULL,
+	    "parentheses in a comment are escaped");
+	TAP_OK(v != NULL && strstr(v, "smtp.mailfrom=\"\\\"odd local\\\"@example.com\"") != NULL,
+	    "a quoted local part is quoted and escaped");
+	printf("# %s\n", v ? v : "(null)");
+	free(v);
+	return tap_done();
+}

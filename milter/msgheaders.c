@@ -175,11 +175,20 @@ static int mailbox_domain(const char *start, const char *end, const char **dom, 
 
 enum from_status from_value_domain(const char *value, char *domain, size_t size)
 {
+	size_t	mailboxes;
+
+	return from_value_parse(value, domain, size, &mailboxes);
+}
+
+enum from_status from_value_parse(const char *value, char *domain, size_t size,
+    size_t *mailboxes)
+{
 	char   *clean = strip_comments_and_quotes(value);
 	const char *first = NULL;
 	size_t	first_len = 0;
 	enum from_status status = FROM_NO_DOMAIN;
 
+	*mailboxes = 0;
 	if (clean == NULL)
 		return FROM_NO_DOMAIN;
 	for (char *p = clean, *item = clean;; p++) {
@@ -193,6 +202,7 @@ enum from_status from_value_domain(const char *value, char *domain, size_t size)
 		size_t	len;
 
 		if (mailbox_domain(item, p, &d, &len)) {
+			++*mailboxes;
 			if (first == NULL) {
 				first = d;
 				first_len = len;
@@ -221,7 +231,17 @@ enum from_status from_value_domain(const char *value, char *domain, size_t size)
 
 enum from_status msgheaders_from_domain(const struct msgheaders *h, char *domain, size_t size)
 {
+	size_t	mailboxes;
+
+	return msgheaders_from(h, domain, size, &mailboxes);
+}
+
+enum from_status msgheaders_from(const struct msgheaders *h, char *domain, size_t size,
+    size_t *mailboxes)
+{
 	const struct msgheader *from = NULL;
+
+	*mailboxes = 0;
 
 	for (size_t i = 0; i < h->count; i++) {
 		if (strcasecmp(h->fields[i].name, "From") != 0)
@@ -232,5 +252,5 @@ enum from_status msgheaders_from_domain(const struct msgheaders *h, char *domain
 	}
 	if (from == NULL)
 		return FROM_MISSING;
-	return from_value_domain(from->value, domain, size);
+	return from_value_parse(from->value, domain, size, mailboxes);
 }

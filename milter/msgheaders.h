@@ -51,7 +51,13 @@ enum from_status {
 enum from_status msgheaders_from_domain(const struct msgheaders *h, char *domain, size_t size);
 const char *from_status_text(enum from_status status);
 
+/* The same, also counting the mailboxes that have a domain (DMARC wants exactly one). */
+enum from_status msgheaders_from(const struct msgheaders *h, char *domain, size_t size,
+	    size_t *mailboxes);
+
 /* The domain of an RFC 5322 address-list value; exported for the unit tests. */
 enum from_status from_value_domain(const char *value, char *domain, size_t size);
+enum from_status from_value_parse(const char *value, char *domain, size_t size,
+	    size_t *mailboxes);
 
 #endif

@@ -1,0 +1,225 @@
+/*
+ * NAME
+ *	test-spfrecord - table-driven tests of Signet's strict SPF record check
+ * SYNOPSIS
+ *	tests/unit/test-spfrecord	(TAP on stdout)
+ * DESCRIPTION
+ *	Each row is a record and whether RFC 7208 calls it valid; the section that decides
+ *	it is in the comment.  Then record selection (section 4.5) and the section 4.3
+ *	test of domains to check.
+ * SEE ALSO
+ *	milter/spfrecord.h
+ */
+#include <string.h>
+
+#include "milter/spfrecord.h"
+#include "tests/unit/tap.h"
+
+struct record_case {
+	const char *record;
+	int	valid;
+};
+
+static const struct record_case records[] = {
+	/* version tag and spacing (4.5, 4.6.1, 12) */
+	{ "v=spf1", 1 },
+	{ "V=SpF1 -all", 1 },
+	{ "v=spf1  a  -all ", 1 },
+	{ "v=spf10", 0 },
+	{ "v=spf2 -all", 0 },
+	{ "v=spf1\t-all", 0 },
+	{ "v=spf1 a:ctrl.example.com\rptr -all", 0 },
+	{ "v=spf1 \x80" "a:example.net -all", 0 },
+	/* all (5.1) */
+	{ "v=spf1 ?all", 1 },
+	{ "v=spf1 all -all", 1 },
+	{ "v=spf1 -all.", 0 },
+	{ "v=spf1 -all:foobar", 0 },
+	{ "v=spf1 -all/8", 0 },
+	/* unknown mechanisms, errors anywhere (4.6) */
+	{ "v=spf1 ip4:1.2.3.4 -all moo", 0 },
+	{ "v=spf1 redirect:t2.example.com", 0 },
+	{ "v=spf1 moo.cow/far_out=man:dog/cat ip4:1.2.3.4 -all", 0 },
+	{ "v=spf1 moo.cow:far_out=man:dog/cat ip4:1.2.3.4 -all", 0 },
+	/* include (5.2) */
+	{ "v=spf1 include:ip5.example.com ~all", 1 },
+	{ "v=spf1 include +all", 0 },
+	{ "v=spf1 include: -all", 0 },
+	{ "v=spf1 include:ip5.example.com/24 -all", 0 },
+	{ "v=spf1 include:o.spf.example.com. ~all", 1 },
+	/* a and mx, CIDR lengths (5.3, 5.4) */
+	{ "v=spf1 a/0 -all", 1 },
+	{ "v=spf1 a//0 -all", 1 },
+	{ "v=spf1 a//33 -all", 1 },
+	{ "v=spf1 a/33 -all", 0 },
+	{ "v=spf1 a//129 -all", 0 },
+	{ "v=spf1 a/24//64 -all", 1 },
+	{ "v=spf1 a/24/64 -all", 0 },
+	{ "v=spf1 a/024 -all", 0 },
+	{ "v=spf1 a:foo.example.com/24", 1 },
+	{ "v=spf1 a:foo:bar/baz.example.com", 1 },
+	{ "v=spf1 a:example.com:8080", 0 },
+	{ "v=spf1 a:", 0 },
+	{ "v=spf1 mx: -all", 0 },
+	{ "v=spf1 mx:foo.example.com/24//96", 1 },
+	/* domain-spec endings (7.1, 12) */
+	{ "v=spf1 a:111.222.33.44", 0 },
+	{ "v=spf1 a:abc.123", 0 },
+	{ "v=spf1 a:museum", 0 },
+	{ "v=spf1 a:museum.", 0 },
+	{ "v=spf1 a:example.-com", 0 },
+	{ "v=spf1 a:foo-bar -all", 0 },
+	{ "v=spf1 a:foo.example.xn--zckzah -all", 1 },
+	{ "v=spf1 a:foo.example.1-1 -all", 1 },
+	{ "v=spf1 a:mail.example...com -all", 0 },
+	{ "v=spf1 a:a123456789012345678901234567890123456789012345678901234567890123.example.com -all", 0 },
+	{ "v=spf1 a:%{H}.bar -all", 1 },
+	{ "v=spf1 a:%{d}", 1 },
+	/* ptr (5.5) */
+	{ "v=spf1 ptr -all", 1 },
+	{ "v=spf1 ptr:example.com -all", 1 },
+	{ "v=spf1 ptr/0 -all", 0 },
+	{ "v=spf1 ptr:", 0 },
+	/* ip4 and ip6 (5.6) */
+	{ "v=spf1 ip4:1.1.1.1/0 -all", 1 },
+	{ "v=spf1 ip4:1.2.3.4/32 -all", 1 },
+	{ "v=spf1 ip4:1.2.3.4/33 -all", 0 },
+	{ "v=spf1 ip4:1.2.3.4/032 -all", 0 },
+	{ "v=spf1 ip4", 0 },
+	{ "v=spf1 ip4:1.2.3.4//32", 0 },
+	{ "v=spf1 ip4:1.2.3.4:8080", 0 },
+	{ "v=spf1 ip4:1.2.3", 0 },
+	{ "v=spf1 ip4:01.2.3.4", 0 },
+	{ "v=spf1 ip4:256.2.3.4", 0 },
+	{ "v=spf1 ip4:", 0 },
+	{ "v=spf1 ip6:::1.1.1.1/0", 1 },
+	{ "v=spf1 ip6:Cafe:Babe:8000::/33", 1 },
+	{ "v=spf1 -ip4:1.2.3.4 ip6:::FFFF:1.2.3.4", 1 },
+	{ "v=spf1 -all ip6", 0 },
+	{ "v=spf1 ip6:::1.1.1.1/129", 0 },
+	{ "v=spf1 ip6:::1.1.1.1//33", 0 },
+	{ "v=spf1 ip6::CAFE::BABE", 0 },
+	/* exists (5.7) */
+	{ "v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d} -all", 1 },
+	{ "v=spf1 exists:", 0 },
+	{ "v=spf1 exists", 0 },
+	{ "v=spf1 exists:mail.example.com/24", 0 },
+	/* modifiers (6, A) */
+	{ "v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all", 1 },
+	{ "v=spf1 default=pass", 1 },
+	{ "v=spf1 default=+", 1 },
+	{ "v=spf1 foo=", 1 },
+	{ "v=spf1 1up=foo", 0 },
+	{ "v=spf1 =all", 0 },
+	{ "v=spf1 -all foo=%abc", 0 },
+	{ "v=spf1 redirect=t5.example.com ~all", 1 },
+	{ "v=spf1 redirect=%{d}.d.spf.example.com.", 1 },
+	{ "v=spf1 redirect=e12.example.com -all redirect=e12.example.com", 0 },
+	{ "v=spf1 exp=a.example.com -all exp=b.example.com", 0 },
+	{ "v=spf1 exp= -all", 0 },
+	{ "v=spf1 exp=-all", 0 },
+	{ "v=spf1 ?all redirect=", 0 },
+	{ "v=spf1 redirect=-all ?all", 0 },
+	{ "v=spf1 -all REDIRECT=a.example.com Redirect=b.example.com", 0 },
+	/* macros (7.1) */
+	{ "v=spf1 -exists:%(ir).sbl.example.com ?all", 0 },
+	{ "v=spf1 exists:foo%(ir).sbl.example.com ?all", 0 },
+	{ "v=spf1 exists:foo%.sbl.example.com ?all", 0 },
+	{ "v=spf1 a:macro%%percent%_%_space%-url-space.example.com -all", 1 },
+	{ "v=spf1 -all exp=%{r}.example.com", 0 },
+	{ "v=spf1 -all exp=%{ir}.example.com", 1 },
+	{ "v=spf1 a:%{a}.example.com -all", 0 },
+	{ "v=spf1 exists:%{d0}.example.com", 0 },
+	{ "v=spf1 exists:%{d2}.example.com", 1 },
+	{ "v=spf1 exists:%{l2r+-}.user.%{d2}", 1 },
+	{ "v=spf1 exists:%{l2r+-x}.user.%{d2}", 0 },
+	{ "v=spf1 exists:%{l", 0 },
+	{ "v=spf1 exists:foo%", 0 },
+	{ "v=spf1 exists:%{S}.%{L}.%{O}.%{D}.%{I}.%{P}.%{H}.%{V}.example.com", 1 },
+};
+
+struct domain_case {
+	const char *domain;
+	int	ok;
+};
+
+static const struct domain_case domains[] = {
+	{ "example.com", 1 },
+	{ "example.com.", 1 },
+	{ "A12345678901234567890123456789012345678901234567890123456789012.example.com", 1 },
+	{ "A123456789012345678901234567890123456789012345678901234567890123.example.com", 0 },
+	{ "A...example.com", 0 },
+	{ "A2345678", 0 },
+	{ "[1.2.3.5]", 0 },
+	{ "", 0 },
+	{ ".", 0 },
+	{ "exa mple.com", 0 },
+};
+
+static void
+test_records(void)
+{
+	size_t i;
+	char why[128];
+
+	for (i = 0; i < sizeof(records) / sizeof(records[0]); i++) {
+		const char *r = records[i].record;
+		int got = spfrecord_check(r, strlen(r), why, sizeof(why));
+
+		if (!TAP_OK(got == records[i].valid, "record_%s: %s",
+		    records[i].valid ? "valid" : "invalid", r))
+			printf("#   got:  %s (%s)\n", got ? "valid" : "invalid", why);
+		if (!got)
+			TAP_OK(why[0] != '\0', "record_invalid_has_reason: %s", r);
+	}
+}
+
+static void
+test_record_with_nul(void)
+{
+	static const char rec[] = "v=spf1 a:foo.example.com\0";
+
+	TAP_OK(!spfrecord_check(rec, sizeof(rec) - 1, NULL, 0), "record_with_nul_invalid");
+	TAP_OK(spfrecord_is_spf(rec, sizeof(rec) - 1), "record_with_nul_is_still_spf");
+}
+
+static void
+test_selection(void)
+{
+	const char *two[] = { "v=spf1 -all", "v=spf1 +all" };
+	const char *mixed[] = { "NONE", "v=spf10", "V=sPf1 ~all", "v=spf1mx" };
+	const char *none[] = { "v=spf1mx", "\x96", "" };
+	size_t lens[4], i, idx = 99;
+
+	for (i = 0; i < 4; i++)
+		lens[i] = strlen(mixed[i]);
+	TAP_INT_EQ(spfrecord_select(mixed, lens, 4, &idx), SPFRECORD_ONE, "select_one_among_others");
+	TAP_INT_EQ(idx, 2, "select_picks_the_spf_record");
+	for (i = 0; i < 2; i++)
+		lens[i] = strlen(two[i]);
+	TAP_INT_EQ(spfrecord_select(two, lens, 2, &idx), SPFRECORD_MANY, "select_two_is_many");
+	for (i = 0; i < 3; i++)
+		lens[i] = strlen(none[i]);
+	TAP_INT_EQ(spfrecord_select(none, lens, 3, &idx), SPFRECORD_NONE, "select_none");
+	TAP_INT_EQ(spfrecord_select(NULL, NULL, 0, &idx), SPFRECORD_NONE, "select_empty_set");
+}
+
+static void
+test_domains(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(domains) / sizeof(domains[0]); i++)
+		TAP_INT_EQ(spfrecord_domain_ok(domains[i].domain), domains[i].ok,
+		    "domain_%s: \"%s\"", domains[i].ok ? "ok" : "refused", domains[i].domain);
+}
+
+int
+main(void)
+{
+	test_records();
+	test_record_with_nul();
+	test_selection();
+	test_domains();
+	return tap_done();
+}

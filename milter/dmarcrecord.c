@@ -1,1 +1,454 @@
-/* dmarcrecord.c - being written; see dmarcrecord.h */
+/*
+ * NAME
+ *	dmarcrecord.c - parse one DMARC Policy Record (RFC 9989 sections 4.7 and 4.8)
+ * DESCRIPTION
+ *	A cursor over [txt, txt + len): the version first, then the rest is cut at each
+ *	";" into tags, and each tag is split into a name (1*ALPHA), "=" and a value.  A tag
+ *	is handled on its own, so one bad tag never spoils the others: that is what
+ *	section 4.8 asks for.  Everything is ASCII and locale-free; no copy of the record
+ *	is made.
+ * SEE ALSO
+ *	dmarcrecord.h
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "milter/dmarcrecord.h"
+
+enum tag_id {
+	TAG_P, TAG_SP, TAG_NP, TAG_PSD, TAG_T, TAG_ADKIM, TAG_ASPF, TAG_RUA, TAG_RUF, TAG_FO,
+	TAG_COUNT, TAG_UNKNOWN = TAG_COUNT
+};
+
+static const char *const tag_names[TAG_COUNT] = {
+	"p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo",
+};
+
+/* A piece of the record: never NUL-terminated. */
+struct span {
+	const char *s;
+	size_t	n;
+};
+
+static int is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int is_hex(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_wsp(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* The span equals word, ignoring ASCII case. */
+static int span_is(struct span v, const char *word)
+{
+	size_t	i;
+
+	if (v.n != strlen(word))
+		return 0;
+	for (i = 0; i < v.n; i++)
+		if (lower((unsigned char)v.s[i]) != (unsigned char)word[i])
+			return 0;
+	return 1;
+}
+
+static struct span trim_wsp(struct span v)
+{
+	while (v.n > 0 && is_wsp((unsigned char)v.s[0])) {
+		v.s++;
+		v.n--;
+	}
+	while (v.n > 0 && is_wsp((unsigned char)v.s[v.n - 1]))
+		v.n--;
+	return v;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void note(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0 || err[0] != '\0')
+		return;			/* keep the first problem only */
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* "v" *WSP "=" *WSP "DMARC1", then a separator or the end; *pos is left after it. */
+static int parse_version(const char *txt, size_t len, size_t *pos)
+{
+	size_t	i = 0;
+
+	if (len == 0 || (txt[0] != 'v' && txt[0] != 'V'))
+		return 0;
+	for (i = 1; i < len && is_wsp((unsigned char)txt[i]); i++)
+		;
+	if (i == len || txt[i] != '=')
+		return 0;
+	for (i++; i < len && is_wsp((unsigned char)txt[i]); i++)
+		;
+	if (len - i < 6 || memcmp(txt + i, "DMARC1", 6) != 0)
+		return 0;
+	for (i += 6; i < len && is_wsp((unsigned char)txt[i]); i++)
+		;
+	if (i < len && txt[i] != ';')
+		return 0;
+	*pos = i;
+	return 1;
+}
+
+static int parse_request(struct span v, enum dmarc_policy *out)
+{
+	if (span_is(v, "none"))
+		*out = DMARC_POLICY_NONE;
+	else if (span_is(v, "quarantine"))
+		*out = DMARC_POLICY_QUARANTINE;
+	else if (span_is(v, "reject"))
+		*out = DMARC_POLICY_REJECT;
+	else
+		return 0;
+	return 1;
+}
+
+static int uri_char(unsigned char c)
+{
+	/* RFC 3986 unreserved, gen-delims and sub-delims, less "," and "!" which DMARC
+	 * wants percent-encoded ("; " cannot occur: it ends the tag). */
+	return c != '\0' && (is_alpha(c) || is_digit(c) ||
+	    strchr("-._~:/?#[]@$&'()*+;=", c) != NULL);
+}
+
+/* The obsolete size suffix: "!" 1*DIGIT [ "k" / "m" / "g" / "t" ]. */
+static int size_suffix_valid(struct span v)
+{
+	size_t	i = 0;
+
+	if (v.n > 0 && v.s[v.n - 1] != '\0' && strchr("kmgtKMGT", v.s[v.n - 1]) != NULL)
+		v.n--;
+	if (v.n == 0)
+		return 0;
+	for (i = 0; i < v.n; i++)
+		if (!is_digit((unsigned char)v.s[i]))
+			return 0;
+	return 1;
+}
+
+/* scheme ":" 1*(URI characters or %HH), optionally followed by the obsolete size. */
+static int uri_valid(struct span v)
+{
+	const char *bang = v.n ? memchr(v.s, '!', v.n) : NULL;
+	size_t	i = 0;
+
+	if (bang != NULL) {
+		struct span size = { bang + 1, v.n - (size_t)(bang + 1 - v.s) };
+
+		if (!size_suffix_valid(size))
+			return 0;
+		v.n = (size_t)(bang - v.s);
+	}
+	if (v.n == 0 || !is_alpha((unsigned char)v.s[0]))
+		return 0;
+	for (i = 1; i < v.n && v.s[i] != ':'; i++) {
+		unsigned char c = (unsigned char)v.s[i];
+
+		if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.')
+			return 0;
+	}
+	if (i + 1 >= v.n)
+		return 0;		/* no ":" or nothing after it */
+	for (i++; i < v.n; i++) {
+		if (v.s[i] == '%') {
+			if (i + 2 >= v.n || !is_hex((unsigned char)v.s[i + 1]) ||
+			    !is_hex((unsigned char)v.s[i + 2]))
+				return 0;
+			i += 2;
+		} else if (!uri_char((unsigned char)v.s[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A comma-separated list of URIs.  Returns the number of valid ones; *all_valid says
+ * whether the list as a whole was well formed. */
+static size_t uri_list(struct span v, int *all_valid)
+{
+	size_t	valid = 0;
+
+	*all_valid = 1;
+	while (v.n > 0) {
+		const char *comma = memchr(v.s, ',', v.n);
+		size_t	n = comma ? (size_t)(comma - v.s) : v.n;
+		struct span one = trim_wsp((struct span){ v.s, n });
+
+		if (uri_valid(one))
+			valid++;
+		else
+			*all_valid = 0;
+		if (comma == NULL)
+			break;
+		v.s = comma + 1;
+		v.n -= n + 1;
+		if (v.n == 0)
+			*all_valid = 0;		/* a trailing comma */
+	}
+	return valid;
+}
+
+/* Colon-separated "0", "1", "d", "s"; each at most once; "0" and "1" exclusive. */
+static int fo_valid(struct span v)
+{
+	unsigned seen = 0;
+	size_t	i = 0;
+
+	for (i = 0; i < v.n; i += 2) {
+		unsigned bit = 0;
+
+		switch (lower((unsigned char)v.s[i])) {
+		case '0': bit = 1; break;
+		case '1': bit = 2; break;
+		case 'd': bit = 4; break;
+		case 's': bit = 8; break;
+		default: return 0;
+		}
+		if ((seen & bit) || (i + 1 < v.n && v.s[i + 1] != ':') || i + 1 == v.n - 1)
+			return 0;
+		seen |= bit;
+	}
+	return seen != 0 && (seen & 3) != 3;
+}
+
+static int parse_yn(struct span v, int *out)
+{
+	if (span_is(v, "y"))
+		*out = 1;
+	else if (span_is(v, "n"))
+		*out = 0;
+	else
+		return 0;
+	return 1;
+}
+
+static int parse_rs(struct span v, int *strict)
+{
+	if (span_is(v, "s"))
+		*strict = 1;
+	else if (span_is(v, "r"))
+		*strict = 0;
+	else
+		return 0;
+	return 1;
+}
+
+static int parse_psd(struct span v, enum dmarc_psd *out)
+{
+	if (span_is(v, "y"))
+		*out = DMARC_PSD_Y;
+	else if (span_is(v, "n"))
+		*out = DMARC_PSD_N;
+	else if (span_is(v, "u"))
+		*out = DMARC_PSD_U;
+	else
+		return 0;
+	return 1;
+}
+
+static int set_policy(enum dmarc_policy *value, enum dmarc_tag_state *state, struct span v)
+{
+	*state = parse_request(v, value) ? DMARC_TAG_VALID : DMARC_TAG_INVALID;
+	return *state == DMARC_TAG_VALID;
+}
+
+/* Stores the value of a known tag; 0 when the value is not valid for it (the field then
+ * holds its default, or the INVALID state for p, sp and np). */
+static int set_tag(struct dmarc_record *rec, enum tag_id id, struct span v)
+{
+	int	ok = 0, all = 0;
+
+	switch (id) {
+	case TAG_P:
+		return set_policy(&rec->p, &rec->p_state, v);
+	case TAG_SP:
+		return set_policy(&rec->sp, &rec->sp_state, v);
+	case TAG_NP:
+		return set_policy(&rec->np, &rec->np_state, v);
+	case TAG_PSD:
+		if (!(ok = parse_psd(v, &rec->psd)))
+			rec->psd = DMARC_PSD_U;
+		return ok;
+	case TAG_T:
+		if (!(ok = parse_yn(v, &rec->testing)))
+			rec->testing = 0;
+		return ok;
+	case TAG_ADKIM:
+		if (!(ok = parse_rs(v, &rec->adkim_strict)))
+			rec->adkim_strict = 0;
+		return ok;
+	case TAG_ASPF:
+		if (!(ok = parse_rs(v, &rec->aspf_strict)))
+			rec->aspf_strict = 0;
+		return ok;
+	case TAG_RUA:
+		rec->has_rua = uri_list(v, &all) > 0;
+		return all;
+	case TAG_RUF:
+		return uri_list(v, &all) > 0 && all;
+	case TAG_FO:
+		return fo_valid(v);
+	case TAG_UNKNOWN:
+		break;
+	}
+	return 0;
+}
+
+/* A tag given twice is a syntax error; neither value is trusted. */
+static void invalidate_tag(struct dmarc_record *rec, enum tag_id id)
+{
+	switch (id) {
+	case TAG_P: rec->p_state = DMARC_TAG_INVALID; break;
+	case TAG_SP: rec->sp_state = DMARC_TAG_INVALID; break;
+	case TAG_NP: rec->np_state = DMARC_TAG_INVALID; break;
+	case TAG_PSD: rec->psd = DMARC_PSD_U; break;
+	case TAG_T: rec->testing = 0; break;
+	case TAG_ADKIM: rec->adkim_strict = 0; break;
+	case TAG_ASPF: rec->aspf_strict = 0; break;
+	case TAG_RUA: rec->has_rua = 0; break;
+	default: break;
+	}
+}
+
+static enum tag_id find_tag(struct span name)
+{
+	size_t	i;
+
+	for (i = 0; i < TAG_COUNT; i++)
+		if (span_is(name, tag_names[i]))
+			return (enum tag_id)i;
+	return TAG_UNKNOWN;
+}
+
+/* Splits "name *WSP = *WSP value" (the chunk has no ";").  0 if there is no name and
+ * "="; the value may then still be empty, which is a bad value for a known tag. */
+static int split_tag(struct span chunk, struct span *name, struct span *value)
+{
+	size_t	i = 0;
+
+	while (i < chunk.n && is_alpha((unsigned char)chunk.s[i]))
+		i++;
+	*name = (struct span){ chunk.s, i };
+	while (i < chunk.n && is_wsp((unsigned char)chunk.s[i]))
+		i++;
+	if (name->n == 0 || i == chunk.n || chunk.s[i] != '=')
+		return 0;
+	*value = trim_wsp((struct span){ chunk.s + i + 1, chunk.n - i - 1 });
+	return 1;
+}
+
+/* Every value byte must be a printing character or a space (%x20-3A / %x3C-7E). */
+static int value_printable(struct span v)
+{
+	size_t	i;
+
+	for (i = 0; i < v.n; i++)
+		if ((unsigned char)v.s[i] < 0x20 || (unsigned char)v.s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static void take_tag(struct dmarc_record *rec, struct span chunk, unsigned *seen,
+	    unsigned *twice, char *err, size_t errlen)
+{
+	struct span name, value;
+	enum tag_id id;
+
+	if (!split_tag(chunk, &name, &value)) {
+		rec->ignored++;
+		note(err, errlen, "a malformed tag was ignored");
+		return;
+	}
+	id = find_tag(name);
+	if (id == TAG_UNKNOWN) {
+		rec->ignored++;
+		note(err, errlen, "unknown tag \"%.*s\" ignored", (int)(name.n > 16 ? 16 : name.n),
+		    name.s);
+		return;
+	}
+	if (*twice & (1u << id)) {
+		rec->ignored++;
+		return;
+	}
+	if (*seen & (1u << id)) {
+		*twice |= 1u << id;
+		invalidate_tag(rec, id);
+		rec->ignored++;
+		note(err, errlen, "tag \"%s\" given more than once", tag_names[id]);
+		return;
+	}
+	*seen |= 1u << id;
+	if (value.n == 0 || !value_printable(value)) {
+		invalidate_tag(rec, id);
+		rec->ignored++;
+		note(err, errlen, "tag \"%s\" has an empty or unprintable value", tag_names[id]);
+	} else if (!set_tag(rec, id, value)) {
+		rec->ignored++;
+		note(err, errlen, "tag \"%s\" has an invalid value", tag_names[id]);
+	}
+}
+
+int	dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *out, char *err,
+	    size_t errlen)
+{
+	unsigned seen = 0, twice = 0;
+	size_t	pos = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (txt == NULL || !parse_version(txt, len, &pos)) {
+		note(err, errlen, "not a DMARC record (it must begin with v=DMARC1)");
+		return 0;
+	}
+	while (pos < len) {
+		const char *semi;
+		size_t	stop;
+
+		pos++;				/* the ";" */
+		while (pos < len && is_wsp((unsigned char)txt[pos]))
+			pos++;
+		if (pos == len)
+			break;			/* a final separator */
+		semi = memchr(txt + pos, ';', len - pos);
+		stop = semi ? (size_t)(semi - txt) : len;
+		take_tag(out, (struct span){ txt + pos, stop - pos }, &seen, &twice, err, errlen);
+		pos = stop;
+	}
+	return 1;
+}
+
+const char *dmarc_policy_name(enum dmarc_policy policy)
+{
+	switch (policy) {
+	case DMARC_POLICY_NONE: return "none";
+	case DMARC_POLICY_QUARANTINE: return "quarantine";
+	case DMARC_POLICY_REJECT: return "reject";
+	}
+	return "none";
+}

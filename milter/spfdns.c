@@ -1,0 +1,472 @@
+/*
+ * NAME
+ *	spfdns.c - a libspf2 DNS layer over Signet's resolver, counting RFC 7208 lookups
+ * DESCRIPTION
+ *	libspf2 asks its DNS layer for (name, type) pairs and never says which term of
+ *	the record asked, and it counts lookups per include (a fresh response each time),
+ *	so section 4.6.4 cannot be left to it.  This layer tells the terms apart from what
+ *	libspf2's interpreter is known to do:
+ *	  - an MX lookup is an "mx" term; libspf2 then looks up the address of each name of
+ *	    the answer, in order;
+ *	  - a PTR lookup with should_cache set is a "ptr" term, then the address of each
+ *	    name; without should_cache it is the "p" macro's validation (no term);
+ *	  - an A or AAAA lookup of the next name of the last MX or PTR answer belongs to
+ *	    that answer; any other is an "a" or "exists" term;
+ *	  - a record fetch (get_spf) other than the first is an include or redirect.
+ *	A term that returns no address, no MX/PTR name (NODATA or NXDOMAIN) is a void
+ *	lookup.  Address lookups for "ptr" names that fail are skipped (section 5.5).
+ *
+ *	libspf2 structures are built with its own SPF_dns_rr_* functions, which it frees.
+ *	Names inside MX and PTR data are read from the record data; libunbound hands them
+ *	over uncompressed, and a compressed or unprintable one is skipped.
+ * SEE ALSO
+ *	spfdns.h, RFC 7208 sections 4.4, 4.5, 4.6.4, 5.5
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "milter/spfdns.h"
+#include "milter/spfrecord.h"
+
+#define MAX_TERMS	10	/* section 4.6.4: DNS-querying terms */
+#define MAX_VOIDS	2	/* section 4.6.4: void lookups */
+#define MAX_NAMES	10	/* section 4.6.4: MX and PTR names looked at */
+#define NAME_BUF	256
+
+enum role {
+	ROLE_TERM,		/* counted: a, mx, ptr, exists */
+	ROLE_MX_ADDR,		/* address of an MX name */
+	ROLE_PTR_ADDR,		/* address of a ptr name: failures skip the name */
+	ROLE_PMACRO,		/* "p" macro: neither counted nor fatal */
+	ROLE_OTHER,		/* TXT outside record fetches */
+};
+
+struct spfdns {
+	SPF_dns_server_t server;	/* server.hook points back here */
+	struct dns_resolver *dns;
+	struct dns_budget *budget;
+	unsigned terms;
+	unsigned voids;
+	unsigned fetches;		/* record fetches: the first is the checked domain */
+	char	names[MAX_NAMES][NAME_BUF];	/* names of the last MX or PTR answer */
+	size_t	name_count;
+	size_t	name_next;
+	enum role name_role;
+	int	forced;
+	enum spfcheck_result forced_result;
+	char	reason[200];
+};
+
+__attribute__((format(printf, 2, 3)))
+static void note(struct spfdns *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->reason[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void force(struct spfdns *s, enum spfcheck_result result, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->forced)
+		return;
+	s->forced = 1;
+	s->forced_result = result;
+	va_start(ap, fmt);
+	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* One more DNS-querying term; 0 (and permerror forced) past the limit. */
+static int count_term(struct spfdns *s, const char *domain)
+{
+	if (++s->terms <= MAX_TERMS)
+		return 1;
+	force(s, SPFCHECK_PERMERROR, "more than %d DNS lookups (at %.100s)", MAX_TERMS, domain);
+	return 0;
+}
+
+static void count_void(struct spfdns *s, const char *domain)
+{
+	if (++s->voids > MAX_VOIDS)
+		force(s, SPFCHECK_PERMERROR, "more than %d void lookups (at %.100s)", MAX_VOIDS,
+		    domain);
+}
+
+static enum role classify(struct spfdns *s, const char *domain, ns_type type, int should_cache)
+{
+	if (type == ns_t_a || type == ns_t_aaaa) {
+		if (s->name_next < s->name_count &&
+		    strcasecmp(domain, s->names[s->name_next]) == 0) {
+			s->name_next++;
+			return s->name_role;
+		}
+		s->name_count = s->name_next = 0;
+		return ROLE_TERM;
+	}
+	s->name_count = s->name_next = 0;
+	if (type == ns_t_mx)
+		return ROLE_TERM;
+	if (type == ns_t_ptr)
+		return should_cache ? ROLE_TERM : ROLE_PMACRO;
+	return ROLE_OTHER;
+}
+
+/*
+ * An uncompressed wire name at data[0..len) in dotted form, without the final dot;
+ * 0 when compressed, malformed, unprintable or the root (which names nothing here).
+ */
+static int wire_name(const unsigned char *data, size_t len, char *out, size_t outlen)
+{
+	size_t i = 0, o = 0;
+
+	while (i < len && data[i] != 0) {
+		size_t label = data[i++], k;
+
+		if (label > 63 || i + label > len)
+			return 0;
+		if (o > 0) {
+			if (o + 1 >= outlen)
+				return 0;
+			out[o++] = '.';
+		}
+		for (k = 0; k < label; k++) {
+			unsigned char c = data[i + k];
+
+			if (c < 0x21 || c > 0x7e || c == '.' || c == '\\' || o + 1 >= outlen)
+				return 0;
+			out[o++] = (char)c;
+		}
+		i += label;
+	}
+	if (i >= len || o == 0)
+		return 0;
+	out[o] = '\0';
+	return 1;
+}
+
+/* Character-strings of one TXT record joined; NULs kept (len says how long). */
+static char *txt_join(const unsigned char *data, size_t len, size_t *outlen)
+{
+	char *out = malloc(len + 1);
+	size_t i = 0, o = 0;
+
+	if (out == NULL)
+		return NULL;
+	while (i < len) {
+		size_t n = data[i++];
+
+		if (n > len - i)
+			n = len - i;	/* a malformed length: keep what is there */
+		memcpy(out + o, data + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+/* Copies one record's data into slot idx of rr; 1 if the record was usable. */
+static int rr_add(SPF_dns_rr_t *rr, int idx, ns_type type, const struct dns_record *rec)
+{
+	char name[NAME_BUF], *txt;
+	size_t len;
+
+	switch (type) {
+	case ns_t_a:
+	case ns_t_aaaa:
+		len = type == ns_t_a ? 4 : 16;
+		if (rec->len != len || SPF_dns_rr_buf_realloc(rr, idx, len) != SPF_E_SUCCESS)
+			return 0;
+		memcpy(type == ns_t_a ? (void *)&rr->rr[idx]->a : (void *)&rr->rr[idx]->aaaa,
+		    rec->data, len);
+		return 1;
+	case ns_t_mx:
+	case ns_t_ptr:
+		len = type == ns_t_mx ? 2 : 0;
+		if (rec->len <= len || !wire_name(rec->data + len, rec->len - len, name,
+		    sizeof(name)))
+			return 0;
+		if (SPF_dns_rr_buf_realloc(rr, idx, strlen(name) + 1) != SPF_E_SUCCESS)
+			return 0;
+		memcpy(rr->rr[idx]->ptr, name, strlen(name) + 1);
+		return 1;
+	case ns_t_txt:
+		if ((txt = txt_join(rec->data, rec->len, &len)) == NULL)
+			return 0;
+		if (SPF_dns_rr_buf_realloc(rr, idx, len + 1) != SPF_E_SUCCESS) {
+			free(txt);
+			return 0;
+		}
+		memcpy(rr->rr[idx]->txt, txt, len + 1);
+		free(txt);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void remember_names(struct spfdns *s, const SPF_dns_rr_t *rr, enum role role)
+{
+	int i;
+
+	s->name_count = s->name_next = 0;
+	s->name_role = role;
+	for (i = 0; i < rr->num_rr && s->name_count < MAX_NAMES; i++)
+		snprintf(s->names[s->name_count++], NAME_BUF, "%s", rr->rr[i]->ptr);
+}
+
+static SPF_dns_stat_t failure_herrno(struct spfdns *s, const char *domain, enum role role,
+    enum dns_status st)
+{
+	if (st == DNS_NXDOMAIN || st == DNS_ERROR)	/* DNS_ERROR: a name that cannot exist */
+		return HOST_NOT_FOUND;
+	if (st == DNS_NODATA)
+		return NO_DATA;
+	if (role == ROLE_PTR_ADDR)
+		return NO_DATA;		/* section 5.5: skip the name */
+	if (role != ROLE_PMACRO && role != ROLE_OTHER)
+		force(s, SPFCHECK_TEMPERROR, "DNS lookup of %.100s: %s", domain,
+		    dns_status_name(st));
+	return TRY_AGAIN;
+}
+
+/* Fills rr from a DNS_OK answer; NO_DATA when no record was usable. */
+static void fill_records(SPF_dns_rr_t *rr, ns_type type, const struct dns_answer *ans)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < ans->count && n < 1000; i++)
+		if (rr_add(rr, n, type, &ans->records[i]))
+			n++;
+	rr->num_rr = n;
+	rr->ttl = ans->ttl;
+	if (n == 0)
+		rr->herrno = NO_DATA;
+}
+
+/* Limits that apply to the answer of a term: void lookups, MX and PTR names. */
+static void apply_limits(struct spfdns *s, SPF_dns_rr_t *rr, const char *domain,
+    ns_type type, enum role role)
+{
+	if (role == ROLE_TERM && (rr->herrno == NO_DATA || rr->herrno == HOST_NOT_FOUND))
+		count_void(s, domain);
+	if (type == ns_t_mx && role == ROLE_TERM && rr->num_rr > MAX_NAMES)
+		force(s, SPFCHECK_PERMERROR, "more than %d MX names for %.100s", MAX_NAMES,
+		    domain);
+	if (type == ns_t_ptr && rr->num_rr > MAX_NAMES)
+		rr->num_rr = MAX_NAMES;	/* section 4.6.4: the others are ignored */
+	if (s->forced) {
+		rr->num_rr = 0;
+		rr->herrno = TRY_AGAIN;
+		return;
+	}
+	if (type == ns_t_mx || type == ns_t_ptr)
+		remember_names(s, rr, type == ns_t_mx ? ROLE_MX_ADDR :
+		    role == ROLE_TERM ? ROLE_PTR_ADDR : ROLE_PMACRO);
+}
+
+static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *server, const char *domain,
+    ns_type type, int should_cache)
+{
+	struct spfdns *s = server->hook;
+	struct dns_answer *ans = NULL;
+	enum dns_status st;
+	SPF_dns_rr_t *rr;
+	enum role role;
+
+	if (s->forced)
+		return SPF_dns_rr_new_init(server, domain, type, 0, TRY_AGAIN);
+	if (type == ns_t_spf)	/* RFC 7208 section 3.1: type SPF is not used */
+		return SPF_dns_rr_new_init(server, domain, type, 0, NO_DATA);
+	role = classify(s, domain, type, should_cache);
+	if (role == ROLE_TERM && !count_term(s, domain))
+		return SPF_dns_rr_new_init(server, domain, type, 0, TRY_AGAIN);
+	st = dns_query(s->dns, s->budget, domain, type, &ans);
+	rr = SPF_dns_rr_new_init(server, domain, type, 0, NETDB_SUCCESS);
+	if (rr != NULL) {
+		if (st == DNS_OK)
+			fill_records(rr, type, ans);
+		else
+			rr->herrno = failure_herrno(s, domain, role, st);
+		apply_limits(s, rr, domain, type, role);
+	}
+	dns_answer_free(ans);
+	return rr;
+}
+
+static SPF_errcode_t respond(SPF_response_t *resp, SPF_result_t result, SPF_errcode_t err)
+{
+	resp->result = result;
+	resp->reason = SPF_REASON_FAILURE;
+	resp->err = err;
+	return err;
+}
+
+/* The TXT strings of an answer, each joined; 0 when out of memory. */
+static int txt_strings(const struct dns_answer *ans, char **txts, size_t *lens)
+{
+	size_t i;
+
+	for (i = 0; i < ans->count; i++) {
+		txts[i] = txt_join(ans->records[i].data, ans->records[i].len, &lens[i]);
+		if (txts[i] == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+static void txt_strings_free(char **txts, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(txts[i]);
+}
+
+/* Sections 4.5 and 12 on the TXT records of domain; compiles the one SPF record. */
+static SPF_errcode_t select_and_compile(struct spfdns *s, SPF_server_t *server,
+    SPF_response_t *resp, SPF_record_t **recordp, const char *domain,
+    const struct dns_answer *ans)
+{
+	char **txts = calloc(ans->count + 1, sizeof(*txts)), why[120];
+	size_t *lens = calloc(ans->count + 1, sizeof(*lens)), idx = 0;
+	SPF_errcode_t err;
+
+	if (txts == NULL || lens == NULL || !txt_strings(ans, txts, lens)) {
+		err = respond(resp, SPF_RESULT_TEMPERROR, SPF_E_NO_MEMORY);
+		note(s, "out of memory");
+	} else {
+		switch (spfrecord_select((const char *const *)txts, lens, ans->count, &idx)) {
+		case SPFRECORD_NONE:
+			err = respond(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
+			note(s, "no SPF record for %.100s", domain);
+			break;
+		case SPFRECORD_MANY:
+			err = respond(resp, SPF_RESULT_PERMERROR, SPF_E_MULTIPLE_RECORDS);
+			note(s, "several SPF records for %.100s", domain);
+			break;
+		default:
+			if (!spfrecord_check(txts[idx], lens[idx], why, sizeof(why))) {
+				err = respond(resp, SPF_RESULT_PERMERROR, SPF_E_SYNTAX);
+				note(s, "invalid SPF record for %.60s, %s", domain, why);
+			} else if ((err = SPF_record_compile(server, resp, recordp, txts[idx]))
+			    != SPF_E_SUCCESS) {
+				err = respond(resp, SPF_RESULT_PERMERROR, err);
+				note(s, "SPF record for %.100s not understood", domain);
+			}
+			break;
+		}
+	}
+	if (txts != NULL)
+		txt_strings_free(txts, ans->count);
+	free(txts);
+	free(lens);
+	return err;
+}
+
+static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req,
+    SPF_response_t *resp, SPF_record_t **recordp)
+{
+	struct spfdns *s = server->resolver->hook;
+	const char *domain = req->cur_dom;
+	struct dns_answer *ans = NULL;
+	enum dns_status st;
+	SPF_errcode_t err;
+
+	*recordp = NULL;
+	s->name_count = s->name_next = 0;
+	if (s->forced || (s->fetches++ > 0 && !count_term(s, domain)))
+		return respond(resp, s->forced_result == SPFCHECK_TEMPERROR ?
+		    SPF_RESULT_TEMPERROR : SPF_RESULT_PERMERROR,
+		    s->forced_result == SPFCHECK_TEMPERROR ? SPF_E_DNS_ERROR : SPF_E_BIG_DNS);
+	st = dns_query(s->dns, s->budget, domain, ns_t_txt, &ans);
+	switch (st) {
+	case DNS_OK:
+		err = select_and_compile(s, server, resp, recordp, domain, ans);
+		break;
+	case DNS_NODATA:
+	case DNS_NXDOMAIN:
+	case DNS_ERROR:
+		note(s, "no SPF record for %.100s", domain);
+		err = respond(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF);
+		break;
+	default:
+		note(s, "DNS lookup of %.100s: %s", domain, dns_status_name(st));
+		err = respond(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR);
+		break;
+	}
+	dns_answer_free(ans);
+	return err;
+}
+
+/* Explanations are never fetched: Signet does not use them. */
+static SPF_errcode_t layer_get_exp(SPF_server_t *server, const char *domain, char **bufp,
+    size_t *buflenp)
+{
+	static const char text[] = "see the SPF record";
+	char *buf;
+
+	(void)server;
+	(void)domain;
+	if (*bufp == NULL || *buflenp < sizeof(text)) {
+		if ((buf = realloc(*bufp, sizeof(text))) == NULL)
+			return SPF_E_NO_MEMORY;
+		*bufp = buf;
+		*buflenp = sizeof(text);
+	}
+	memcpy(*bufp, text, sizeof(text));
+	return SPF_E_SUCCESS;
+}
+
+struct spfdns *spfdns_new(struct dns_resolver *dns, struct dns_budget *budget)
+{
+	struct spfdns *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->dns = dns;
+	s->budget = budget;
+	s->server.destroy = NULL;	/* ours: libspf2 must not free it */
+	s->server.lookup = layer_lookup;
+	s->server.get_spf = layer_get_spf;
+	s->server.get_exp = layer_get_exp;
+	s->server.add_cache = NULL;
+	s->server.layer_below = NULL;
+	s->server.name = "signet";
+	s->server.hook = s;
+	return s;
+}
+
+SPF_dns_server_t *spfdns_server(struct spfdns *layer)
+{
+	return &layer->server;
+}
+
+int spfdns_forced(const struct spfdns *layer, enum spfcheck_result *result)
+{
+	if (layer->forced)
+		*result = layer->forced_result;
+	return layer->forced;
+}
+
+const char *spfdns_reason(const struct spfdns *layer)
+{
+	return layer->reason;
+}
+
+void spfdns_free(struct spfdns *layer)
+{
+	free(layer);
+}

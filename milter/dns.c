@@ -55,9 +55,16 @@
  *	tests run against NSD this way).  A REFUSED answer (a name outside the server's
  *	zones) comes back from libunbound as SERVFAIL, hence DNS_TEMPFAIL, promptly.
  *
+ *	Counters.  stats.queries counts every lookup that passed the name and budget checks
+ *	(cache hits included, so cache_hits / queries is the hit rate); stats.timeouts the
+ *	queries given up on; stats.failures the other DNS_TEMPFAIL and DNS_BOGUS answers.
+ *
  *	Answers.  A struct dns_answer and a struct dns_txt are each one allocation (the
  *	structure, its arrays and its bytes), so dns_answer_free() and dns_txt_free() are
- *	one free(), and both accept NULL.
+ *	one free(), and both accept NULL.  dns_query_txt() sets *out only for DNS_OK.
+ *
+ *	Create the resolver after the process has forked into the background and dropped
+ *	privileges: its threads do not survive a fork.
  * DIAGNOSTICS
  *	dns_resolver_new() fills err with one sentence.  A dispatcher failure (a broken
  *	libunbound pipe) is logged once; from then on queries fail with DNS_TEMPFAIL.

@@ -130,6 +130,13 @@ static void check_negative(struct dns_resolver *r)
 	expect(r, "deeper.nx" ZONE, DNS_TYPE_TXT, DNS_NXDOMAIN, "absent_subtree_is_nxdomain");
 	dns_query(r, NULL, "nx2" ZONE, DNS_TYPE_A, &a);
 	TAP_OK(a != NULL && a->rcode == 3 && a->count == 0, "nxdomain_carries_rcode_3");
+	TAP_OK(a != NULL && a->packet != NULL && a->packet_len >= 12 &&
+	    (a->packet[3] & 0x0f) == 3, "nxdomain_keeps_the_wire_reply_for_libopendkim");
+	dns_answer_free(a);
+	a = NULL;
+	dns_query(r, NULL, "nx2" ZONE, DNS_TYPE_A, &a);
+	TAP_OK(a != NULL && a->status == DNS_NXDOMAIN && a->packet != NULL &&
+	    (a->packet[3] & 0x0f) == 3, "cached_nxdomain_keeps_the_wire_reply");
 	dns_answer_free(a);
 }
 

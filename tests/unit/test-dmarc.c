@@ -661,6 +661,35 @@ static void test_psl(void)
 	dmarc_psl_free(psl);
 }
 
+/* ---- the adapter to Signet's resolver ---------------------------------------------------- */
+
+/* A spent budget: dns.c answers DNS_BUDGET without sending anything, so this needs no
+ * server and still goes through dmarc_dns_from_resolver()'s lookups. */
+static void test_resolver_adapter(void)
+{
+	struct nameserver ns = {.address = "127.0.0.1", .port = 9};
+	struct dns_options options = {.nameservers = &ns, .nameserver_count = 1,
+	    .query_timeout_ms = 200};
+	struct dmarc_input in = { "example.com", "example.com", 1, NULL, 0 };
+	struct dns_resolver *resolver;
+	struct dns_budget budget;
+	struct dmarc_dns dns;
+	struct dmarc_verdict v;
+	char	err[256] = "";
+
+	resolver = dns_resolver_new(&options, err, sizeof(err));
+	if (!TAP_OK(resolver != NULL, "resolver_for_adapter (%s)", err))
+		return;
+	dns_budget_init(&budget, 0, 1000);
+	dmarc_dns_from_resolver(&dns, resolver, &budget);
+	TAP_OK(dns.txt != NULL && dns.exists != NULL && dns.txt_free != NULL &&
+	    dns.ctx == &dns && dns.psl == NULL, "dmarc_dns_from_resolver_fills_every_hook");
+	TAP_OK(dmarc_evaluate(&dns, &in, &v) && v.result == DMARC_RESULT_TEMPERROR,
+	    "spent_budget_is_temperror (%s)", v.reason);
+	TAP_INT_EQ(budget.queries, 0, "spent_budget_sends_nothing");
+	dns_resolver_free(resolver);
+}
+
 int	main(void)
 {
 	test_record_table();
@@ -671,5 +700,6 @@ int	main(void)
 	test_eval_details();
 	test_policy_lookup_failure();
 	test_psl();
+	test_resolver_adapter();
 	return tap_done();
 }

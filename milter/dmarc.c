@@ -99,19 +99,19 @@ static int domain_normalize(const char *in, char out[DMARC_DOMAIN_MAX])
 
 		if (c == '.') {
 			if (label == 0)
-				return 0;
+				return 0;	/* an empty label */
 			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		    c == '_') {
-			labels += label++ == 0;
-		} else if (c >= 'A' && c <= 'Z') {
-			labels += label++ == 0;
-			c = (unsigned char)(c - 'A' + 'a');
 		} else {
-			return 0;
+			if (c >= 'A' && c <= 'Z')
+				c = (unsigned char)(c - 'A' + 'a');
+			else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			    c == '-' || c == '_'))
+				return 0;
+			if (label == 0)
+				labels++;
+			if (++label > LABEL_MAX)
+				return 0;
 		}
-		if (label > LABEL_MAX)
-			return 0;
 		out[i] = (char)c;
 	}
 	if (label == 0)
@@ -169,7 +169,8 @@ static void classify_txt(const struct dns_txt *txt, struct lookup *out)
 	size_t	i, records = 0;
 
 	for (i = 0; i < txt->count; i++) {
-		if (dmarc_record_parse(txt->records[i], txt->lengths[i], &rec, NULL, 0)) {
+		if (txt->records[i] != NULL &&
+		    dmarc_record_parse(txt->records[i], txt->lengths[i], &rec, NULL, 0)) {
 			records++;
 			out->rec = rec;
 		}

@@ -82,13 +82,21 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
 	return SMFIS_CONTINUE;
 }
 
+static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct session *s = session_of(ctx);
+
+	if (s != NULL)
+		session_helo(s, helo);
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct session *s = session_of(ctx);
 
-	(void)argv;
 	if (s == NULL || !session_message_begin(s, smfi_getsymval(ctx, "i"),
-	    smfi_getsymval(ctx, "{auth_authen}")))
+	    smfi_getsymval(ctx, "{auth_authen}"), argv != NULL ? argv[0] : NULL))
 		return on_error(ctx, s);
 	return SMFIS_CONTINUE;
 }
@@ -150,6 +158,74 @@ static void log_signed(const struct session *s)
 	    used ? line : "");
 }
 
+/* smfi_setreply() text: printable ASCII, and no '%' (libmilter would drop the text). */
+static void reply_text(char *out, size_t size, const char *text)
+{
+	size_t	n = 0;
+
+	for (; *text && n + 1 < size; text++)
+		out[n++] = *text >= 32 && *text < 127 && *text != '%' ? *text : '?';
+	out[n] = '\0';
+}
+
+/* Applies the inbound verdict: forged A-R removed (highest occurrence first), ours on top,
+ * then the action. */
+static sfsistat finish_inbound(SMFICTX *ctx, struct session *s)
+{
+	struct inbound_outcome out;
+	char	text[sizeof(out.reply)];
+	sfsistat status = SMFIS_ACCEPT;
+
+	if (session_inbound_finish(s, &out) != VERDICT_CONTINUE)
+		return on_error(ctx, s);
+	for (size_t i = 0; i < out.remove_count && status == SMFIS_ACCEPT; i++)
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)out.remove[i], NULL) !=
+		    MI_SUCCESS) {
+			log_msg(LOG_LEVEL_ERROR, "%s: the MTA refused to remove a forged "
+			    "Authentication-Results header", s->queue_id);
+			status = on_error(ctx, s);
+		}
+	if (status == SMFIS_ACCEPT) {
+		char   *value = out.authres;
+		char   *spaced = NULL;
+
+		if (s->leading_space && (spaced = malloc(strlen(value) + 2)) != NULL) {
+			spaced[0] = ' ';
+			memcpy(spaced + 1, value, strlen(value) + 1);
+			value = spaced;
+		}
+		if ((s->leading_space && spaced == NULL) ||
+		    smfi_insheader(ctx, 0, "Authentication-Results", value) != MI_SUCCESS) {
+			log_msg(LOG_LEVEL_ERROR, "%s: could not add Authentication-Results",
+			    s->queue_id);
+			status = on_error(ctx, s);
+		}
+		free(spaced);
+	}
+	free(out.authres);
+	if (status != SMFIS_ACCEPT)
+		return status;
+	switch (out.action) {
+	case INBOUND_ACCEPT:
+		return SMFIS_ACCEPT;
+	case INBOUND_QUARANTINE:
+		reply_text(text, sizeof(text), out.reason);
+		if (smfi_quarantine(ctx, text) != MI_SUCCESS)
+			log_msg(LOG_LEVEL_WARNING, "%s: the MTA refused to quarantine the message",
+			    s->queue_id);
+		return SMFIS_ACCEPT;
+	case INBOUND_REJECT:
+		reply_text(text, sizeof(text), out.reply);
+		smfi_setreply(ctx, "550", "5.7.1", text);
+		return SMFIS_REJECT;
+	case INBOUND_TEMPFAIL:
+		reply_text(text, sizeof(text), out.reply);
+		smfi_setreply(ctx, "451", "4.7.1", text);
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_ACCEPT;
+}
+
 static sfsistat cb_eom(SMFICTX *ctx)
 {
 	struct session *s = session_of(ctx);
@@ -162,6 +238,11 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	session_set_queue_id(s, smfi_getsymval(ctx, "i"));
 	if (s->rt == NULL)		/* nothing was started: pass */
 		return SMFIS_ACCEPT;
+	if (s->inbound != NULL) {
+		status = finish_inbound(ctx, s);
+		session_message_end(s);
+		return status;
+	}
 	if (session_sign(s, values, &count) != VERDICT_CONTINUE) {
 		status = on_error(ctx, s);
 		session_message_end(s);
@@ -207,6 +288,7 @@ int	callbacks_register(void)
 		.xxfi_version = SMFI_VERSION,
 		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
 		.xxfi_connect = cb_connect,
+		.xxfi_helo = cb_helo,
 		.xxfi_envfrom = cb_envfrom,
 		.xxfi_header = cb_header,
 		.xxfi_eoh = cb_eoh,

@@ -196,20 +196,27 @@ int	main(int argc, char **argv)
 		conf_free(conf);
 		return 1;
 	}
+	char	err[512];
+	struct runtime *rt;
+
 	if (opt.check_only) {
+		if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "%s: %s\n", opt.conf_path, err);
+			return 1;
+		}
 		printf("%s: configuration OK; %zu key(s) in %s\n", opt.conf_path,
-		    keys ? keystore_count(keys) : 0, conf->keystore);
-		if (keys)
-			keystore_free(keys);
-		conf_free(conf);
+		    rt->keys ? keystore_count(rt->keys) : 0, rt->conf->keystore);
+		runtime_install(rt);
+		runtime_shutdown();
 		return 0;
 	}
 
+	/* conf lives on in the runtime built below, so these stay valid until exit. */
 	const char *socket_spec = conf->socket;
-	const char *pid_file = conf->pid_file[0] ? strdup(conf->pid_file) : NULL;
+	char   *pid_file = conf->pid_file[0] ? strdup(conf->pid_file) : NULL;
 	char   *user_id = conf->user_id[0] ? strdup(conf->user_id) : NULL;
 
-	if (!runtime_install(conf, keys) || !callbacks_register()) {
+	if (!callbacks_register()) {
 		log_msg(LOG_LEVEL_ERROR, "cannot register with libmilter");
 		return 1;
 	}
@@ -228,6 +235,12 @@ int	main(int argc, char **argv)
 	}
 	if (user_id != NULL && !drop_privileges(user_id))
 		return 1;
+	/* The resolver's threads do not survive fork(): build the services only now. */
+	if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "%s: %s", opt.conf_path, err);
+		return 1;
+	}
+	runtime_install(rt);
 	if (pid_file != NULL && !write_pid_file(pid_file))
 		return 1;
 	log_msg(LOG_LEVEL_NOTICE, "signet %s listening on %s", PACKAGE_VERSION, socket_spec);
@@ -236,7 +249,7 @@ int	main(int argc, char **argv)
 	if (pid_file != NULL)
 		unlink(pid_file);
 	runtime_shutdown();
-	free((char *)pid_file);
+	free(pid_file);
 	free(user_id);
 	return status;
 }

@@ -1,28 +1,44 @@
 /*
  * NAME
- *	runtime.h - the configuration and keystore in force, swapped whole on reload
+ *	runtime.h - the configuration, keystore and services in force, swapped whole on reload
  * SYNOPSIS
  *	struct runtime *rt = runtime_acquire(); ... use rt->conf, rt->keys ...; runtime_release(rt);
  * DESCRIPTION
- *	A message takes a reference when it starts and keeps it to the end, so it finishes
- *	with the configuration and keys it started with even if a reload installs new ones
- *	meanwhile.  The old pair is freed when its last user releases it.
+ *	runtime_build() makes everything a configuration implies -- the keystore given, the
+ *	DNS resolver, the DKIM verifier, the public suffix list when DMARC uses one -- so a
+ *	reload that fails leaves the old runtime serving.  A message takes a reference when it
+ *	starts and keeps it to the end, so it finishes with the configuration and keys it
+ *	started with even if a reload installs new ones meanwhile.  The old runtime is freed
+ *	when its last user releases it.
  */
 #ifndef SIGNET_RUNTIME_H
 #define SIGNET_RUNTIME_H
 
+#include <stddef.h>
+
 #include "conf/conf.h"
 #include "keys/keystore.h"
 
+struct dns_resolver;
+struct verifier;
+struct dmarc_psl;
+
 struct runtime {
 	struct conf *conf;
-	struct keystore *keys;
-	unsigned long generation;	/* 1 for the first, +1 per reload */
-	unsigned refs;			/* guarded by the runtime lock */
+	struct keystore *keys;			/* NULL without signing */
+	struct dns_resolver *dns;		/* NULL without verifying */
+	struct verifier *verifier;		/* NULL without verifying */
+	struct dmarc_psl *psl;			/* NULL: DMARC uses the DNS tree walk */
+	char	authserv_id[256];		/* AuthservID, or the host name */
+	unsigned long generation;		/* 1 for the first, +1 per reload */
+	unsigned refs;				/* guarded by the runtime lock */
 };
 
-/* Takes ownership of conf and keys; returns 0 (and frees them) when out of memory. */
-int	runtime_install(struct conf *conf, struct keystore *keys);
+/* Takes ownership of conf and keys whatever happens; NULL with err filled on failure. */
+struct runtime *runtime_build(struct conf *conf, struct keystore *keys, char *err,
+	    size_t errlen);
+/* Makes rt the runtime new messages get; the previous one goes when its users are done. */
+void	runtime_install(struct runtime *rt);
 struct runtime *runtime_acquire(void);
 void	runtime_release(struct runtime *rt);
 /* Drops the installed runtime (at exit, once no message can start). */

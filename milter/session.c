@@ -8,7 +8,9 @@
  *	of at least MinimumKeyBits; one signature per such key, so a domain with an RSA and an
  *	Ed25519 key gets both (RFC 8463 dual signing).  Whatever stops a message from being
  *	signed is logged and the message passes unchanged: it is never rejected for that.
- *	Inbound mail passes untouched until verification exists.
+ *	Inbound mail (Mode includes v) is handed to inbound.c, which verifies DKIM, checks
+ *	SPF and DMARC and decides what to do; outbound mail is never verified and inbound
+ *	mail never signed.
  *
  *	The body is canonicalized and hashed as it arrives, only for messages to be signed.
  */
@@ -55,16 +57,29 @@ void	session_connect(struct session *s, const struct sockaddr *client, const cha
 	}
 }
 
-int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen)
+void	session_helo(struct session *s, const char *helo)
+{
+	snprintf(s->helo, sizeof(s->helo), "%s", helo ? helo : "");
+}
+
+int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen,
+    const char *mail_from)
 {
 	session_message_end(s);
 	if ((s->rt = runtime_acquire()) == NULL)
 		return 0;
 	session_set_queue_id(s, queue_id);
+	snprintf(s->mail_from, sizeof(s->mail_from), "%s", mail_from ? mail_from : "");
 	s->authenticated = auth_authen != NULL && *auth_authen != '\0';
 	s->client_internal = s->client_known &&
 	    addrlist_contains(s->rt->conf->internal_hosts, (const struct sockaddr *)&s->client);
 	s->outbound = s->client_internal || s->authenticated;
+	if (!s->outbound && (s->rt->conf->mode & CONF_MODE_VERIFY)) {
+		s->inbound = inbound_begin(s->rt, s->queue_id, s->client_known ? s->client_text : "",
+		    s->helo, s->mail_from);
+		if (s->inbound == NULL)
+			s->failed = 1;
+	}
 	return 1;
 }
 
@@ -78,7 +93,11 @@ void	session_set_queue_id(struct session *s, const char *queue_id)
 
 void	session_header(struct session *s, const char *name, const char *value)
 {
-	if (s->rt == NULL || s->overflow || s->failed)
+	if (s->rt == NULL || s->failed)
+		return;
+	if (s->inbound != NULL)
+		inbound_header(s->inbound, name, value);
+	if (s->overflow)
 		return;
 	switch (msgheaders_add(&s->headers, name, value)) {
 	case MSGHEADERS_OK:
@@ -131,6 +150,10 @@ enum session_verdict session_end_of_headers(struct session *s)
 {
 	if (s->rt == NULL || s->failed)
 		return VERDICT_ERROR;
+	if (s->inbound != NULL) {
+		inbound_end_of_headers(s->inbound);
+		return VERDICT_CONTINUE;
+	}
 	if (!(s->rt->conf->mode & CONF_MODE_SIGN) || !s->outbound) {
 		log_msg(LOG_LEVEL_DEBUG, "%s: inbound from %s: passed unchanged", s->queue_id,
 		    s->client_text);
@@ -147,8 +170,23 @@ enum session_verdict session_end_of_headers(struct session *s)
 
 void	session_body(struct session *s, const unsigned char *data, size_t len)
 {
-	if (s->body != NULL && !s->failed && !body_canon_update(s->body, data, len))
+	if (s->failed)
+		return;
+	if (s->inbound != NULL)
+		inbound_body(s->inbound, data, len);
+	else if (s->body != NULL && !body_canon_update(s->body, data, len))
 		s->failed = 1;
+}
+
+enum session_verdict session_inbound_finish(struct session *s, struct inbound_outcome *out)
+{
+	if (s->rt == NULL || s->failed || s->inbound == NULL ||
+	    !inbound_finish(s->inbound, &s->headers, s->overflow, out)) {
+		log_msg(LOG_LEVEL_ERROR, "%s: internal error in the inbound checks", s->queue_id);
+		return VERDICT_ERROR;
+	}
+	log_msg(LOG_LEVEL_INFO, "%s: %s", s->queue_id, out->summary);
+	return VERDICT_CONTINUE;
 }
 
 enum session_verdict session_sign(struct session *s, char **values, size_t *count)
@@ -188,6 +226,9 @@ enum session_verdict session_sign(struct session *s, char **values, size_t *coun
 void	session_message_end(struct session *s)
 {
 	msgheaders_clear(&s->headers);
+	inbound_free(s->inbound);
+	s->inbound = NULL;
+	s->mail_from[0] = '\0';
 	body_canon_free(s->body);
 	s->body = NULL;
 	runtime_release(s->rt);

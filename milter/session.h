@@ -17,6 +17,7 @@
 
 #include "keys/keystore.h"
 #include "milter/canon.h"
+#include "milter/inbound.h"
 #include "milter/msgheaders.h"
 #include "milter/runtime.h"
 
@@ -34,6 +35,7 @@ struct session {
 	int	client_known;
 	char	client_text[64];
 	int	client_internal;
+	char	helo[256];
 	int	leading_space;		/* SMFIP_HDR_LEADSPC negotiated */
 
 	/* message */
@@ -44,6 +46,8 @@ struct session {
 	int	overflow;		/* too many or too large header fields */
 	int	failed;			/* an internal error happened; reported at the end */
 	struct msgheaders headers;
+	char	mail_from[512];
+	struct inbound *inbound;	/* inbound checks, when verifying this message */
 	char	from_domain[KEYSTORE_DOMAIN_MAX + 1];
 	const struct keystore_key *keys[SESSION_MAX_KEYS];
 	size_t	key_count;
@@ -54,11 +58,16 @@ struct session *session_new(void);
 void	session_free(struct session *s);
 
 void	session_connect(struct session *s, const struct sockaddr *client, const char *hostname);
-int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen);
+void	session_helo(struct session *s, const char *helo);
+int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen,
+	    const char *mail_from);
 void	session_set_queue_id(struct session *s, const char *queue_id);
 void	session_header(struct session *s, const char *name, const char *value);
 enum session_verdict session_end_of_headers(struct session *s);
 void	session_body(struct session *s, const unsigned char *data, size_t len);
+
+/* Inbound: the verdict and header changes; the caller frees out->authres. */
+enum session_verdict session_inbound_finish(struct session *s, struct inbound_outcome *out);
 
 /* Makes the signatures: values[i] for key i, count in *count; caller frees each value. */
 enum session_verdict session_sign(struct session *s, char **values, size_t *count);

@@ -121,6 +121,26 @@ static int dns_hook_cancel(void *service, void *handle)
 	return DKIM_DNS_SUCCESS;
 }
 
+/* The service is ours: libopendkim must not initialise, reconfigure or close it with its
+ * stub resolver (dkim_close() would otherwise call res_nclose() on our pointer). */
+static int dns_hook_init(void **service)
+{
+	(void)service;
+	return 0;
+}
+
+static void dns_hook_close(void *service)
+{
+	(void)service;
+}
+
+static int dns_hook_setting(void *service, const char *value)
+{
+	(void)service;
+	(void)value;
+	return 0;
+}
+
 /* ---- the library ---------------------------------------------------------------------- */
 
 struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, char *err,
@@ -129,7 +149,7 @@ struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, ch
 	struct verifier *v = calloc(1, sizeof(*v));
 	unsigned int flags = DKIM_LIBFLAGS_BADSIGHANDLES | DKIM_LIBFLAGS_FIXCRLF;
 	unsigned int min_bits = VERIFY_MIN_KEY_BITS;
-	uint64_t timeout = (uint64_t)timeout_seconds;
+	unsigned int timeout = (unsigned int)timeout_seconds;	/* libopendkim wants a u_int */
 
 	if (v == NULL || (v->lib = dkim_init(NULL, NULL)) == NULL) {
 		snprintf(err, errlen, "cannot initialise libopendkim");
@@ -157,6 +177,11 @@ struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, ch
 	dkim_dns_set_query_start(v->lib, dns_hook_start);
 	dkim_dns_set_query_waitreply(v->lib, dns_hook_wait);
 	dkim_dns_set_query_cancel(v->lib, dns_hook_cancel);
+	dkim_dns_set_init(v->lib, dns_hook_init);
+	dkim_dns_set_close(v->lib, dns_hook_close);
+	dkim_dns_set_nslist(v->lib, dns_hook_setting);
+	dkim_dns_set_config(v->lib, dns_hook_setting);
+	dkim_dns_set_trustanchor(v->lib, dns_hook_setting);
 	return v;
 }
 

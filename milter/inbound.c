@@ -1,0 +1,334 @@
+/*
+ * NAME
+ *	inbound.c - DKIM, SPF and DMARC for one inbound message, and what to do with it
+ * DESCRIPTION
+ *	Order of work: DKIM is verified as the message streams past (verify.c); SPF for
+ *	MAIL FROM and HELO and then DMARC run at end of message, when the DKIM results that
+ *	DMARC needs are known.  All DNS of the message is charged to one budget
+ *	(DNSMessageQueries, DNSMessageTime), so a message cannot hold a thread longer than
+ *	that whatever its signatures and records ask for.
+ *
+ *	Forged Authentication-Results: every field of that name is counted as it arrives
+ *	(the MTA numbers them the same way for header changes: by occurrence, among the
+ *	fields the filter was shown) and the numbers of those carrying our authserv-id are
+ *	kept.  They are handed back highest first.
+ *
+ *	Enforcement happens only with DMARCEnforce yes, never under t=y or p=none.  DNS
+ *	trouble (dmarc=temperror) is accepted or tempfailed as DNSErrorAction says.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "milter/authres.h"
+#include "milter/dmarc.h"
+#include "milter/inbound.h"
+#include "milter/log.h"
+#include "milter/spfcheck.h"
+#include "milter/verify.h"
+
+#define INBOUND_MAX_DKIM 16	/* DKIM results DMARC looks at */
+
+struct inbound {
+	struct runtime *rt;
+	struct dns_budget budget;
+	struct verify_message *verify;
+	char	queue_id[64];
+	char	client_ip[64];
+	char	helo[256];
+	char	mail_from[512];		/* without angle brackets; "" for the null sender */
+	size_t	authres_seen;		/* Authentication-Results fields so far */
+	size_t	forged[INBOUND_MAX_REMOVALS];
+	size_t	forged_count;
+	int	failed;
+};
+
+static void strip_angles(char *out, size_t size, const char *in)
+{
+	size_t	len = in ? strlen(in) : 0;
+
+	if (len >= 2 && in[0] == '<' && in[len - 1] == '>') {
+		in++;
+		len -= 2;
+	}
+	snprintf(out, size, "%.*s", (int)len, in ? in : "");
+}
+
+struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
+    const char *client_ip, const char *helo, const char *mail_from)
+{
+	struct inbound *in = calloc(1, sizeof(*in));
+	const struct conf *conf = rt->conf;
+
+	if (in == NULL)
+		return NULL;
+	in->rt = rt;
+	snprintf(in->queue_id, sizeof(in->queue_id), "%s", queue_id ? queue_id : "NOQUEUE");
+	snprintf(in->client_ip, sizeof(in->client_ip), "%s", client_ip ? client_ip : "");
+	snprintf(in->helo, sizeof(in->helo), "%s", helo ? helo : "");
+	strip_angles(in->mail_from, sizeof(in->mail_from), mail_from);
+	dns_budget_init(&in->budget, (unsigned)conf->dns_message_queries,
+	    (unsigned)conf->dns_message_time * 1000);
+	in->verify = verify_begin(rt->verifier, &in->budget, in->queue_id,
+	    (size_t)conf->maximum_signatures);
+	if (in->verify == NULL) {
+		free(in);
+		return NULL;
+	}
+	return in;
+}
+
+void	inbound_header(struct inbound *in, const char *name, const char *value)
+{
+	if (strcasecmp(name, "Authentication-Results") == 0) {
+		in->authres_seen++;
+		if (authres_is_ours(value, in->rt->authserv_id)) {
+			if (in->forged_count == INBOUND_MAX_REMOVALS)
+				in->failed = 1;	/* more forgeries than we can remove: do not pass */
+			else
+				in->forged[in->forged_count++] = in->authres_seen;
+		}
+	}
+	verify_header(in->verify, name, value);
+}
+
+void	inbound_end_of_headers(struct inbound *in)
+{
+	verify_end_of_headers(in->verify);
+}
+
+void	inbound_body(struct inbound *in, const unsigned char *data, size_t len)
+{
+	verify_body(in->verify, data, len);
+}
+
+/* ---- the pieces of the verdict -------------------------------------------------------- */
+
+static void add_dkim_results(struct authres *ar, const struct verify_signature *sigs,
+    size_t count)
+{
+	if (count == 0) {
+		authres_add(ar, "dkim", "none", NULL, NULL);
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct verify_signature *s = &sigs[i];
+
+		authres_add(ar, "dkim", verify_result_name(s->result), s->reason,
+		    "header.d", s->domain[0] ? s->domain : "unknown",
+		    "header.s", s->selector[0] ? s->selector : "unknown",
+		    "header.a", s->algorithm[0] ? s->algorithm : "unknown",
+		    "header.b", s->b[0] ? s->b : "none", NULL);
+	}
+}
+
+struct spf_results {
+	struct spfcheck_outcome mailfrom;
+	struct spfcheck_outcome helo;
+	char	mailfrom_identity[600];		/* as shown in smtp.mailfrom */
+};
+
+static int check_spf(struct inbound *in, struct spf_results *spf)
+{
+	struct dns_resolver *dns = in->rt->dns;
+
+	if (in->mail_from[0] != '\0')
+		snprintf(spf->mailfrom_identity, sizeof(spf->mailfrom_identity), "%s", in->mail_from);
+	else
+		snprintf(spf->mailfrom_identity, sizeof(spf->mailfrom_identity), "postmaster@%s",
+		    in->helo);
+	return spfcheck_helo(dns, &in->budget, in->client_ip, in->helo, &spf->helo) &&
+	    spfcheck_mailfrom(dns, &in->budget, in->client_ip, in->helo, in->mail_from,
+		&spf->mailfrom);
+}
+
+static void add_spf_results(struct authres *ar, const struct inbound *in,
+    const struct spf_results *spf)
+{
+	authres_add(ar, "spf", spfcheck_result_name(spf->mailfrom.result), spf->mailfrom.reason,
+	    "smtp.mailfrom", spf->mailfrom_identity, NULL);
+	authres_add(ar, "spf", spfcheck_result_name(spf->helo.result), spf->helo.reason,
+	    "smtp.helo", in->helo[0] ? in->helo : "unknown", NULL);
+}
+
+/* The domain DMARC aligns SPF with: MAIL FROM's, or HELO's for the null sender. */
+static const char *spf_identity_domain(const struct inbound *in, const struct spf_results *spf,
+    int *pass)
+{
+	const char *at = strrchr(in->mail_from, '@');
+
+	if (in->mail_from[0] != '\0') {
+		*pass = spf->mailfrom.result == SPFCHECK_PASS;
+		return at ? at + 1 : in->mail_from;
+	}
+	*pass = spf->helo.result == SPFCHECK_PASS;
+	return in->helo;
+}
+
+struct dmarc_outcome {
+	struct dmarc_verdict verdict;
+	char	from_domain[KEYSTORE_DOMAIN_MAX + 1];
+	const char *from_problem;	/* set when From is unusable: dmarc=permerror */
+};
+
+static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int overflow,
+    const struct spf_results *spf, const struct verify_signature *sigs, size_t sig_count,
+    struct dmarc_outcome *out)
+{
+	struct dmarc_input input;
+	struct dmarc_dkim_result dkim[INBOUND_MAX_DKIM];
+	struct dmarc_dns dns;
+	size_t	mailboxes = 0;
+	enum from_status from;
+
+	memset(out, 0, sizeof(*out));
+	if (overflow) {
+		out->from_problem = "too many header fields to find From";
+		return 1;
+	}
+	from = msgheaders_from(headers, out->from_domain, sizeof(out->from_domain), &mailboxes);
+	if (from != FROM_OK || mailboxes != 1) {
+		out->from_problem = from != FROM_OK ? from_status_text(from)
+		    : "several mailboxes in From";
+		return 1;
+	}
+	memset(&input, 0, sizeof(input));
+	input.from_domain = out->from_domain;
+	input.spf_domain = spf_identity_domain(in, spf, &input.spf_pass);
+	input.dkim = dkim;
+	for (size_t i = 0; i < sig_count && input.dkim_count < INBOUND_MAX_DKIM; i++) {
+		if (sigs[i].domain[0] == '\0')
+			continue;
+		dkim[input.dkim_count].domain = sigs[i].domain;
+		dkim[input.dkim_count].pass = sigs[i].result == VERIFY_PASS;
+		input.dkim_count++;
+	}
+	dmarc_dns_from_resolver(&dns, in->rt->dns, &in->budget);
+	dns.psl = in->rt->psl;
+	return dmarc_evaluate(&dns, &input, &out->verdict);
+}
+
+static void add_dmarc_result(struct authres *ar, const struct dmarc_outcome *d)
+{
+	char	comment[200];
+	const struct dmarc_verdict *v = &d->verdict;
+
+	if (d->from_problem != NULL) {
+		authres_add(ar, "dmarc", "permerror", d->from_problem, "header.from",
+		    d->from_domain[0] ? d->from_domain : "unknown", NULL);
+		return;
+	}
+	if (v->result == DMARC_RESULT_NONE || v->result == DMARC_RESULT_TEMPERROR ||
+	    v->result == DMARC_RESULT_PERMERROR) {
+		authres_add(ar, "dmarc", dmarc_result_name(v->result), v->reason, "header.from",
+		    d->from_domain, NULL);
+		return;
+	}
+	snprintf(comment, sizeof(comment), "%s=%s%s%s%s", v->policy_tag,
+	    dmarc_policy_name(v->policy), v->testing ? " t=y" : "", v->reason[0] ? "; " : "",
+	    v->reason);
+	authres_add(ar, "dmarc", dmarc_result_name(v->result), comment, "header.from",
+	    d->from_domain, "policy.dmarc", dmarc_policy_name(v->policy), NULL);
+}
+
+/* What DMARCEnforce makes of the verdict. */
+static void decide(const struct conf *conf, const struct dmarc_outcome *d,
+    struct inbound_outcome *out)
+{
+	const struct dmarc_verdict *v = &d->verdict;
+
+	out->action = INBOUND_ACCEPT;
+	if (!conf->dmarc_enforce)
+		return;
+	if (d->from_problem != NULL) {
+		out->action = INBOUND_REJECT;
+		snprintf(out->reply, sizeof(out->reply), "Message rejected: %s, so its author "
+		    "cannot be authenticated (DMARC)", d->from_problem);
+		return;
+	}
+	if (v->result == DMARC_RESULT_TEMPERROR) {
+		if (conf->on_dns_error == ON_ERROR_TEMPFAIL) {
+			out->action = INBOUND_TEMPFAIL;
+			snprintf(out->reply, sizeof(out->reply), "DMARC check of %s failed "
+			    "temporarily (DNS), try again later", d->from_domain);
+		}
+		return;
+	}
+	if (v->result != DMARC_RESULT_FAIL || v->testing)
+		return;
+	if (v->policy == DMARC_POLICY_REJECT) {
+		out->action = INBOUND_REJECT;
+		snprintf(out->reply, sizeof(out->reply), "Message rejected: it fails the DMARC "
+		    "policy of %s (p=reject): no aligned SPF or DKIM pass", d->from_domain);
+	} else if (v->policy == DMARC_POLICY_QUARANTINE) {
+		out->action = INBOUND_QUARANTINE;
+		snprintf(out->reason, sizeof(out->reason), "DMARC %s=quarantine of %s failed",
+		    v->policy_tag, d->from_domain);
+	}
+}
+
+static const char *action_name(enum inbound_action action)
+{
+	static const char *const names[] = {"accept", "quarantine", "reject", "tempfail"};
+
+	return names[action];
+}
+
+static void summarise(const struct inbound *in, const struct verify_signature *sigs,
+    size_t sig_count, const struct spf_results *spf, const struct dmarc_outcome *d,
+    struct inbound_outcome *out)
+{
+	char	dkim[256] = "none";
+	size_t	used = 0;
+
+	for (size_t i = 0; i < sig_count && used < sizeof(dkim) - 1; i++) {
+		int	n = snprintf(dkim + used, sizeof(dkim) - used, "%s%s(d=%s s=%s)", i ? "," : "",
+		    verify_result_name(sigs[i].result), sigs[i].domain, sigs[i].selector);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	snprintf(out->summary, sizeof(out->summary), "inbound from %s: dkim=%s spf=%s "
+	    "spf.helo=%s dmarc=%s from=%s forged-ar-removed=%zu dns-queries=%u action=%s",
+	    in->client_ip, dkim, spfcheck_result_name(spf->mailfrom.result),
+	    spfcheck_result_name(spf->helo.result),
+	    d->from_problem ? "permerror" : dmarc_result_name(d->verdict.result),
+	    d->from_domain[0] ? d->from_domain : "-", out->remove_count, in->budget.queries,
+	    action_name(out->action));
+}
+
+int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int overflow,
+    struct inbound_outcome *out)
+{
+	const struct verify_signature *sigs = NULL;
+	size_t	sig_count = 0;
+	struct spf_results spf;
+	struct dmarc_outcome dmarc;
+	struct authres ar;
+
+	memset(out, 0, sizeof(*out));
+	memset(&spf, 0, sizeof(spf));
+	if (in->failed || !verify_finish(in->verify, &sigs, &sig_count) || !check_spf(in, &spf) ||
+	    !check_dmarc(in, headers, overflow, &spf, sigs, sig_count, &dmarc))
+		return 0;
+	for (size_t i = in->forged_count; i-- > 0;)
+		out->remove[out->remove_count++] = in->forged[i];
+	authres_begin(&ar, in->rt->authserv_id);
+	add_dkim_results(&ar, sigs, sig_count);
+	add_spf_results(&ar, in, &spf);
+	add_dmarc_result(&ar, &dmarc);
+	if ((out->authres = authres_finish(&ar, 0)) == NULL)
+		return 0;
+	decide(in->rt->conf, &dmarc, out);
+	summarise(in, sigs, sig_count, &spf, &dmarc, out);
+	return 1;
+}
+
+void	inbound_free(struct inbound *in)
+{
+	if (in == NULL)
+		return;
+	verify_free(in->verify);
+	free(in);
+}

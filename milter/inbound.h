@@ -1,0 +1,59 @@
+/*
+ * NAME
+ *	inbound.h - the checks of one inbound message: DKIM, SPF, DMARC, and their verdict
+ * SYNOPSIS
+ *	#include "milter/inbound.h"
+ * DESCRIPTION
+ *	An inbound check follows one message from MAIL FROM to end of message.  It feeds the
+ *	DKIM verifier as header fields and body arrive, notes which Authentication-Results
+ *	fields carry our authserv-id (forged: to be removed), and at the end runs SPF on
+ *	MAIL FROM and HELO, DMARC on the From domain, and writes one Authentication-Results
+ *	value.  It decides the action (accept, quarantine, reject, tempfail) as the
+ *	configuration asks, and knows nothing of libmilter.
+ *
+ *	Verdicts for a broken From (documented in signet(8)): no From field, several From
+ *	fields, several mailboxes in From, or no usable domain give dmarc=permerror; with
+ *	DMARCEnforce the message is rejected (550 5.7.1), since no policy can vouch for it.
+ */
+#ifndef SIGNET_INBOUND_H
+#define SIGNET_INBOUND_H
+
+#include <stddef.h>
+
+#include "milter/msgheaders.h"
+#include "milter/runtime.h"
+
+#define INBOUND_MAX_REMOVALS 64
+
+enum inbound_action {
+	INBOUND_ACCEPT,
+	INBOUND_QUARANTINE,
+	INBOUND_REJECT,
+	INBOUND_TEMPFAIL,
+};
+
+struct inbound_outcome {
+	char   *authres;		/* value to insert at the top; caller frees */
+	/* 1-based occurrence numbers of Authentication-Results fields to delete, highest
+	 * first, so that deleting one never renumbers the next (CVE-2022-48521). */
+	size_t	remove[INBOUND_MAX_REMOVALS];
+	size_t	remove_count;
+	enum inbound_action action;
+	char	reply[512];		/* text of a reject or tempfail */
+	char	reason[384];		/* quarantine reason */
+	char	summary[512];		/* for the one log line of the message */
+};
+
+struct inbound;
+
+struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
+	    const char *client_ip, const char *helo, const char *mail_from);
+void	inbound_header(struct inbound *in, const char *name, const char *value);
+void	inbound_end_of_headers(struct inbound *in);
+void	inbound_body(struct inbound *in, const unsigned char *data, size_t len);
+/* 0 on an internal error (OnInternalError then decides). */
+int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int headers_overflow,
+	    struct inbound_outcome *out);
+void	inbound_free(struct inbound *in);
+
+#endif

@@ -209,7 +209,7 @@ static int request_setup(SPF_request_t *req, const struct client *c, const char 
 static int evaluate(struct dns_resolver *dns, struct dns_budget *budget, const struct client *c,
     const char *ip, const char *helo, const struct identity *id, struct spfcheck_outcome *out)
 {
-	struct spfdns *layer = spfdns_new(dns, budget);
+	struct spfdns *layer = spfdns_new(dns, budget, c->family, &c->v4, &c->v6);
 	SPF_server_t *server = NULL;
 	SPF_request_t *req = NULL;
 	SPF_response_t *resp = NULL;

@@ -34,7 +34,7 @@
 #define MAX_TERMS	10	/* section 4.6.4: DNS-querying terms */
 #define MAX_VOIDS	2	/* section 4.6.4: void lookups */
 #define MAX_NAMES	10	/* section 4.6.4: MX and PTR names looked at */
-#define NAME_BUF	256
+#define NAME_BUF	(256 + sizeof(SPFRECORD_ANY_ADDRESS))
 
 enum role {
 	ROLE_TERM,		/* counted: a, mx, ptr, exists */
@@ -48,6 +48,9 @@ struct spfdns {
 	SPF_dns_server_t server;	/* server.hook points back here */
 	struct dns_resolver *dns;
 	struct dns_budget *budget;
+	int	family;			/* the client's */
+	struct in_addr v4;
+	struct in6_addr v6;
 	unsigned terms;
 	unsigned voids;
 	unsigned fetches;		/* record fetches: the first is the checked domain */
@@ -226,6 +229,49 @@ static void remember_names(struct spfdns *s, const SPF_dns_rr_t *rr, enum role r
 		snprintf(s->names[s->name_count++], NAME_BUF, "%s", rr->rr[i]->ptr);
 }
 
+/* Length of name without SPFRECORD_ANY_ADDRESS, or 0 when it does not end so. */
+static size_t any_address_base(const char *name)
+{
+	size_t n = strlen(name), k = sizeof(SPFRECORD_ANY_ADDRESS) - 1;
+
+	if (n <= k || strcasecmp(name + n - k, SPFRECORD_ANY_ADDRESS) != 0)
+		return 0;
+	return n - k;
+}
+
+/*
+ * CIDR length 0: an address answer becomes the client's own address; MX names get the
+ * suffix, so that their address lookups are answered the same way.
+ */
+static void any_address(struct spfdns *s, SPF_dns_rr_t *rr, ns_type type)
+{
+	int i, n = 0;
+
+	if (rr->num_rr == 0)
+		return;
+	if (type == ns_t_a || type == ns_t_aaaa) {
+		if ((type == ns_t_a) != (s->family == AF_INET))
+			return;
+		if (type == ns_t_a)
+			rr->rr[0]->a = s->v4;
+		else
+			rr->rr[0]->aaaa = s->v6;
+		rr->num_rr = 1;
+		return;
+	}
+	for (i = 0; i < rr->num_rr && type == ns_t_mx; i++) {
+		char name[NAME_BUF];
+		int len = snprintf(name, sizeof(name), "%s%s", rr->rr[i]->mx, SPFRECORD_ANY_ADDRESS);
+
+		if (len < 0 || (size_t)len >= sizeof(name) ||
+		    SPF_dns_rr_buf_realloc(rr, n, (size_t)len + 1) != SPF_E_SUCCESS)
+			continue;
+		memcpy(rr->rr[n++]->mx, name, (size_t)len + 1);
+	}
+	if (type == ns_t_mx)
+		rr->num_rr = n;
+}
+
 static SPF_dns_stat_t failure_herrno(struct spfdns *s, const char *domain, enum role role,
     enum dns_status st)
 {
@@ -285,6 +331,8 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *server, const char *domain,
 	enum dns_status st;
 	SPF_dns_rr_t *rr;
 	enum role role;
+	char name[NAME_BUF];
+	size_t base;
 
 	if (s->forced)
 		return SPF_dns_rr_new_init(server, domain, type, 0, TRY_AGAIN);
@@ -293,14 +341,21 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *server, const char *domain,
 	role = classify(s, domain, type, should_cache);
 	if (role == ROLE_TERM && !count_term(s, domain))
 		return SPF_dns_rr_new_init(server, domain, type, 0, TRY_AGAIN);
-	st = dns_query(s->dns, s->budget, domain, type, &ans);
+	base = any_address_base(domain);
+	if (base > 0 && base < sizeof(name))
+		snprintf(name, sizeof(name), "%.*s", (int)base, domain);
+	else
+		snprintf(name, sizeof(name), "%s", domain);
+	st = dns_query(s->dns, s->budget, name, type, &ans);
 	rr = SPF_dns_rr_new_init(server, domain, type, 0, NETDB_SUCCESS);
 	if (rr != NULL) {
 		if (st == DNS_OK)
 			fill_records(rr, type, ans);
 		else
-			rr->herrno = failure_herrno(s, domain, role, st);
-		apply_limits(s, rr, domain, type, role);
+			rr->herrno = failure_herrno(s, name, role, st);
+		if (base > 0)
+			any_address(s, rr, type);
+		apply_limits(s, rr, name, type, role);
 	}
 	dns_answer_free(ans);
 	return rr;
@@ -335,6 +390,26 @@ static void txt_strings_free(char **txts, size_t count)
 		free(txts[i]);
 }
 
+/* libspf2 compiles the rewritten form of a checked record. */
+static SPF_errcode_t compile(struct spfdns *s, SPF_server_t *server, SPF_response_t *resp,
+    SPF_record_t **recordp, const char *domain, const char *txt, size_t len)
+{
+	char *record = spfrecord_rewrite(txt, len, s->family == AF_INET6);
+	SPF_errcode_t err;
+
+	if (record == NULL) {
+		note(s, "out of memory");
+		return respond(resp, SPF_RESULT_TEMPERROR, SPF_E_NO_MEMORY);
+	}
+	err = SPF_record_compile(server, resp, recordp, record);
+	free(record);
+	if (err != SPF_E_SUCCESS) {
+		note(s, "SPF record for %.100s not understood by libspf2", domain);
+		return respond(resp, SPF_RESULT_PERMERROR, err);
+	}
+	return SPF_E_SUCCESS;
+}
+
 /* Sections 4.5 and 12 on the TXT records of domain; compiles the one SPF record. */
 static SPF_errcode_t select_and_compile(struct spfdns *s, SPF_server_t *server,
     SPF_response_t *resp, SPF_record_t **recordp, const char *domain,
@@ -361,10 +436,8 @@ static SPF_errcode_t select_and_compile(struct spfdns *s, SPF_server_t *server,
 			if (!spfrecord_check(txts[idx], lens[idx], why, sizeof(why))) {
 				err = respond(resp, SPF_RESULT_PERMERROR, SPF_E_SYNTAX);
 				note(s, "invalid SPF record for %.60s, %s", domain, why);
-			} else if ((err = SPF_record_compile(server, resp, recordp, txts[idx]))
-			    != SPF_E_SUCCESS) {
-				err = respond(resp, SPF_RESULT_PERMERROR, err);
-				note(s, "SPF record for %.100s not understood", domain);
+			} else {
+				err = compile(s, server, resp, recordp, domain, txts[idx], lens[idx]);
 			}
 			break;
 		}
@@ -430,7 +503,8 @@ static SPF_errcode_t layer_get_exp(SPF_server_t *server, const char *domain, cha
 	return SPF_E_SUCCESS;
 }
 
-struct spfdns *spfdns_new(struct dns_resolver *dns, struct dns_budget *budget)
+struct spfdns *spfdns_new(struct dns_resolver *dns, struct dns_budget *budget, int family,
+    const struct in_addr *v4, const struct in6_addr *v6)
 {
 	struct spfdns *s = calloc(1, sizeof(*s));
 
@@ -438,6 +512,11 @@ struct spfdns *spfdns_new(struct dns_resolver *dns, struct dns_budget *budget)
 		return NULL;
 	s->dns = dns;
 	s->budget = budget;
+	s->family = family;
+	if (family == AF_INET)
+		s->v4 = *v4;
+	else
+		s->v6 = *v6;
 	s->server.destroy = NULL;	/* ours: libspf2 must not free it */
 	s->server.lookup = layer_lookup;
 	s->server.get_spf = layer_get_spf;

@@ -15,7 +15,9 @@
  *	libspf2 every answer from dns_query(), so libspf2 never uses a resolver of its own.
  *	It also fetches SPF records itself (libspf2's get_spf hook): TXT only, selected per
  *	RFC 7208 section 4.5 and checked by spfrecord_check() before libspf2 compiles them.
- *	Explanations are not fetched.
+ *	Explanations are not fetched.  libspf2 compiles spfrecord_rewrite()'s form of the
+ *	record; a name ending in SPFRECORD_ANY_ADDRESS is looked up without that suffix
+ *	and, when it has any address, answered with the client's own (a CIDR length of 0).
  *
  *	Section 4.6.4 is enforced here, across include and redirect: an eleventh
  *	DNS-querying term, a third void lookup or an MX answer of more than 10 names forces
@@ -37,7 +39,9 @@
 
 struct spfdns;
 
-struct spfdns *spfdns_new(struct dns_resolver *dns, struct dns_budget *budget);
+/* client: the address being checked (AF_INET uses v4, AF_INET6 uses v6). */
+struct spfdns *spfdns_new(struct dns_resolver *dns, struct dns_budget *budget, int family,
+	    const struct in_addr *v4, const struct in6_addr *v6);
 SPF_dns_server_t *spfdns_server(struct spfdns *layer);
 int	spfdns_forced(const struct spfdns *layer, enum spfcheck_result *result);
 const char *spfdns_reason(const struct spfdns *layer);	/* "" when nothing to say */

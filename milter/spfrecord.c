@@ -509,6 +509,159 @@ spfrecord_check(const char *txt, size_t len, char *why, size_t whylen)
 	return 1;
 }
 
+/* ---- the record libspf2 is given ---------------------------------------------------- */
+
+struct out {
+	char   *buf;
+	size_t	len;
+	size_t	cap;
+};
+
+static void
+put(struct out *o, const char *p, size_t len)
+{
+	if (len > 0 && o->len + len < o->cap) {	/* cap is sized for the worst case; see below */
+		memcpy(o->buf + o->len, p, len);
+		o->len += len;
+	}
+}
+
+static void
+put_str(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* ip4:net/0 and ip6:net/0: every address of the family, as two halves. */
+static int
+rewrite_ip(struct out *o, struct span qual, struct span term, int v6)
+{
+	const char *slash = memchr(term.p, '/', term.len);
+
+	if (slash == NULL || (size_t)(term.p + term.len - slash) != 2 || slash[1] != '0')
+		return 0;
+	put(o, " ", 1);
+	put(o, qual.p, qual.len);
+	put_str(o, v6 ? "ip6:::/1 " : "ip4:0.0.0.0/1 ");
+	put(o, qual.p, qual.len);
+	put_str(o, v6 ? "ip6:8000::/1" : "ip4:128.0.0.0/1");
+	return 1;
+}
+
+/* a and mx: only the client's CIDR length; length 0 becomes the any-address name. */
+static void
+rewrite_a_mx(struct out *o, struct span qual, struct span name, struct span arg, int v6)
+{
+	struct span d4 = { NULL, 0 }, d6 = { NULL, 0 }, digits, spec = { NULL, 0 }, *mine;
+
+	if (take_cidr(&arg, &digits)) {
+		if (arg.len > 0 && arg.p[arg.len - 1] == '/') {
+			arg.len--;
+			d6 = digits;
+			if (take_cidr(&arg, &digits))
+				d4 = digits;
+		} else {
+			d4 = digits;
+		}
+	}
+	if (arg.len > 1) {
+		spec.p = arg.p + 1;
+		spec.len = arg.len - 1;
+	}
+	mine = v6 ? &d6 : &d4;
+	put(o, " ", 1);
+	put(o, qual.p, qual.len);
+	put(o, name.p, name.len);
+	if (mine->len == 1 && mine->p[0] == '0') {
+		if (spec.len > 0 && spec.p[spec.len - 1] == '.')
+			spec.len--;
+		put(o, ":", 1);
+		if (spec.len == 0)
+			put_str(o, "%{d}");
+		put(o, spec.p, spec.len);
+		put_str(o, SPFRECORD_ANY_ADDRESS);
+		return;
+	}
+	if (spec.len > 0) {
+		put(o, ":", 1);
+		put(o, spec.p, spec.len);
+	}
+	if (mine->len > 0) {
+		put_str(o, v6 ? "//" : "/");
+		put(o, mine->p, mine->len);
+	}
+}
+
+/* One term of a checked record; sets *redirect and *has_all along the way. */
+static void
+rewrite_term(struct out *o, struct span term, int v6, struct span *redirect, int *has_all)
+{
+	size_t namelen = modifier_name_len(term), i = 0;
+	struct span qual, name, arg;
+
+	if (namelen > 0) {
+		if (namelen == 8 && strncasecmp(term.p, "redirect", 8) == 0)
+			*redirect = term;
+		return;		/* exp= and unknown modifiers: not used */
+	}
+	if (in_set(term.p[0], "+-?~"))
+		i = 1;
+	qual.p = term.p;
+	qual.len = i;
+	name.p = term.p + i;
+	while (i < term.len && is_alnum((unsigned char)term.p[i]))
+		i++;
+	name.len = (size_t)(term.p + i - name.p);
+	arg.p = term.p + i;
+	arg.len = term.len - i;
+	if (span_is(name, "all"))
+		*has_all = 1;
+	if (span_is(name, "a") || span_is(name, "mx")) {
+		rewrite_a_mx(o, qual, name, arg, v6);
+		return;
+	}
+	if ((span_is(name, "ip4") || span_is(name, "ip6")) &&
+	    rewrite_ip(o, qual, term, span_is(name, "ip6")))
+		return;
+	put(o, " ", 1);
+	put(o, term.p, term.len);
+}
+
+char *
+spfrecord_rewrite(const char *txt, size_t len, int client_is_ipv6)
+{
+	struct out o;
+	struct span redirect = { NULL, 0 };
+	int has_all = 0;
+	size_t i = VERSION_LEN;
+
+	/* Worst growth: "a/0" (3 bytes and a space) becomes ' a:%{d}' and the suffix. */
+	o.cap = VERSION_LEN + 1 + (len / 2 + 1) * (sizeof(SPFRECORD_ANY_ADDRESS) + 16) + len;
+	if ((o.buf = malloc(o.cap)) == NULL)
+		return NULL;
+	o.len = 0;
+	put_str(&o, SPF_VERSION_TAG);
+	while (i < len) {
+		struct span term;
+
+		while (i < len && txt[i] == ' ')
+			i++;
+		if (i == len)
+			break;
+		term.p = txt + i;
+		while (i < len && txt[i] != ' ')
+			i++;
+		term.len = (size_t)(txt + i - term.p);
+		rewrite_term(&o, term, client_is_ipv6, &redirect, &has_all);
+	}
+	if (redirect.p != NULL && !has_all) {
+		put(&o, " ", 1);
+		put(&o, redirect.p, redirect.len);
+	}
+	o.buf[o.len] = '\0';
+	return o.buf;
+}
+
 int
 spfrecord_domain_ok(const char *domain)
 {

@@ -17,6 +17,16 @@
  *	domain-spec endings (a top label holding a letter, or a macro).  Only printable
  *	ASCII and spaces are allowed.  A record that passes is safe to hand to libspf2.
  *
+ *	spfrecord_rewrite() makes, from a record that passed spfrecord_check(), the record
+ *	libspf2 is given for a client of the given family: the same decisions in a form
+ *	libspf2 evaluates as RFC 7208 says.  Unknown modifiers and exp= are left out (they
+ *	change nothing that Signet uses); redirect= goes last, and is left out when the
+ *	record has an "all" (section 6.1); a CIDR length of 0, which libspf2 cannot
+ *	express, becomes two /1 networks for ip4 and ip6, and for a and mx a target name
+ *	ending in SPFRECORD_ANY_ADDRESS (see spfdns.c, which answers such a name with the
+ *	client's own address whenever the real name has any); a and mx keep only the
+ *	CIDR length of the client's family.
+ *
  *	spfrecord_is_spf() says whether a TXT string is an SPF record at all: "v=spf1"
  *	(any case) followed by a space or the end (section 4.5).
  *
@@ -35,6 +45,7 @@
 #define SIGNET_SPFRECORD_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 enum spfrecord_selection {
 	SPFRECORD_NONE,		/* no SPF record: result "none" */
@@ -47,5 +58,10 @@ enum spfrecord_selection spfrecord_select(const char *const *txts, const size_t 
 	    size_t count, size_t *index);
 int	spfrecord_check(const char *txt, size_t len, char *why, size_t whylen);
 int	spfrecord_domain_ok(const char *domain);
+
+/* Appended to a and mx targets whose CIDR length is 0 for the client's family. */
+#define SPFRECORD_ANY_ADDRESS ".any-address.signet.invalid"
+
+char   *spfrecord_rewrite(const char *txt, size_t len, int client_is_ipv6);	/* free() it */
 
 #endif

@@ -174,6 +174,47 @@ test_records(void)
 	}
 }
 
+struct rewrite_case {
+	const char *record;
+	int	v6;
+	const char *want;
+};
+
+static const struct rewrite_case rewrites[] = {
+	{ "v=spf1 ip4:1.2.3.4 -all", 0, "v=spf1 ip4:1.2.3.4 -all" },
+	{ "v=spf1  a  -all ", 0, "v=spf1 a -all" },
+	{ "v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all exp=x.example.com", 0,
+	    "v=spf1 ip4:1.2.3.4 -all" },
+	{ "v=spf1 redirect=t5.example.com ~all", 0, "v=spf1 ~all" },
+	{ "v=spf1 redirect=t2.example.com ip4:1.2.3.4", 0, "v=spf1 ip4:1.2.3.4 redirect=t2.example.com" },
+	{ "v=spf1 -ip4:1.1.1.1/0", 0, "v=spf1 -ip4:0.0.0.0/1 -ip4:128.0.0.0/1" },
+	{ "v=spf1 ip6:::1.1.1.1/0", 1, "v=spf1 ip6:::/1 ip6:8000::/1" },
+	{ "v=spf1 a/0 -all", 0, "v=spf1 a:%{d}" SPFRECORD_ANY_ADDRESS " -all" },
+	{ "v=spf1 a/0 -all", 1, "v=spf1 a -all" },
+	{ "v=spf1 ?mx:e.example.com.//0", 1, "v=spf1 ?mx:e.example.com" SPFRECORD_ANY_ADDRESS },
+	{ "v=spf1 a:foo.example.com/24//64 mx/24", 0, "v=spf1 a:foo.example.com/24 mx/24" },
+	{ "v=spf1 a:foo.example.com/24//64 mx/24", 1, "v=spf1 a:foo.example.com//64 mx" },
+	{ "v=spf1 a:foo:bar/baz.example.com", 0, "v=spf1 a:foo:bar/baz.example.com" },
+};
+
+static void
+test_rewrites(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rewrites) / sizeof(rewrites[0]); i++) {
+		const struct rewrite_case *c = &rewrites[i];
+		char *got;
+
+		TAP_OK(spfrecord_check(c->record, strlen(c->record), NULL, 0),
+		    "rewrite_input_valid: %s", c->record);
+		got = spfrecord_rewrite(c->record, strlen(c->record), c->v6);
+		TAP_STR_EQ(got, c->want, "rewrite_for_libspf2 (%s client): %s",
+		    c->v6 ? "IPv6" : "IPv4", c->record);
+		free(got);
+	}
+}
+
 static void
 test_record_with_nul(void)
 {
@@ -219,6 +260,7 @@ main(void)
 {
 	test_records();
 	test_record_with_nul();
+	test_rewrites();
 	test_selection();
 	test_domains();
 	return tap_done();

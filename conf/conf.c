@@ -46,6 +46,9 @@ enum conf_type {
 	T_ON_ERROR,	/* tempfail | accept */
 	T_OPTIONAL,	/* text that may be empty */
 	T_BOOL,		/* yes | no */
+	T_OCTAL,	/* file mode, e.g. 0660 */
+	T_DURATION,	/* NUMBER[s|m|h|d|w], bare number = seconds */
+	T_HOSTPORT,	/* HOST:PORT or [IPV6]:PORT; may be empty */
 };
 
 struct conf_key {
@@ -116,6 +119,21 @@ static const struct conf_key conf_table[] = {
 	{"DMARCPublicSuffixList", T_OPTIONAL, "", 0, 0, AT(dmarc_public_suffix_list),
 	 "Empty: organizational domains by the DNS tree walk of RFC 9989.  A file (e.g.\n"
 	 "/usr/share/publicsuffix/public_suffix_list.dat): the public suffix list, as RFC 7489."},
+	{"SocketMode", T_OCTAL, "0660", 0, 0777, AT(socket_mode),
+	 "Permissions of a unix Socket, in octal (the MTA's user must be able to connect)."},
+	{"SocketGroup", T_OPTIONAL, "", 0, 0, AT(socket_group),
+	 "Group of a unix Socket (e.g. postfix); empty: the daemon's own group."},
+	{"MetricsListen", T_HOSTPORT, "", 0, 0, AT(metrics_listen),
+	 "Serve Prometheus metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9795); empty: off."},
+	{"RotateInterval", T_DURATION, "90d", 3600, 3650L * 86400, AT(rotate_interval),
+	 "signet-keys rotate --auto makes a new key this long after the active one was\n"
+	 "activated (NUMBER with s, m, h, d or w)."},
+	{"RetireGrace", T_DURATION, "7d", 0, 365L * 86400, AT(retire_grace),
+	 "How long a replaced key stays published (retiring) before it may be removed."},
+	{"UpdateServer", T_OPTIONAL, "", 0, 0, AT(update_server),
+	 "Primary DNS server for signet-keys publish (RFC 2136 update), IP[@PORT]; empty: none."},
+	{"UpdateKey", T_OPTIONAL, "", 0, 0, AT(update_key),
+	 "TSIG key for UpdateServer as ALGORITHM:NAME:SECRET (e.g. hmac-sha256:signet:BASE64)."},
 };
 
 #define CONF_KEY_COUNT (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -222,6 +240,65 @@ static int parse_integer(const char *value, const struct conf_key *key, long *ou
 		return 0;
 	}
 	*out = n;
+	return 1;
+}
+
+/* NUMBER with an optional unit: s, m, h, d or w. */
+static int parse_duration(const char *value, const struct conf_key *key, long *out, char *err,
+    size_t errlen)
+{
+	static const struct {
+		char	unit;
+		long	seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+	char   *end;
+	long	n, scale = 1;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (end == value || errno != 0 || n < 0) {
+		snprintf(err, errlen, "%s \"%s\": want a duration such as 90d or 12h", key->name,
+		    value);
+		return 0;
+	}
+	if (*end != '\0') {
+		size_t	i;
+
+		for (i = 0; i < sizeof(units) / sizeof(units[0]) && units[i].unit != *end; i++)
+			;
+		if (i == sizeof(units) / sizeof(units[0]) || end[1] != '\0') {
+			snprintf(err, errlen, "%s \"%s\": unit must be s, m, h, d or w", key->name,
+			    value);
+			return 0;
+		}
+		scale = units[i].seconds;
+	}
+	if (n > key->max / scale || n * scale < key->min) {
+		snprintf(err, errlen, "%s \"%s\" is out of range %lds..%lds", key->name, value,
+		    key->min, key->max);
+		return 0;
+	}
+	*out = n * scale;
+	return 1;
+}
+
+/* HOST:PORT with a numeric IPv4 host, or [IPv6]:PORT, or a host name. */
+static int parse_hostport(const char *value, char *err, size_t errlen)
+{
+	const char *colon = strrchr(value, ':');
+	char   *end;
+	long	port;
+
+	if (colon == NULL || colon == value || (value[0] == '[' && colon[-1] != ']')) {
+		snprintf(err, errlen, "\"%s\": want HOST:PORT, e.g. 127.0.0.1:9795", value);
+		return 0;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end != '\0' || errno != 0 || port < 1 || port > 65535) {
+		snprintf(err, errlen, "\"%s\": bad port", value);
+		return 0;
+	}
 	return 1;
 }
 
@@ -399,6 +476,28 @@ static int set_value(struct conf *conf, const struct conf_key *key, const char *
 		}
 		return 1;
 	}
+	case T_OCTAL: {
+		char   *end;
+		long	mode;
+
+		errno = 0;
+		mode = strtol(value, &end, 8);
+		if (end == value || *end != '\0' || errno != 0 || mode < key->min || mode > key->max) {
+			snprintf(err, errlen, "%s \"%s\": want an octal mode such as 0660", key->name,
+			    value);
+			return 0;
+		}
+		*(long *)(base + key->offset) = mode;
+		return 1;
+	}
+	case T_DURATION:
+		return parse_duration(value, key, (long *)(base + key->offset), err, errlen);
+	case T_HOSTPORT:
+		if (*value != '\0' && !parse_hostport(value, err, errlen))
+			return 0;
+		free(*str);
+		*str = strdup(value);
+		return *str != NULL;
 	case T_ON_ERROR: {
 		enum internal_error_action *action =
 		    (enum internal_error_action *)(base + key->offset);
@@ -550,7 +649,7 @@ struct conf *conf_load(const char *path, conf_report_fn report, void *context)
 		seen[index] = 1;
 		seen_line[index] = lineno;
 		if (*value == '\0' && key->type != T_OPTIONAL && key->type != T_NAMESERVERS &&
-		    key->type != T_NAMES && key->type != T_ADDRLIST) {
+		    key->type != T_NAMES && key->type != T_ADDRLIST && key->type != T_HOSTPORT) {
 			snprintf(err, sizeof(err), "%s needs a value", key->name);
 			report_at(report, context, path, lineno, err);
 			errors++;
@@ -592,6 +691,10 @@ void	conf_free(struct conf *conf)
 	free(conf->pid_file);
 	free(conf->trust_anchor_file);
 	free(conf->dmarc_public_suffix_list);
+	free(conf->socket_group);
+	free(conf->metrics_listen);
+	free(conf->update_server);
+	free(conf->update_key);
 	name_list_free(&conf->sign_headers);
 	name_list_free(&conf->oversign_headers);
 	free(conf->file);

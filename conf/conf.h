@@ -79,6 +79,17 @@ struct conf {
 	int	dmarc_enforce;		/* DMARCEnforce yes */
 	enum internal_error_action on_dns_error;	/* DNS trouble when enforcing */
 	char   *dmarc_public_suffix_list;	/* empty: RFC 9989 tree walk */
+
+	/* operation */
+	long	socket_mode;		/* unix socket permissions, e.g. 0660 */
+	char   *socket_group;		/* empty: the daemon's group */
+	char   *metrics_listen;		/* empty: no metrics; else HOST:PORT */
+
+	/* key lifecycle (signet-keys) */
+	long	rotate_interval;	/* seconds between new keys (rotate --auto) */
+	long	retire_grace;		/* seconds a retiring key stays published */
+	char   *update_server;		/* RFC 2136 primary, IP[@PORT]; empty: none */
+	char   *update_key;		/* TSIG ALGORITHM:NAME:BASE64SECRET */
 	char   *file;			/* the file this was read from */
 };
 

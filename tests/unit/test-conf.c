@@ -117,6 +117,19 @@ int	main(void)
 	check_error("SignHeaders Subject\nOversignHeaders Date\n", 1, "must include From");
 	check_error("SignHeaders From, Bad:Name\n", 1, "not a header field name");
 	check_error("Mode s\nAuthservID a\001b\n", 2, "control character");
+	check_error("SocketMode 0999\n", 1, "octal mode");
+	check_error("RotateInterval 90x\n", 1, "unit must be");
+	check_error("RotateInterval 10m\n", 1, "out of range");
+	check_error("MetricsListen 127.0.0.1\n", 1, "want HOST:PORT");
+	check_error("MetricsListen 127.0.0.1:0\n", 1, "bad port");
+	check_error("DMARCEnforce maybe\n", 1, "want yes or no");
+
+	conf = load_text("RotateInterval 2w\nSocketMode 0640\nMetricsListen [::1]:9795\n"
+	    "DMARCEnforce yes\nRetireGrace 36h\n");
+	TAP_OK(conf && conf->rotate_interval == 14 * 86400 && conf->socket_mode == 0640 &&
+	    conf->dmarc_enforce == 1 && conf->retire_grace == 36 * 3600 &&
+	    strcmp(conf->metrics_listen, "[::1]:9795") == 0, "durations, modes, host:port, yes/no");
+	conf_free(conf);
 
 	/* several errors are all reported, each with its own line */
 	conf = load_text("Mode q\nMode s\nFoo bar\n");

@@ -156,6 +156,25 @@ static const struct domain_case domains[] = {
 	{ "exa mple.com", 0 },
 };
 
+/* The record as a test name: bytes outside printable ASCII as \xNN. */
+static const char *
+shown(const char *r)
+{
+	static char buf[512];
+	size_t o = 0;
+
+	for (; *r != '\0' && o + 5 < sizeof(buf); r++) {
+		unsigned char c = (unsigned char)*r;
+
+		if (c >= 0x20 && c <= 0x7e)
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\\x%02x", c);
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 static void
 test_records(void)
 {
@@ -167,10 +186,10 @@ test_records(void)
 		int got = spfrecord_check(r, strlen(r), why, sizeof(why));
 
 		if (!TAP_OK(got == records[i].valid, "record_%s: %s",
-		    records[i].valid ? "valid" : "invalid", r))
+		    records[i].valid ? "valid" : "invalid", shown(r)))
 			printf("#   got:  %s (%s)\n", got ? "valid" : "invalid", why);
 		if (!got)
-			TAP_OK(why[0] != '\0', "record_invalid_has_reason: %s", r);
+			TAP_OK(why[0] != '\0', "record_invalid_has_reason: %s", shown(r));
 	}
 }
 

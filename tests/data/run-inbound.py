@@ -1,0 +1,1170 @@
+#!/usr/bin/python3
+"""
+NAME
+    run-inbound.py - Signet's data-driven inbound suite: tests/data/inbound/*.case (TAP)
+
+SYNOPSIS
+    top_srcdir=... top_builddir=... /usr/bin/python3 tests/data/run-inbound.py [CASE...]
+    SIGNET_TEST_ONLY=REGEX SIGNET_TEST_KEEP=1 SIGNET_TEST_JOBS=N tests/data/run-inbound.py
+
+DESCRIPTION
+    Each case file (format: tests/data/README.md) describes one inbound message: the SMTP
+    envelope, how to sign it at run time (dkimpy, Mail::DKIM or Signet itself), how to
+    tamper with it afterwards, extra daemon configuration, the DNS data, and what the
+    daemon must do.  For every case the runner
+
+      - writes the case's DNS data into one zone per top-level domain and starts a
+        private NSD (tests/lib/dnsserver.sh) plus a small DNS front in this process
+        that forwards to it; the front drops NSD's referrals, so a name the case
+        delegates (to any server name) is never answered, which is how a case makes a
+        lookup time out;
+      - starts its own milter/signet (Mode sv, Nameservers = that front), so no DNS
+        cache is shared between cases;
+      - signs and tampers the message, sends it as an inbound client with the milter
+        client of tests/milter (milterclient.py, Postfix behaviour, CRLF body), and
+        checks the verdict, the Authentication-Results header and the delivered bytes;
+      - checks that the daemon is still alive afterwards.
+
+    The cases run in parallel (SIGNET_TEST_JOBS, default 4); TAP lines come out in case
+    order, "ok N - NNN-name".  A failing case prints, as "#" lines, what it got and what
+    it wanted, the Authentication-Results fields of the delivered message, the DNS
+    queries the daemon made, and the daemon's log.  A missing tool fails every case
+    with the reason; nothing is skipped.
+
+    top_srcdir and top_builddir default to the repository root; the conformance data
+    comes from $SIGNET_CONFORMANCE_DIR (default $top_srcdir/../shared/conformance).
+    CASE arguments (file paths or names such as 011-dkim-fail-body-tampered) select cases;
+    so does SIGNET_TEST_ONLY, a regular expression searched in the case names.
+    SIGNET_TEST_KEEP=1 keeps the temporary directory: one folder per case with its
+    zone files, NSD log, daemon config and log, the message sent and the one delivered.
+    SIGNET_SIGNER names another signet binary for the "sign signet" step (default: the
+    one under test).
+
+    --dkimpy first: no daemon; each case's message is signed and tampered, its DNS
+    served, and tests/lib/verify-dkimpy.py verifies it through the DNS front; the
+    verifier's lines are printed (every case shows as "not ok" so they appear).  This
+    checks the cases themselves against an independent verifier.
+
+FILES
+    tests/data/inbound/*.case, tests/data/sign-maildkim.pl, tests/lib/dnsserver.sh,
+    tests/milter/milterclient.py
+
+EXIT STATUS
+    0 when every case passes, 1 otherwise.
+"""
+
+import base64
+import concurrent.futures
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.path.abspath(os.environ.get("top_srcdir") or os.path.join(HERE, "..", ".."))
+TOP_BUILDDIR = os.path.abspath(os.environ.get("top_builddir") or TOP_SRCDIR)
+CONFORMANCE = os.path.abspath(os.environ.get("SIGNET_CONFORMANCE_DIR") or
+                              os.path.join(TOP_SRCDIR, "..", "shared", "conformance"))
+CASE_DIR = os.path.join(TOP_SRCDIR, "tests", "data", "inbound")
+SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
+SIGNET_KEYS = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
+SIGNER = os.environ.get("SIGNET_SIGNER") or SIGNET
+DNSSERVER_SH = os.path.join(TOP_SRCDIR, "tests", "lib", "dnsserver.sh")
+SIGN_MAILDKIM = os.path.join(HERE, "sign-maildkim.pl")
+
+sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "milter"))
+import milterclient  # noqa: E402
+
+AUTHSERV_ID = "mx.signet.test"
+# Zones always served, so that lookups anywhere under them get real NXDOMAIN/NODATA
+# answers (a name outside every zone is REFUSED, which the daemon sees as SERVFAIL).
+DEFAULT_TLDS = ("org", "com", "net", "example", "test")
+KEY_NAMES = ("rsa2048", "rsa2048b", "rsa1024", "rsa512", "ed25519", "ed25519b")
+
+
+class CaseError(Exception):
+    """The case file itself is wrong (a bug in the test, not in the daemon)."""
+
+
+# ---- small helpers ---------------------------------------------------------------------
+def unescape(data):
+    """@xHH@ in case text stands for the byte 0xHH (CR, LF, control and 8-bit bytes)."""
+    return re.sub(rb"@x([0-9A-Fa-f]{2})@", lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def to_crlf(data):
+    return re.sub(rb"\r?\n", b"\r\n", data)
+
+
+def free_port():
+    for _ in range(50):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+        except OSError:
+            t.close()
+            continue
+        finally:
+            u.close()
+        t.close()
+        return port
+    raise RuntimeError("no free port")
+
+
+def split_fields(message):
+    """[(name, raw_field_bytes_without_final_crlf)] of a CRLF message's header."""
+    head = message.split(b"\r\n\r\n", 1)[0]
+    fields = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1][1] += b"\r\n" + line
+        else:
+            fields.append([line.split(b":", 1)[0], line])
+    return [(n.decode("latin-1"), f) for n, f in fields]
+
+
+def unfold(field):
+    return re.sub(rb"\r?\n(?=[ \t])", b"", field).decode("latin-1")
+
+
+# ---- Authentication-Results parsing (RFC 8601) ----------------------------------------
+def strip_comments(text):
+    """Returns (text with comments replaced by a space, [comments]); quotes respected."""
+    out, comments, depth, cur, i, quoted = [], [], 0, [], 0, False
+    while i < len(text):
+        c = text[i]
+        if depth == 0 and quoted:
+            out.append(c)
+            if c == "\\" and i + 1 < len(text):
+                out.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                quoted = False
+        elif depth == 0 and c == '"':
+            quoted = True
+            out.append(c)
+        elif c == "(":
+            if depth > 0:
+                cur.append(c)
+            depth += 1
+        elif c == ")" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                comments.append("".join(cur))
+                cur = []
+                out.append(" ")
+            else:
+                cur.append(c)
+        elif depth > 0:
+            if c == "\\" and i + 1 < len(text):
+                cur.append(text[i + 1])
+                i += 1
+            else:
+                cur.append(c)
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out), comments
+
+
+def split_outside_quotes(text, sep):
+    parts, cur, quoted, i = [], [], False, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and quoted and i + 1 < len(text):
+            cur.append(text[i:i + 2])
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        if c == sep and not quoted:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def unquote(v):
+    if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", v[1:-1])
+    return v
+
+
+class AuthRes:
+    """One parsed Authentication-Results field: authserv_id and results."""
+
+    def __init__(self, value):
+        self.value = value
+        parts = split_outside_quotes(value, ";")
+        head, _ = strip_comments(parts[0])
+        words = head.split()
+        self.authserv_id = unquote(words[0]) if words else ""
+        self.results = []
+        for part in parts[1:]:
+            # Comments belong to the result they follow; a "(comment)" right after
+            # method=result is the usual place.
+            text, comments = strip_comments(part)
+            text = re.sub(r"\s*=\s*", "=", text.strip())
+            tokens = [t for t in split_outside_quotes(text, " ") if t]
+            if not tokens:
+                continue
+            if tokens[0].lower() == "none" and len(tokens) == 1:
+                continue
+            method, _, result = tokens[0].partition("=")
+            props = {}
+            for t in tokens[1:]:
+                k, eq, v = t.partition("=")
+                if eq:
+                    props.setdefault(k.lower(), []).append(unquote(v))
+            self.results.append({"method": method.split("/")[0].lower(),
+                                 "result": result.lower(), "props": props,
+                                 "comments": comments, "text": part.strip()})
+
+
+def authres_fields(message):
+    """[(raw_field_bytes, AuthRes)] of every Authentication-Results field, in order."""
+    out = []
+    for name, raw in split_fields(message):
+        if name.lower() == "authentication-results":
+            value = unfold(raw).split(":", 1)[1]
+            out.append((raw, AuthRes(value)))
+    return out
+
+
+# ---- the case file --------------------------------------------------------------------
+class Case:
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.basename(path)[:-len(".case")]
+        self.client = "192.0.2.10"
+        self.helo = "mail.example.org"
+        self.mailfrom = "alice@example.org"
+        self.rcpts = ["bob@example.net"]
+        self.config = []
+        self.signs = []
+        self.tampers = []
+        self.expects = []
+        self.zone = []
+        self.message = None
+        self.message_file = None
+        self.bigbody = 0
+        self.files = {}
+        self.parse()
+
+    def parse(self):
+        with open(self.path, "rb") as f:
+            data = f.read()
+        sections = re.split(rb"^--- ", data, flags=re.M)
+        self.parse_header(sections[0])
+        for sec in sections[1:]:
+            title, _, body = sec.partition(b"\n")
+            title = title.decode().strip()
+            if title == "zone":
+                self.zone = [l for l in body.decode("utf-8").splitlines()
+                             if l.strip() and not l.lstrip().startswith(";")]
+            elif title == "message":
+                self.message = unescape(to_crlf(body))
+            elif title.startswith("file "):
+                self.files[title[5:].strip()] = body
+            else:
+                raise CaseError("unknown section '--- %s'" % title)
+        if self.message is None and self.message_file is None:
+            raise CaseError("no '--- message' section and no message-file")
+        if not self.expects:
+            raise CaseError("no expect line")
+
+    def parse_header(self, text):
+        for lineno, raw in enumerate(text.split(b"\n"), 1):
+            line = raw.decode("utf-8").rstrip()
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            word, _, rest = line.partition(" ")
+            rest = rest.strip()
+            if word == "client":
+                self.client = rest
+            elif word == "helo":
+                self.helo = unescape(rest.encode()).decode("latin-1")
+            elif word == "mailfrom":
+                self.mailfrom = unescape(rest.encode()).decode("latin-1")
+            elif word == "rcpt":
+                self.rcpts = rest.split()
+            elif word == "config":
+                k, _, v = rest.partition(" ")
+                self.config.append((k, v.strip()))
+            elif word == "sign":
+                self.signs.append(self.parse_sign(rest))
+            elif word == "tamper":
+                self.tampers.append(rest)
+            elif word == "expect":
+                self.expects.append(rest)
+            elif word == "message-file":
+                self.message_file = rest
+            elif word == "bigbody":
+                self.bigbody = int(rest)
+            else:
+                raise CaseError("line %d: unknown keyword '%s'" % (lineno, word))
+
+    @staticmethod
+    def parse_sign(rest):
+        words = rest.split()
+        if not words:
+            raise CaseError("sign: no tool")
+        spec = {"tool": words[0]}
+        for w in words[1:]:
+            k, eq, v = w.partition("=")
+            if not eq:
+                raise CaseError("sign: '%s' is not key=value" % w)
+            spec[k] = v
+        if spec["tool"] not in ("dkimpy", "maildkim", "signet", "none"):
+            raise CaseError("sign: unknown tool '%s'" % spec["tool"])
+        if spec["tool"] in ("dkimpy", "maildkim"):
+            for k in ("key", "d", "s"):
+                if k not in spec:
+                    raise CaseError("sign %s: %s= missing" % (spec["tool"], k))
+            if spec["key"] not in KEY_NAMES and ":" not in spec["key"]:
+                raise CaseError("sign: unknown key '%s'" % spec["key"])
+        if spec["tool"] == "signet" and "d" not in spec:
+            raise CaseError("sign signet: d= missing")
+        return spec
+
+
+# ---- keys -----------------------------------------------------------------------------
+class Keys:
+    """TEST-ONLY keys generated once per run in the temporary directory."""
+
+    def __init__(self, dir):
+        self.dir = dir
+        os.makedirs(dir, exist_ok=True)
+        self.pub = {}
+        self.priv = {}
+        self.path = {}
+        self.lock = threading.Lock()
+        for name in KEY_NAMES:
+            if name.startswith("rsa"):
+                self.make_rsa(name, int(re.sub(r"\D", "", name)))
+            else:
+                self.make_ed25519(name)
+
+    def make_rsa(self, name, bits):
+        path = os.path.join(self.dir, "TEST-ONLY-%s.pem" % name)
+        subprocess.run(["openssl", "genrsa", "-traditional", "-out", path, str(bits)],
+                       check=True, capture_output=True)
+        der = subprocess.run(["openssl", "rsa", "-in", path, "-pubout", "-outform", "DER"],
+                             check=True, capture_output=True).stdout
+        self.path[name] = path
+        with open(path, "rb") as f:
+            self.priv[name] = f.read()
+        self.pub[name] = base64.b64encode(der).decode()
+
+    def make_ed25519(self, name):
+        import nacl.signing
+        sk = nacl.signing.SigningKey.generate()
+        self.priv[name] = base64.b64encode(bytes(sk))
+        self.pub[name] = base64.b64encode(bytes(sk.verify_key)).decode()
+        path = os.path.join(self.dir, "TEST-ONLY-%s.seed" % name)
+        with open(path, "wb") as f:
+            f.write(self.priv[name] + b"\n")
+        self.path[name] = path
+
+    def kind(self, name):
+        self.load(name)
+        return "rsa" if self.priv[name].startswith(b"-----BEGIN") else "ed25519"
+
+    def load(self, name):
+        """A key from a file (conformance:PATH, srcdir:PATH): PEM RSA or a base64
+        Ed25519 seed, as dkimpy's test data has them."""
+        with self.lock:
+            if name in self.priv:
+                return
+            data = read_source(name).strip()
+            path = os.path.join(self.dir, "file-%d.key" % len(self.path))
+            with open(path, "wb") as f:
+                f.write(data + b"\n")
+            self.path[name] = path
+            self.priv[name] = data
+            if not data.startswith(b"-----BEGIN"):
+                import nacl.signing
+                sk = nacl.signing.SigningKey(base64.b64decode(data))
+                self.pub[name] = base64.b64encode(bytes(sk.verify_key)).decode()
+            else:
+                der = subprocess.run(["openssl", "rsa", "-in", path, "-pubout", "-outform",
+                                      "DER"], check=True, capture_output=True).stdout
+                self.pub[name] = base64.b64encode(der).decode()
+
+
+# ---- Signet as a signer ---------------------------------------------------------------
+class SignetSigner:
+    """One signing daemon (Mode s) for every domain a case signs with "sign signet"."""
+
+    def __init__(self, dir, domains):
+        self.dir = dir
+        self.domains = domains
+        self.records = {}
+        self.proc = None
+        self.error = None
+        self.lock = threading.Lock()
+
+    def start(self):
+        """Started on first use, by whichever case needs it first."""
+        with self.lock:
+            if self.error:
+                raise RuntimeError(self.error)
+            if self.proc is None:
+                try:
+                    self.start_locked()
+                except Exception as e:
+                    self.error = "the signing daemon: %s" % e
+                    raise RuntimeError(self.error)
+
+    def start_locked(self):
+        dir, domains = self.dir, self.domains
+        keystore = os.path.join(dir, "keystore")
+        os.makedirs(keystore, exist_ok=True)
+        for d in sorted(domains):
+            for alg in ("rsa-2048", "ed25519"):
+                sel = self.keys(keystore, "generate", d, "-a", alg).split()[-1]
+                self.keys(keystore, "activate", d, sel, "--force")
+            self.records[d] = self.keys(keystore, "dns", d).splitlines()
+        self.port = free_port()
+        conf = os.path.join(dir, "signer.conf")
+        with open(conf, "w") as f:
+            f.write("Socket inet:%d@127.0.0.1\nMode s\nAuthservID signer.signet.test\n"
+                    "Keystore %s\nInternalHosts 127.0.0.1\nLogLevel debug\n"
+                    % (self.port, keystore))
+        self.log = open(os.path.join(dir, "signer.log"), "wb")
+        self.proc = subprocess.Popen([SIGNER, "-c", conf, "-f"], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        wait_milter(self.proc, self.port, os.path.join(dir, "signer.log"))
+
+    @staticmethod
+    def keys(keystore, *args):
+        r = subprocess.run([SIGNET_KEYS, "-k", keystore] + list(args),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("signet-keys %s: %s" % (" ".join(args), r.stderr.strip()))
+        return r.stdout
+
+    def sign(self, message, domain):
+        self.start()
+        r = milterclient.run("inet:%d@127.0.0.1" % self.port, message, "127.0.0.1",
+                             "signer.signet.test", "alice@" + domain, ["bob@example.net"],
+                             body_crlf=True)
+        if r.action not in ("accept", "continue") or r.message is None:
+            raise RuntimeError("signing daemon answered %s" % r.action)
+        if not any(n.lower() == "dkim-signature" for _, n, _ in r.inserted):
+            raise RuntimeError("signing daemon added no DKIM-Signature for %s" % domain)
+        return r.message
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def wait_milter(proc, port, logpath, seconds=10):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("signet exited with status %s at start-up; log:\n%s"
+                               % (proc.returncode, tail(logpath, 30)))
+        try:
+            s = milterclient.Session("inet:%d@127.0.0.1" % port, timeout=2).open()
+            s.close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("signet does not answer on port %d after %d s; log:\n%s"
+                       % (port, seconds, tail(logpath, 30)))
+
+
+def tail(path, n):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("latin-1").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(lines[-n:])
+
+
+# ---- DNS: NSD and the front that drops referrals --------------------------------------
+def qname_of(packet):
+    try:
+        pos, labels = 12, []
+        while packet[pos]:
+            n = packet[pos]
+            labels.append(packet[pos + 1:pos + 1 + n].decode("latin-1"))
+            pos += 1 + n
+        qtype = struct.unpack(">H", packet[pos + 1:pos + 3])[0]
+        return ".".join(labels) + ".", qtype
+    except (IndexError, struct.error):
+        return "?", 0
+
+
+def is_referral(packet):
+    """NSD's answer for a name below a delegation: not authoritative, no answer, NS
+    records in the authority section."""
+    if len(packet) < 12:
+        return False
+    flags, _, ancount, nscount = struct.unpack(">HHHH", packet[2:10])
+    return not (flags & 0x0400) and (flags & 0x000F) == 0 and ancount == 0 and nscount > 0
+
+
+class DnsFront:
+    """UDP and TCP on a loopback port, forwarding to NSD; a referral is dropped (the
+    delegated server "does not answer"), everything else passes unchanged."""
+
+    TYPES = {1: "A", 2: "NS", 5: "CNAME", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
+             99: "SPF"}
+
+    def __init__(self, upstream_port):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.log = []
+        self.lock = threading.Lock()
+        self.stopping = False
+        for _ in range(20):
+            port = free_port()
+            try:
+                self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self.udp.bind(("127.0.0.1", port))
+                self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                self.tcp.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                continue
+        self.port = port
+        self.tcp.listen(16)
+        self.udp.settimeout(0.2)
+        self.tcp.settimeout(0.2)
+        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
+                        threading.Thread(target=self.serve_tcp, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def note(self, query, proto, what):
+        name, qtype = qname_of(query)
+        with self.lock:
+            self.log.append("%s %s %s %s" % (proto, name, self.TYPES.get(qtype, qtype), what))
+
+    def ask(self, query, proto):
+        try:
+            if proto == "udp":
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.settimeout(3)
+                s.sendto(query, self.upstream)
+                reply = s.recv(65535)
+            else:
+                s = socket.create_connection(self.upstream, timeout=3)
+                s.sendall(struct.pack(">H", len(query)) + query)
+                n = struct.unpack(">H", recv_exact(s, 2))[0]
+                reply = recv_exact(s, n)
+            s.close()
+        except (OSError, struct.error):
+            self.note(query, proto, "upstream-error")
+            return None
+        if is_referral(reply):
+            self.note(query, proto, "DROPPED (delegated: no answer)")
+            return None
+        rcode = reply[3] & 0x0F if len(reply) > 3 else -1
+        an = struct.unpack(">H", reply[6:8])[0] if len(reply) >= 8 else 0
+        self.note(query, proto, {0: "NOERROR", 2: "SERVFAIL", 3: "NXDOMAIN",
+                                 5: "REFUSED"}.get(rcode, "rcode%d" % rcode) + " an=%d" % an)
+        return reply
+
+    def serve_udp(self):
+        while not self.stopping:
+            try:
+                query, peer = self.udp.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.udp_one, args=(query, peer), daemon=True).start()
+
+    def udp_one(self, query, peer):
+        reply = self.ask(query, "udp")
+        if reply is not None and not self.stopping:
+            try:
+                self.udp.sendto(reply, peer)
+            except OSError:
+                pass
+
+    def serve_tcp(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.tcp.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.tcp_one, args=(conn,), daemon=True).start()
+
+    def tcp_one(self, conn):
+        conn.settimeout(10)
+        try:
+            while not self.stopping:
+                n = struct.unpack(">H", recv_exact(conn, 2))[0]
+                reply = self.ask(recv_exact(conn, n), "tcp")
+                if reply is None:
+                    time.sleep(10)          # a server that never answers
+                    break
+                conn.sendall(struct.pack(">H", len(reply)) + reply)
+        except (OSError, struct.error):
+            pass
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.stopping = True
+        self.udp.close()
+        self.tcp.close()
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise OSError("closed")
+        buf += chunk
+    return buf
+
+
+def start_nsd(dir, zones):
+    """zones: {zone: records_path}; returns (port, pid) of an NSD started through
+    tests/lib/dnsserver.sh."""
+    args = []
+    for z, p in zones.items():
+        args += [z, p]
+    script = ('. "$1"; shift; dns_start "$@" || exit 1; echo "$DNS_PORT $DNS_PID"')
+    r = subprocess.run(["bash", "-c", script, "dns", DNSSERVER_SH, dir] + args,
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise RuntimeError("NSD: %s" % r.stderr.strip())
+    port, pid = r.stdout.split()
+    return int(port), int(pid)
+
+
+# ---- preparing a case ----------------------------------------------------------------
+class Runner:
+    def __init__(self, tmp, keys, signer):
+        self.tmp = tmp
+        self.keys = keys
+        self.signer = signer
+
+    def expand_zone_line(self, line):
+        def repl(m):
+            kind, arg = m.group(1), m.group(2)
+            if kind in ("PUB", "DKIM"):
+                if arg not in KEY_NAMES:
+                    self.keys.load(arg)
+                if kind == "PUB":
+                    return self.keys.pub[arg]
+                return "v=DKIM1; k=%s; p=%s" % (self.keys.kind(arg), self.keys.pub[arg])
+            if kind == "FILE":
+                return read_source(arg).decode().strip()
+            raise CaseError("unknown zone placeholder @%s:%s@" % (kind, arg))
+        line = re.sub(r"@(PUB|DKIM|FILE):([^@]+)@", repl, line)
+        # A character-string holds at most 255 bytes: split longer quoted strings.
+        def split_long(m):
+            s = m.group(1)
+            if len(s) <= 255:
+                return m.group(0)
+            return " ".join('"%s"' % s[i:i + 255] for i in range(0, len(s), 255))
+        return re.sub(r'"((?:[^"\\]|\\.)*)"', split_long, line)
+
+    def write_zones(self, case, dir):
+        lines = [self.expand_zone_line(l) for l in case.zone]
+        for spec in case.signs:
+            if spec["tool"] == "signet":
+                self.signer.start()
+                lines += self.signer.records[spec["d"]]
+        tlds = set(DEFAULT_TLDS)
+        owners = []
+        for l in lines:
+            owner = l.split()[0]
+            if not owner.endswith("."):
+                raise CaseError("zone line with a relative owner name: %s" % l)
+            tld = owner.rstrip(".").rsplit(".", 1)[-1].lower()
+            tlds.add(tld)
+            owners.append((tld, l))
+        zones = {}
+        for tld in sorted(tlds):
+            path = os.path.join(dir, "records-%s" % tld)
+            with open(path, "w") as f:
+                for t, l in owners:
+                    if t == tld:
+                        f.write(l + "\n")
+            zones[tld] = path
+        return zones
+
+    def build_message(self, case):
+        if case.message_file:
+            msg = to_crlf(read_source(case.message_file))
+        else:
+            msg = case.message
+        if case.bigbody:
+            line = b"0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n"
+            out = bytearray()
+            n = 0
+            while len(out) < case.bigbody:
+                out += b"%07d " % n + line
+                n += 1
+            msg += bytes(out)
+        for spec in case.signs:
+            msg = self.sign(msg, spec)
+        for t in case.tampers:
+            msg = self.tamper(msg, t)
+        return msg
+
+    def sign(self, msg, spec):
+        tool = spec["tool"]
+        if tool == "none":
+            return msg
+        if tool == "signet":
+            return self.signer.sign(msg, spec["d"])
+        key = spec["key"]
+        if key not in KEY_NAMES:
+            self.keys.load(key)
+        alg = spec.get("a") or ("rsa-sha256" if self.keys.kind(key) == "rsa"
+                                else "ed25519-sha256")
+        canon = spec.get("c", "relaxed/relaxed")
+        if "/" not in canon:
+            canon += "/simple"
+        if tool == "dkimpy":
+            import dkim
+            hc, bc = canon.split("/")
+            include = None
+            if "h" in spec:
+                include = [h.encode().lower() for h in spec["h"].split(":")]
+            sig = dkim.sign(msg, spec["s"].encode(), spec["d"].encode(), self.keys.priv[key],
+                            identity=spec["i"].encode() if "i" in spec else None,
+                            canonicalize=(hc.encode(), bc.encode()),
+                            signature_algorithm=alg.encode(), include_headers=include,
+                            length=spec.get("l") == "yes")
+            return to_crlf(sig) + msg
+        # maildkim
+        now = int(time.time())
+        t = str(now + int(spec["t"])) if "t" in spec else "-"
+        x = str(now + int(spec["x"])) if "x" in spec else "-"
+        r = subprocess.run(["perl", SIGN_MAILDKIM, self.keys.path[key], spec["d"], spec["s"],
+                            canon, alg, spec.get("h", "-"), t, x], input=msg,
+                           capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError("sign-maildkim: %s" % r.stderr.decode("latin-1").strip())
+        return to_crlf(r.stdout) + msg
+
+    @staticmethod
+    def tamper(msg, how):
+        op, _, arg = how.partition(" ")
+        if op == "sub":
+            delim = arg[0]
+            parts = arg[1:].split(delim)
+            if len(parts) < 2:
+                raise CaseError("tamper sub: want sub /REGEX/REPLACEMENT/")
+            pattern, repl = parts[0].encode(), unescape(parts[1].encode())
+            new, n = re.subn(pattern, lambda m: repl, msg, count=1)
+            if n == 0:
+                raise CaseError("tamper sub: /%s/ matches nothing" % parts[0])
+            return new
+        if op == "prepend":
+            return to_crlf(unescape(arg.encode())) + b"\r\n" + msg
+        if op == "append-body":
+            return msg + unescape(arg.encode()) + b"\r\n"
+        raise CaseError("unknown tamper '%s'" % op)
+
+    def config_text(self, case, dir, port, dns_port):
+        conf = [("Socket", "inet:%d@127.0.0.1" % port), ("Mode", "sv"),
+                ("AuthservID", AUTHSERV_ID), ("Keystore", os.path.join(dir, "keystore")),
+                ("InternalHosts", "127.0.0.0/8, ::1"),
+                ("Nameservers", "127.0.0.1@%d" % dns_port), ("DNSTimeout", "2"),
+                ("LogLevel", "debug")]
+        for k, v in case.config:
+            v = v.replace("@CASEDIR@", dir)
+            for i, (ck, _) in enumerate(conf):
+                if ck.lower() == k.lower():
+                    conf[i] = (ck, v)
+                    break
+            else:
+                conf.append((k, v))
+        return "".join("%s %s\n" % kv for kv in conf)
+
+    def verify_only(self, case, dir, front, msg):
+        """--dkimpy: the signatures and zones of a case checked by dkimpy alone (through
+        the DNS front), printed as comments; no daemon."""
+        r = subprocess.run([sys.executable, os.path.join(TOP_SRCDIR, "tests", "lib",
+                                                         "verify-dkimpy.py"),
+                            "127.0.0.1", str(front.port), os.path.join(dir, "sent.eml")],
+                           capture_output=True, text=True, timeout=60)
+        return ["dkimpy: " + l for l in (r.stdout + r.stderr).splitlines()] or ["dkimpy: -"]
+
+    # ---- one case --------------------------------------------------------------------
+    def run(self, case):
+        dir = os.path.join(self.tmp, case.name)
+        os.makedirs(os.path.join(dir, "keystore"), exist_ok=True)
+        diag = []
+        nsd_pid = None
+        front = None
+        proc = None
+        logpath = os.path.join(dir, "signet.log")
+        try:
+            for name, body in case.files.items():
+                with open(os.path.join(dir, name), "wb") as f:
+                    f.write(body)
+            zones = self.write_zones(case, dir)
+            nsd_port, nsd_pid = start_nsd(os.path.join(dir, "nsd"), zones)
+            front = DnsFront(nsd_port)
+            msg = self.build_message(case)
+            with open(os.path.join(dir, "sent.eml"), "wb") as f:
+                f.write(msg)
+            if VERIFY_ONLY:
+                return self.verify_only(case, dir, front, msg)
+            port = free_port()
+            conf = os.path.join(dir, "signet.conf")
+            with open(conf, "w") as f:
+                f.write(self.config_text(case, dir, port, front.port))
+            log = open(logpath, "wb")
+            proc = subprocess.Popen([SIGNET, "-c", conf, "-f"], stdout=log,
+                                    stderr=subprocess.STDOUT)
+            log.close()
+            wait_milter(proc, port, logpath)
+            try:
+                with milterclient.Session("inet:%d@127.0.0.1" % port, timeout=60,
+                                          body_crlf=True) as s:
+                    s.connect(case.client, helo=case.helo)
+                    res = s.message(msg, case.mailfrom, case.rcpts,
+                                    queue_id="Q" + re.sub(r"\W", "", case.name)[:12])
+            except (OSError, milterclient.ProtocolError) as e:
+                res = None
+                diag.append("milter conversation failed: %s: %s" % (type(e).__name__, e))
+            if res is not None and res.message is not None:
+                with open(os.path.join(dir, "delivered.eml"), "wb") as f:
+                    f.write(res.message)
+            time.sleep(0.05)
+            if proc.poll() is not None:
+                diag.append("the daemon died during this case (exit status %s)"
+                            % proc.returncode)
+            if res is not None:
+                diag += check(case, res)
+        except CaseError as e:
+            diag.append("case file error: %s" % e)
+        except Exception as e:          # set-up trouble: the case fails with the reason
+            diag.append("set-up failed: %s: %s" % (type(e).__name__, e))
+            res = None
+        finally:
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if front is not None:
+                front.stop()
+            if nsd_pid:
+                try:
+                    os.kill(nsd_pid, 15)
+                except OSError:
+                    pass
+        if diag:
+            if front is not None and front.log:
+                diag.append("DNS queries the daemon made (via the front):")
+                diag += ["  " + l for l in front.log]
+            if os.path.exists(logpath):
+                diag.append("daemon log:")
+                diag += ["  " + l for l in tail(logpath, 60).splitlines()]
+        return diag
+
+
+def read_source(ref):
+    """conformance:PATH (under the conformance dir) or srcdir:PATH (under top_srcdir)."""
+    kind, _, path = ref.partition(":")
+    base = {"conformance": CONFORMANCE, "srcdir": TOP_SRCDIR}.get(kind)
+    if base is None:
+        raise CaseError("file reference '%s': want conformance:PATH or srcdir:PATH" % ref)
+    with open(os.path.join(base, path), "rb") as f:
+        return f.read()
+
+
+# ---- expectations ---------------------------------------------------------------------
+def match_result(r, method, results, props):
+    if r["method"] != method or r["result"] not in results:
+        return False
+    for p in props:
+        if p.startswith("!"):
+            if p[1:].lower() in r["props"]:
+                return False
+            continue
+        m = re.match(r"([\w.-]+)(=|~)(.*)$", p)
+        if not m:
+            raise CaseError("bad property expectation '%s'" % p)
+        k, op, v = m.group(1).lower(), m.group(2), m.group(3)
+        if k == "comment":
+            values = r["comments"]
+        else:
+            values = r["props"].get(k, [])
+        if op == "=" and not any(x.lower() == unquote(v).lower() for x in values):
+            return False
+        if op == "~" and not any(re.search(v, x) for x in values):
+            return False
+    return True
+
+
+def assign(wants, results, used=()):
+    """Every wanted result matched by a distinct actual one (small backtracking)."""
+    if not wants:
+        return True
+    method, res, props = wants[0]
+    for i, r in enumerate(results):
+        if i not in used and match_result(r, method, res, props) and \
+                assign(wants[1:], results, used + (i,)):
+            return True
+    return False
+
+
+def check(case, res):
+    errors = []
+    want_action = "accept"
+    authres_count = 1
+    header_checks = []
+    result_wants = []
+    counts = {}
+    want_quarantine = None
+    for e in case.expects:
+        m = re.match(r"action=(\w+)$", e)
+        if m:
+            want_action = m.group(1)
+            continue
+        if e.startswith("reply~"):
+            if not res.reply or not re.search(e[6:], res.reply):
+                errors.append("reply: got %r, want a match for /%s/" % (res.reply, e[6:]))
+            continue
+        if e == "quarantine" or e.startswith("quarantine~"):
+            want_quarantine = e[11:] if "~" in e else ""
+            continue
+        m = re.match(r"authres-count=(\d+)$", e)
+        if m:
+            authres_count = int(m.group(1))
+            continue
+        m = re.match(r"(header|no-header)~(.*)$", e)
+        if m:
+            header_checks.append((m.group(1), m.group(2)))
+            continue
+        m = re.match(r"header-count (\S+) (\d+)$", e)
+        if m:
+            header_checks.append(("count", (m.group(1), int(m.group(2)))))
+            continue
+        m = re.match(r"count (\w+) (\d+)$", e)
+        if m:
+            counts[m.group(1).lower()] = int(m.group(2))
+            continue
+        m = re.match(r"([\w-]+)=([\w|]+)(.*)$", e)
+        if m:
+            result_wants.append((m.group(1).lower(), m.group(2).lower().split("|"),
+                                 m.group(3).split()))
+            continue
+        raise CaseError("unknown expectation '%s'" % e)
+
+    got_action = "accept" if res.action == "continue" else res.action
+    if got_action != want_action:
+        errors.append("action: got %s (reply %r), want %s" % (res.action, res.reply,
+                                                              want_action))
+    if want_quarantine is None and res.quarantine is not None:
+        errors.append("quarantine: got %r, want none" % res.quarantine)
+    elif want_quarantine is not None and (res.quarantine is None or
+                                          not re.search(want_quarantine, res.quarantine)):
+        errors.append("quarantine: got %r, want one%s" % (
+            res.quarantine, " matching /%s/" % want_quarantine if want_quarantine else ""))
+    if res.message is None:
+        if result_wants or header_checks or counts:
+            if got_action == want_action:
+                errors.append("no delivered message to check the header of")
+        return errors
+
+    fields = split_fields(res.message)
+    ars = authres_fields(res.message)
+    ours = [(raw, a) for raw, a in ars if a.authserv_id.lower() == AUTHSERV_ID]
+    if len(ours) != authres_count:
+        errors.append("Authentication-Results with authserv-id %s: got %d, want %d"
+                      % (AUTHSERV_ID, len(ours), authres_count))
+    if ours and authres_count == 1:
+        top_name, top_raw = fields[0]
+        if top_raw != ours[0][0]:
+            errors.append("our Authentication-Results is not the first header field "
+                          "(first is %r)" % top_raw[:80])
+        raw = ours[0][0]
+        lines = raw.split(b"\r\n")
+        bad = [l for l in lines[1:] if not l.startswith((b"\t", b" "))]
+        ctl = re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", b"".join(lines))
+        if bad or ctl:
+            errors.append("our Authentication-Results is not one clean field: %r" % raw)
+    results = ours[0][1].results if len(ours) == 1 else []
+    if result_wants and not assign(result_wants, results):
+        for w in result_wants:
+            if not any(match_result(r, *w) for r in results):
+                errors.append("want result %s=%s %s: not found" % (w[0], "|".join(w[1]),
+                                                                   " ".join(w[2])))
+        if all(any(match_result(r, *w) for r in results) for w in result_wants):
+            errors.append("want distinct results for: %s" % "; ".join(case.expects))
+    for method, n in counts.items():
+        got = sum(1 for r in results if r["method"] == method)
+        if got != n:
+            errors.append("count of %s results: got %d, want %d" % (method, got, n))
+    texts = [unfold(raw) for _, raw in fields]
+    for kind, arg in header_checks:
+        if kind == "header" and not any(re.search(arg, t) for t in texts):
+            errors.append("want a header field matching /%s/: none" % arg)
+        elif kind == "no-header":
+            hits = [t for t in texts if re.search(arg, t)]
+            if hits:
+                errors.append("want no header field matching /%s/, got: %r" % (arg, hits))
+        elif kind == "count":
+            name, n = arg
+            got = sum(1 for fname, _ in fields if fname.lower() == name.lower())
+            if got != n:
+                errors.append("%s header fields: got %d, want %d" % (name, got, n))
+    if errors:
+        errors.append("delivered Authentication-Results fields:")
+        for raw, _ in ars:
+            errors += ["  " + l for l in raw.decode("latin-1").split("\r\n")]
+    return errors
+
+
+# ---- main -----------------------------------------------------------------------------
+def missing_tools():
+    missing = []
+    for path, hint in ((SIGNET, "build it: make"), (SIGNER, "SIGNET_SIGNER"),
+                       (SIGNET_KEYS, "build it: make")):
+        if path == SIGNET and VERIFY_ONLY:
+            continue
+        if not os.access(path, os.X_OK):
+            missing.append("%s (%s)" % (path, hint))
+    if not (shutil.which("nsd") or os.access("/usr/sbin/nsd", os.X_OK)):
+        missing.append("nsd (apt-get install nsd)")
+    if not shutil.which("kdig"):
+        missing.append("kdig (apt-get install knot-dnsutils)")
+    if not shutil.which("openssl"):
+        missing.append("openssl (apt-get install openssl)")
+    try:
+        import dkim  # noqa: F401
+        import nacl.signing  # noqa: F401
+    except ImportError as e:
+        missing.append("%s for %s (apt-get install python3-dkim python3-nacl)"
+                       % (e, sys.executable))
+    if subprocess.run(["perl", "-MMail::DKIM::Signer", "-e", "1"],
+                      capture_output=True).returncode != 0:
+        missing.append("Mail::DKIM (apt-get install libmail-dkim-perl)")
+    if not os.path.isdir(os.path.join(CONFORMANCE, "dkim")):
+        missing.append("conformance data %s/dkim (set SIGNET_CONFORMANCE_DIR)" % CONFORMANCE)
+    return missing
+
+
+def select_cases(argv):
+    paths = sorted(os.path.join(CASE_DIR, f) for f in os.listdir(CASE_DIR)
+                   if f.endswith(".case"))
+    if argv:
+        chosen = []
+        for a in argv:
+            if os.path.exists(a):
+                chosen.append(os.path.abspath(a))
+            else:
+                chosen += [p for p in paths if os.path.basename(p).startswith(a)]
+        paths = chosen
+    only = os.environ.get("SIGNET_TEST_ONLY")
+    if only:
+        paths = [p for p in paths if re.search(only, os.path.basename(p))]
+    return paths
+
+
+VERIFY_ONLY = False
+
+
+def main(argv):
+    global VERIFY_ONLY
+    if argv[:1] == ["--dkimpy"]:
+        VERIFY_ONLY = True
+        argv = argv[1:]
+    paths = select_cases(argv)
+    cases = []
+    parse_errors = {}
+    for p in paths:
+        try:
+            cases.append(Case(p))
+        except (CaseError, UnicodeDecodeError) as e:
+            c = object.__new__(Case)
+            c.name = os.path.basename(p)[:-5]
+            cases.append(c)
+            parse_errors[c.name] = "case file error: %s" % e
+    tmp = tempfile.mkdtemp(prefix="signet-inbound.")
+    setup_error = None
+    missing = missing_tools()
+    if missing:
+        setup_error = "missing: " + "; ".join(missing)
+    keys = signer = None
+    if setup_error is None:
+        try:
+            keys = Keys(os.path.join(tmp, "keys"))
+            domains = {s["d"] for c in cases if c.name not in parse_errors
+                       for s in c.signs if s["tool"] == "signet"}
+            signer = SignetSigner(os.path.join(tmp, "signer"), domains)
+        except Exception as e:
+            setup_error = "set-up: %s: %s" % (type(e).__name__, e)
+    runner = Runner(tmp, keys, signer)
+    jobs = int(os.environ.get("SIGNET_TEST_JOBS", "4"))
+    nfail = 0
+    started = time.time()
+
+    def one(c):
+        if c.name in parse_errors:
+            return [parse_errors[c.name]]
+        if setup_error:
+            return [setup_error]
+        t0 = time.time()
+        d = runner.run(c)
+        return d, time.time() - t0
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
+            futures = [ex.submit(one, c) for c in cases]
+            for n, (c, fut) in enumerate(zip(cases, futures), 1):
+                out = fut.result()
+                diag, secs = (out if isinstance(out, tuple) else (out, 0))
+                if diag:
+                    nfail += 1
+                    print("not ok %d - %s" % (n, c.name))
+                    for line in diag:
+                        for l in str(line).splitlines() or [""]:
+                            print("#   " + l)
+                else:
+                    print("ok %d - %s" % (n, c.name))
+                sys.stdout.flush()
+    finally:
+        if signer:
+            signer.stop()
+        if os.environ.get("SIGNET_TEST_KEEP"):
+            print("# kept %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("# inbound suite: %d passed, %d failed, %.0f s"
+          % (len(cases) - nfail, nfail, time.time() - started))
+    print("1..%d" % len(cases))
+    return 1 if nfail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -584,6 +584,17 @@ static int configure_servers(struct dns_resolver *r, const struct dns_options *o
 		    ub_strerror(rc));
 		return -1;
 	}
+	/* Likewise the reverse zones it keeps empty by default (RFC 6303): private networks
+	 * and the IPv6 documentation prefix.  SPF's ptr and %{p} need real answers for them
+	 * where the site's own servers have them (an internal relay's PTR record). */
+	if ((rc = ub_ctx_set_option(r->ctx, "unblock-lan-zones:", "yes")) != 0 ||
+	    (rc = ub_ctx_set_option(r->ctx, "insecure-lan-zones:", "yes")) != 0 ||
+	    (rc = ub_ctx_set_option(r->ctx, "local-zone:",
+		"8.b.d.0.1.0.0.2.ip6.arpa. transparent")) != 0) {
+		snprintf(err, errlen, "dns: libunbound refused the reverse-zone options: %s",
+		    ub_strerror(rc));
+		return -1;
+	}
 	return 0;
 }
 

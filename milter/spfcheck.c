@@ -205,6 +205,36 @@ static int request_setup(SPF_request_t *req, const struct client *c, const char 
 	return SPF_request_set_env_from(req, sender) == SPF_E_SUCCESS;
 }
 
+/*
+ * Runs check_host() for the request's MAIL FROM domain.  This is what libspf2's
+ * SPF_request_query_mailfrom() does, less its shortcut that passes every client on
+ * 127.0.0.0/8 or ::1 without looking at the record ("localhost gets a free ride"): Signet
+ * decides locally who is internal (InternalHosts), and a loopback client that is not
+ * internal -- a re-injecting content filter, the test bed -- gets a real answer.
+ */
+static SPF_response_t *query_record(SPF_server_t *server, SPF_request_t *req)
+{
+	SPF_response_t *resp = SPF_response_new(req);
+	SPF_record_t *record = NULL;
+	SPF_errcode_t err;
+
+	if (resp == NULL)
+		return NULL;
+	req->cur_dom = req->use_helo ? req->helo_dom : req->env_from_dp;
+	err = SPF_server_get_record(server, req, resp, &record);
+	if (err != SPF_E_SUCCESS || record == NULL) {
+		/* get_record set the result (none, temperror, permerror): finish it */
+		SPF_i_done(resp, resp->result, resp->reason, resp->err);
+	} else {
+		resp->spf_record_exp = record;	/* interpret() requires it */
+		(void)SPF_record_interpret(record, req, resp, 0);
+		resp->spf_record_exp = NULL;
+	}
+	if (record != NULL)
+		SPF_record_free(record);
+	return resp;
+}
+
 /* Evaluates id with libspf2 over a fresh layer; 0 when memory ran out. */
 static int evaluate(struct dns_resolver *dns, struct dns_budget *budget, const struct client *c,
     const char *ip, const char *helo, const struct identity *id, struct spfcheck_outcome *out)
@@ -219,8 +249,7 @@ static int evaluate(struct dns_resolver *dns, struct dns_budget *budget, const s
 	if (layer == NULL || (server = SPF_server_new_dns(spfdns_server(layer), 0)) == NULL ||
 	    (req = SPF_request_new(server)) == NULL || !request_setup(req, c, helo, id))
 		goto done;
-	SPF_request_query_mailfrom(req, &resp);
-	if (resp == NULL)
+	if ((resp = query_record(server, req)) == NULL)
 		goto done;
 	if (!spfdns_forced(layer, &r))
 		r = map_result(SPF_response_result(resp));

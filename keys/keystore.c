@@ -27,14 +27,13 @@
  *	Every failure fills a struct keystore_error with one sentence naming the file, and
  *	for .meta files the line, e.g. "/k/example.com/s1.meta:3: unknown algorithm "rsa-1024"".
  * SEE ALSO
- *	keystore-write.c, signet-keys(8)
+ *	keystore-meta.c (the .meta parser), keystore-names.c, keystore-write.c,
+ *	signet-keys(8)
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +45,9 @@
 #include <openssl/pem.h>
 
 #include "keys/keystore.h"
+#include "keys/keystore-meta.h"
 
 #define META_FILE_MAX	65536	/* bytes in a .meta file */
-#define META_LINE_MAX	255	/* bytes in one .meta line, without its newline */
 #define KEY_FILE_MAX	65536	/* bytes in a .key file; a 4096-bit PEM is about 3300 */
 
 struct keystore {
@@ -56,143 +55,6 @@ struct keystore {
 	size_t	count;
 	size_t	alloc;
 };
-
-static const char *const algorithm_names[] = {
-	[KEY_ALG_RSA_2048] = "rsa-2048",
-	[KEY_ALG_RSA_3072] = "rsa-3072",
-	[KEY_ALG_RSA_4096] = "rsa-4096",
-	[KEY_ALG_ED25519] = "ed25519",
-};
-
-static const char *const state_names[] = {
-	[KEY_STATE_PENDING] = "pending",
-	[KEY_STATE_ACTIVE] = "active",
-	[KEY_STATE_RETIRING] = "retiring",
-	[KEY_STATE_RETIRED] = "retired",
-};
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-
-/* ---- names ------------------------------------------------------------------------- */
-
-const char *
-keystore_algorithm_name(enum key_algorithm algorithm)
-{
-	if ((size_t)algorithm >= NELEM(algorithm_names))
-		return "unknown";
-	return algorithm_names[algorithm];
-}
-
-int
-keystore_algorithm_parse(const char *name, enum key_algorithm *out)
-{
-	size_t i;
-
-	for (i = 0; i < NELEM(algorithm_names); i++) {
-		if (strcmp(name, algorithm_names[i]) == 0) {
-			*out = (enum key_algorithm)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-const char *
-keystore_state_name(enum key_state state)
-{
-	if ((size_t)state >= NELEM(state_names))
-		return "unknown";
-	return state_names[state];
-}
-
-int
-keystore_state_parse(const char *name, enum key_state *out)
-{
-	size_t i;
-
-	for (i = 0; i < NELEM(state_names); i++) {
-		if (strcmp(name, state_names[i]) == 0) {
-			*out = (enum key_state)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-const char *
-keystore_dkim_algorithm(enum key_algorithm algorithm)
-{
-	return algorithm == KEY_ALG_ED25519 ? "ed25519-sha256" : "rsa-sha256";
-}
-
-const char *
-keystore_dns_key_type(enum key_algorithm algorithm)
-{
-	return algorithm == KEY_ALG_ED25519 ? "ed25519" : "rsa";
-}
-
-void
-keystore_error_set(struct keystore_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof(err->text), fmt, ap);
-	va_end(ap);
-}
-
-/* ---- name syntax ------------------------------------------------------------------- */
-
-/* Checks dot-separated labels of at most 63 bytes made of [A-Za-z0-9-], plus '_' when
- * underscore is set. */
-static int
-labels_valid(const char *name, size_t len, int underscore)
-{
-	size_t i, label = 0;
-
-	if (len == 0)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (c >= 0x80 || !(isalnum(c) || c == '-' || (underscore && c == '_')))
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0;
-}
-
-int
-keystore_domain_normalize(const char *name, char *out, size_t size)
-{
-	size_t len = strlen(name), i;
-
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len > KEYSTORE_DOMAIN_MAX || len + 1 > size || !labels_valid(name, len, 0))
-		return -1;
-	for (i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)name[i]);
-	out[len] = '\0';
-	return 0;
-}
-
-int
-keystore_selector_valid(const char *selector)
-{
-	size_t len = strlen(selector);
-
-	return len <= KEYSTORE_SELECTOR_MAX && labels_valid(selector, len, 1);
-}
 
 /* ---- files ------------------------------------------------------------------------- */
 
@@ -271,213 +133,6 @@ check_key_mode(const struct stat *st, const char *path, struct keystore_error *e
 	return 0;
 }
 
-/* ---- .meta files ------------------------------------------------------------------- */
-
-static int
-two_digits(const char *s, int *out)
-{
-	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
-		return -1;
-	*out = (s[0] - '0') * 10 + (s[1] - '0');
-	return 0;
-}
-
-/* Parses exactly "YYYY-MM-DDTHH:MM:SSZ". */
-static int
-parse_utc(const char *s, time_t *out)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	struct tm tm;
-	int c, y, mon, d, h, min, sec, leap;
-
-	if (strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':'
-	    || s[16] != ':' || s[19] != 'Z')
-		return -1;
-	if (two_digits(s, &c) < 0 || two_digits(s + 2, &y) < 0 || two_digits(s + 5, &mon) < 0
-	    || two_digits(s + 8, &d) < 0 || two_digits(s + 11, &h) < 0
-	    || two_digits(s + 14, &min) < 0 || two_digits(s + 17, &sec) < 0)
-		return -1;
-	y += c * 100;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1970 || mon < 1 || mon > 12 || d < 1 || d > mdays[mon - 1]
-	    || (mon == 2 && d == 29 && !leap) || h > 23 || min > 59 || sec > 59)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mon - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = min;
-	tm.tm_sec = sec;
-	*out = timegm(&tm);
-	return 0;
-}
-
-struct meta_parse {
-	const char *path;
-	unsigned lineno;
-	int	have_algorithm, have_state, have_transition;
-	enum key_state last_transition;
-};
-
-/* Splits line (modified in place) at runs of blanks into at most max fields; returns
- * their number, or max + 1 when there are more. */
-static size_t
-split_fields(char *line, char **field, size_t max)
-{
-	size_t n = 0;
-	char *p = line;
-
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			*p++ = '\0';
-		if (*p == '\0')
-			return n;
-		if (n == max)
-			return max + 1;
-		field[n++] = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
-			p++;
-	}
-}
-
-static int
-meta_transition(struct meta_parse *mp, char **field, size_t n, struct keystore_key *key,
-    struct keystore_error *err)
-{
-	enum key_state state;
-	time_t when;
-
-	if (n != 3) {
-		keystore_error_set(err, "%s:%u: want \"transition STATE YYYY-MM-DDTHH:MM:SSZ\"",
-		    mp->path, mp->lineno);
-		return -1;
-	}
-	if (keystore_state_parse(field[1], &state) < 0) {
-		keystore_error_set(err, "%s:%u: unknown state \"%s\"", mp->path, mp->lineno,
-		    field[1]);
-		return -1;
-	}
-	if (parse_utc(field[2], &when) < 0) {
-		keystore_error_set(err, "%s:%u: bad time \"%s\" (want UTC like "
-		    "2026-11-27T07:21:00Z)", mp->path, mp->lineno, field[2]);
-		return -1;
-	}
-	if (state == KEY_STATE_PENDING && key->created == 0)
-		key->created = when;
-	mp->have_transition = 1;
-	mp->last_transition = state;
-	return 0;
-}
-
-static int
-meta_line(struct meta_parse *mp, char *line, struct keystore_key *key,
-    struct keystore_error *err)
-{
-	char *field[3];
-	size_t n = split_fields(line, field, 3);
-
-	if (n == 0 || field[0][0] == '#')
-		return 0;
-	if (strcmp(field[0], "transition") == 0)
-		return meta_transition(mp, field, n, key, err);
-	if (strcmp(field[0], "algorithm") != 0 && strcmp(field[0], "state") != 0) {
-		keystore_error_set(err, "%s:%u: unknown name \"%s\"", mp->path, mp->lineno,
-		    field[0]);
-		return -1;
-	}
-	if (n != 2) {
-		keystore_error_set(err, "%s:%u: want \"%s VALUE\"", mp->path, mp->lineno,
-		    field[0]);
-		return -1;
-	}
-	if (field[0][0] == 'a') {
-		if (mp->have_algorithm++) {
-			keystore_error_set(err, "%s:%u: second algorithm line", mp->path,
-			    mp->lineno);
-			return -1;
-		}
-		if (keystore_algorithm_parse(field[1], &key->algorithm) < 0) {
-			keystore_error_set(err, "%s:%u: unknown algorithm \"%s\"", mp->path,
-			    mp->lineno, field[1]);
-			return -1;
-		}
-		return 0;
-	}
-	if (mp->have_state++) {
-		keystore_error_set(err, "%s:%u: second state line", mp->path, mp->lineno);
-		return -1;
-	}
-	if (keystore_state_parse(field[1], &key->state) < 0) {
-		keystore_error_set(err, "%s:%u: unknown state \"%s\"", mp->path, mp->lineno,
-		    field[1]);
-		return -1;
-	}
-	return 0;
-}
-
-/* Copies one line of text into buf[META_LINE_MAX + 1], refusing long lines and bytes
- * that are not printable ASCII or tab; returns the offset of the next line or -1. */
-static long
-meta_next_line(struct meta_parse *mp, const char *text, size_t len, size_t at, char *buf,
-    struct keystore_error *err)
-{
-	size_t end = at;
-
-	while (end < len && text[end] != '\n')
-		end++;
-	if (end - at > META_LINE_MAX) {
-		keystore_error_set(err, "%s:%u: line longer than %d bytes", mp->path,
-		    mp->lineno, META_LINE_MAX);
-		return -1;
-	}
-	memcpy(buf, text + at, end - at);
-	buf[end - at] = '\0';
-	for (size_t i = 0; i < end - at; i++) {
-		unsigned char c = (unsigned char)buf[i];
-
-		if (c != '\t' && (c < 0x20 || c > 0x7e)) {
-			keystore_error_set(err, "%s:%u: unexpected byte 0x%02x", mp->path,
-			    mp->lineno, c);
-			return -1;
-		}
-	}
-	return (long)(end < len ? end + 1 : end);
-}
-
-/* Parses the text of a .meta file into key->algorithm, state and created. */
-static int
-meta_parse(const char *path, const char *text, size_t len, struct keystore_key *key,
-    struct keystore_error *err)
-{
-	struct meta_parse mp = { .path = path };
-	char line[META_LINE_MAX + 1];
-	size_t at = 0;
-	long next;
-
-	key->created = 0;
-	while (at < len) {
-		mp.lineno++;
-		if ((next = meta_next_line(&mp, text, len, at, line, err)) < 0)
-			return -1;
-		at = (size_t)next;
-		if (meta_line(&mp, line, key, err) < 0)
-			return -1;
-	}
-	if (!mp.have_algorithm || !mp.have_state) {
-		keystore_error_set(err, "%s: no %s line", path,
-		    mp.have_algorithm ? "state" : "algorithm");
-		return -1;
-	}
-	if (mp.have_transition && mp.last_transition != key->state) {
-		keystore_error_set(err, "%s: state is %s but the last transition is to %s",
-		    path, keystore_state_name(key->state),
-		    keystore_state_name(mp.last_transition));
-		return -1;
-	}
-	return 0;
-}
-
 /* Reads and parses name (a .meta file) in dirfd; path is for messages. */
 static int
 meta_read_at(int dirfd, const char *name, const char *path, struct keystore_key *key,
@@ -502,7 +157,7 @@ meta_read_at(int dirfd, const char *name, const char *path, struct keystore_key 
 		free(text);
 		return -1;
 	}
-	rc = meta_parse(path, text, len, key, err);
+	rc = keystore_meta_parse(path, text, len, key, err);
 	if (rc == 0 && textp != NULL) {
 		*textp = text;
 		*lenp = len;

@@ -15,6 +15,7 @@
  *	    state active
  *	    transition pending 2026-11-27T07:21:00Z
  *	    transition active 2026-11-27T08:02:13Z
+ *	    dns-match 2026-11-27T07:40:02Z
  *
  *	keystore_load() reads the whole tree once; with KEYSTORE_LOAD_PRIVATE it also parses
  *	the private key of every active key into an EVP_PKEY, so that signing never parses
@@ -45,6 +46,8 @@ enum key_state {
 	KEY_STATE_RETIRED,	/* may be removed from DNS */
 };
 
+#define KEY_STATE_COUNT	4
+
 #define KEYSTORE_DOMAIN_MAX	253
 #define KEYSTORE_SELECTOR_MAX	63
 
@@ -55,6 +58,8 @@ struct keystore_key {
 	enum key_state state;
 	int	bits;		/* RSA modulus size, 256 for Ed25519; 0 until the key is read */
 	time_t	created;	/* time of the "pending" transition */
+	time_t	since[KEY_STATE_COUNT];	/* last transition to each state; 0: none */
+	time_t	dns_match;	/* first seen matching in DNS by signet-keys check; 0: not */
 	EVP_PKEY *pkey;		/* parsed private key: active keys, KEYSTORE_LOAD_PRIVATE only */
 };
 
@@ -101,6 +106,9 @@ void	keystore_error_set(struct keystore_error *err, const char *fmt, ...)
 int	keystore_domain_normalize(const char *name, char *out, size_t size);
 /* 1 if selector is dot-separated labels of [A-Za-z0-9_-], at most KEYSTORE_SELECTOR_MAX. */
 int	keystore_selector_valid(const char *selector);
+
+/* Parses exactly "YYYY-MM-DDTHH:MM:SSZ" (UTC); -1 if it is not that. */
+int	keystore_parse_time(const char *s, time_t *out);
 
 /* Reads and validates DIR/DOMAIN/SELECTOR.meta into key (bits 0, pkey NULL).  When text
  * is not NULL it receives the file's bytes (NUL-terminated, caller frees) and len their

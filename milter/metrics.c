@@ -1,0 +1,781 @@
+/*
+ * NAME
+ *	metrics.c - Prometheus metrics: lock-free counters, served over HTTP by one thread
+ * SYNOPSIS
+ *	#include "milter/metrics.h"
+ * DESCRIPTION
+ *	Counting.  Every counter is a C11 atomic bumped with relaxed ordering: a milter thread
+ *	pays one uncontended-in-practice atomic add and never a lock.  The histogram of message
+ *	durations keeps one (non-cumulative) counter per bucket and the sum in nanoseconds as
+ *	an integer, so no compare-and-swap loop on a double is needed.  A scrape reads each
+ *	bucket once and derives the cumulative buckets and _count from those same reads, so
+ *	the exposition is always self-consistent (buckets never decrease, +Inf equals _count)
+ *	even while messages are being counted; only _sum may be a message ahead or behind.
+ *
+ *	Serving.  One thread multiplexes with poll(): the listening socket, a pipe that
+ *	metrics_stop() writes to, and at most METRICS_MAX_CONNS connections being read.  Each
+ *	connection has METRICS_REQUEST_MAX bytes for its request head and METRICS_DEADLINE_MS
+ *	from accept to the end of the reply; a client that is slow, silent or sends garbage
+ *	is answered (400, 431) or dropped at its deadline, and never delays the others by
+ *	more than that.  With every slot taken, new connections wait in the listen backlog.
+ *	Replies are HTTP/1.1 with Content-Length and Connection: close; the request body, if
+ *	any, is not read.  GET and HEAD are served; other methods get 405.
+ *
+ *	The thread blocks every signal, so a SIGTERM meant for libmilter's signal thread is
+ *	never delivered to it.
+ * DIAGNOSTICS
+ *	metrics_start() fills err with one sentence.  The server thread logs only what an
+ *	operator can act on (poll failing); bad requests are answered, not logged.
+ * SEE ALSO
+ *	https://prometheus.io/docs/instrumenting/exposition_formats/ (text format 0.0.4)
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* accept4(2), pipe2(2), memmem(3) */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "milter/log.h"
+#include "milter/metrics.h"
+
+#define METRICS_MAX_CONNS	8
+#define METRICS_REQUEST_MAX	8192
+#define METRICS_DEADLINE_MS	5000
+#define METRICS_HOST_MAX	256
+
+/* ---- counters ---------------------------------------------------------------------------- */
+
+static const char *const direction_label[METRICS_DIRECTION_COUNT] = {"inbound", "outbound"};
+static const char *const verdict_label[METRICS_VERDICT_COUNT] = {
+	"signed", "unsigned", "accept", "quarantine", "reject", "tempfail", "error",
+};
+/* The pairs always exported, at zero too; any other pair appears once it is counted. */
+static const unsigned char verdict_expected[METRICS_DIRECTION_COUNT][METRICS_VERDICT_COUNT] = {
+	[METRICS_INBOUND] = {0, 0, 1, 1, 1, 1, 1},
+	[METRICS_OUTBOUND] = {1, 1, 0, 0, 0, 0, 1},
+};
+static const char *const algorithm_label[METRICS_ALG_COUNT] = {"rsa-sha256", "ed25519-sha256"};
+static const char *const error_label[METRICS_ERROR_COUNT] = {
+	"internal", "dns", "config_reload", "mta",
+};
+
+/* Upper bounds in seconds, with the label text that stands for each exactly. */
+static const struct bucket {
+	double	le;
+	const char *text;
+} buckets[] = {
+	{0.001, "0.001"}, {0.0025, "0.0025"}, {0.005, "0.005"}, {0.01, "0.01"},
+	{0.025, "0.025"}, {0.05, "0.05"}, {0.1, "0.1"}, {0.25, "0.25"}, {0.5, "0.5"},
+	{1, "1"}, {2.5, "2.5"}, {5, "5"}, {10, "10"},
+};
+#define BUCKET_COUNT (sizeof(buckets) / sizeof(buckets[0]))
+
+static atomic_ulong messages[METRICS_DIRECTION_COUNT][METRICS_VERDICT_COUNT];
+static atomic_ulong signatures[METRICS_ALG_COUNT];
+static atomic_ulong errors[METRICS_ERROR_COUNT];
+static atomic_ulong duration_bucket[BUCKET_COUNT + 1];	/* the last one is +Inf */
+static _Atomic uint64_t duration_sum_ns;
+static _Atomic(metrics_dns_source) dns_source;
+
+static void bump(atomic_ulong *counter)
+{
+	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+static unsigned long peek(atomic_ulong *counter)
+{
+	return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
+void	metrics_message(enum metrics_direction dir, enum metrics_verdict verdict)
+{
+	if ((unsigned)dir < METRICS_DIRECTION_COUNT && (unsigned)verdict < METRICS_VERDICT_COUNT)
+		bump(&messages[dir][verdict]);
+}
+
+void	metrics_signature(enum metrics_algorithm alg)
+{
+	if ((unsigned)alg < METRICS_ALG_COUNT)
+		bump(&signatures[alg]);
+}
+
+void	metrics_error(enum metrics_error kind)
+{
+	if ((unsigned)kind < METRICS_ERROR_COUNT)
+		bump(&errors[kind]);
+}
+
+void	metrics_latency(double seconds)
+{
+	size_t	i = 0;
+
+	if (!(seconds >= 0))		/* negative or NaN: a clock went backwards */
+		seconds = 0;
+	if (seconds > 1e6)		/* keeps the nanosecond sum from overflowing */
+		seconds = 1e6;
+	while (i < BUCKET_COUNT && seconds > buckets[i].le)
+		i++;
+	bump(&duration_bucket[i]);
+	atomic_fetch_add_explicit(&duration_sum_ns, (uint64_t)(seconds * 1e9),
+	    memory_order_relaxed);
+}
+
+void	metrics_set_dns_source(metrics_dns_source get)
+{
+	atomic_store(&dns_source, get);
+}
+
+/* ---- the exposition text ----------------------------------------------------------------- */
+
+/* A growing buffer; after a failed allocation it stays failed and adds nothing. */
+struct text {
+	char   *data;
+	size_t	len, cap;
+	int	failed;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int	n;
+
+	for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->data ? t->data + t->len : NULL, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->failed = 1;
+		} else if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		} else {
+			size_t	cap = t->cap * 2 > t->len + (size_t)n + 1 ? t->cap * 2 :
+			    t->len + (size_t)n + 1;
+			char   *data = realloc(t->data, cap);
+
+			if (data == NULL)
+				t->failed = 1;
+			else {
+				t->data = data;
+				t->cap = cap;
+			}
+		}
+	}
+}
+
+static void text_free(struct text *t)
+{
+	free(t->data);
+	t->data = NULL;
+	t->len = t->cap = 0;
+}
+
+static void header(struct text *t, const char *name, const char *type, const char *help)
+{
+	text_add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_messages(struct text *t)
+{
+	header(t, "signet_messages_total", "counter", "Messages finished, by direction and verdict.");
+	for (int d = 0; d < METRICS_DIRECTION_COUNT; d++)
+		for (int v = 0; v < METRICS_VERDICT_COUNT; v++) {
+			unsigned long n = peek(&messages[d][v]);
+
+			if (n > 0 || verdict_expected[d][v])
+				text_add(t, "signet_messages_total{direction=\"%s\",verdict=\"%s\"} "
+				    "%lu\n", direction_label[d], verdict_label[v], n);
+		}
+}
+
+static void render_signatures(struct text *t)
+{
+	header(t, "signet_signatures_total", "counter", "DKIM signatures made, by algorithm.");
+	for (int a = 0; a < METRICS_ALG_COUNT; a++)
+		text_add(t, "signet_signatures_total{algorithm=\"%s\"} %lu\n", algorithm_label[a],
+		    peek(&signatures[a]));
+}
+
+static void render_errors(struct text *t)
+{
+	header(t, "signet_errors_total", "counter", "Errors, by kind.");
+	for (int k = 0; k < METRICS_ERROR_COUNT; k++)
+		text_add(t, "signet_errors_total{kind=\"%s\"} %lu\n", error_label[k],
+		    peek(&errors[k]));
+}
+
+static void render_duration(struct text *t)
+{
+	const char *name = "signet_message_duration_seconds";
+	unsigned long cumulative = 0;
+	uint64_t sum = atomic_load_explicit(&duration_sum_ns, memory_order_relaxed);
+
+	header(t, name, "histogram", "Time from MAIL FROM to the verdict of a message.");
+	for (size_t i = 0; i <= BUCKET_COUNT; i++) {
+		cumulative += peek(&duration_bucket[i]);
+		text_add(t, "%s_bucket{le=\"%s\"} %lu\n", name,
+		    i < BUCKET_COUNT ? buckets[i].text : "+Inf", cumulative);
+	}
+	text_add(t, "%s_sum %llu.%09llu\n%s_count %lu\n", name,
+	    (unsigned long long)(sum / 1000000000u), (unsigned long long)(sum % 1000000000u),
+	    name, cumulative);
+}
+
+static void render_dns(struct text *t)
+{
+	metrics_dns_source get = atomic_load(&dns_source);
+	struct dns_stats st = {0};
+	const struct {
+		const char *name, *help;
+		unsigned long value;
+	} series[] = {
+		{"signet_dns_queries_total", "DNS queries asked of the resolver.", 0},
+		{"signet_dns_cache_hits_total", "DNS queries answered from the cache.", 0},
+		{"signet_dns_timeouts_total", "DNS queries that timed out.", 0},
+		{"signet_dns_failures_total", "DNS queries that failed (SERVFAIL, network).", 0},
+	};
+	unsigned long values[4];
+
+	if (get == NULL)
+		return;
+	get(&st);
+	values[0] = st.queries;
+	values[1] = st.cache_hits;
+	values[2] = st.timeouts;
+	values[3] = st.failures;
+	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
+		header(t, series[i].name, "counter", series[i].help);
+		text_add(t, "%s %lu\n", series[i].name, values[i]);
+	}
+}
+
+static void render_process(struct text *t, long long start_time)
+{
+	header(t, "signet_build_info", "gauge", "Always 1; the version is in the label.");
+	text_add(t, "signet_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	header(t, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch, in seconds.");
+	text_add(t, "process_start_time_seconds %lld\n", start_time);
+}
+
+static void render(struct text *t, long long start_time)
+{
+	render_messages(t);
+	render_signatures(t);
+	render_errors(t);
+	render_duration(t);
+	render_dns(t);
+	render_process(t, start_time);
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------- */
+
+enum page {
+	PAGE_NONE,
+	PAGE_INDEX,
+	PAGE_METRICS,
+};
+
+struct request {
+	int	status;		/* 200, or the error to answer */
+	enum page page;
+	int	head;		/* HEAD: headers only */
+};
+
+/* The next space-separated token of line[*pos..len), at most one space between tokens. */
+static int token(const char *line, size_t len, size_t *pos, const char **start, size_t *tlen)
+{
+	size_t	p = *pos;
+
+	*start = line + p;
+	while (p < len && line[p] != ' ')
+		p++;
+	*tlen = (size_t)(line + p - *start);
+	*pos = p < len ? p + 1 : p;
+	return *tlen > 0;
+}
+
+static int token_is(const char *tok, size_t len, const char *want)
+{
+	return len == strlen(want) && memcmp(tok, want, len) == 0;
+}
+
+static enum page page_of(const char *target, size_t len)
+{
+	const char *query = memchr(target, '?', len);
+
+	if (query != NULL)
+		len = (size_t)(query - target);
+	if (token_is(target, len, "/metrics"))
+		return PAGE_METRICS;
+	if (token_is(target, len, "/"))
+		return PAGE_INDEX;
+	return PAGE_NONE;
+}
+
+/* Only the request line matters: METHOD SP TARGET SP HTTP/1.x. */
+static void parse_request(const char *buf, size_t len, struct request *req)
+{
+	const char *eol = memchr(buf, '\n', len);
+	const char *method, *target, *version;
+	size_t	line_len, pos = 0, mlen, tlen, vlen;
+
+	req->status = 400;
+	req->page = PAGE_NONE;
+	req->head = 0;
+	if (eol == NULL)
+		return;
+	line_len = (size_t)(eol - buf);
+	if (line_len > 0 && buf[line_len - 1] == '\r')
+		line_len--;
+	if (!token(buf, line_len, &pos, &method, &mlen) ||
+	    !token(buf, line_len, &pos, &target, &tlen) ||
+	    !token(buf, line_len, &pos, &version, &vlen) || pos != line_len ||
+	    vlen != 8 || memcmp(version, "HTTP/1.", 7) != 0 || target[0] != '/')
+		return;
+	for (size_t i = 0; i < mlen; i++)
+		if (method[i] < 'A' || method[i] > 'Z')
+			return;
+	req->head = token_is(method, mlen, "HEAD");
+	if (!req->head && !token_is(method, mlen, "GET"))
+		req->status = 405;
+	else if ((req->page = page_of(target, tlen)) == PAGE_NONE)
+		req->status = 404;
+	else
+		req->status = 200;
+}
+
+/* The request head is complete once an empty line ends it. */
+static int request_complete(const char *buf, size_t len)
+{
+	return memmem(buf, len, "\r\n\r\n", 4) != NULL || memmem(buf, len, "\n\n", 2) != NULL;
+}
+
+static const char *status_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 431: return "Request Header Fields Too Large";
+	default: return "Internal Server Error";
+	}
+}
+
+/* ---- the server ------------------------------------------------------------------------- */
+
+struct conn {
+	int	fd;			/* -1: slot free */
+	size_t	len;
+	long long deadline_ms;
+	char	buf[METRICS_REQUEST_MAX];
+};
+
+struct server {
+	int	listen_fd;
+	int	wake[2];		/* metrics_stop() writes to wake[1] */
+	unsigned port;
+	long long start_time;		/* seconds since the epoch */
+	long long accept_pause_ms;	/* out of descriptors: do not accept before this */
+	pthread_t thread;
+	struct conn conns[METRICS_MAX_CONNS];
+};
+
+static struct server *server;		/* owned by metrics_start() and metrics_stop() */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_close(struct conn *c)
+{
+	char	sink[4096];
+
+	if (c->fd < 0)
+		return;
+	/* Drain what already arrived, so closing does not reset the connection (RST) and
+	 * take our reply with it. */
+	shutdown(c->fd, SHUT_WR);
+	for (int i = 0; i < 16 && recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		continue;
+	close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+}
+
+/* Writes all of data before the connection's deadline; 0 when it cannot. */
+static int send_all(struct conn *c, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t	n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return 0;
+		long long left = c->deadline_ms - now_ms();
+		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void build_body(const struct server *sv, const struct request *req, struct text *body,
+    const char **type)
+{
+	*type = "text/plain; charset=utf-8";
+	if (req->status != 200)
+		text_add(body, "%d %s\n", req->status, status_reason(req->status));
+	else if (req->page == PAGE_INDEX)
+		text_add(body, "Signet metrics are at /metrics\n");
+	else {
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		render(body, sv->start_time);
+	}
+}
+
+static void respond(struct server *sv, struct conn *c, struct request *req)
+{
+	struct text body = {0};
+	const char *type;
+	char	head[256];
+	int	n;
+
+	build_body(sv, req, &body, &type);
+	if (body.failed) {
+		text_free(&body);
+		req->status = 500;
+		req->head = 1;		/* no body: it is what could not be made */
+		type = "text/plain; charset=utf-8";
+	}
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", req->status,
+	    status_reason(req->status), type, body.len,
+	    req->status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	if (n > 0 && (size_t)n < sizeof(head) && send_all(c, head, (size_t)n) && !req->head)
+		send_all(c, body.data, body.len);
+	text_free(&body);
+	conn_close(c);
+}
+
+static void conn_read(struct server *sv, struct conn *c)
+{
+	struct request req;
+	ssize_t	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	if (request_complete(c->buf, c->len)) {
+		parse_request(c->buf, c->len, &req);
+		respond(sv, c, &req);
+	} else if (c->len == sizeof(c->buf)) {
+		req = (struct request){.status = 431, .page = PAGE_NONE, .head = 0};
+		respond(sv, c, &req);
+	}
+}
+
+static struct conn *free_slot(struct server *sv)
+{
+	for (size_t i = 0; i < METRICS_MAX_CONNS; i++)
+		if (sv->conns[i].fd < 0)
+			return &sv->conns[i];
+	return NULL;
+}
+
+static void accept_one(struct server *sv)
+{
+	struct conn *c = free_slot(sv);
+	int	fd;
+
+	if (c == NULL)
+		return;
+	fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			sv->accept_pause_ms = now_ms() + 100;
+		return;
+	}
+	c->fd = fd;
+	c->len = 0;
+	c->deadline_ms = now_ms() + METRICS_DEADLINE_MS;
+}
+
+/* Fills pfd (wake pipe, listener if a slot is free, then the connections) and returns the
+ * poll timeout: the nearest deadline. */
+static int poll_setup(struct server *sv, struct pollfd *pfd, struct conn **owner, nfds_t *count)
+{
+	long long now = now_ms(), next = now + 60000;
+	nfds_t	n = 0;
+
+	pfd[n++] = (struct pollfd){.fd = sv->wake[0], .events = POLLIN};
+	if (free_slot(sv) != NULL && now >= sv->accept_pause_ms) {
+		owner[n] = NULL;
+		pfd[n++] = (struct pollfd){.fd = sv->listen_fd, .events = POLLIN};
+	} else if (now < sv->accept_pause_ms && sv->accept_pause_ms < next)
+		next = sv->accept_pause_ms;
+	for (size_t i = 0; i < METRICS_MAX_CONNS; i++) {
+		struct conn *c = &sv->conns[i];
+
+		if (c->fd < 0)
+			continue;
+		if (c->deadline_ms < next)
+			next = c->deadline_ms;
+		owner[n] = c;
+		pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+	}
+	*count = n;
+	return next > now ? (int)(next - now) : 0;
+}
+
+static void expire(struct server *sv)
+{
+	long long now = now_ms();
+
+	for (size_t i = 0; i < METRICS_MAX_CONNS; i++)
+		if (sv->conns[i].fd >= 0 && now >= sv->conns[i].deadline_ms)
+			conn_close(&sv->conns[i]);
+}
+
+static void *server_main(void *arg)
+{
+	struct server *sv = arg;
+
+	for (;;) {
+		struct pollfd pfd[2 + METRICS_MAX_CONNS];
+		struct conn *owner[2 + METRICS_MAX_CONNS];
+		nfds_t	n;
+		int	timeout = poll_setup(sv, pfd, owner, &n);
+
+		if (poll(pfd, n, timeout) < 0) {
+			if (errno != EINTR) {
+				log_msg(LOG_LEVEL_WARNING, "metrics: poll: %s", strerror(errno));
+				nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+			}
+			continue;
+		}
+		if (pfd[0].revents != 0)
+			break;
+		for (nfds_t i = 1; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (owner[i] == NULL)
+				accept_one(sv);
+			else
+				conn_read(sv, owner[i]);
+		}
+		expire(sv);
+	}
+	return NULL;
+}
+
+/* ---- start and stop --------------------------------------------------------------------- */
+
+/* Splits HOST:PORT or [V6]:PORT; host is copied into a buffer of hostlen. */
+static int split_listen(const char *listen, char *host, size_t hostlen, const char **port)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *h = listen;
+	size_t	len;
+
+	if (colon == NULL || colon[1] == '\0')
+		return 0;
+	len = (size_t)(colon - listen);
+	if (listen[0] == '[') {
+		if (len < 3 || colon[-1] != ']')
+			return 0;
+		h = listen + 1;
+		len -= 2;
+	}
+	if (len == 0 || len >= hostlen)
+		return 0;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	*port = colon + 1;
+	return 1;
+}
+
+static int bind_one(const struct addrinfo *ai)
+{
+	int	one = 1;
+	int	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    ai->ai_protocol);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0) {
+		int	saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static unsigned bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/* The listening socket for listen, or -1 with err filled. */
+static int open_listener(const char *listen, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res, *ai;
+	char	host[METRICS_HOST_MAX];
+	const char *port;
+	int	fd = -1, rc, saved = 0;
+
+	if (!split_listen(listen, host, sizeof(host), &port)) {
+		snprintf(err, errlen, "metrics address \"%s\": want HOST:PORT or [IPV6]:PORT",
+		    listen);
+		return -1;
+	}
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "metrics address \"%s\": %s", listen, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
+		if ((fd = bind_one(ai)) < 0)
+			saved = errno;
+	freeaddrinfo(res);
+	if (fd < 0)
+		snprintf(err, errlen, "cannot listen for metrics on %s: %s", listen,
+		    strerror(saved));
+	return fd;
+}
+
+static void server_free(struct server *sv)
+{
+	for (size_t i = 0; i < METRICS_MAX_CONNS; i++)
+		conn_close(&sv->conns[i]);
+	if (sv->listen_fd >= 0)
+		close(sv->listen_fd);
+	if (sv->wake[0] >= 0)
+		close(sv->wake[0]);
+	if (sv->wake[1] >= 0)
+		close(sv->wake[1]);
+	free(sv);
+}
+
+static struct server *server_new(void)
+{
+	struct server *sv = calloc(1, sizeof(*sv));
+	struct timespec ts;
+
+	if (sv == NULL)
+		return NULL;
+	sv->listen_fd = sv->wake[0] = sv->wake[1] = -1;
+	for (size_t i = 0; i < METRICS_MAX_CONNS; i++)
+		sv->conns[i].fd = -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sv->start_time = (long long)ts.tv_sec;
+	return sv;
+}
+
+/* Starts the thread with every signal blocked; it inherits our mask. */
+static int start_thread(struct server *sv)
+{
+	sigset_t all, old;
+	int	rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&sv->thread, NULL, server_main, sv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int	metrics_start(const char *listen, char *err, size_t errlen)
+{
+	struct server *sv;
+	int	rc;
+
+	if (server != NULL) {
+		snprintf(err, errlen, "the metrics server is already running");
+		return 0;
+	}
+	if ((sv = server_new()) == NULL) {
+		snprintf(err, errlen, "out of memory starting the metrics server");
+		return 0;
+	}
+	if ((sv->listen_fd = open_listener(listen, err, errlen)) < 0) {
+		server_free(sv);
+		return 0;
+	}
+	sv->port = bound_port(sv->listen_fd);
+	if (pipe2(sv->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		snprintf(err, errlen, "metrics: pipe: %s", strerror(errno));
+		server_free(sv);
+		return 0;
+	}
+	if ((rc = start_thread(sv)) != 0) {
+		snprintf(err, errlen, "cannot start the metrics thread: %s", strerror(rc));
+		server_free(sv);
+		return 0;
+	}
+	server = sv;
+	return 1;
+}
+
+unsigned metrics_port(void)
+{
+	return server != NULL ? server->port : 0;
+}
+
+void	metrics_stop(void)
+{
+	struct server *sv = server;
+	ssize_t	n;
+
+	if (sv == NULL)
+		return;
+	do
+		n = write(sv->wake[1], "x", 1);
+	while (n < 0 && errno == EINTR);
+	pthread_join(sv->thread, NULL);
+	server = NULL;
+	server_free(sv);
+}

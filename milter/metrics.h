@@ -1,0 +1,83 @@
+/*
+ * NAME
+ *	metrics.h - Prometheus metrics: lock-free counters, served over HTTP by one thread
+ * SYNOPSIS
+ *	#include "milter/metrics.h"
+ *
+ *	metrics_start("127.0.0.1:9795", err, sizeof(err));	   at start-up
+ *	metrics_message(METRICS_OUTBOUND, METRICS_VERDICT_SIGNED);  from any thread
+ *	metrics_stop();						   at exit
+ * DESCRIPTION
+ *	The counting functions cost one relaxed atomic add each and may be called from any
+ *	thread at any time, before metrics_start() too (counting then simply goes unseen).
+ *	Every label value comes from the fixed tables in metrics.c, never from a message; a
+ *	value outside an enumeration is ignored.
+ *
+ *	metrics_start() binds HOST:PORT (IPv4 "127.0.0.1:9795", IPv6 "[::1]:9795", or a name
+ *	that resolves to one of them) and starts one thread answering "GET /metrics" in the
+ *	Prometheus text format 0.0.4.  Call it once, after the daemon has forked into the
+ *	background (a thread does not survive fork()) and before it drops privileges (so a
+ *	port below 1024 can be bound); the socket stays open after the drop.
+ *	metrics_stop() stops and joins the thread; call it before the DNS source goes away.
+ *	It does nothing when the server was never started.
+ * DIAGNOSTICS
+ *	metrics_start() returns 0 with one sentence in err when the address is malformed,
+ *	cannot be bound, or the thread cannot start; 1 on success.
+ */
+#ifndef SIGNET_METRICS_H
+#define SIGNET_METRICS_H
+
+#include <stddef.h>
+
+#include "milter/dns.h"
+
+enum metrics_direction {
+	METRICS_INBOUND,
+	METRICS_OUTBOUND,
+	METRICS_DIRECTION_COUNT
+};
+
+/* Outbound messages end signed, unsigned (no key for the domain, not ours to sign) or in
+ * error; inbound ones accepted, quarantined, rejected, tempfailed or in error. */
+enum metrics_verdict {
+	METRICS_VERDICT_SIGNED,
+	METRICS_VERDICT_UNSIGNED,
+	METRICS_VERDICT_ACCEPT,
+	METRICS_VERDICT_QUARANTINE,
+	METRICS_VERDICT_REJECT,
+	METRICS_VERDICT_TEMPFAIL,
+	METRICS_VERDICT_ERROR,
+	METRICS_VERDICT_COUNT
+};
+
+enum metrics_algorithm {
+	METRICS_ALG_RSA_SHA256,
+	METRICS_ALG_ED25519_SHA256,
+	METRICS_ALG_COUNT
+};
+
+enum metrics_error {
+	METRICS_ERROR_INTERNAL,		/* whatever OnInternalError handles */
+	METRICS_ERROR_DNS,		/* DNS trouble that decided a message's fate */
+	METRICS_ERROR_CONFIG_RELOAD,	/* a reload that failed; the old config still serves */
+	METRICS_ERROR_MTA,		/* the MTA refused a header change or a quarantine */
+	METRICS_ERROR_COUNT
+};
+
+/* Fills out with the resolver's counters; called on the metrics thread at each scrape. */
+typedef void (*metrics_dns_source)(struct dns_stats *out);
+
+int	metrics_start(const char *listen, char *err, size_t errlen);
+void	metrics_stop(void);
+/* The port bound (useful with port 0, which picks a free one); 0 when not running. */
+unsigned metrics_port(void);
+
+void	metrics_message(enum metrics_direction dir, enum metrics_verdict verdict);
+void	metrics_signature(enum metrics_algorithm alg);
+void	metrics_error(enum metrics_error kind);
+/* Wall time one message took, from MAIL FROM to its verdict. */
+void	metrics_latency(double seconds);
+/* NULL: no DNS series are exported. */
+void	metrics_set_dns_source(metrics_dns_source get);
+
+#endif

@@ -95,6 +95,10 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct session *s = session_of(ctx);
 
+	if (session_stopping()) {
+		smfi_setreply(ctx, "451", "4.3.2", "Signet is restarting, try again shortly");
+		return SMFIS_TEMPFAIL;
+	}
 	if (s == NULL || !session_message_begin(s, smfi_getsymval(ctx, "i"),
 	    smfi_getsymval(ctx, "{auth_authen}"), argv != NULL ? argv[0] : NULL))
 		return on_error(ctx, s);

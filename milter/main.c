@@ -8,9 +8,18 @@
  *	signet --sample-config	print the sample signet.conf generated from the key table
  * DESCRIPTION
  *	Order of start-up: read and check the configuration, load the keystore (private keys
- *	parsed once, here), open the milter socket, set TCP_NODELAY on it, detach unless -f,
- *	drop privileges to UserID, write PidFile, then hand over to libmilter's loop.
- *	Keys are read before privileges are dropped, so they may stay readable by root only.
+ *	parsed once, here), open the milter socket (unix: with SocketMode and SocketGroup),
+ *	set TCP_NODELAY on it, detach unless -f, drop privileges to UserID, build the
+ *	resolver and verifier, write PidFile, then hand over to libmilter's loop.
+ *	Keys are read before privileges are dropped at start; a reload reads them as UserID,
+ *	so with UserID set they must be readable by that user (0640, group signet).
+ *
+ *	SIGHUP reloads the configuration and keystore: a new runtime is built beside the old
+ *	and swapped in whole; messages in flight finish with the one they started with.  A
+ *	configuration or keystore that does not load is refused with a log line and the old
+ *	one keeps serving.  Socket, UserID and PidFile changes need a restart.
+ *	SIGTERM stops accepting connections, tempfails new messages on open ones, lets those
+ *	in flight finish (up to 60 seconds), then exits.
  * DIAGNOSTICS
  *	Configuration errors as FILE:LINE: message on stderr; exit status 1 for a bad
  *	configuration or a start-up failure, 2 for bad usage.
@@ -24,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <libmilter/mfapi.h>
 
 #include "config.h"
@@ -33,6 +43,8 @@
 #include "milter/listener.h"
 #include "milter/log.h"
 #include "milter/runtime.h"
+#include "milter/session.h"
+#include "milter/signals.h"
 
 #ifndef SYSCONF_DIR
 #define SYSCONF_DIR "/etc"
@@ -168,6 +180,100 @@ static int drop_privileges(const char *spec)
 	return 1;
 }
 
+/* The configuration file, for reloads. */
+static const char *reload_path;
+
+static void report_to_log(void *context, const char *message)
+{
+	(void)context;
+	log_msg(LOG_LEVEL_ERROR, "reload: %s", message);
+}
+
+/* SIGHUP: build a whole new runtime; install it only if everything loaded. */
+static void reload(void)
+{
+	struct conf *conf = conf_load(reload_path, report_to_log, NULL);
+	struct runtime *old = runtime_acquire();
+	struct keystore *keys;
+	struct runtime *rt;
+	char	err[512];
+
+	if (conf == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "reload refused: %s has errors; the running configuration "
+		    "stays", reload_path);
+		goto done;
+	}
+	if (old != NULL && (strcmp(conf->socket, old->conf->socket) != 0 ||
+	    strcmp(conf->user_id, old->conf->user_id) != 0 ||
+	    strcmp(conf->pid_file, old->conf->pid_file) != 0))
+		log_msg(LOG_LEVEL_WARNING, "reload: Socket, UserID and PidFile changes take effect "
+		    "only after a restart");
+	if (!load_keys(conf, 0, &keys)) {
+		log_msg(LOG_LEVEL_ERROR, "reload refused: the keystore did not load; the running "
+		    "configuration stays");
+		conf_free(conf);
+		goto done;
+	}
+	if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "reload refused: %s; the running configuration stays", err);
+		goto done;
+	}
+	runtime_install(rt);
+	log_set_level(rt->conf->log_level);
+	log_msg(LOG_LEVEL_NOTICE, "reloaded %s: %zu key(s), generation %lu", reload_path,
+	    rt->keys ? keystore_count(rt->keys) : 0, rt->generation);
+done:
+	runtime_release(old);
+}
+
+/* SIGTERM, before libmilter stops: no new messages, those in flight finish. */
+static void drain(void)
+{
+	unsigned left;
+
+	session_stop_accepting();
+	log_msg(LOG_LEVEL_NOTICE, "signet stopping: letting messages in flight finish");
+	if ((left = session_wait_idle(60)) > 0)
+		log_msg(LOG_LEVEL_WARNING, "%u message(s) still in flight after 60 s: the MTA will "
+		    "retry them", left);
+}
+
+/* unix:PATH or local:PATH: the socket path, else NULL. */
+static const char *unix_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+/* SocketMode and SocketGroup on a unix socket, so the MTA's user can connect. */
+static int set_socket_access(const struct conf *conf)
+{
+	const char *path = unix_socket_path(conf->socket);
+	gid_t	gid = (gid_t)-1;
+
+	if (path == NULL)
+		return 1;
+	if (conf->socket_group[0] != '\0') {
+		struct group *gr = getgrnam(conf->socket_group);
+
+		if (gr == NULL) {
+			log_msg(LOG_LEVEL_ERROR, "SocketGroup: no such group \"%s\"", conf->socket_group);
+			return 0;
+		}
+		gid = gr->gr_gid;
+	}
+	if (chmod(path, (mode_t)conf->socket_mode) != 0 ||
+	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)) {
+		log_msg(LOG_LEVEL_ERROR, "socket %s: cannot set mode or group: %s", path,
+		    strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
 static int write_pid_file(const char *path)
 {
 	FILE   *fp = fopen(path, "w");
@@ -221,12 +327,17 @@ int	main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* A unix socket is born with no more access than SocketMode allows. */
+	mode_t	old_umask = umask((mode_t)(0777 & ~conf->socket_mode));
 	if (smfi_setconn((char *)socket_spec) != MI_SUCCESS ||
 	    smfi_opensocket(1) != MI_SUCCESS) {
 		log_msg(LOG_LEVEL_ERROR, "cannot open milter socket %s (in use, or no permission?)",
 		    socket_spec);
 		return 1;
 	}
+	umask(old_umask);
+	if (!set_socket_access(conf))
+		return 1;
 	if (listener_set_nodelay() < 0)
 		return 1;
 	if (!opt.foreground && daemon(0, 0) != 0) {
@@ -241,11 +352,14 @@ int	main(int argc, char **argv)
 		return 1;
 	}
 	runtime_install(rt);
+	reload_path = opt.conf_path;
+	signals_on_reload(reload);
+	signals_on_terminate(drain);
 	if (pid_file != NULL && !write_pid_file(pid_file))
 		return 1;
 	log_msg(LOG_LEVEL_NOTICE, "signet %s listening on %s", PACKAGE_VERSION, socket_spec);
 	status = smfi_main() == MI_SUCCESS ? 0 : 1;
-	log_msg(LOG_LEVEL_NOTICE, "signet stopping");
+	log_msg(LOG_LEVEL_NOTICE, "signet stopped");
 	if (pid_file != NULL)
 		unlink(pid_file);
 	runtime_shutdown();

@@ -14,6 +14,8 @@
  *
  *	The body is canonicalized and hashed as it arrives, only for messages to be signed.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,55 @@
 #include "milter/log.h"
 #include "milter/session.h"
 #include "milter/sign.h"
+
+/* Messages in flight, for a shutdown that lets them finish. */
+static pthread_mutex_t flight_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flight_done = PTHREAD_COND_INITIALIZER;
+static unsigned messages_in_flight;
+static int stopping;
+
+static void flight_add(int delta)
+{
+	pthread_mutex_lock(&flight_lock);
+	if (delta > 0)
+		messages_in_flight++;
+	else if (messages_in_flight > 0 && --messages_in_flight == 0)
+		pthread_cond_broadcast(&flight_done);
+	pthread_mutex_unlock(&flight_lock);
+}
+
+void	session_stop_accepting(void)
+{
+	pthread_mutex_lock(&flight_lock);
+	stopping = 1;
+	pthread_mutex_unlock(&flight_lock);
+}
+
+int	session_stopping(void)
+{
+	int	value;
+
+	pthread_mutex_lock(&flight_lock);
+	value = stopping;
+	pthread_mutex_unlock(&flight_lock);
+	return value;
+}
+
+unsigned session_wait_idle(unsigned seconds)
+{
+	struct timespec deadline;
+	unsigned left;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += seconds;
+	pthread_mutex_lock(&flight_lock);
+	while (messages_in_flight > 0 &&
+	    pthread_cond_timedwait(&flight_done, &flight_lock, &deadline) != ETIMEDOUT)
+		;
+	left = messages_in_flight;
+	pthread_mutex_unlock(&flight_lock);
+	return left;
+}
 
 struct session *session_new(void)
 {
@@ -66,8 +117,9 @@ int	session_message_begin(struct session *s, const char *queue_id, const char *a
     const char *mail_from)
 {
 	session_message_end(s);
-	if ((s->rt = runtime_acquire()) == NULL)
+	if (session_stopping() || (s->rt = runtime_acquire()) == NULL)
 		return 0;
+	flight_add(1);
 	session_set_queue_id(s, queue_id);
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", mail_from ? mail_from : "");
 	s->authenticated = auth_authen != NULL && *auth_authen != '\0';
@@ -231,8 +283,11 @@ void	session_message_end(struct session *s)
 	s->mail_from[0] = '\0';
 	body_canon_free(s->body);
 	s->body = NULL;
-	runtime_release(s->rt);
-	s->rt = NULL;
+	if (s->rt != NULL) {
+		runtime_release(s->rt);
+		s->rt = NULL;
+		flight_add(-1);
+	}
 	s->queue_id[0] = '\0';
 	s->authenticated = s->outbound = s->overflow = s->failed = 0;
 	s->from_domain[0] = '\0';

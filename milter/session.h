@@ -73,6 +73,12 @@ enum session_verdict session_inbound_finish(struct session *s, struct inbound_ou
 enum session_verdict session_sign(struct session *s, char **values, size_t *count);
 void	session_message_end(struct session *s);
 
+/* Shutdown: no new message starts (they are tempfailed), and the caller waits up to
+ * seconds for those in flight; returns how many are still running. */
+void	session_stop_accepting(void);
+int	session_stopping(void);
+unsigned session_wait_idle(unsigned seconds);
+
 /* The action for an internal error under the message's configuration. */
 int	session_tempfail_on_error(const struct session *s);
 

@@ -1,0 +1,65 @@
+/*
+ * NAME
+ *	signals.c - make SIGHUP a reload although libmilter reads it as "stop"
+ * DESCRIPTION
+ *	smfi_main() blocks SIGHUP, SIGTERM and SIGINT in every thread and starts a thread
+ *	that takes them with sigwait(3); on SIGHUP or SIGTERM it stops the milter.  There is
+ *	no libmilter setting to change that, and a second thread waiting for SIGHUP would race
+ *	libmilter's for each signal.
+ *
+ *	So Signet defines sigwait() itself.  The program's definition takes precedence over
+ *	the C library's for every caller, libmilter included (ordinary ELF symbol
+ *	interposition: the executable is searched first).  It waits with sigwaitinfo(2) and,
+ *	when the signal is SIGHUP and a reload function is set, runs the reload and waits
+ *	again.  On SIGTERM it first runs the drain function -- new messages are tempfailed,
+ *	those in flight finish -- and only then returns SIGTERM to libmilter.  The drain must
+ *	happen before libmilter hears of it: once stopped, libmilter's session dispatcher
+ *	(its worker pool) no longer serves open connections, so a message caught in flight
+ *	would hang.  SIGINT keeps its libmilter meaning (stop at once).  Nothing else in
+ *	Signet calls sigwait().
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "milter/signals.h"
+
+static void (*_Atomic reload_function)(void);
+static void (*_Atomic drain_function)(void);
+
+void	signals_on_reload(void (*reload)(void))
+{
+	reload_function = reload;
+}
+
+void	signals_on_terminate(void (*drain)(void))
+{
+	drain_function = drain;
+}
+
+int	sigwait(const sigset_t *set, int *sig)
+{
+	for (;;) {
+		int	got = sigwaitinfo(set, NULL);
+		void	(*reload)(void) = reload_function;
+
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (got == SIGHUP && reload != NULL) {
+			reload();
+			continue;
+		}
+		if (got == SIGTERM) {
+			void	(*drain)(void) = drain_function;
+
+			if (drain != NULL)
+				drain();
+		}
+		*sig = got;
+		return 0;
+	}
+}

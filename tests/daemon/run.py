@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""
+NAME
+    run.py - daemon operation: SIGHUP reload, refused bad reload, SIGTERM drain, unix
+    socket mode and group, privilege drop, PID file
+
+DESCRIPTION
+    Starts the real daemon and talks to it as an MTA would (tests/milter/milterclient.py).
+    Each check names the behaviour it shows; failures print what was seen and the
+    daemon's log.  Emits TAP.
+"""
+import grp
+import os
+import pwd
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "milter"))
+import milterclient  # noqa: E402
+
+TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
+SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
+KEYS_TOOL = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
+
+count = failed = 0
+
+
+def tap(ok, name, diag=""):
+    global count, failed
+    count += 1
+    failed += 0 if ok else 1
+    print("%sok %d - %s" % ("" if ok else "not ", count, name))
+    for line in str(diag).splitlines() if not ok else []:
+        print("#   " + line)
+    sys.stdout.flush()
+    return ok
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def message(domain, subject="test"):
+    return ("From: Someone <someone@%s>\r\nTo: rcpt@example.net\r\nSubject: %s\r\n"
+            "Date: Fri, 27 Nov 2026 07:00:00 +0000\r\nMessage-ID: <%s@%s>\r\n\r\nbody\r\n"
+            % (domain, subject, subject, domain)).encode()
+
+
+def signed_selectors(result):
+    sels = []
+    for _, name, value in result.inserted:
+        if name.lower() == "dkim-signature":
+            for tag in value.replace("\n", "").replace("\t", "").split(";"):
+                tag = tag.strip()
+                if tag.startswith("s="):
+                    sels.append(tag[2:])
+    return sorted(sels)
+
+
+def keys(store, *args):
+    return subprocess.run([KEYS_TOOL, "-k", store] + list(args), capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+class Daemon:
+    def __init__(self, tmp, conf_text, name="signet"):
+        self.conf = os.path.join(tmp, name + ".conf")
+        self.logfile = os.path.join(tmp, name + ".log")
+        with open(self.conf, "w") as f:
+            f.write(conf_text)
+        self.proc = subprocess.Popen([SIGNET, "-c", self.conf, "-f"],
+                                     stderr=open(self.logfile, "w"))
+
+    def log(self):
+        with open(self.logfile) as f:
+            return f.read()
+
+    def wait_log(self, text, timeout=10):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in self.log():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=70)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def wait_listening(spec, timeout=10):
+    fam, addr = milterclient.parse_socket(spec)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with socket.socket(fam, socket.SOCK_STREAM) as s:
+                s.connect(addr)
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class PausingSession(milterclient.Session):
+    """Calls pause() once, just before end of headers: a message caught in flight."""
+    pause = None
+
+    def _step(self, cmd, *args, **kw):
+        if cmd == milterclient.SMFIC_EOH and self.pause is not None:
+            pause, self.pause = self.pause, None
+            pause()
+        return super()._step(cmd, *args, **kw)
+
+
+def test_reload(tmp):
+    store = os.path.join(tmp, "keys")
+    sel_a = keys(store, "generate", "a.example", "-a", "ed25519", "-s", "sa")
+    keys(store, "activate", "a.example", sel_a, "--force")
+    port = free_port()
+    spec = "inet:%d@127.0.0.1" % port
+    base = "Socket %s\nKeystore %s\nLogLevel debug\nMode s\n" % (spec, store)
+    d = Daemon(tmp, base, "reload")
+    try:
+        tap(wait_listening(spec), "daemon_listens", d.log())
+        with milterclient.Session(spec) as s:
+            s.connect("127.0.0.1", helo="mta.example")
+            r = s.message(message("a.example"), "x@a.example", ["r@example.net"])
+            tap(signed_selectors(r) == ["sa"], "signs_with_the_key_active_at_start",
+                r)
+            r = s.message(message("b.example"), "x@b.example", ["r@example.net"])
+            tap(signed_selectors(r) == [], "domain_without_key_not_signed_before_reload", r)
+
+            sel_b = keys(store, "generate", "b.example", "-a", "ed25519", "-s", "sb")
+            keys(store, "activate", "b.example", sel_b, "--force")
+            d.proc.send_signal(signal.SIGHUP)
+            tap(d.wait_log("reloaded"), "sighup_reloads_config_and_keystore", d.log())
+            tap(d.proc.poll() is None, "sighup_does_not_stop_the_daemon")
+            r = s.message(message("b.example"), "x@b.example", ["r@example.net"])
+            tap(signed_selectors(r) == ["sb"],
+                "new_key_signs_after_reload_on_the_same_connection", r)
+
+            with open(d.conf, "a") as f:
+                f.write("NoSuchKey here\n")
+            d.proc.send_signal(signal.SIGHUP)
+            tap(d.wait_log("reload refused"), "bad_config_reload_is_refused_with_a_log_line",
+                d.log())
+            tap("NoSuchKey" in d.log() and ":5: unknown key" in d.log(),
+                "refused_reload_names_file_and_line", d.log())
+            r = s.message(message("b.example"), "x@b.example", ["r@example.net"])
+            tap(d.proc.poll() is None and signed_selectors(r) == ["sb"],
+                "old_configuration_keeps_serving_after_refused_reload", r)
+    finally:
+        d.stop()
+
+
+def test_sigterm_drain(tmp):
+    store = os.path.join(tmp, "keys")  # made by test_reload
+    port = free_port()
+    spec = "inet:%d@127.0.0.1" % port
+    pidfile = os.path.join(tmp, "signet.pid")
+    d = Daemon(tmp, "Socket %s\nKeystore %s\nLogLevel debug\nMode s\nPidFile %s\n"
+               % (spec, store, pidfile), "drain")
+    try:
+        tap(wait_listening(spec), "drain_daemon_listens", d.log())
+        tap(os.path.exists(pidfile) and open(pidfile).read().strip() == str(d.proc.pid),
+            "pid_file_holds_the_daemon_pid")
+        s = PausingSession(spec)
+        s.open()
+        s.connect("127.0.0.1", helo="mta.example")
+
+        def term():
+            d.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)  # the daemon has seen it before the message goes on
+
+        s.pause = term
+        r = s.message(message("a.example", "inflight"), "x@a.example", ["r@example.net"])
+        tap(r.action == "accept" and signed_selectors(r) == ["sa"],
+            "message_in_flight_at_sigterm_finishes_signed", r)
+        r2 = s.message(message("a.example", "after"), "x@a.example", ["r@example.net"])
+        tap(r2.action == "tempfail" and "4.3.2" in str(r2.reply),
+            "new_message_after_sigterm_is_tempfailed_not_lost", r2)
+        s.close()
+        try:
+            code = d.proc.wait(timeout=70)
+        except subprocess.TimeoutExpired:
+            code = None
+        tap(code == 0, "daemon_exits_cleanly_after_draining", "exit %r\n%s" % (code, d.log()))
+        tap(not os.path.exists(pidfile), "pid_file_removed_at_exit")
+    finally:
+        d.stop()
+
+
+def test_unix_socket_and_user(tmp):
+    store = os.path.join(tmp, "keys")
+    sockdir = os.path.join(tmp, "run")
+    os.makedirs(sockdir)
+    os.chmod(tmp, 0o755)
+    os.chmod(sockdir, 0o777)
+    path = os.path.join(sockdir, "signet.sock")
+    group = grp.getgrgid(os.getgid()).gr_name
+    try:
+        group = grp.getgrnam("mail").gr_name
+    except KeyError:
+        pass
+    user = "nobody"
+    conf = ("Socket unix:%s\nKeystore %s\nLogLevel debug\nMode s\nSocketMode 0660\n"
+            "SocketGroup %s\n" % (path, store, group))
+    if os.getuid() == 0:
+        conf += "UserID %s\n" % user
+    d = Daemon(tmp, conf, "unix")
+    try:
+        ok = wait_listening("unix:" + path)
+        tap(ok, "unix_socket_listens", d.log())
+        st = os.stat(path) if ok else None
+        tap(st is not None and stat.S_IMODE(st.st_mode) == 0o660,
+            "unix_socket_has_socket_mode_0660", st and oct(stat.S_IMODE(st.st_mode)))
+        tap(st is not None and st.st_gid == grp.getgrnam(group).gr_gid,
+            "unix_socket_has_socket_group", st and st.st_gid)
+        with milterclient.Session("unix:" + path) as s:
+            s.connect("127.0.0.1", helo="mta.example")
+            r = s.message(message("a.example"), "x@a.example", ["r@example.net"])
+            tap(signed_selectors(r) == ["sa"], "signs_over_the_unix_socket", r)
+        if os.getuid() == 0:
+            uid = None
+            with open("/proc/%d/status" % d.proc.pid) as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        uid = [int(x) for x in line.split()[1:]]
+            want = pwd.getpwnam(user).pw_uid
+            tap(uid is not None and all(u == want for u in uid),
+                "root_daemon_drops_to_userid_after_binding", uid)
+            tap(stat.S_IMODE(os.stat(os.path.join(store, "a.example", "sa.key")).st_mode)
+                == 0o600, "keys_stay_0600_and_were_read_before_the_drop")
+    finally:
+        d.stop()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="signet-daemon-")
+    for test in (test_reload, test_sigterm_drain, test_unix_socket_and_user):
+        try:
+            test(tmp)
+        except Exception as e:  # the harness itself failing is a test failure
+            tap(False, test.__name__ + "_ran", repr(e))
+    print("1..%d" % count)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

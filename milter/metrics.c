@@ -241,27 +241,25 @@ static void render_dns(struct text *t)
 {
 	metrics_dns_source get = atomic_load(&dns_source);
 	struct dns_stats st = {0};
-	const struct {
-		const char *name, *help;
-		unsigned long value;
-	} series[] = {
-		{"signet_dns_queries_total", "DNS queries asked of the resolver.", 0},
-		{"signet_dns_cache_hits_total", "DNS queries answered from the cache.", 0},
-		{"signet_dns_timeouts_total", "DNS queries that timed out.", 0},
-		{"signet_dns_failures_total", "DNS queries that failed (SERVFAIL, network).", 0},
-	};
-	unsigned long values[4];
 
 	if (get == NULL)
 		return;
 	get(&st);
-	values[0] = st.queries;
-	values[1] = st.cache_hits;
-	values[2] = st.timeouts;
-	values[3] = st.failures;
+	const struct {
+		const char *name, *help;
+		unsigned long value;
+	} series[] = {
+		{"signet_dns_queries_total", "DNS queries asked of the resolver.", st.queries},
+		{"signet_dns_cache_hits_total", "DNS queries answered from the cache.",
+		 st.cache_hits},
+		{"signet_dns_timeouts_total", "DNS queries that timed out.", st.timeouts},
+		{"signet_dns_failures_total", "DNS queries that failed (SERVFAIL, network).",
+		 st.failures},
+	};
+
 	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
 		header(t, series[i].name, "counter", series[i].help);
-		text_add(t, "%s %lu\n", series[i].name, values[i]);
+		text_add(t, "%s %lu\n", series[i].name, series[i].value);
 	}
 }
 
@@ -346,7 +344,7 @@ static void parse_request(const char *buf, size_t len, struct request *req)
 		line_len--;
 	if (!token(buf, line_len, &pos, &method, &mlen) ||
 	    !token(buf, line_len, &pos, &target, &tlen) ||
-	    !token(buf, line_len, &pos, &version, &vlen) || pos != line_len ||
+	    !token(buf, line_len, &pos, &version, &vlen) || version + vlen != buf + line_len ||
 	    vlen != 8 || memcmp(version, "HTTP/1.", 7) != 0 || target[0] != '/')
 		return;
 	for (size_t i = 0; i < mlen; i++)

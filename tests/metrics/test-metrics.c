@@ -437,6 +437,7 @@ static void survives_garbage(void)
 		"GET /metrics\r\n\r\n", "GET  /metrics HTTP/1.1\r\n\r\n",
 		"GET /metrics HTTP/2.0\r\n\r\n", "get /metrics HTTP/1.1\r\n\r\n",
 		"GET metrics HTTP/1.1\r\n\r\n", "\r\n\r\n", "GET /metrics HTTP/1.1 x\r\n\r\n",
+		"GET /metrics HTTP/1.1 \r\n\r\n", "GET /metrics HTTP/1.10\r\n\r\n",
 	};
 	char   *r, *big;
 

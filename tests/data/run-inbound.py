@@ -177,16 +177,21 @@ def strip_comments(text):
 
 
 def split_outside_quotes(text, sep):
-    parts, cur, quoted, i = [], [], False, 0
+    """Splits at sep where it is neither inside a quoted string nor inside a comment."""
+    parts, cur, quoted, depth, i = [], [], False, 0, 0
     while i < len(text):
         c = text[i]
-        if c == "\\" and quoted and i + 1 < len(text):
+        if c == "\\" and (quoted or depth) and i + 1 < len(text):
             cur.append(text[i:i + 2])
             i += 2
             continue
-        if c == '"':
+        if c == '"' and not depth:
             quoted = not quoted
-        if c == sep and not quoted:
+        elif c == "(" and not quoted:
+            depth += 1
+        elif c == ")" and not quoted and depth:
+            depth -= 1
+        if c == sep and not quoted and not depth:
             parts.append("".join(cur))
             cur = []
         else:

@@ -8,7 +8,7 @@ build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-de
 libunbound-dev libspf2-dev libpsl-dev"
 # The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify.
 test="nsd knot-dnsutils python3 python3-dkim python3-nacl python3-dnspython \
-libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix"
+libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix curl"
 pkgs=$build
 [ "${1:-}" = "--test" ] && pkgs="$build $test"
 SUDO=

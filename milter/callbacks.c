@@ -25,6 +25,7 @@
 
 #include "milter/callbacks.h"
 #include "milter/log.h"
+#include "milter/metrics.h"
 #include "milter/session.h"
 
 static struct session *session_of(SMFICTX *ctx)
@@ -125,12 +126,17 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	case VERDICT_CONTINUE:
 		return SMFIS_CONTINUE;
 	case VERDICT_PASS:
+		metrics_message(s->outbound ? METRICS_OUTBOUND : METRICS_INBOUND,
+		    s->outbound ? METRICS_VERDICT_UNSIGNED : METRICS_VERDICT_ACCEPT);
+		metrics_latency(session_elapsed(s));
 		session_message_end(s);
 		return SMFIS_ACCEPT;
 	case VERDICT_ERROR:
 		break;
 	}
 	log_msg(LOG_LEVEL_ERROR, "%s: internal error at end of headers", s->queue_id);
+	metrics_error(METRICS_ERROR_INTERNAL);
+	metrics_message(s->outbound ? METRICS_OUTBOUND : METRICS_INBOUND, METRICS_VERDICT_ERROR);
 	sfsistat status = on_error(ctx, s);
 	session_message_end(s);
 	return status;
@@ -180,13 +186,17 @@ static sfsistat finish_inbound(SMFICTX *ctx, struct session *s)
 	char	text[sizeof(out.reply)];
 	sfsistat status = SMFIS_ACCEPT;
 
-	if (session_inbound_finish(s, &out) != VERDICT_CONTINUE)
+	if (session_inbound_finish(s, &out) != VERDICT_CONTINUE) {
+		metrics_error(METRICS_ERROR_INTERNAL);
+		metrics_message(METRICS_INBOUND, METRICS_VERDICT_ERROR);
 		return on_error(ctx, s);
+	}
 	for (size_t i = 0; i < out.remove_count && status == SMFIS_ACCEPT; i++)
 		if (smfi_chgheader(ctx, "Authentication-Results", (int)out.remove[i], NULL) !=
 		    MI_SUCCESS) {
 			log_msg(LOG_LEVEL_ERROR, "%s: the MTA refused to remove a forged "
 			    "Authentication-Results header", s->queue_id);
+			metrics_error(METRICS_ERROR_MTA);
 			status = on_error(ctx, s);
 		}
 	if (status == SMFIS_ACCEPT) {
@@ -202,31 +212,42 @@ static sfsistat finish_inbound(SMFICTX *ctx, struct session *s)
 		    smfi_insheader(ctx, 0, "Authentication-Results", value) != MI_SUCCESS) {
 			log_msg(LOG_LEVEL_ERROR, "%s: could not add Authentication-Results",
 			    s->queue_id);
+			metrics_error(METRICS_ERROR_MTA);
 			status = on_error(ctx, s);
 		}
 		free(spaced);
 	}
 	free(out.authres);
-	if (status != SMFIS_ACCEPT)
+	metrics_latency(session_elapsed(s));
+	if (status != SMFIS_ACCEPT) {
+		metrics_message(METRICS_INBOUND, METRICS_VERDICT_ERROR);
 		return status;
+	}
 	switch (out.action) {
 	case INBOUND_ACCEPT:
-		return SMFIS_ACCEPT;
+		break;
 	case INBOUND_QUARANTINE:
 		reply_text(text, sizeof(text), out.reason);
-		if (smfi_quarantine(ctx, text) != MI_SUCCESS)
+		if (smfi_quarantine(ctx, text) != MI_SUCCESS) {
 			log_msg(LOG_LEVEL_WARNING, "%s: the MTA refused to quarantine the message",
 			    s->queue_id);
+			metrics_error(METRICS_ERROR_MTA);
+		}
+		metrics_message(METRICS_INBOUND, METRICS_VERDICT_QUARANTINE);
 		return SMFIS_ACCEPT;
 	case INBOUND_REJECT:
 		reply_text(text, sizeof(text), out.reply);
 		smfi_setreply(ctx, "550", "5.7.1", text);
+		metrics_message(METRICS_INBOUND, METRICS_VERDICT_REJECT);
 		return SMFIS_REJECT;
 	case INBOUND_TEMPFAIL:
 		reply_text(text, sizeof(text), out.reply);
 		smfi_setreply(ctx, "451", "4.7.1", text);
+		metrics_error(METRICS_ERROR_DNS);
+		metrics_message(METRICS_INBOUND, METRICS_VERDICT_TEMPFAIL);
 		return SMFIS_TEMPFAIL;
 	}
+	metrics_message(METRICS_INBOUND, METRICS_VERDICT_ACCEPT);
 	return SMFIS_ACCEPT;
 }
 
@@ -248,6 +269,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		return status;
 	}
 	if (session_sign(s, values, &count) != VERDICT_CONTINUE) {
+		metrics_error(METRICS_ERROR_INTERNAL);
+		metrics_message(METRICS_OUTBOUND, METRICS_VERDICT_ERROR);
 		status = on_error(ctx, s);
 		session_message_end(s);
 		return status;
@@ -259,12 +282,21 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		    smfi_insheader(ctx, 0, "DKIM-Signature", values[i]) != MI_SUCCESS) {
 			log_msg(LOG_LEVEL_ERROR, "%s: the MTA refused the DKIM-Signature header",
 			    s->queue_id);
+			metrics_error(METRICS_ERROR_MTA);
 			status = on_error(ctx, s);
 		}
 		free(values[i]);
 	}
-	if (status == SMFIS_ACCEPT)
+	metrics_latency(session_elapsed(s));
+	if (status == SMFIS_ACCEPT) {
 		log_signed(s);
+		metrics_message(METRICS_OUTBOUND, METRICS_VERDICT_SIGNED);
+		for (size_t i = 0; i < count; i++)
+			metrics_signature(s->keys[i]->algorithm == KEY_ALG_ED25519 ?
+			    METRICS_ALG_ED25519_SHA256 : METRICS_ALG_RSA_SHA256);
+	} else {
+		metrics_message(METRICS_OUTBOUND, METRICS_VERDICT_ERROR);
+	}
 	session_message_end(s);
 	return status;
 }

@@ -40,8 +40,10 @@
 #include "conf/conf.h"
 #include "keys/keystore.h"
 #include "milter/callbacks.h"
+#include "milter/dns.h"
 #include "milter/listener.h"
 #include "milter/log.h"
+#include "milter/metrics.h"
 #include "milter/runtime.h"
 #include "milter/session.h"
 #include "milter/signals.h"
@@ -201,6 +203,7 @@ static void reload(void)
 	if (conf == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "reload refused: %s has errors; the running configuration "
 		    "stays", reload_path);
+		metrics_error(METRICS_ERROR_CONFIG_RELOAD);
 		goto done;
 	}
 	if (old != NULL && (strcmp(conf->socket, old->conf->socket) != 0 ||
@@ -211,11 +214,13 @@ static void reload(void)
 	if (!load_keys(conf, 0, &keys)) {
 		log_msg(LOG_LEVEL_ERROR, "reload refused: the keystore did not load; the running "
 		    "configuration stays");
+		metrics_error(METRICS_ERROR_CONFIG_RELOAD);
 		conf_free(conf);
 		goto done;
 	}
 	if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "reload refused: %s; the running configuration stays", err);
+		metrics_error(METRICS_ERROR_CONFIG_RELOAD);
 		goto done;
 	}
 	runtime_install(rt);
@@ -224,6 +229,16 @@ static void reload(void)
 	    rt->keys ? keystore_count(rt->keys) : 0, rt->generation);
 done:
 	runtime_release(old);
+}
+
+/* The metrics thread reads the DNS counters of the resolver in force. */
+static void dns_for_metrics(struct dns_stats *out)
+{
+	struct runtime *rt = runtime_acquire();
+
+	if (rt != NULL && rt->dns != NULL)
+		dns_stats_get(rt->dns, out);
+	runtime_release(rt);
 }
 
 /* SIGTERM, before libmilter stops: no new messages, those in flight finish. */
@@ -344,6 +359,13 @@ int	main(int argc, char **argv)
 		log_msg(LOG_LEVEL_ERROR, "cannot detach: %s", strerror(errno));
 		return 1;
 	}
+	/* After fork (its thread would not survive it), before privileges go (it may bind a
+	 * low port), after TCP_NODELAY (which looks for the only TCP listener). */
+	if (conf->metrics_listen[0] != '\0' && !metrics_start(conf->metrics_listen, err,
+	    sizeof(err))) {
+		log_msg(LOG_LEVEL_ERROR, "MetricsListen %s: %s", conf->metrics_listen, err);
+		return 1;
+	}
 	if (user_id != NULL && !drop_privileges(user_id))
 		return 1;
 	/* The resolver's threads do not survive fork(): build the services only now. */
@@ -355,10 +377,12 @@ int	main(int argc, char **argv)
 	reload_path = opt.conf_path;
 	signals_on_reload(reload);
 	signals_on_terminate(drain);
+	metrics_set_dns_source(dns_for_metrics);
 	if (pid_file != NULL && !write_pid_file(pid_file))
 		return 1;
 	log_msg(LOG_LEVEL_NOTICE, "signet %s listening on %s", PACKAGE_VERSION, socket_spec);
 	status = smfi_main() == MI_SUCCESS ? 0 : 1;
+	metrics_stop();
 	log_msg(LOG_LEVEL_NOTICE, "signet stopped");
 	if (pid_file != NULL)
 		unlink(pid_file);

@@ -120,6 +120,7 @@ int	session_message_begin(struct session *s, const char *queue_id, const char *a
 	if (session_stopping() || (s->rt = runtime_acquire()) == NULL)
 		return 0;
 	flight_add(1);
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	session_set_queue_id(s, queue_id);
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", mail_from ? mail_from : "");
 	s->authenticated = auth_authen != NULL && *auth_authen != '\0';
@@ -292,6 +293,15 @@ void	session_message_end(struct session *s)
 	s->authenticated = s->outbound = s->overflow = s->failed = 0;
 	s->from_domain[0] = '\0';
 	s->key_count = 0;
+}
+
+double	session_elapsed(const struct session *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - s->started.tv_sec) +
+	    (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
 }
 
 int	session_tempfail_on_error(const struct session *s)

@@ -13,6 +13,7 @@
 #define SIGNET_SESSION_H
 
 #include <stddef.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "keys/keystore.h"
@@ -40,6 +41,7 @@ struct session {
 
 	/* message */
 	struct runtime *rt;
+	struct timespec started;	/* CLOCK_MONOTONIC at MAIL FROM, for the latency metric */
 	char	queue_id[64];
 	int	authenticated;
 	int	outbound;
@@ -72,6 +74,9 @@ enum session_verdict session_inbound_finish(struct session *s, struct inbound_ou
 /* Makes the signatures: values[i] for key i, count in *count; caller frees each value. */
 enum session_verdict session_sign(struct session *s, char **values, size_t *count);
 void	session_message_end(struct session *s);
+
+/* Seconds since the message started. */
+double	session_elapsed(const struct session *s);
 
 /* Shutdown: no new message starts (they are tempfailed), and the caller waits up to
  * seconds for those in flight; returns how many are still running. */

@@ -247,9 +247,55 @@ def test_unix_socket_and_user(tmp):
         d.stop()
 
 
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def test_metrics(tmp):
+    store = os.path.join(tmp, "keys")
+    spec = "inet:%d@127.0.0.1" % free_port()
+    mport = free_port()
+    dead = free_port()  # nothing answers DNS here: inbound checks end in temperror
+    d = Daemon(tmp, "Socket %s\nKeystore %s\nLogLevel debug\nMode sv\n"
+               "MetricsListen 127.0.0.1:%d\nNameservers 127.0.0.1@%d\nDNSTimeout 1\n"
+               "InternalHosts 127.0.0.1\n" % (spec, store, mport, dead), "metrics")
+    try:
+        tap(wait_listening(spec), "metrics_daemon_listens", d.log())
+        with milterclient.Session(spec) as s:
+            s.connect("127.0.0.1", helo="mta.example")
+            for i in range(2):
+                s.message(message("a.example", "m%d" % i), "x@a.example", ["r@example.net"])
+        with milterclient.Session(spec) as s:
+            s.connect("127.0.0.9", helo="mta.example")
+            r = s.message(message("a.example", "in"), "x@a.example", ["r@example.net"])
+        out = subprocess.run(["curl", "-sS", "-i", "http://127.0.0.1:%d/metrics" % mport],
+                             capture_output=True, text=True, timeout=20)
+        text = out.stdout
+        tap(out.returncode == 0 and "200" in text.splitlines()[0] and
+            "text/plain; version=0.0.4" in text,
+            "metrics_served_over_http_to_curl", out.stdout[:300] + out.stderr)
+        tap(metric(text, 'signet_messages_total{direction="outbound",verdict="signed"}') == 2,
+            "metrics_count_signed_outbound_messages", text)
+        tap(metric(text, 'signet_signatures_total{algorithm="ed25519-sha256"}') == 2,
+            "metrics_count_signatures_by_algorithm", text)
+        tap(r.action == "accept" and
+            metric(text, 'signet_messages_total{direction="inbound",verdict="accept"}') == 1,
+            "metrics_count_inbound_verdicts", text)
+        tap((metric(text, "signet_dns_queries_total") or 0) >= 1 and
+            metric(text, "signet_dns_timeouts_total") is not None,
+            "metrics_count_dns_queries_and_timeouts", text)
+        tap(metric(text, "signet_message_duration_seconds_count") == 3,
+            "metrics_latency_histogram_counts_every_message", text)
+    finally:
+        d.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="signet-daemon-")
-    for test in (test_reload, test_sigterm_drain, test_unix_socket_and_user):
+    for test in (test_reload, test_sigterm_drain, test_metrics, test_unix_socket_and_user):
         try:
             test(tmp)
         except Exception as e:  # the harness itself failing is a test failure

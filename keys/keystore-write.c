@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -559,6 +560,89 @@ keystore_set_state(const char *dir, const char *domain, const char *selector,
 	free(out);
 	free(text);
 	return rc;
+}
+
+/* 1 if the line at text (up to end) starts with the word name and a blank. */
+static int
+line_is(const char *text, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (len > 0 && (*text == ' ' || *text == '\t')) {
+		text++;
+		len--;
+	}
+	return len > n && strncmp(text, name, n) == 0 && (text[n] == ' ' || text[n] == '\t');
+}
+
+int
+keystore_set_dns_match(const char *dir, const char *domain, const char *selector,
+    time_t when, struct keystore_error *err)
+{
+	struct keystore_key key;
+	struct content meta = { 0 };
+	char name[KEYSTORE_SELECTOR_MAX + 8], stamp[32], *text, *out;
+	size_t len, at, end, o = 0;
+	int rc;
+
+	if (keystore_read_meta(dir, domain, selector, &key, &text, &len, err) < 0)
+		return -1;
+	if (keystore_format_time(when, stamp, sizeof(stamp)) < 0
+	    || (out = malloc(len + 64)) == NULL) {
+		keystore_error_set(err, "%s/%s/%s.meta: out of memory", dir, key.domain, selector);
+		free(text);
+		return -1;
+	}
+	for (at = 0; at < len; at = end + 1) {
+		for (end = at; end < len && text[end] != '\n'; end++)
+			continue;
+		if (line_is(text + at, end - at, "dns-match"))
+			continue;
+		memcpy(out + o, text + at, end - at);
+		o += end - at;
+		out[o++] = '\n';
+	}
+	if (when != 0)
+		o += (size_t)snprintf(out + o, 64, "dns-match %s\n", stamp);
+	meta.text = out;
+	meta.len = o;
+	snprintf(name, sizeof(name), "%s.meta", selector);
+	rc = write_atomic(dir, key.domain, name, &meta, MODE_META, 0, err);
+	free(out);
+	free(text);
+	return rc;
+}
+
+int
+keystore_lock(const char *dir, int nonblock, struct keystore_error *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (make_root(dir, err) < 0)
+		return -1;
+	if ((size_t)snprintf(path, sizeof(path), "%s/.lock", dir) >= sizeof(path)) {
+		keystore_error_set(err, "%s/.lock: path too long", dir);
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		keystore_error_set(err, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0) {
+		int saved = errno;
+
+		if (saved == EINTR)
+			continue;
+		if (saved == EWOULDBLOCK)
+			keystore_error_set(err, "%s is locked by another signet-keys", path);
+		else
+			keystore_error_set(err, "cannot lock %s: %s", path, strerror(saved));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
 }
 
 /* ---- DNS --------------------------------------------------------------------------- */

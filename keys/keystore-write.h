@@ -45,6 +45,15 @@ int	keystore_create(const char *dir, const char *domain, const char *selector,
 int	keystore_set_state(const char *dir, const char *domain, const char *selector,
 	    enum key_state state, time_t now, struct keystore_error *err);
 
+/* Rewrites the key's .meta with "dns-match WHEN" (when 0: without a dns-match line). */
+int	keystore_set_dns_match(const char *dir, const char *domain, const char *selector,
+	    time_t when, struct keystore_error *err);
+
+/* Takes an exclusive flock(2) on DIR/.lock, creating DIR and the file as needed, and
+ * returns its descriptor (closing it releases the lock).  With nonblock, a lock held
+ * elsewhere fails at once with errno EWOULDBLOCK. */
+int	keystore_lock(const char *dir, int nonblock, struct keystore_error *err);
+
 /* The DNS TXT record data for the public half of pkey: "v=DKIM1; k=rsa; p=..." with the
  * base64 DER SubjectPublicKeyInfo, or "v=DKIM1; k=ed25519; p=..." with the base64 raw
  * 32-byte key (RFC 8463).  The caller frees the string. */

@@ -2,151 +2,226 @@
  * NAME
  *	signet-keys - manage the DKIM keys in Signet's key store
  * SYNOPSIS
- *	signet-keys [-k DIR] generate DOMAIN [-s SELECTOR] [-a ALGORITHM]
- *	signet-keys [-k DIR] dns DOMAIN [SELECTOR]
- *	signet-keys [-k DIR] activate DOMAIN SELECTOR --force
- *	signet-keys [-k DIR] list
+ *	signet-keys [-c FILE] [-k DIR] generate DOMAIN [-s SELECTOR] [-a ALGORITHM]
+ *	signet-keys [-c FILE] [-k DIR] dns DOMAIN [SELECTOR]
+ *	signet-keys [-c FILE] [-k DIR] check DOMAIN [SELECTOR] [--nameserver IP[@PORT]]
+ *	signet-keys [-c FILE] [-k DIR] activate DOMAIN SELECTOR [--force]
+ *	signet-keys [-c FILE] [-k DIR] rotate DOMAIN [-a ALGORITHM] | rotate --auto
+ *	signet-keys [-c FILE] [-k DIR] retire DOMAIN SELECTOR [--force]
+ *	signet-keys [-c FILE] [-k DIR] publish DOMAIN [SELECTOR]
+ *	signet-keys [-c FILE] [-k DIR] list [-l] | status [DOMAIN]
+ *	signet-keys [-c FILE] [-k DIR] import-opendkim [--key-table F] [--signing-table F]
+ *	    [--conf opendkim.conf]
  * DESCRIPTION
- *	The operators' tool; see signet-keys(8).  Options may appear anywhere on the
- *	command line, before or after the command and its arguments ("--" ends them), so
- *	this parses argv itself rather than depend on GNU getopt's argument permutation,
- *	which POSIXLY_CORRECT turns off.
+ *	The operators' tool; see signet-keys(8).  This file parses the command line, loads
+ *	the configuration and runs one command; generate, dns and list are here, the
+ *	lifecycle commands in keytool-*.c.  Options may appear anywhere on the command
+ *	line, before or after the command and its arguments ("--" ends them), so this
+ *	parses argv itself rather than depend on GNU getopt's argument permutation, which
+ *	POSIXLY_CORRECT turns off.
  *
  *	Output on stdout is meant for scripts: a selector, zone-file lines, or one line per
  *	key.  Private key material is never printed.
  * DIAGNOSTICS
  *	"signet-keys: message" on stderr.  Exit status 0 on success, 1 on an error, 2 on a
- *	usage error (the usage is printed on stderr).
+ *	usage error (the usage is printed on stderr), 3 when DNS could not confirm a record
+ *	yet (lookup failure, or still propagating).
  * SEE ALSO
- *	signet-keys(8), keystore.c, keystore-write.c
+ *	signet-keys(8), keytool.h, keystore.c, keystore-write.c
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keys/keystore.h"
 #include "keys/keystore-write.h"
+#include "keys/keytool.h"
 
 #ifndef KEYSTORE_DIR
 #define KEYSTORE_DIR "/var/lib/signet/keys"
 #endif
+#ifndef SYSCONF_DIR
+#define SYSCONF_DIR "/etc"
+#endif
+#define DEFAULT_CONF	SYSCONF_DIR "/signet.conf"
 
-#define EXIT_USAGE	2
 #define TXT_CHUNK	255	/* bytes in one DNS character-string */
-#define POS_MAX		3	/* the command and at most two arguments */
-
-struct args {
-	const char *keystore;
-	const char *pos[POS_MAX];
-	size_t	npos;
-	const char *selector;	/* -s */
-	const char *algorithm;	/* -a */
-	int	force;
-	int	help;
-};
 
 static const char usage_text[] =
-    "usage: signet-keys [-k DIR] generate DOMAIN [-s SELECTOR] [-a ALGORITHM]\n"
-    "       signet-keys [-k DIR] dns DOMAIN [SELECTOR]\n"
-    "       signet-keys [-k DIR] activate DOMAIN SELECTOR --force\n"
-    "       signet-keys [-k DIR] list\n"
+    "usage: signet-keys [-c FILE] [-k DIR] generate DOMAIN [-s SELECTOR] [-a ALGORITHM]\n"
+    "       signet-keys [-c FILE] [-k DIR] dns DOMAIN [SELECTOR]\n"
+    "       signet-keys [-c FILE] [-k DIR] check DOMAIN [SELECTOR] [--nameserver IP[@PORT]]\n"
+    "       signet-keys [-c FILE] [-k DIR] activate DOMAIN SELECTOR [--force]\n"
+    "       signet-keys [-c FILE] [-k DIR] rotate DOMAIN [-a ALGORITHM]\n"
+    "       signet-keys [-c FILE] [-k DIR] rotate --auto\n"
+    "       signet-keys [-c FILE] [-k DIR] retire DOMAIN SELECTOR [--force]\n"
+    "       signet-keys [-c FILE] [-k DIR] publish DOMAIN [SELECTOR]\n"
+    "       signet-keys [-c FILE] [-k DIR] list [-l]\n"
+    "       signet-keys [-c FILE] [-k DIR] status [DOMAIN]\n"
+    "       signet-keys [-c FILE] [-k DIR] import-opendkim [--key-table FILE]\n"
+    "           [--signing-table FILE] [--conf OPENDKIM.CONF]\n"
     "       signet-keys -h | --help\n"
     "\n"
     "  generate  create a key in state pending and print its selector\n"
     "  dns       print the zone-file TXT record of the key, or of every pending,\n"
-    "            active and retiring key of the domain\n"
-    "  activate  make the key active (sign with it) once its record is in DNS\n"
-    "  list      print DOMAIN SELECTOR ALGORITHM STATE for every key\n"
+    "            active and retiring key of the domain (retired ones as comments)\n"
+    "  check     compare the key's record in DNS with the key (all keys of the domain\n"
+    "            that are pending, active or retiring without SELECTOR)\n"
+    "  activate  make the key active once check passes; the domain's other active key\n"
+    "            of the same family (RSA or Ed25519) becomes retiring\n"
+    "  rotate    create the next pending key beside the active one; print its selector\n"
+    "            (--auto: every step that is due, for every domain)\n"
+    "  retire    stop publishing: active or retiring -> retired\n"
+    "  publish   send the key's record to UpdateServer (RFC 2136 with TSIG)\n"
+    "  list      print DOMAIN SELECTOR ALGORITHM STATE for every key (-l: and when)\n"
+    "  status    per domain, the next step and when\n"
+    "  import-opendkim  take over the keys of an OpenDKIM KeyTable and SigningTable\n"
     "\n"
-    "  -k DIR        keystore directory (default " KEYSTORE_DIR ")\n"
+    "  -c FILE       configuration (default " DEFAULT_CONF ")\n"
+    "  -k DIR        keystore directory (default: Keystore of the configuration, "
+    KEYSTORE_DIR ")\n"
     "  -s SELECTOR   selector of the new key (default sYYYYMM plus a letter)\n"
     "  -a ALGORITHM  rsa-2048 (default), rsa-3072, rsa-4096 or ed25519\n"
-    "  --force       activate without checking DNS\n";
-
-__attribute__((format(printf, 1, 2)))
-static int
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("signet-keys: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_FAILURE;
-}
+    "  --force       activate without a passing DNS check; retire the last active key\n"
+    "  --nameserver IP[@PORT]  DNS server to ask (default: Nameservers, resolv.conf)\n";
 
 static int
 fail_usage(const char *what, const char *arg)
 {
 	fprintf(stderr, "signet-keys: %s%s%s\n%s", what, arg ? " " : "", arg ? arg : "",
 	    usage_text);
-	return EXIT_USAGE;
+	return KEYTOOL_USAGE;
 }
 
 /* ---- command line ------------------------------------------------------------------ */
 
-/* The value of option argv[*i] ("-kDIR" or "-k DIR"), or NULL if there is none. */
-static const char *
-option_value(int argc, char **argv, int *i)
+struct value_option {
+	const char *name;
+	unsigned bit;
+	size_t	offset;
+};
+
+#define AT(field)	offsetof(struct keytool, field)
+
+static const struct value_option value_options[] = {
+	{ "-k", 0, AT(keystore) },
+	{ "-c", 0, AT(conf_path) },
+	{ "-s", KEYTOOL_OPT_S, AT(selector) },
+	{ "-a", KEYTOOL_OPT_A, AT(algorithm) },
+	{ "--nameserver", KEYTOOL_OPT_NAMESERVER, AT(nameserver) },
+	{ "--key-table", KEYTOOL_OPT_IMPORT, AT(key_table) },
+	{ "--signing-table", KEYTOOL_OPT_IMPORT, AT(signing_table) },
+	{ "--conf", KEYTOOL_OPT_IMPORT, AT(opendkim_conf) },
+};
+
+/* Matches "-kDIR", "-k DIR", "--name VALUE" and "--name=VALUE"; returns 1 when arg is
+ * this option (value in *out, NULL when missing), else 0. */
+static int
+value_option(const struct value_option *o, int argc, char **argv, int *i, const char **out)
 {
-	if (argv[*i][2] != '\0')
-		return argv[*i] + 2;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
+	const char *arg = argv[*i];
+	size_t len = strlen(o->name);
+
+	if (strncmp(arg, o->name, len) != 0)
+		return 0;
+	if (arg[len] != '\0') {
+		if (o->name[1] == '-' && arg[len] != '=')
+			return 0;
+		*out = arg + len + (o->name[1] == '-');
+		return 1;
+	}
+	*out = *i + 1 < argc ? argv[++*i] : NULL;
+	return 1;
+}
+
+static int
+flag_option(struct keytool *kt, const char *arg)
+{
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+		kt->help = 1;
+	else if (strcmp(arg, "--force") == 0)
+		kt->force = 1, kt->given |= KEYTOOL_OPT_FORCE;
+	else if (strcmp(arg, "--auto") == 0)
+		kt->automatic = 1, kt->given |= KEYTOOL_OPT_AUTO;
+	else if (strcmp(arg, "-l") == 0 || strcmp(arg, "--long") == 0)
+		kt->long_format = 1, kt->given |= KEYTOOL_OPT_LONG;
+	else
+		return 0;
+	return 1;
+}
+
+static int
+option(struct keytool *kt, int argc, char **argv, int *i)
+{
+	const char *value, *arg = argv[*i];
+	size_t j;
+
+	if (flag_option(kt, arg))
+		return 0;
+	for (j = 0; j < sizeof(value_options) / sizeof(value_options[0]); j++) {
+		if (!value_option(&value_options[j], argc, argv, i, &value))
+			continue;
+		if (value == NULL)
+			return fail_usage("missing value for option", arg);
+		*(const char **)((char *)kt + value_options[j].offset) = value;
+		kt->given |= value_options[j].bit;
+		if (value_options[j].offset == AT(conf_path))
+			kt->conf_given = 1;
+		return 0;
+	}
+	return fail_usage("unknown option", arg);
 }
 
 /* Returns 0, or the exit status of a usage error it has reported. */
 static int
-parse_args(int argc, char **argv, struct args *a)
+parse_args(int argc, char **argv, struct keytool *kt)
 {
-	const char **slot;
-	int i, options = 1;
+	int i, options = 1, rc;
 
 	for (i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 
 		if (!options || arg[0] != '-' || arg[1] == '\0') {
-			if (a->npos == POS_MAX)
+			if (kt->npos == KEYTOOL_POS_MAX)
 				return fail_usage("too many arguments:", arg);
-			a->pos[a->npos++] = arg;
+			kt->pos[kt->npos++] = arg;
 		} else if (strcmp(arg, "--") == 0) {
 			options = 0;
-		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			a->help = 1;
-		} else if (strcmp(arg, "--force") == 0) {
-			a->force = 1;
-		} else if (arg[1] == 'k' || arg[1] == 's' || arg[1] == 'a') {
-			slot = arg[1] == 'k' ? &a->keystore : arg[1] == 's' ? &a->selector
-			    : &a->algorithm;
-			if ((*slot = option_value(argc, argv, &i)) == NULL)
-				return fail_usage("missing value for option", arg);
-		} else {
-			return fail_usage("unknown option", arg);
+		} else if ((rc = option(kt, argc, argv, &i)) != 0) {
+			return rc;
 		}
 	}
 	return 0;
 }
 
-/* Checks the argument count and that only the command's own options were given. */
-static int
-check_args(const struct args *a, size_t min, size_t max, int keygen, int force)
+/* ---- configuration ----------------------------------------------------------------- */
+
+static void
+report_conf(void *context, const char *message)
 {
-	if (a->npos - 1 < min)
-		return fail_usage("missing arguments for", a->pos[0]);
-	if (a->npos - 1 > max)
-		return fail_usage("too many arguments for", a->pos[0]);
-	if (!keygen && (a->selector != NULL || a->algorithm != NULL))
-		return fail_usage("-s and -a belong to generate, not", a->pos[0]);
-	if (!force && a->force)
-		return fail_usage("--force belongs to activate, not", a->pos[0]);
+	(void)context;
+	fprintf(stderr, "signet-keys: %s\n", message);
+}
+
+/* The configuration: -c FILE must exist; the default file may be missing. */
+static int
+load_conf(struct keytool *kt)
+{
+	const char *path = kt->conf_path != NULL ? kt->conf_path : DEFAULT_CONF;
+
+	if (!kt->conf_given && access(path, F_OK) != 0 && errno == ENOENT)
+		path = NULL;
+	if ((kt->conf = conf_load(path, report_conf, NULL)) == NULL)
+		return KEYTOOL_FAIL;
+	if (kt->keystore == NULL)
+		kt->keystore = kt->conf->keystore;
+	if (kt->keystore == NULL || kt->keystore[0] == '\0')
+		return fail_usage("empty keystore directory", NULL);
 	return 0;
 }
 
@@ -167,35 +242,31 @@ print_txt(const char *domain, const char *selector, const char *txt)
 	putchar('\n');
 }
 
+/* Zone-file comments for a retired key, so that zone-file consumers ignore them. */
+static void
+print_retired(const char *domain, const char *selector, enum key_algorithm algorithm)
+{
+	printf("; %s._domainkey.%s: retired, its record may be deleted; or replaced by the "
+	    "revoked form:\n", selector, domain);
+	printf("; %s._domainkey.%s. IN TXT \"v=DKIM1; k=%s; p=\"\n", selector, domain,
+	    keystore_dns_key_type(algorithm));
+}
+
 /* Reads the key's private half and prints its record. */
 static int
-print_key_record(const char *dir, const char *domain, const char *selector,
+print_key_record(struct keytool *kt, const char *domain, const char *selector,
     enum key_algorithm algorithm)
 {
-	struct keystore_error err;
-	EVP_PKEY *pkey;
 	char *txt;
 
-	if ((pkey = keystore_read_private(dir, domain, selector, algorithm, &err)) == NULL)
-		return fail("%s", err.text);
-	txt = keystore_dns_txt(pkey, algorithm, &err);
-	EVP_PKEY_free(pkey);
-	if (txt == NULL)
-		return fail("%s", err.text);
+	if ((txt = keytool_record(kt, domain, selector, algorithm)) == NULL)
+		return KEYTOOL_FAIL;
 	print_txt(domain, selector, txt);
 	free(txt);
-	return EXIT_SUCCESS;
+	return KEYTOOL_OK;
 }
 
-/* ---- commands ---------------------------------------------------------------------- */
-
-static int
-normalize_domain(const char *arg, char *norm)
-{
-	if (keystore_domain_normalize(arg, norm, KEYSTORE_DOMAIN_MAX + 1) < 0)
-		return fail("invalid domain name \"%s\"", arg);
-	return 0;
-}
+/* ---- generate, dns, list ----------------------------------------------------------- */
 
 /* Saves generating a big key only to find that the selector is taken; keystore_create()
  * checks again, in any letter case, and atomically. */
@@ -216,39 +287,39 @@ selector_exists(const char *dir, const char *domain, const char *selector)
 }
 
 static int
-cmd_generate(const struct args *a)
+cmd_generate(struct keytool *kt)
 {
 	char domain[KEYSTORE_DOMAIN_MAX + 1], selector[KEYSTORE_SELECTOR_MAX + 1];
 	enum key_algorithm algorithm = KEY_ALG_RSA_2048;
 	struct keystore_error err;
-	time_t now = time(NULL);
 	EVP_PKEY *pkey;
 	int rc;
 
-	if (a->algorithm != NULL && keystore_algorithm_parse(a->algorithm, &algorithm) < 0)
-		return fail_usage("unknown algorithm", a->algorithm);
-	if (normalize_domain(a->pos[1], domain) != 0)
-		return EXIT_FAILURE;
-	if (a->selector == NULL) {
-		if (keystore_default_selector(a->keystore, domain, now, selector,
+	if (kt->algorithm != NULL && keystore_algorithm_parse(kt->algorithm, &algorithm) < 0)
+		return fail_usage("unknown algorithm", kt->algorithm);
+	if (keytool_domain(kt->pos[1], domain) != KEYTOOL_OK || keytool_lock(kt) != KEYTOOL_OK)
+		return KEYTOOL_FAIL;
+	if (kt->selector == NULL) {
+		if (keystore_default_selector(kt->keystore, domain, kt->now, selector,
 		    sizeof(selector), &err) < 0)
-			return fail("%s", err.text);
-	} else if (!keystore_selector_valid(a->selector)) {
-		return fail("invalid selector \"%s\" (dot-separated labels of letters, digits, "
-		    "'-' and '_', at most %d bytes)", a->selector, KEYSTORE_SELECTOR_MAX);
+			return keytool_fail("%s", err.text);
+	} else if (!keystore_selector_valid(kt->selector)) {
+		return keytool_fail("invalid selector \"%s\" (dot-separated labels of letters, "
+		    "digits, '-' and '_', at most %d bytes)", kt->selector, KEYSTORE_SELECTOR_MAX);
 	} else {
-		snprintf(selector, sizeof(selector), "%s", a->selector);
+		snprintf(selector, sizeof(selector), "%s", kt->selector);
 	}
-	if (selector_exists(a->keystore, domain, selector))
-		return fail("selector %s exists already in %s/%s", selector, a->keystore, domain);
+	if (selector_exists(kt->keystore, domain, selector))
+		return keytool_fail("selector %s exists already in %s/%s", selector, kt->keystore,
+		    domain);
 	if ((pkey = keystore_generate(algorithm, &err)) == NULL)
-		return fail("%s", err.text);
-	rc = keystore_create(a->keystore, domain, selector, algorithm, pkey, now, &err);
+		return keytool_fail("%s", err.text);
+	rc = keystore_create(kt->keystore, domain, selector, algorithm, pkey, kt->now, &err);
 	EVP_PKEY_free(pkey);
 	if (rc < 0)
-		return fail("%s", err.text);
+		return keytool_fail("%s", err.text);
 	printf("%s\n", selector);
-	return EXIT_SUCCESS;
+	return KEYTOOL_OK;
 }
 
 static int
@@ -259,134 +330,197 @@ publishable(enum key_state state)
 }
 
 static int
-dns_domain(const char *dir, const char *domain)
+dns_domain(struct keytool *kt, const char *domain)
 {
-	struct keystore_error err;
 	struct keystore *store;
 	const struct keystore_key *k;
 	size_t i, printed = 0;
-	int rc = EXIT_SUCCESS;
+	int rc = KEYTOOL_OK;
 
-	if ((store = keystore_load(dir, 0, &err)) == NULL)
-		return fail("%s", err.text);
-	for (i = 0; rc == EXIT_SUCCESS && i < keystore_count(store); i++) {
+	if ((store = keytool_load(kt)) == NULL)
+		return KEYTOOL_FAIL;
+	for (i = 0; rc == KEYTOOL_OK && i < keystore_count(store); i++) {
 		k = keystore_key_at(store, i);
 		if (strcmp(k->domain, domain) != 0 || !publishable(k->state))
 			continue;
-		rc = print_key_record(dir, domain, k->selector, k->algorithm);
+		rc = print_key_record(kt, domain, k->selector, k->algorithm);
 		printed++;
 	}
+	for (i = 0; rc == KEYTOOL_OK && i < keystore_count(store); i++) {
+		k = keystore_key_at(store, i);
+		if (strcmp(k->domain, domain) == 0 && k->state == KEY_STATE_RETIRED)
+			print_retired(domain, k->selector, k->algorithm);
+	}
 	keystore_free(store);
-	if (rc == EXIT_SUCCESS && printed == 0)
-		rc = fail("%s has no key that is pending, active or retiring in %s", domain, dir);
+	if (rc == KEYTOOL_OK && printed == 0)
+		rc = keytool_fail("%s has no key that is pending, active or retiring in %s",
+		    domain, kt->keystore);
+	return rc;
+}
+
+/* A retired key whose .key is gone has no record left to print, only the comments. */
+static int
+dns_one(struct keytool *kt, const char *domain, const struct keystore_key *key)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc = KEYTOOL_OK;
+
+	snprintf(path, sizeof(path), "%s/%s/%s.key", kt->keystore, domain, key->selector);
+	if (key->state != KEY_STATE_RETIRED || lstat(path, &st) == 0)
+		rc = print_key_record(kt, domain, key->selector, key->algorithm);
+	if (rc == KEYTOOL_OK && key->state == KEY_STATE_RETIRED)
+		print_retired(domain, key->selector, key->algorithm);
 	return rc;
 }
 
 static int
-cmd_dns(const struct args *a)
+cmd_dns(struct keytool *kt)
 {
 	char domain[KEYSTORE_DOMAIN_MAX + 1];
 	struct keystore_error err;
 	struct keystore_key key;
 
-	if (normalize_domain(a->pos[1], domain) != 0)
-		return EXIT_FAILURE;
-	if (a->npos == 2)
-		return dns_domain(a->keystore, domain);
-	if (keystore_read_meta(a->keystore, domain, a->pos[2], &key, NULL, NULL, &err) < 0)
-		return fail("%s", err.text);
-	return print_key_record(a->keystore, domain, key.selector, key.algorithm);
+	if (keytool_domain(kt->pos[1], domain) != KEYTOOL_OK)
+		return KEYTOOL_FAIL;
+	if (kt->npos == 2)
+		return dns_domain(kt, domain);
+	if (keystore_read_meta(kt->keystore, domain, kt->pos[2], &key, NULL, NULL, &err) < 0)
+		return keytool_fail("%s", err.text);
+	return dns_one(kt, domain, &key);
 }
 
 static int
-cmd_activate(const struct args *a)
+cmd_list(struct keytool *kt)
 {
-	char domain[KEYSTORE_DOMAIN_MAX + 1];
-	const char *selector = a->pos[2];
-	struct keystore_error err;
-	struct keystore_key key;
-	EVP_PKEY *pkey;
-
-	if (normalize_domain(a->pos[1], domain) != 0)
-		return EXIT_FAILURE;
-	if (keystore_read_meta(a->keystore, domain, selector, &key, NULL, NULL, &err) < 0)
-		return fail("%s", err.text);
-	if (key.state == KEY_STATE_ACTIVE)
-		return fail("%s._domainkey.%s is active already", selector, domain);
-	if (!a->force)
-		return fail("cannot check that the DNS record of %s._domainkey.%s is published: "
-		    "the DNS check is not available yet.  Publish the record (signet-keys dns "
-		    "%s %s), then run again with --force", selector, domain, domain, selector);
-	/* The daemon refuses a whole keystore with one unreadable active key: check first. */
-	if ((pkey = keystore_read_private(a->keystore, domain, selector, key.algorithm,
-	    &err)) == NULL)
-		return fail("%s", err.text);
-	EVP_PKEY_free(pkey);
-	fprintf(stderr, "signet-keys: warning: activating %s._domainkey.%s without checking "
-	    "that its DNS record is published (--force)\n", selector, domain);
-	if (keystore_set_state(a->keystore, domain, selector, KEY_STATE_ACTIVE, time(NULL),
-	    &err) < 0)
-		return fail("%s", err.text);
-	return EXIT_SUCCESS;
-}
-
-static int
-cmd_list(const struct args *a)
-{
-	struct keystore_error err;
 	struct keystore *store;
 	const struct keystore_key *k;
 	size_t i;
+	int s;
 
-	if ((store = keystore_load(a->keystore, 0, &err)) == NULL)
-		return fail("%s", err.text);
+	if ((store = keytool_load(kt)) == NULL)
+		return KEYTOOL_FAIL;
 	for (i = 0; i < keystore_count(store); i++) {
 		k = keystore_key_at(store, i);
-		printf("%s %s %s %s\n", k->domain, k->selector,
+		printf("%s %s %s %s", k->domain, k->selector,
 		    keystore_algorithm_name(k->algorithm), keystore_state_name(k->state));
+		for (s = 0; kt->long_format && s < KEY_STATE_COUNT; s++)
+			if (k->since[s] != 0)
+				printf(" %s=%s", keystore_state_name((enum key_state)s),
+				    keytool_time(k->since[s], 0));
+		if (kt->long_format && k->dns_match != 0)
+			printf(" dns-match=%s", keytool_time(k->dns_match, 0));
+		putchar('\n');
 	}
 	keystore_free(store);
-	return EXIT_SUCCESS;
+	return KEYTOOL_OK;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------- */
+
+struct command {
+	const char *name;
+	size_t	min, max;	/* arguments after the command */
+	unsigned options;	/* KEYTOOL_OPT_* bits it takes */
+	int	(*run)(struct keytool *kt);
+};
+
+static const struct command commands[] = {
+	{ "generate", 1, 1, KEYTOOL_OPT_S | KEYTOOL_OPT_A, cmd_generate },
+	{ "dns", 1, 2, 0, cmd_dns },
+	{ "check", 1, 2, KEYTOOL_OPT_NAMESERVER, keytool_cmd_check },
+	{ "activate", 2, 2, KEYTOOL_OPT_FORCE | KEYTOOL_OPT_NAMESERVER, keytool_cmd_activate },
+	{ "rotate", 0, 1, KEYTOOL_OPT_A | KEYTOOL_OPT_AUTO | KEYTOOL_OPT_NAMESERVER,
+	    keytool_cmd_rotate },
+	{ "retire", 2, 2, KEYTOOL_OPT_FORCE, keytool_cmd_retire },
+	{ "publish", 1, 2, KEYTOOL_OPT_NAMESERVER, keytool_cmd_publish },
+	{ "list", 0, 0, KEYTOOL_OPT_LONG, cmd_list },
+	{ "status", 0, 1, KEYTOOL_OPT_NAMESERVER, keytool_cmd_status },
+	{ "import-opendkim", 0, 0, KEYTOOL_OPT_IMPORT, keytool_cmd_import },
+};
+
+static const char *
+option_name(unsigned bit)
+{
+	switch (bit) {
+	case KEYTOOL_OPT_S:
+		return "-s";
+	case KEYTOOL_OPT_A:
+		return "-a";
+	case KEYTOOL_OPT_FORCE:
+		return "--force";
+	case KEYTOOL_OPT_NAMESERVER:
+		return "--nameserver";
+	case KEYTOOL_OPT_AUTO:
+		return "--auto";
+	case KEYTOOL_OPT_LONG:
+		return "-l";
+	}
+	return "--key-table, --signing-table and --conf";
+}
+
+/* Checks the argument count and that only the command's own options were given. */
+static int
+check_args(const struct keytool *kt, const struct command *c)
+{
+	char what[96];
+	unsigned bit;
+
+	if (kt->npos - 1 < c->min)
+		return fail_usage("missing arguments for", c->name);
+	if (kt->npos - 1 > c->max)
+		return fail_usage("too many arguments for", c->name);
+	for (bit = 1; bit <= KEYTOOL_OPT_IMPORT; bit <<= 1) {
+		if ((kt->given & bit) && !(c->options & bit)) {
+			snprintf(what, sizeof(what), "%s does not belong to", option_name(bit));
+			return fail_usage(what, c->name);
+		}
+	}
+	return 0;
 }
 
 static int
-run(const struct args *a)
+run(struct keytool *kt)
 {
-	const char *cmd = a->pos[0];
+	size_t i;
 	int rc;
 
-	if (strcmp(cmd, "generate") == 0)
-		return (rc = check_args(a, 1, 1, 1, 0)) != 0 ? rc : cmd_generate(a);
-	if (strcmp(cmd, "dns") == 0)
-		return (rc = check_args(a, 1, 2, 0, 0)) != 0 ? rc : cmd_dns(a);
-	if (strcmp(cmd, "activate") == 0)
-		return (rc = check_args(a, 2, 2, 0, 1)) != 0 ? rc : cmd_activate(a);
-	if (strcmp(cmd, "list") == 0)
-		return (rc = check_args(a, 0, 0, 0, 0)) != 0 ? rc : cmd_list(a);
-	return fail_usage("unknown command", cmd);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(kt->pos[0], commands[i].name) != 0)
+			continue;
+		if ((rc = check_args(kt, &commands[i])) != 0 || (rc = load_conf(kt)) != 0)
+			return rc;
+		return commands[i].run(kt);
+	}
+	return fail_usage("unknown command", kt->pos[0]);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct args a = { .keystore = KEYSTORE_DIR };
+	struct keytool kt = { .lock_fd = -1 };
 	int rc;
 
 	umask(077);
-	if ((rc = parse_args(argc, argv, &a)) != 0)
+	kt.now = time(NULL);
+	if ((rc = parse_args(argc, argv, &kt)) != 0)
 		return rc;
-	if (a.help) {
+	if (kt.help) {
 		fputs(usage_text, stdout);
-		return EXIT_SUCCESS;
+		return KEYTOOL_OK;
 	}
-	if (a.npos == 0)
+	if (kt.npos == 0)
 		return fail_usage("no command given", NULL);
-	if (a.keystore[0] == '\0')
+	if (kt.keystore != NULL && kt.keystore[0] == '\0')
 		return fail_usage("empty keystore directory", NULL);
-	rc = run(&a);
+	rc = run(&kt);
+	keycheck_free(kt.checker);
+	conf_free(kt.conf);
+	if (kt.lock_fd >= 0)
+		close(kt.lock_fd);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fail("cannot write to standard output: %s", strerror(errno));
-		return EXIT_FAILURE;
+		keytool_fail("cannot write to standard output: %s", strerror(errno));
+		return KEYTOOL_FAIL;
 	}
 	return rc;
 }

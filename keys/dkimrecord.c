@@ -1,0 +1,400 @@
+/*
+ * NAME
+ *	dkimrecord.c - compare the DKIM key records found in DNS with the one we publish
+ * SYNOPSIS
+ *	#include "keys/dkimrecord.h"
+ *
+ *	enum dkimrecord_verdict dkimrecord_compare(char *const *records,
+ *	    const size_t *lengths, size_t count, const char *expected, char *detail,
+ *	    size_t detail_size);
+ * DESCRIPTION
+ *	A DKIM key record is an RFC 6376 section 3.2 tag list: "tag=value" separated by
+ *	';', with optional white space around tags, values and separators.  The record is
+ *	checked in the order that gives the most useful explanation first:
+ *
+ *	  1. a NUL byte, a double quote or a backslash in the text: the zone file quoted
+ *	     it badly (quotes inside a string, an escaped quote, strings pasted with their
+ *	     quotes into another string).  Nothing after that can be trusted.
+ *	  2. not a tag list; v= present but not first or not "DKIM1"; the same tag twice;
+ *	     no p= tag; h= present without sha256.
+ *	  3. p= empty: the key is revoked (RFC 6376 section 3.6.1).
+ *	  4. k= does not fit the key: rsa against ed25519, or no k= (which means rsa) for
+ *	     an Ed25519 key.
+ *	  5. white space inside p=: RFC 6376 allows it, but it is nearly always a record
+ *	     split with spaces at the wrong place, and some verifiers reject it.
+ *	  6. p= compared with ours: equal, a proper prefix of ours (truncated: a string
+ *	     lost or cut at 255 bytes), or another key.
+ *
+ *	Tags this tool does not write (t=, s=, n=, unknown tags) are allowed, as RFC 6376
+ *	requires of verifiers.
+ * SEE ALSO
+ *	RFC 6376 sections 3.2 and 3.6.1, RFC 8463 (k=ed25519), keycheck.c
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "keys/dkimrecord.h"
+
+#define TAGS_MAX	32	/* tags in one record; more is not a key record we wrote */
+#define EXCERPT_MAX	60	/* bytes of a record quoted in a message */
+
+struct slice {
+	const char *p;
+	size_t	len;
+};
+
+struct tag {
+	struct slice name;
+	struct slice value;
+};
+
+struct taglist {
+	struct tag tags[TAGS_MAX];
+	size_t	count;
+};
+
+static const char *const verdict_names[] = {
+	[DKIMREC_OK] = "ok",
+	[DKIMREC_MISSING] = "missing",
+	[DKIMREC_OTHER_KEY] = "other-key",
+	[DKIMREC_TRUNCATED] = "truncated",
+	[DKIMREC_MALFORMED] = "malformed",
+	[DKIMREC_WRONG_TYPE] = "wrong-type",
+	[DKIMREC_REVOKED] = "revoked",
+	[DKIMREC_SEVERAL] = "several",
+	[DKIMREC_DNS_FAILURE] = "dns-failure",
+	[DKIMREC_PROPAGATING] = "propagating",
+};
+
+const char *
+dkimrecord_verdict_name(enum dkimrecord_verdict verdict)
+{
+	if ((size_t)verdict >= sizeof(verdict_names) / sizeof(verdict_names[0]))
+		return "unknown";
+	return verdict_names[verdict];
+}
+
+int
+dkimrecord_verdict_temporary(enum dkimrecord_verdict verdict)
+{
+	return verdict == DKIMREC_DNS_FAILURE || verdict == DKIMREC_PROPAGATING;
+}
+
+/* ---- tag lists --------------------------------------------------------------------- */
+
+static int
+is_wsp(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static struct slice
+trim(const char *p, size_t len)
+{
+	struct slice s = { p, len };
+
+	while (s.len > 0 && is_wsp(s.p[0])) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 && is_wsp(s.p[s.len - 1]))
+		s.len--;
+	return s;
+}
+
+static int
+slice_is(struct slice s, const char *word)
+{
+	return s.len == strlen(word) && memcmp(s.p, word, s.len) == 0;
+}
+
+/* tag-name = ALPHA *(ALPHA / DIGIT / "_") */
+static int
+tag_name_valid(struct slice s)
+{
+	size_t i;
+
+	if (s.len == 0 || !((s.p[0] | 0x20) >= 'a' && (s.p[0] | 0x20) <= 'z'))
+		return 0;
+	for (i = 1; i < s.len; i++) {
+		char c = s.p[i];
+
+		if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9')
+		    && c != '_')
+			return 0;
+	}
+	return 1;
+}
+
+/* Value bytes: %x21-3A / %x3C-7E, with white space allowed between them. */
+static int
+tag_value_valid(struct slice s)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		if (!is_wsp((char)c) && (c < 0x21 || c > 0x7e || c == ';'))
+			return 0;
+	}
+	return 1;
+}
+
+static const struct tag *
+tag_find(const struct taglist *tl, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < tl->count; i++)
+		if (slice_is(tl->tags[i].name, name))
+			return &tl->tags[i];
+	return NULL;
+}
+
+/* Splits text into tags; -1 with detail filled when it is not a tag list. */
+static int
+taglist_parse(const char *text, size_t len, struct taglist *tl, char *detail, size_t size)
+{
+	size_t at = 0, end, i;
+	const char *eq;
+	struct slice spec;
+
+	tl->count = 0;
+	while (at <= len) {
+		for (end = at; end < len && text[end] != ';'; end++)
+			continue;
+		spec = trim(text + at, end - at);
+		at = end + 1;
+		if (spec.len == 0)
+			continue;	/* a trailing ';', or ";;" that verifiers skip too */
+		if ((eq = memchr(spec.p, '=', spec.len)) == NULL) {
+			snprintf(detail, size, "\"%.*s\" is not tag=value", (int)(spec.len >
+			    EXCERPT_MAX ? EXCERPT_MAX : spec.len), spec.p);
+			return -1;
+		}
+		if (tl->count == TAGS_MAX) {
+			snprintf(detail, size, "more than %d tags", TAGS_MAX);
+			return -1;
+		}
+		tl->tags[tl->count].name = trim(spec.p, (size_t)(eq - spec.p));
+		tl->tags[tl->count].value = trim(eq + 1, spec.len - (size_t)(eq + 1 - spec.p));
+		if (!tag_name_valid(tl->tags[tl->count].name)
+		    || !tag_value_valid(tl->tags[tl->count].value)) {
+			snprintf(detail, size, "\"%.*s\" is not a valid tag", (int)(spec.len >
+			    EXCERPT_MAX ? EXCERPT_MAX : spec.len), spec.p);
+			return -1;
+		}
+		for (i = 0; i < tl->count; i++) {
+			if (tl->tags[i].name.len == tl->tags[tl->count].name.len
+			    && memcmp(tl->tags[i].name.p, tl->tags[tl->count].name.p,
+			    tl->tags[i].name.len) == 0) {
+				snprintf(detail, size, "the tag %.*s= appears twice",
+				    (int)tl->tags[i].name.len, tl->tags[i].name.p);
+				return -1;
+			}
+		}
+		tl->count++;
+	}
+	return 0;
+}
+
+/* Copies value into out without white space; returns 1 if there was some. */
+static int
+strip_wsp(struct slice value, char *out, size_t size, size_t *outlen)
+{
+	size_t i, o = 0;
+	int had = 0;
+
+	for (i = 0; i < value.len; i++) {
+		if (is_wsp(value.p[i]))
+			had = 1;
+		else if (o + 1 < size)
+			out[o++] = value.p[i];
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return had;
+}
+
+/* Case-insensitive equality of two slices (k= values). */
+static int
+slice_equal_nocase(struct slice a, struct slice b)
+{
+	size_t i;
+
+	if (a.len != b.len)
+		return 0;
+	for (i = 0; i < a.len; i++)
+		if ((a.p[i] | 0x20) != (b.p[i] | 0x20))
+			return 0;
+	return 1;
+}
+
+/* h= is a colon-separated list of hash names with optional white space. */
+static int
+hash_list_has_sha256(struct slice list)
+{
+	size_t at = 0, end;
+
+	while (at <= list.len) {
+		for (end = at; end < list.len && list.p[end] != ':'; end++)
+			continue;
+		if (slice_is(trim(list.p + at, end - at), "sha256"))
+			return 1;
+		at = end + 1;
+	}
+	return 0;
+}
+
+/* ---- one record -------------------------------------------------------------------- */
+
+struct expected {
+	struct slice k;		/* "rsa" or "ed25519" */
+	struct slice p;
+};
+
+static enum dkimrecord_verdict
+bad_bytes(const char *rec, size_t len, char *detail, size_t size)
+{
+	const char *q;
+	char what[32];
+
+	if (memchr(rec, '\0', len) != NULL) {
+		snprintf(detail, size, "the record holds a NUL byte: the zone file is broken");
+		return DKIMREC_MALFORMED;
+	}
+	q = memchr(rec, '"', len);
+	if (q == NULL)
+		q = memchr(rec, '\\', len);
+	if (q == NULL)
+		return DKIMREC_OK;
+	snprintf(what, sizeof(what), "%s", *q == '"' ? "a double quote" : "a backslash");
+	snprintf(detail, size, "the record holds %s at byte %zu: quoted badly in the zone "
+	    "file (quotes inside the data, an escaped quote, or strings pasted with their "
+	    "quotes); publish the line of signet-keys dns as it is", what,
+	    (size_t)(q - rec) + 1);
+	return DKIMREC_MALFORMED;
+}
+
+static enum dkimrecord_verdict
+check_tags(const struct taglist *tl, const struct expected *want, char *detail, size_t size)
+{
+	const struct tag *v = tag_find(tl, "v"), *k = tag_find(tl, "k"), *h = tag_find(tl, "h");
+
+	if (v != NULL && (v != &tl->tags[0] || !slice_is(v->value, "DKIM1"))) {
+		snprintf(detail, size, "v= must come first and be DKIM1 (RFC 6376 3.6.1)");
+		return DKIMREC_MALFORMED;
+	}
+	if (tag_find(tl, "p") == NULL) {
+		snprintf(detail, size, "the record has no p= tag");
+		return DKIMREC_MALFORMED;
+	}
+	if (tag_find(tl, "p")->value.len == 0) {
+		snprintf(detail, size, "p= is empty: the record says the key is revoked");
+		return DKIMREC_REVOKED;
+	}
+	if (k == NULL && !slice_is(want->k, "rsa")) {
+		snprintf(detail, size, "the record has no k= tag, so verifiers read it as an "
+		    "RSA key; it must say k=%.*s", (int)want->k.len, want->k.p);
+		return DKIMREC_WRONG_TYPE;
+	}
+	if (k != NULL && !slice_equal_nocase(k->value, want->k)) {
+		snprintf(detail, size, "k=%.*s, but the key is k=%.*s", (int)(k->value.len >
+		    EXCERPT_MAX ? EXCERPT_MAX : k->value.len), k->value.p, (int)want->k.len,
+		    want->k.p);
+		return DKIMREC_WRONG_TYPE;
+	}
+	if (h != NULL && !hash_list_has_sha256(h->value)) {
+		snprintf(detail, size, "h=%.*s does not allow sha256", (int)(h->value.len >
+		    EXCERPT_MAX ? EXCERPT_MAX : h->value.len), h->value.p);
+		return DKIMREC_MALFORMED;
+	}
+	return DKIMREC_OK;
+}
+
+static enum dkimrecord_verdict
+compare_key(struct slice p, const struct expected *want, char *detail, size_t size)
+{
+	char have[8192];
+	size_t len;
+	int spaced = strip_wsp(p, have, sizeof(have), &len);
+
+	if (len == want->p.len && memcmp(have, want->p.p, len) == 0) {
+		if (!spaced) {
+			snprintf(detail, size, "the record matches the key");
+			return DKIMREC_OK;
+		}
+		snprintf(detail, size, "p= holds the key with white space inside: the record "
+		    "was split with spaces added; publish the line of signet-keys dns as it is");
+		return DKIMREC_MALFORMED;
+	}
+	if (len < want->p.len && memcmp(have, want->p.p, len) == 0) {
+		snprintf(detail, size, "p= holds only the first %zu of the key's %zu base64 "
+		    "characters: the record was cut (a string lost, or cut at 255 bytes)", len,
+		    want->p.len);
+		return DKIMREC_TRUNCATED;
+	}
+	snprintf(detail, size, "p= holds another key (%.12s..., the key is %.12s...)", have,
+	    want->p.p);
+	return DKIMREC_OTHER_KEY;
+}
+
+static enum dkimrecord_verdict
+compare_one(const char *rec, size_t len, const struct expected *want, char *detail,
+    size_t size)
+{
+	struct taglist tl;
+	enum dkimrecord_verdict v;
+
+	if ((v = bad_bytes(rec, len, detail, size)) != DKIMREC_OK)
+		return v;
+	if (taglist_parse(rec, len, &tl, detail, size) < 0)
+		return DKIMREC_MALFORMED;
+	if ((v = check_tags(&tl, want, detail, size)) != DKIMREC_OK)
+		return v;
+	return compare_key(tag_find(&tl, "p")->value, want, detail, size);
+}
+
+/* Our own record: "v=DKIM1; k=TYPE; p=BASE64". */
+static int
+expected_parse(const char *expected, struct expected *want)
+{
+	struct taglist tl;
+	char ignored[128];
+	const struct tag *k, *p;
+
+	if (taglist_parse(expected, strlen(expected), &tl, ignored, sizeof(ignored)) < 0
+	    || (k = tag_find(&tl, "k")) == NULL || (p = tag_find(&tl, "p")) == NULL)
+		return -1;
+	want->k = k->value;
+	want->p = p->value;
+	return 0;
+}
+
+enum dkimrecord_verdict
+dkimrecord_compare(char *const *records, const size_t *lengths, size_t count,
+    const char *expected, char *detail, size_t detail_size)
+{
+	struct expected want;
+	char one[256];
+	size_t i, matching = 0;
+
+	if (expected_parse(expected, &want) < 0) {
+		snprintf(detail, detail_size, "internal error: cannot parse our own record");
+		return DKIMREC_MALFORMED;
+	}
+	if (count == 0) {
+		snprintf(detail, detail_size, "no TXT record at the name");
+		return DKIMREC_MISSING;
+	}
+	if (count == 1)
+		return compare_one(records[0], lengths[0], &want, detail, detail_size);
+	for (i = 0; i < count; i++)
+		if (compare_one(records[i], lengths[i], &want, one, sizeof(one)) == DKIMREC_OK)
+			matching++;
+	snprintf(detail, detail_size, "%zu TXT records at the name (%s ours); verifiers may "
+	    "use any of them: keep only ours", count, matching == 0 ? "none is"
+	    : matching == 1 ? "one is" : "several are");
+	return DKIMREC_SEVERAL;
+}

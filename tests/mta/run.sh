@@ -1,0 +1,758 @@
+#!/bin/bash
+# NAME
+#	run.sh - Signet behind a real Postfix and a real Sendmail, end to end (TAP)
+# SYNOPSIS
+#	top_srcdir=... top_builddir=... tests/mta/run.sh
+#	SIGNET_TEST_ONLY=REGEX SIGNET_TEST_KEEP=1 tests/mta/run.sh
+# DESCRIPTION
+#	Everything runs on loopback addresses, in one temporary directory; nothing of the
+#	system's mail set-up is read or changed, and no system MTA is started or stopped.
+#
+#	- a private NSD (tests/lib/dnsserver.sh) serves the zone "test": Signet's keys for
+#	  out.signet.test (RSA and Ed25519), a key of a foreign sender sender.test, and
+#	  SPF ("v=spf1 ip4:127.0.0.2 -all") and DMARC (p=reject) records for sender.test;
+#	- milter/signet -f on a loopback port, InternalHosts 127.0.0.1 only, asking only
+#	  that NSD;
+#	- smtpsink.py, an SMTP server that writes each message it receives to a file: the
+#	  MTAs' relay host;
+#	- a private Postfix (postfix -c DIR start: its own main.cf and master.cf, queue,
+#	  data directory and log file, every service unchrooted, smtpd on one loopback
+#	  port and a submission smtpd with Cyrus SASL (sasldb) on another, relayhost the
+#	  sink), with the lines of contrib/postfix/main.cf;
+#	- a private Sendmail: Debian's sendmail-bin, sendmail-base and sendmail-cf
+#	  fetched with "apt-get download" and unpacked with dpkg -x (never installed: they
+#	  conflict with postfix), sendmail.cf built with m4 from an .mc that includes
+#	  contrib/sendmail/signet.mc, run as root in the foreground (-bD) with its own
+#	  queue, SMART_HOST the sink.  It runs in its own UTS and mount namespaces
+#	  (unshare): the host name there is mta.signet.test (an unqualified host name
+#	  makes Sendmail sleep 60 s at start), and a private directory is bind-mounted
+#	  on /usr/lib/sasl2 so that Cyrus SASL reads our Sendmail.conf and sasldb (Sendmail
+#	  clears the environment, so SASL_CONF_PATH cannot point elsewhere).
+#
+#	For each MTA, with swaks as the client:
+#	  a client on 127.0.0.3 that authenticates (AUTH PLAIN) gets its mail signed;
+#	  a client on 127.0.0.1 (InternalHosts) gets its mail signed;
+#	  at the sink, both signatures (RSA, Ed25519) verify with dkimpy and Mail::DKIM;
+#	  mail from 127.0.0.2 (not internal, not authenticated), signed beforehand by
+#	  dkimpy for sender.test and carrying a forged Authentication-Results with our
+#	  AuthservID and a foreign one, arrives unsigned by us with exactly one
+#	  Authentication-Results of ours (dkim=pass, spf=pass, dmarc=pass for
+#	  sender.test) and the foreign one, the forged one gone.
+#
+#	A missing tool or MTA is a failure with the reason, never a skip.  Each case prints,
+#	when it fails, what it got and what it wanted and the logs written meanwhile.
+#	top_srcdir and top_builddir default to the repository root.  SIGNET_TEST_ONLY runs
+#	only the cases whose name matches the extended regular expression REGEX (set-up
+#	always runs).  SIGNET_TEST_KEEP=1 keeps the temporary directory and says where.
+#	SIGNET_SENDMAIL_DEBS=DIR takes the three .deb files from DIR instead of
+#	downloading them.
+# FILES
+#	contrib/postfix/main.cf, contrib/sendmail/signet.mc, tests/mta/smtpsink.py,
+#	tests/lib/dnsserver.sh, verify-dkimpy.py, verify-maildkim.pl
+# SEE ALSO
+#	README.md ("Use with Postfix", "Use with Sendmail")
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=$(cd "${top_srcdir:-$here/../..}" && pwd)
+top_builddir=${top_builddir:-$top_srcdir}
+top_builddir=$(cd "$top_builddir" 2>/dev/null && pwd || echo "$top_builddir")
+PY=/usr/bin/python3
+SIGNET=$top_builddir/milter/signet
+SIGNET_KEYS=$top_builddir/keys/signet-keys
+LIB=$top_srcdir/tests/lib
+ONLY=${SIGNET_TEST_ONLY:-}
+AUTHSERV=mx.signet.test
+OUR=out.signet.test		# the domain Signet signs for
+THEIR=sender.test		# a foreign sender, checked inbound
+SASL_USER=alice@signet.test
+SASL_PASS=signet-test-password
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/signet-mta.XXXXXX") || exit 99
+# Postfix's daemons run as user postfix and must reach their queue under $TMP.
+chmod 755 "$TMP"
+. "$LIB/dnsserver.sh"
+
+SIGNET_PID= SINK_PID= SENDMAIL_PID= POSTFIX_UP= DNS_PORT=
+SIGNET_PORT= SINK_PORT=
+PF_DIR=$TMP/postfix SM_DIR=$TMP/sendmail SINK_DIR=$TMP/sink
+PF_SMTP_PORT= PF_SUBMIT_PORT= SM_PORT=
+declare -A LOGS LOGOFF
+cleanup() {
+	if [ -n "$POSTFIX_UP" ]; then
+		postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1 ||
+		    postfix -c "$PF_DIR/etc" abort >/dev/null 2>&1
+	fi
+	local pid
+	# Sendmail's pid file, in case the process we started is not Sendmail itself.
+	[ -s "$SM_DIR/sendmail.pid" ] && kill "$(head -n 1 "$SM_DIR/sendmail.pid")" 2>/dev/null
+	for pid in "$SENDMAIL_PID" "$SIGNET_PID" "$SINK_PID"; do
+		[ -n "$pid" ] || continue
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	dns_stop
+	if [ -n "${SIGNET_TEST_KEEP:-}" ]; then
+		echo "# kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 99' INT TERM HUP
+
+# ---- TAP -----------------------------------------------------------------------------
+ntest=0 npass=0 nfail=0
+errors=()
+CASE= CASE_DIR=
+
+diag() {
+	local s
+	for s in "$@"; do
+		printf '%s\n' "$s" | sed 's/^/# /'
+	done
+}
+
+# begin NAME: returns 1 when SIGNET_TEST_ONLY filters the case out.
+begin() {
+	CASE=$1
+	errors=()
+	if [ -n "$ONLY" ] && ! printf '%s\n' "$CASE" | grep -Eq -- "$ONLY"; then
+		return 1
+	fi
+	CASE_DIR=$TMP/cases/$CASE
+	mkdir -p "$CASE_DIR"
+	local name
+	for name in "${!LOGS[@]}"; do
+		LOGOFF[$name]=$(wc -c < "${LOGS[$name]}" 2>/dev/null || echo 0)
+	done
+	return 0
+}
+
+err() {
+	local IFS=$'\n'
+	errors+=("$*")
+}
+
+finish() {
+	ntest=$((ntest + 1))
+	if [ ${#errors[@]} -eq 0 ]; then
+		npass=$((npass + 1))
+		echo "ok $ntest - $CASE"
+		return
+	fi
+	nfail=$((nfail + 1))
+	echo "not ok $ntest - $CASE"
+	diag "${errors[@]}"
+	local name text
+	for name in "${!LOGS[@]}"; do
+		text=$(tail -c +$((${LOGOFF[$name]:-0} + 1)) "${LOGS[$name]}" 2>/dev/null |
+		    tail -n 40)
+		[ -n "$text" ] && diag "$name log during this case:" "$text"
+	done
+}
+
+# setup NAME FUNCTION: a set-up step as a test; later steps and cases need it to pass.
+SETUP_FAILED=
+setup() {
+	CASE=$1
+	errors=()
+	local name
+	for name in "${!LOGS[@]}"; do
+		LOGOFF[$name]=$(wc -c < "${LOGS[$name]}" 2>/dev/null || echo 0)
+	done
+	if [ -n "$SETUP_FAILED" ]; then
+		err "not run: set-up step '$SETUP_FAILED' failed"
+	else
+		"$2" || { [ ${#errors[@]} -gt 0 ] || err "$2 failed"; }
+		[ ${#errors[@]} -eq 0 ] || SETUP_FAILED=$CASE
+	fi
+	finish
+}
+
+# ---- set-up --------------------------------------------------------------------------
+free_port() {
+	dns_free_port
+}
+
+# wait_smtp PORT SECONDS: something answers "220" on 127.0.0.1:PORT.
+wait_smtp() {
+	"$PY" - "$1" "$2" <<'EOF'
+import socket, sys, time
+port, end = int(sys.argv[1]), time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            if s.recv(512).startswith(b"220"):
+                s.sendall(b"QUIT\r\n")
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+EOF
+}
+
+check_tools() {
+	local missing=() f
+	[ -x "$SIGNET" ] || missing+=("$SIGNET (build it: make)")
+	[ -x "$SIGNET_KEYS" ] || missing+=("$SIGNET_KEYS (build it: make)")
+	command -v nsd >/dev/null || [ -x /usr/sbin/nsd ] || missing+=("nsd (apt-get install nsd)")
+	command -v kdig >/dev/null || missing+=("kdig (apt-get install knot-dnsutils)")
+	[ -x "$PY" ] || missing+=("$PY (apt-get install python3)")
+	"$PY" -c 'import dkim, dns.resolver, nacl.signing' 2>/dev/null ||
+	    missing+=("dkimpy/dnspython/PyNaCl (apt-get install python3-dkim python3-dnspython python3-nacl)")
+	perl -MMail::DKIM::Verifier -MNet::DNS -MCrypt::PK::Ed25519 -e 1 2>/dev/null ||
+	    missing+=("Mail::DKIM/Net::DNS/CryptX (apt-get install libmail-dkim-perl libnet-dns-perl libcryptx-perl)")
+	command -v swaks >/dev/null || missing+=("swaks (apt-get install swaks)")
+	for f in postfix postconf; do
+		command -v $f >/dev/null || [ -x /usr/sbin/$f ] ||
+		    missing+=("$f (apt-get install postfix)")
+	done
+	id postfix >/dev/null 2>&1 || missing+=("user postfix (apt-get install postfix)")
+	command -v saslpasswd2 >/dev/null || [ -x /usr/sbin/saslpasswd2 ] ||
+	    missing+=("saslpasswd2 (apt-get install sasl2-bin)")
+	ls /usr/lib/*/sasl2/libplain.so /usr/lib/sasl2/libplain.so >/dev/null 2>&1 ||
+	    ls /usr/lib/*/sasl2/libsasldb.so >/dev/null 2>&1 ||
+	    missing+=("Cyrus SASL plain and sasldb plug-ins (apt-get install libsasl2-modules libsasl2-modules-db)")
+	for f in m4 unshare mount dpkg apt-get; do
+		command -v $f >/dev/null || missing+=("$f")
+	done
+	[ "$(id -u)" -eq 0 ] || missing+=("root (the private Postfix and Sendmail need it)")
+	if [ ${#missing[@]} -gt 0 ]; then
+		err "missing: ${missing[*]}"
+		return 1
+	fi
+}
+
+keys() {	# KEYSTORE signet-keys arguments...
+	local store=$1
+	shift
+	"$SIGNET_KEYS" -k "$store" "$@" 2>>"$TMP/signet-keys.log"
+}
+
+setup_dns() {
+	local k=$TMP/keys f=$TMP/foreign-keys
+	mkdir -p "$k" "$f"
+	{
+		keys "$k" generate "$OUR" -a rsa-2048 -s rsa1 &&
+		keys "$k" generate "$OUR" -a ed25519 -s ed1 &&
+		keys "$k" activate "$OUR" rsa1 --force &&
+		keys "$k" activate "$OUR" ed1 --force &&
+		keys "$f" generate "$THEIR" -a rsa-2048 -s mail &&
+		keys "$f" activate "$THEIR" mail --force
+	} >/dev/null || {
+		err "signet-keys failed:" "$(tail -n 5 "$TMP/signet-keys.log")"
+		return 1
+	}
+	{
+		keys "$k" dns "$OUR" && keys "$f" dns "$THEIR" &&
+		printf '%s. IN TXT "v=spf1 ip4:127.0.0.2 -all"\n' "$THEIR" &&
+		printf '_dmarc.%s. IN TXT "v=DMARC1; p=reject"\n' "$THEIR" &&
+		printf '%s. IN TXT "v=spf1 ip4:127.0.0.1 -all"\n' "$OUR" &&
+		printf '_dmarc.%s. IN TXT "v=DMARC1; p=none"\n' "$OUR"
+	} > "$TMP/records" || {
+		err "signet-keys dns failed:" "$(tail -n 5 "$TMP/signet-keys.log")"
+		return 1
+	}
+	if ! dns_start "$TMP/dns" test "$TMP/records" 2>"$TMP/dns.err"; then
+		err "NSD: $(cat "$TMP/dns.err")"
+		return 1
+	fi
+	LOGS[nsd]=$TMP/dns/nsd.log
+	local got
+	got=$(kdig +short +timeout=2 @127.0.0.1 -p "$DNS_PORT" TXT "_dmarc.$THEIR" 2>&1)
+	case $got in
+	*v=DMARC1*) ;;
+	*) err "NSD does not serve _dmarc.$THEIR: got '$got'"; return 1 ;;
+	esac
+}
+
+setup_signet() {
+	SIGNET_PORT=$(free_port)
+	cat > "$TMP/signet.conf" <<EOF
+# Written by tests/mta/run.sh
+Socket inet:$SIGNET_PORT@127.0.0.1
+Mode sv
+AuthservID $AUTHSERV
+Keystore $TMP/keys
+InternalHosts 127.0.0.1
+Nameservers 127.0.0.1@$DNS_PORT
+LogLevel debug
+EOF
+	LOGS[signet]=$TMP/signet.log
+	"$SIGNET" -c "$TMP/signet.conf" -f >"$TMP/signet.log" 2>&1 &
+	SIGNET_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		if ! kill -0 "$SIGNET_PID" 2>/dev/null; then
+			wait "$SIGNET_PID"
+			err "signet exited with status $? at start-up:" "$(tail -n 20 "$TMP/signet.log")"
+			SIGNET_PID=
+			return 1
+		fi
+		if "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $SIGNET_PORT), 1).close()" \
+		    2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	err "signet does not listen on 127.0.0.1:$SIGNET_PORT after 10 s:" "$(tail -n 20 "$TMP/signet.log")"
+	return 1
+}
+
+setup_sink() {
+	mkdir -p "$SINK_DIR"
+	LOGS[sink]=$TMP/sink.log
+	"$PY" "$here/smtpsink.py" "$SINK_DIR" "$TMP/sink.port" >"$TMP/sink.log" 2>&1 &
+	SINK_PID=$!
+	local i
+	for i in $(seq 1 50); do
+		[ -s "$TMP/sink.port" ] && break
+		sleep 0.1
+	done
+	SINK_PORT=$(cat "$TMP/sink.port" 2>/dev/null)
+	if [ -z "$SINK_PORT" ] || ! wait_smtp "$SINK_PORT" 5; then
+		err "the SMTP sink did not start:" "$(cat "$TMP/sink.log")"
+		return 1
+	fi
+}
+
+# The lines of a contrib snippet with Signet's port in place of the documented 8895.
+contrib_lines() {	# FILE
+	sed -e "s/127\.0\.0\.1:8895/127.0.0.1:$SIGNET_PORT/g" \
+	    -e "s/inet:8895@127\.0\.0\.1/inet:$SIGNET_PORT@127.0.0.1/g" "$1"
+}
+
+setup_postfix() {
+	local etc=$PF_DIR/etc
+	mkdir -p "$etc/sasl" "$PF_DIR/queue" "$PF_DIR/data" || return 1
+	chown postfix "$PF_DIR/data"
+	PF_SMTP_PORT=$(free_port)
+	PF_SUBMIT_PORT=$(free_port)
+	while [ "$PF_SUBMIT_PORT" = "$PF_SMTP_PORT" ]; do PF_SUBMIT_PORT=$(free_port); done
+	{
+		cat <<EOF
+# Written by tests/mta/run.sh: a private Postfix on loopback ports.
+compatibility_level = 3.6
+queue_directory = $PF_DIR/queue
+data_directory = $PF_DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $PF_DIR/maillog
+maillog_file_prefixes = $PF_DIR
+myhostname = mta.signet.test
+mydomain = signet.test
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+local_transport = error:no local delivery here
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.1/32
+relay_domains = example.net
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+relayhost = [127.0.0.1]:$SINK_PORT
+smtp_host_lookup = native
+smtpd_peername_lookup = no
+smtputf8_enable = no
+biff = no
+queue_run_delay = 5s
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+cyrus_sasl_config_path = $etc/sasl
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+smtpd_sasl_security_options = noanonymous
+# ---- contrib/postfix/main.cf, Signet's port in place of 8895 ----
+EOF
+		contrib_lines "$top_srcdir/contrib/postfix/main.cf"
+	} > "$etc/main.cf"
+	cat > "$etc/master.cf" <<EOF
+# Written by tests/mta/run.sh: no chroot, so that paths are the same everywhere.
+127.0.0.1:$PF_SMTP_PORT inet n - n - - smtpd
+127.0.0.1:$PF_SUBMIT_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+	cat > "$etc/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $PF_DIR/sasldb2
+EOF
+	printf '%s' "$SASL_PASS" | saslpasswd2 -f "$PF_DIR/sasldb2" -p -c \
+	    -u "${SASL_USER#*@}" "${SASL_USER%@*}" 2>"$TMP/saslpasswd2.err" || {
+		err "saslpasswd2 failed: $(cat "$TMP/saslpasswd2.err")"
+		return 1
+	}
+	chgrp postfix "$PF_DIR/sasldb2" && chmod 640 "$PF_DIR/sasldb2"
+	: > "$PF_DIR/maillog"
+	LOGS[postfix]=$PF_DIR/maillog
+	if ! postfix -c "$etc" start >"$PF_DIR/start.out" 2>&1; then
+		err "postfix -c $etc start failed:" "$(cat "$PF_DIR/start.out")" \
+		    "$(tail -n 20 "$PF_DIR/maillog")"
+		postfix -c "$etc" abort >/dev/null 2>&1
+		return 1
+	fi
+	POSTFIX_UP=1
+	if ! wait_smtp "$PF_SMTP_PORT" 15 || ! wait_smtp "$PF_SUBMIT_PORT" 5; then
+		err "Postfix does not answer on 127.0.0.1:$PF_SMTP_PORT and :$PF_SUBMIT_PORT:" \
+		    "$(tail -n 20 "$PF_DIR/maillog")"
+		return 1
+	fi
+}
+
+# The three packages, downloaded with apt-get (never installed: sendmail-bin conflicts
+# with postfix), or taken from $SIGNET_SENDMAIL_DEBS.
+sendmail_debs() {
+	local debs=$SM_DIR/debs p
+	mkdir -p "$debs"
+	if [ -n "${SIGNET_SENDMAIL_DEBS:-}" ]; then
+		cp "$SIGNET_SENDMAIL_DEBS"/sendmail-bin_*.deb "$SIGNET_SENDMAIL_DEBS"/sendmail-base_*.deb \
+		    "$SIGNET_SENDMAIL_DEBS"/sendmail-cf_*.deb "$debs/" 2>"$SM_DIR/debs.err" || {
+			err "no sendmail-bin, sendmail-base, sendmail-cf .deb in $SIGNET_SENDMAIL_DEBS:" \
+			    "$(cat "$SM_DIR/debs.err")"
+			return 1
+		}
+	else
+		(cd "$debs" && apt-get download sendmail-bin sendmail-base sendmail-cf) \
+		    >"$SM_DIR/debs.err" 2>&1 || {
+			err "apt-get download sendmail-bin sendmail-base sendmail-cf failed" \
+			    "(Debian's archive must be reachable, or set SIGNET_SENDMAIL_DEBS):" \
+			    "$(tail -n 5 "$SM_DIR/debs.err")"
+			return 1
+		}
+	fi
+	for p in "$debs"/*.deb; do
+		dpkg -x "$p" "$SM_DIR/root" || { err "dpkg -x $p failed"; return 1; }
+	done
+	SENDMAIL=$SM_DIR/root/usr/libexec/sendmail/sendmail
+	[ -x "$SENDMAIL" ] || SENDMAIL=$SM_DIR/root/usr/lib/sm.bin/sendmail
+	if [ ! -x "$SENDMAIL" ]; then
+		err "no sendmail binary in the unpacked sendmail-bin"
+		return 1
+	fi
+	local missing
+	missing=$(ldd "$SENDMAIL" 2>&1 | grep 'not found')
+	if [ -n "$missing" ]; then
+		err "sendmail needs libraries that are not installed (contrib/deps.sh --test):" "$missing"
+		return 1
+	fi
+}
+
+# Sendmail in its own UTS and mount namespaces, in the foreground: ARGS...  Run in the
+# background, $! is Sendmail's own process id (exec all the way down).
+sendmail_ns() {
+	exec unshare --uts --mount --propagation private /bin/sh -c '
+		hostname mta.signet.test || exit 1
+		mount --bind "$0" /usr/lib/sasl2 || exit 1
+		exec "$@"' "$SM_DIR/sasl" "$SENDMAIL" "$@"
+}
+
+setup_sendmail() {
+	sendmail_debs || return 1
+	local cf=$SM_DIR/root/usr/share/sendmail/cf
+	mkdir -p "$SM_DIR/queue" "$SM_DIR/sasl" && chmod 700 "$SM_DIR/queue" || return 1
+	SM_PORT=$(free_port)
+	printf 'hosts files\naliases files\n' > "$SM_DIR/service.switch"
+	# Cyrus SASL looks for Sendmail.conf in /usr/lib/sasl2 (among system paths); in
+	# Sendmail's mount namespace that directory is $SM_DIR/sasl.
+	cat > "$SM_DIR/sasl/Sendmail.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: /usr/lib/sasl2/sasldb2
+EOF
+	printf '%s' "$SASL_PASS" | saslpasswd2 -f "$SM_DIR/sasl/sasldb2" -p -c \
+	    -u "${SASL_USER#*@}" "${SASL_USER%@*}" 2>"$TMP/saslpasswd2.err" || {
+		err "saslpasswd2 failed: $(cat "$TMP/saslpasswd2.err")"
+		return 1
+	}
+	chmod 600 "$SM_DIR/sasl/sasldb2"
+	{
+		cat <<EOF
+divert(-1)
+# Written by tests/mta/run.sh: a private Sendmail on a loopback port.
+divert(0)dnl
+OSTYPE(\`linux')dnl
+define(\`confDOMAIN_NAME', \`mta.signet.test')dnl
+define(\`QUEUE_DIR', \`$SM_DIR/queue')dnl
+define(\`confPID_FILE', \`$SM_DIR/sendmail.pid')dnl
+define(\`STATUS_FILE', \`$SM_DIR/statistics')dnl
+define(\`confSERVICE_SWITCH_FILE', \`$SM_DIR/service.switch')dnl
+define(\`confHOSTS_FILE', \`/etc/hosts')dnl
+define(\`ALIAS_FILE', \`')dnl
+define(\`confHELP_FILE', \`')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+define(\`confDELIVERY_MODE', \`background')dnl
+define(\`confLOG_LEVEL', \`14')dnl
+define(\`SMART_HOST', \`[127.0.0.1]')dnl
+define(\`RELAY_MAILER_ARGS', \`TCP \$h $SINK_PORT')dnl
+define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
+TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
+define(\`confAUTH_OPTIONS', \`A')dnl
+FEATURE(\`no_default_msa')dnl
+FEATURE(\`nocanonify')dnl
+FEATURE(\`accept_unresolvable_domains')dnl
+RELAY_DOMAIN(\`example.net')dnl
+DAEMON_OPTIONS(\`Family=inet, Name=MTA, Port=$SM_PORT, Addr=127.0.0.1')dnl
+dnl ---- contrib/sendmail/signet.mc, Signet's port in place of 8895 ----
+EOF
+		contrib_lines "$top_srcdir/contrib/sendmail/signet.mc"
+		printf "MAILER(\`smtp')dnl\n"
+	} > "$SM_DIR/sendmail.mc"
+	if ! m4 -D_CF_DIR_="$cf/" "$cf/m4/cf.m4" "$SM_DIR/sendmail.mc" \
+	    >"$SM_DIR/sendmail.cf" 2>"$SM_DIR/m4.err"; then
+		err "m4 could not build sendmail.cf:" "$(cat "$SM_DIR/m4.err")"
+		return 1
+	fi
+	grep -q "^Xsignet, S=inet:$SIGNET_PORT@127.0.0.1" "$SM_DIR/sendmail.cf" || {
+		err "sendmail.cf has no Xsignet line for port $SIGNET_PORT:" \
+		    "$(grep -n '^X\|InputMailFilters' "$SM_DIR/sendmail.cf")"
+		return 1
+	}
+	: > "$SM_DIR/sendmail.out"
+	LOGS[sendmail]=$SM_DIR/sendmail.out
+	LOGS[sendmail-smtp-traffic]=$SM_DIR/traffic.log
+	sendmail_ns -C "$SM_DIR/sendmail.cf" -bD -X "$SM_DIR/traffic.log" \
+	    >"$SM_DIR/sendmail.out" 2>&1 </dev/null &
+	SENDMAIL_PID=$!
+	if ! wait_smtp "$SM_PORT" 20; then
+		err "Sendmail does not answer on 127.0.0.1:$SM_PORT after 20 s:" \
+		    "$(tail -n 20 "$SM_DIR/sendmail.out")"
+		return 1
+	fi
+}
+
+# ---- helpers for cases ---------------------------------------------------------------
+# message FILE FROM_DOMAIN TAG: a plain message; TAG goes into Subject and Message-ID.
+message() {
+	cat > "$1" <<EOF
+From: Alice <alice@$2>
+To: Bob <bob@example.net>
+Subject: MTA test $3
+Date: $(date -R)
+Message-ID: <$3@$2>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+Hello Bob,
+
+this message went through a real MTA with Signet attached ($3).
+A line with a leading dot follows, for the SMTP dot-stuffing:
+.hidden
+Alice
+EOF
+}
+
+# submit PORT LOCAL_IP FROM FILE [swaks options...]: one message with swaks.
+submit() {
+	local port=$1 ip=$2 from=$3 file=$4
+	shift 4
+	if ! swaks --server "127.0.0.1:$port" --local-interface "$ip" \
+	    --ehlo "client.$THEIR" --from "$from" --to bob@example.net \
+	    --data "$file" --timeout 60 "$@" >"$CASE_DIR/swaks.out" 2>&1; then
+		err "swaks failed (exit $?):" "$(grep -E '^(<~?|\*\*\*|=== )' "$CASE_DIR/swaks.out" | tail -n 15)"
+		return 1
+	fi
+}
+
+# delivered TAG: waits (30 s at most) for the sink's message with Subject "MTA test TAG"
+# and sets DELIVERED to its file.
+delivered() {
+	local i f
+	DELIVERED=
+	for i in $(seq 1 300); do
+		f=$(grep -l "^Subject: MTA test $1" "$SINK_DIR"/*.eml 2>/dev/null | head -n 1)
+		if [ -n "$f" ]; then
+			DELIVERED=$f
+			cp "$f" "$CASE_DIR/delivered.eml"
+			return 0
+		fi
+		sleep 0.1
+	done
+	err "no message with Subject 'MTA test $1' reached the sink in 30 s;" \
+	    "swaks said:" "$(grep -E '^<~? ' "$CASE_DIR/swaks.out" | tail -n 4)"
+	return 1
+}
+
+# The header fields named NAME of FILE, unfolded, one per line.
+fields() {	# FILE NAME
+	"$PY" - "$1" "$2" <<'EOF'
+import email.parser, email.policy, sys
+raw = open(sys.argv[1], "rb").read()
+msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+for v in msg.get_all(sys.argv[2]) or []:
+    print(" ".join(str(v).split()))
+EOF
+}
+
+# verify FILE NSIG: both verifiers pass all NSIG signatures.
+verify() {
+	local file=$1 nsig=$2 v out rc n
+	for v in dkimpy maildkim; do
+		if [ $v = dkimpy ]; then
+			out=$("$PY" "$LIB/verify-dkimpy.py" 127.0.0.1 "$DNS_PORT" "$file" 2>&1)
+		else
+			out=$(perl "$LIB/verify-maildkim.pl" 127.0.0.1 "$DNS_PORT" "$file" 2>&1)
+		fi
+		rc=$?
+		n=$(printf '%s\n' "$out" | grep -c ' pass$')
+		if [ $rc -ne 0 ] || [ "$n" -ne "$nsig" ]; then
+			err "$v: $n passing signature(s) (exit $rc), want $nsig:" "$out"
+		fi
+	done
+}
+
+# expect_our_signatures FILE: one RSA and one Ed25519 signature of ours, both verify.
+expect_our_signatures() {
+	local sigs got
+	sigs=$(fields "$1" DKIM-Signature)
+	got=$(printf '%s\n' "$sigs" | grep -c "d=$OUR;")
+	if [ "$got" -ne 2 ] ||
+	    ! printf '%s\n' "$sigs" | grep -q "a=rsa-sha256;.*d=$OUR;.*s=rsa1;\|a=rsa-sha256;.*s=rsa1;.*d=$OUR;" ||
+	    ! printf '%s\n' "$sigs" | grep -q "a=ed25519-sha256;"; then
+		err "want two DKIM-Signature fields with d=$OUR (rsa-sha256 s=rsa1, ed25519-sha256 s=ed1), got:" \
+		    "${sigs:-(none)}"
+		return 1
+	fi
+	verify "$1" 2
+}
+
+# ---- cases ---------------------------------------------------------------------------
+# set_up FAILED_SETUP: when a set-up step the case needs failed, the case fails saying so.
+set_up() {
+	[ -z "$1" ] && return 0
+	err "not run: set-up step '$1' failed"
+	finish
+	return 1
+}
+
+# The three cases, for MTA NAME whose SMTP port is PORT and whose AUTH port is APORT.
+case_auth() {	# NAME APORT [FAILED_SETUP]
+	begin "$1_signs_mail_of_smtp_auth_client_both_verifiers_pass" || return
+	set_up "${3:-}" || return
+	local tag="$1-auth-$RANDOM"
+	message "$CASE_DIR/msg" "$OUR" "$tag"
+	submit "$2" 127.0.0.3 "alice@$OUR" "$CASE_DIR/msg" \
+	    --auth PLAIN --auth-user "$SASL_USER" --auth-password "$SASL_PASS" &&
+	    delivered "$tag" && expect_our_signatures "$DELIVERED"
+	finish
+}
+
+case_internal() {	# NAME PORT [FAILED_SETUP]
+	begin "$1_signs_mail_of_internal_host_both_verifiers_pass" || return
+	set_up "${3:-}" || return
+	local tag="$1-internal-$RANDOM"
+	message "$CASE_DIR/msg" "$OUR" "$tag"
+	submit "$2" 127.0.0.1 "alice@$OUR" "$CASE_DIR/msg" &&
+	    delivered "$tag" && expect_our_signatures "$DELIVERED"
+	finish
+}
+
+# An inbound message as sender.test would send it: signed with its key by dkimpy,
+# a forged Authentication-Results with our AuthservID and a foreign one above it.
+inbound_message() {	# FILE TAG
+	message "$1.plain" "$THEIR" "$2"
+	"$PY" - "$1.plain" "$1" "$TMP/foreign-keys/$THEIR/mail.key" "$THEIR" "$AUTHSERV" <<'EOF'
+import sys, dkim
+plain, out, keyfile, domain, ours = sys.argv[1:]
+msg = open(plain, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+sig = dkim.sign(msg, b"mail", domain.encode(), open(keyfile, "rb").read(),
+                canonicalize=(b"relaxed", b"relaxed"),
+                include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+forged = ("Authentication-Results: %s; dkim=pass header.d=bank.example;\r\n"
+          "\tspf=pass smtp.mailfrom=bank.example; dmarc=pass header.from=bank.example\r\n" % ours)
+foreign = "Authentication-Results: relay.example.org; spf=pass smtp.mailfrom=%s\r\n" % domain
+open(out, "wb").write(forged.encode() + foreign.encode() + sig + msg)
+EOF
+}
+
+case_inbound() {	# NAME PORT [FAILED_SETUP]
+	begin "$1_checks_inbound_mail_one_authentication_results_forged_one_removed" || return
+	set_up "${3:-}" || return
+	local tag="$1-inbound-$RANDOM" ar ours foreign sigs
+	if ! inbound_message "$CASE_DIR/msg" "$tag" 2>"$CASE_DIR/sign.err"; then
+		err "dkimpy could not sign the inbound message:" "$(cat "$CASE_DIR/sign.err")"
+		finish
+		return
+	fi
+	if submit "$2" 127.0.0.2 "alice@$THEIR" "$CASE_DIR/msg" && delivered "$tag"; then
+		ar=$(fields "$DELIVERED" Authentication-Results)
+		ours=$(printf '%s\n' "$ar" | grep -E "^$AUTHSERV;")
+		foreign=$(printf '%s\n' "$ar" | grep -c '^relay\.example\.org; spf=pass')
+		if [ "$(printf '%s\n' "$ours" | grep -c .)" -ne 1 ]; then
+			err "want exactly one Authentication-Results of $AUTHSERV, got:" "${ar:-(none)}"
+		else
+			printf '%s\n' "$ours" | grep -q 'bank\.example' &&
+			    err "the forged Authentication-Results is still there:" "$ar"
+			printf '%s\n' "$ours" | grep -Eq "dkim=pass .*header\.d=$THEIR" ||
+			    err "want dkim=pass header.d=$THEIR in ours, got:" "$ours"
+			printf '%s\n' "$ours" | grep -Eq "spf=pass .*smtp\.mailfrom=alice@$THEIR" ||
+			    err "want spf=pass smtp.mailfrom=alice@$THEIR in ours, got:" "$ours"
+			printf '%s\n' "$ours" | grep -Eq "dmarc=pass .*header\.from=$THEIR" ||
+			    err "want dmarc=pass header.from=$THEIR in ours, got:" "$ours"
+		fi
+		[ "$foreign" -eq 1 ] ||
+		    err "want the foreign Authentication-Results (relay.example.org) kept, got:" "${ar:-(none)}"
+		sigs=$(fields "$DELIVERED" DKIM-Signature)
+		printf '%s\n' "$sigs" | grep -q "d=$OUR;" &&
+		    err "inbound mail was signed by us:" "$sigs"
+		# The sender's signature still verifies after the MTA and Signet handled it.
+		verify "$DELIVERED" 1
+	fi
+	finish
+}
+
+# ---- run -----------------------------------------------------------------------------
+setup setup_tools_present check_tools
+setup setup_nsd_serves_keys_spf_and_dmarc setup_dns
+setup setup_signet_starts setup_signet
+setup setup_smtp_sink_starts setup_sink
+COMMON_FAILED=$SETUP_FAILED
+setup setup_private_postfix_starts setup_postfix
+PF_FAILED=$SETUP_FAILED
+SETUP_FAILED=$COMMON_FAILED	# Sendmail does not need Postfix
+setup setup_private_sendmail_starts setup_sendmail
+SM_FAILED=$SETUP_FAILED
+
+for mta in postfix sendmail; do
+	if [ $mta = postfix ]; then
+		set -- "$PF_SMTP_PORT" "$PF_SUBMIT_PORT" "$PF_FAILED"
+	else
+		set -- "$SM_PORT" "$SM_PORT" "$SM_FAILED"
+	fi
+	case_auth $mta "$2" "$3"
+	case_internal $mta "$1" "$3"
+	case_inbound $mta "$1" "$3"
+done
+
+echo "# mta suite: $npass passed, $nfail failed"
+echo "1..$ntest"
+[ $nfail -eq 0 ]

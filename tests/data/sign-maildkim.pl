@@ -9,8 +9,9 @@
 #	Mail::DKIM::Signer using the PEM RSA private key KEYFILE, and prints the
 #	DKIM-Signature header field (folded, CRLF line endings) to prepend to the message.
 #	CANON is e.g. relaxed/simple; ALGORITHM rsa-sha256 or rsa-sha1 (Debian 12's
-#	Mail::DKIM has no ed25519-sha256); HEADERS is a colon-separated h= list, or "-" for
-#	Mail::DKIM's default choice.  TIMESTAMP and EXPIRATION are absolute Unix times for
+#	Mail::DKIM has no ed25519-sha256); HEADERS is the exact colon-separated h= list
+#	(through a signing policy, since Mail::DKIM's own Headers option only adds to its
+#	default list, which always has From), or "-" for Mail::DKIM's default choice.  TIMESTAMP and EXPIRATION are absolute Unix times for
 #	t= and x=, or "-" for none.
 #
 #	tests/data/run-inbound.py runs this for "sign maildkim" lines.
@@ -28,7 +29,7 @@ if (@ARGV < 6) {
 }
 my ($keyfile, $domain, $selector, $canon, $algorithm, $headers, $t, $x) = @ARGV;
 
-eval { require Mail::DKIM::Signer; 1 } or do {
+eval { require Mail::DKIM::Signer; require Mail::DKIM::Signature; 1 } or do {
 	print STDERR "sign-maildkim: cannot load Mail::DKIM::Signer "
 	    . "(apt-get install libmail-dkim-perl): $@";
 	exit 2;
@@ -46,9 +47,19 @@ my %args = (
 	Selector  => $selector,
 	KeyFile   => $keyfile,
 );
-$args{Headers} = $headers if $headers ne '-';
 $args{Timestamp} = $t if defined $t && $t ne '-';
 $args{Expiration} = $x if defined $x && $x ne '-';
+if ($headers ne '-') {
+	# One signature with exactly this h= list, whatever the message holds.
+	my %sig = %args;
+	delete $sig{Method};
+	$args{Policy} = sub {
+		my $signer = shift;
+		$signer->add_signature(Mail::DKIM::Signature->new(%sig,
+		    Method => $canon, Headers => $headers));
+		return;
+	};
+}
 
 my $signer = eval { Mail::DKIM::Signer->new(%args) };
 if (!$signer) {

@@ -376,5 +376,64 @@ sleep 0.3
 run "rotate --auto with nothing due says so" 0 "^nothing due$" -c "$CONF" -k "$work/quiet" rotate --auto
 run "rotate --auto takes no domain" 1 "takes no domain" -c "$CONF" -k "$A" rotate --auto "$D"
 
+# ---- publish: RFC 2136 with TSIG to a private Knot ---------------------------------------
+P=$work/pub-keys
+PZ=pub.test
+SECRET=$(head -c 32 /dev/urandom | base64)
+echo "manual._domainkey.$PZ. IN TXT \"left over\"" > "$work/knot-records"
+knot_start "$work/knot" "$PZ" signet-update "$SECRET" "$work/knot-records" 2>"$work/knot.err" ||
+	bail "a private knotd serves $PZ and takes TSIG-signed updates" "$work/knot.err"
+ok "a private knotd serves $PZ and takes TSIG-signed updates"
+KS=127.0.0.1@$KNOT_PORT
+printf 'Nameservers %s\nUpdateServer %s\nUpdateKey hmac-sha256:signet-update:%s\nPidFile %s\n' \
+	"$KS" "$KS" "$SECRET" "$work/signet.pid" > "$work/update.conf"
+UC=(-c "$work/update.conf" -k "$P")
+"$SK" "${UC[@]}" generate "$PZ" -s manual >/dev/null 2>&1
+run "publish: the update is applied (NOERROR)" 0 \
+	"^manual\._domainkey\.$PZ: published to $KS \(zone $PZ, TTL 5\): NOERROR$" "${UC[@]}" publish "$PZ" manual
+got=$(kdig +short @127.0.0.1 -p "$KNOT_PORT" "manual._domainkey.$PZ" TXT)
+if [ "$(printf '%s\n' "$got" | grep -c .)" -eq 1 ] && printf '%s' "$got" | grep -q 'v=DKIM1; k=rsa; p='; then
+	ok "publish replaced the old TXT record: Knot serves exactly ours"
+else
+	notok "publish replaced the old TXT record: Knot serves exactly ours" "$got"
+fi
+run "check against Knot: the published record propagates" 3 "^manual\._domainkey\.$PZ: propagating" \
+	"${UC[@]}" check "$PZ" manual
+printf 'UpdateServer %s\nUpdateKey hmac-sha256:signet-update:%s\nNameservers %s\n' "$KS" \
+	"$(head -c 32 /dev/urandom | base64)" "$KS" > "$work/badsecret.conf"
+run "publish: a wrong TSIG secret is refused (BADSIG)" 1 "refused the update: NOTAUTH, TSIG BADSIG" \
+	-c "$work/badsecret.conf" -k "$P" publish "$PZ" manual
+printf 'UpdateServer %s\nUpdateKey hmac-sha256:nobody:%s\nNameservers %s\n' "$KS" "$SECRET" "$KS" \
+	> "$work/badkey.conf"
+run "publish: an unknown TSIG key is refused (BADKEY)" 1 "TSIG BADKEY" \
+	-c "$work/badkey.conf" -k "$P" publish "$PZ" manual
+printf 'UpdateServer %s\nNameservers %s\n' "$KS" "$KS" > "$work/nokey.conf"
+run "publish: UpdateServer without UpdateKey is refused" 1 "UpdateKey is not" \
+	-c "$work/nokey.conf" -k "$P" publish "$PZ" manual
+run "publish without UpdateServer says to paste signet-keys dns" 1 \
+	"no UpdateServer in .*signet.conf: paste the output of \"signet-keys dns $PZ manual\" into the zone" \
+	-c "$CONF" -k "$P" publish "$PZ" manual
+sleep 6
+run "check against Knot: the published record matches" 0 "^manual\._domainkey\.$PZ: ok: " \
+	"${UC[@]}" check "$PZ" manual
+
+P2=$work/pub-auto
+U2=(-c "$work/update.conf" -k "$P2")
+"$SK" "${U2[@]}" generate "$PZ" -s pubold >/dev/null 2>&1 &&
+	"$SK" "${U2[@]}" activate "$PZ" pubold --force >/dev/null 2>&1
+backdate "$P2/$PZ/pubold.meta" active 100
+run "rotate --auto with UpdateServer publishes the new key" 0 \
+	"^s[0-9]{6}[a-z]+\._domainkey\.$PZ: published to $KS \(zone $PZ, TTL 5\): NOERROR$" "${U2[@]}" rotate --auto
+PUBNEW=$(sed -n "s/^$PZ \(s[0-9]*[a-z]*\) generated.*/\1/p" "$work/out")
+grep -q "^$PZ $PUBNEW checked after publishing: propagating$" "$work/out" &&
+	ok "rotate --auto checks the published key so that propagation starts counting" ||
+	notok "rotate --auto checks the published key so that propagation starts counting" "$(cat "$work/out")"
+sed -i "s/^dns-match .*/dns-match $(date -u -d '-1 days' +%Y-%m-%dT%H:%M:%SZ)/" "$P2/$PZ/$PUBNEW.meta"
+run "rotate --auto activates the published key once propagated" 0 "^$PZ $PUBNEW activated \(DNS matches\)$" \
+	"${U2[@]}" rotate --auto
+grep -q "^$PZ pubold rsa-2048 retiring$" <("$SK" "${U2[@]}" list) &&
+	ok "rotate --auto moved the old key to retiring" ||
+	notok "rotate --auto moved the old key to retiring" "$("$SK" "${U2[@]}" list)"
+
 echo "1..$n"
 exit $failed

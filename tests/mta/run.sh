@@ -74,15 +74,25 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/signet-mta.XXXXXX") || exit 99
 chmod 755 "$TMP"
 . "$LIB/dnsserver.sh"
 
-SIGNET_PID= SINK_PID= SENDMAIL_PID= POSTFIX_UP= DNS_PORT=
-SIGNET_PORT= SINK_PORT=
+SIGNET_PID='' SINK_PID='' SENDMAIL_PID='' POSTFIX_UP='' DNS_PORT=''
+SIGNET_PORT='' SINK_PORT=''
 PF_DIR=$TMP/postfix SM_DIR=$TMP/sendmail SINK_DIR=$TMP/sink
-PF_SMTP_PORT= PF_SUBMIT_PORT= SM_PORT=
+PF_SMTP_PORT='' PF_SUBMIT_PORT='' SM_PORT=''
 declare -A LOGS LOGOFF
 cleanup() {
 	if [ -n "$POSTFIX_UP" ]; then
 		postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1 ||
 		    postfix -c "$PF_DIR/etc" abort >/dev/null 2>&1
+		# "postfix stop" only signals the master: let it and its children go
+		# before their queue directory is removed.
+		local master i
+		master=$(sed -n 's/^ *\([0-9][0-9]*\).*/\1/p' "$PF_DIR/queue/pid/master.pid" 2>/dev/null)
+		for i in $(seq 1 50); do
+			if [ -z "$master" ] || ! kill -0 "$master" 2>/dev/null; then
+				break
+			fi
+			sleep 0.1
+		done
 	fi
 	local pid
 	# Sendmail's pid file, in case the process we started is not Sendmail itself.
@@ -105,7 +115,7 @@ trap 'exit 99' INT TERM HUP
 # ---- TAP -----------------------------------------------------------------------------
 ntest=0 npass=0 nfail=0
 errors=()
-CASE= CASE_DIR=
+CASE='' CASE_DIR=''
 
 diag() {
 	local s
@@ -284,8 +294,8 @@ EOF
 	LOGS[signet]=$TMP/signet.log
 	"$SIGNET" -c "$TMP/signet.conf" -f >"$TMP/signet.log" 2>&1 &
 	SIGNET_PID=$!
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		if ! kill -0 "$SIGNET_PID" 2>/dev/null; then
 			wait "$SIGNET_PID"
 			err "signet exited with status $? at start-up:" "$(tail -n 20 "$TMP/signet.log")"
@@ -307,8 +317,8 @@ setup_sink() {
 	LOGS[sink]=$TMP/sink.log
 	"$PY" "$here/smtpsink.py" "$SINK_DIR" "$TMP/sink.port" >"$TMP/sink.log" 2>&1 &
 	SINK_PID=$!
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		[ -s "$TMP/sink.port" ] && break
 		sleep 0.1
 	done
@@ -586,9 +596,9 @@ submit() {
 # delivered TAG: waits (30 s at most) for the sink's message with Subject "MTA test TAG"
 # and sets DELIVERED to its file.
 delivered() {
-	local i f
+	local _ f
 	DELIVERED=
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		f=$(grep -l "^Subject: MTA test $1" "$SINK_DIR"/*.eml 2>/dev/null | head -n 1)
 		if [ -n "$f" ]; then
 			DELIVERED=$f

@@ -85,9 +85,9 @@ cleanup() {
 		    postfix -c "$PF_DIR/etc" abort >/dev/null 2>&1
 		# "postfix stop" only signals the master: let it and its children go
 		# before their queue directory is removed.
-		local master i
+		local master _
 		master=$(sed -n 's/^ *\([0-9][0-9]*\).*/\1/p' "$PF_DIR/queue/pid/master.pid" 2>/dev/null)
-		for i in $(seq 1 50); do
+		for _ in $(seq 1 50); do
 			if [ -z "$master" ] || ! kill -0 "$master" 2>/dev/null; then
 				break
 			fi

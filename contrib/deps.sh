@@ -5,7 +5,7 @@
 # Runs apt-get as root, or through sudo when started by another user.
 set -e
 build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-dev libssl-dev \
-libunbound-dev libspf2-dev libpsl-dev"
+libunbound-dev libspf2-dev libpsl-dev libidn2-dev"
 # The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify.
 test="nsd knot-dnsutils python3 python3-dkim python3-nacl python3-dnspython \
 libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix curl \

@@ -139,6 +139,8 @@ void	authres_add(struct authres *ar, const char *method, const char *result,
 	while ((name = va_arg(ap, const char *)) != NULL) {
 		const char *value = va_arg(ap, const char *);
 
+		if (value == NULL || *value == '\0')
+			continue;	/* unknown: left out, as RFC 8601 allows */
 		append(ar, " ", 1);
 		append_str(ar, name);
 		append(ar, "=", 1);

@@ -116,10 +116,8 @@ static void add_dkim_results(struct authres *ar, const struct verify_signature *
 		const struct verify_signature *s = &sigs[i];
 
 		authres_add(ar, "dkim", verify_result_name(s->result), s->reason,
-		    "header.d", s->domain[0] ? s->domain : "unknown",
-		    "header.s", s->selector[0] ? s->selector : "unknown",
-		    "header.a", s->algorithm[0] ? s->algorithm : "unknown",
-		    "header.b", s->b[0] ? s->b : "none", NULL);
+		    "header.d", s->domain, "header.s", s->selector, "header.a", s->algorithm,
+		    "header.b", s->b, NULL);
 	}
 }
 
@@ -149,7 +147,7 @@ static void add_spf_results(struct authres *ar, const struct inbound *in,
 	authres_add(ar, "spf", spfcheck_result_name(spf->mailfrom.result), spf->mailfrom.reason,
 	    "smtp.mailfrom", spf->mailfrom_identity, NULL);
 	authres_add(ar, "spf", spfcheck_result_name(spf->helo.result), spf->helo.reason,
-	    "smtp.helo", in->helo[0] ? in->helo : "unknown", NULL);
+	    "smtp.helo", in->helo, NULL);
 }
 
 /* The domain DMARC aligns SPF with: MAIL FROM's, or HELO's for the null sender. */
@@ -216,7 +214,7 @@ static void add_dmarc_result(struct authres *ar, const struct dmarc_outcome *d)
 
 	if (d->from_problem != NULL) {
 		authres_add(ar, "dmarc", "permerror", d->from_problem, "header.from",
-		    d->from_domain[0] ? d->from_domain : "unknown", NULL);
+		    d->from_domain, NULL);
 		return;
 	}
 	if (v->result == DMARC_RESULT_NONE || v->result == DMARC_RESULT_TEMPERROR ||

@@ -11,8 +11,13 @@
  *
  *	A message is signed for one domain only: when the mailboxes of From name different
  *	domains the result is FROM_MIXED_DOMAINS and the message is not signed.
+ *
+ *	An internationalized domain (UTF-8 U-labels, RFC 6532) is turned into its A-label
+ *	form with libidn2 (IDNA2008, as DNS and DMARC need it); bytes that are not valid
+ *	UTF-8 or not a valid IDN leave the mailbox without a usable domain.
  */
 #include <ctype.h>
+#include <idn2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -140,8 +145,39 @@ static int valid_domain(const char *d, size_t len)
 	return label > 0;
 }
 
-/* One mailbox from the cleaned text [start, end): 1 with its domain, 0 if none. */
-static int mailbox_domain(const char *start, const char *end, const char **dom, size_t *len)
+/* The domain of [d, d + len), lower case and in A-label form, into out; 0 if unusable. */
+static int normalize_domain(const char *d, size_t len, char *out, size_t size)
+{
+	int	ascii = 1;
+	char   *converted = NULL;
+	char	utf8[256];
+
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)d[i] >= 0x80)
+			ascii = 0;
+	if (!ascii) {
+		if (len >= sizeof(utf8))
+			return 0;
+		memcpy(utf8, d, len);
+		utf8[len] = '\0';
+		if (idn2_to_ascii_8z(utf8, &converted, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) !=
+		    IDN2_OK)
+			return 0;
+		d = converted;
+		len = strlen(converted);
+	}
+	int	ok = valid_domain(d, len) && len < size;
+	if (ok) {
+		for (size_t i = 0; i < len; i++)
+			out[i] = (char)tolower((unsigned char)d[i]);
+		out[len] = '\0';
+	}
+	idn2_free(converted);
+	return ok;
+}
+
+/* One mailbox from the cleaned text [start, end): 1 with its domain in out, 0 if none. */
+static int mailbox_domain(const char *start, const char *end, char *out, size_t size)
 {
 	const char *lt = memchr(start, '<', (size_t)(end - start));
 	const char *at = NULL;
@@ -166,11 +202,7 @@ static int mailbox_domain(const char *start, const char *end, const char **dom, 
 		end--;
 	if (end > d && end[-1] == '.')
 		end--;			/* a trailing root dot names the same domain */
-	if (!valid_domain(d, (size_t)(end - d)))
-		return 0;
-	*dom = d;
-	*len = (size_t)(end - d);
-	return 1;
+	return normalize_domain(d, (size_t)(end - d), out, size);
 }
 
 enum from_status from_value_domain(const char *value, char *domain, size_t size)
@@ -184,8 +216,7 @@ enum from_status from_value_parse(const char *value, char *domain, size_t size,
     size_t *mailboxes)
 {
 	char   *clean = strip_comments_and_quotes(value);
-	const char *first = NULL;
-	size_t	first_len = 0;
+	char	first[256] = "", this[256];
 	enum from_status status = FROM_NO_DOMAIN;
 
 	*mailboxes = 0;
@@ -198,16 +229,12 @@ enum from_status from_value_parse(const char *value, char *domain, size_t size,
 		}
 		if (*p != ',' && *p != ';' && *p != '\0')
 			continue;
-		const char *d;
-		size_t	len;
-
-		if (mailbox_domain(item, p, &d, &len)) {
+		if (mailbox_domain(item, p, this, sizeof(this))) {
 			++*mailboxes;
-			if (first == NULL) {
-				first = d;
-				first_len = len;
+			if (first[0] == '\0') {
+				memcpy(first, this, strlen(this) + 1);
 				status = FROM_OK;
-			} else if (len != first_len || strncasecmp(d, first, len) != 0) {
+			} else if (strcmp(this, first) != 0) {
 				status = FROM_MIXED_DOMAINS;
 				break;
 			}
@@ -217,13 +244,10 @@ enum from_status from_value_parse(const char *value, char *domain, size_t size,
 		item = p + 1;
 	}
 	if (status == FROM_OK) {
-		if (first_len >= size) {
+		if (strlen(first) >= size)
 			status = FROM_NO_DOMAIN;
-		} else {
-			for (size_t i = 0; i < first_len; i++)
-				domain[i] = (char)tolower((unsigned char)first[i]);
-			domain[first_len] = '\0';
-		}
+		else
+			memcpy(domain, first, strlen(first) + 1);
 	}
 	free(clean);
 	return status;

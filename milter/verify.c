@@ -22,6 +22,11 @@
  *
  *	RFC 8301.  libopendkim passes rsa-sha1 signatures; they are reported as policy here,
  *	as are RSA keys under 1024 bits (DKIM_OPTS_MINKEYBITS).
+ *
+ *	Checks libopendkim leaves out, made here (RFC 6376 sections 3.5, 3.6.1, 6.1):
+ *	a b= that is not base64 and a d= or s= that is not a DNS name are permerrors (not a
+ *	failed signature, nor a DNS failure worth retrying), and the key record's k= must
+ *	name the signature's algorithm (libopendkim reads p= as whatever a= says).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -40,10 +45,52 @@ struct verifier {
 	struct dns_resolver *dns;
 };
 
+/* RFC 6376 base64string: the alphabet and padding, blanks already removed. */
+static int valid_base64(const char *s)
+{
+	size_t	len = strlen(s), pad = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || !(isalnum(c) || c == '+' || c == '/'))
+			return 0;
+	}
+	return pad <= 2;
+}
+
+/* Labels of letters, digits, '-' and '_', separated by single dots. */
+static int valid_dns_name(const char *s)
+{
+	size_t	label = 0;
+
+	if (*s == '\0' || strlen(s) > 253)
+		return 0;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*s) || *s == '-' || *s == '_') {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0;
+}
+
 /* One DKIM-Signature header field as seen. */
 struct seen_signature {
 	struct verify_signature out;
-	char	b_full[1024];		/* b= without blanks, to match libopendkim's */
+	char	b_full[2800];		/* b= without blanks (16384-bit RSA fits), to match */
 	int	beyond_limit;		/* past MaximumSignatures: not verified */
 };
 
@@ -338,6 +385,17 @@ static void set_result(struct verify_signature *out, enum verify_result result,
 	snprintf(out->reason, sizeof(out->reason), "%s", reason);
 }
 
+/* 1 when the key record's k= (default rsa) names the signature's algorithm. */
+static int key_type_matches(DKIM_SIGINFO *sig, dkim_alg_t alg)
+{
+	const unsigned char *k = dkim_sig_gettagvalue(sig, 1, (unsigned char *)"k");
+	const char *want = alg == DKIM_SIGN_ED25519SHA256 ? "ed25519" : "rsa";
+
+	if (dkim_sig_gettagvalue(sig, 1, (unsigned char *)"p") == NULL)
+		return 1;	/* no key record read: nothing to compare */
+	return strcasecmp(k != NULL ? (const char *)k : "rsa", want) == 0;
+}
+
 static void classify(DKIM_SIGINFO *sig, struct verify_signature *out)
 {
 	int	error = dkim_sig_geterror(sig);
@@ -346,7 +404,9 @@ static void classify(DKIM_SIGINFO *sig, struct verify_signature *out)
 
 	(void)dkim_sig_getsignalg(sig, &alg);
 	(void)dkim_sig_getkeysize(sig, &bits);
-	if (error == DKIM_SIGERROR_KEYFAIL) {
+	if (!key_type_matches(sig, alg)) {
+		set_result(out, VERIFY_PERMERROR, "key type k= does not match a=");
+	} else if (error == DKIM_SIGERROR_KEYFAIL) {
 		set_result(out, VERIFY_TEMPERROR, "key lookup failed");
 	} else if (DKIM_SIG_CHECK(sig)) {
 		if (alg == DKIM_SIGN_RSASHA1)
@@ -374,7 +434,7 @@ static void classify(DKIM_SIGINFO *sig, struct verify_signature *out)
 static DKIM_SIGINFO *match_signature(DKIM_SIGINFO **sigs, int nsigs, const char *b_full,
     size_t position, unsigned char *used)
 {
-	char	b[1024];
+	char	b[2800];
 
 	for (int i = 0; i < nsigs; i++) {
 		if (used[i])
@@ -428,6 +488,10 @@ int	verify_finish(struct verify_message *m, const struct verify_signature **resu
 		DKIM_SIGINFO *sig = match_signature(sigs, nsigs, s->b_full, fed++, used);
 		if (sig == NULL)
 			set_result(&m->results[i], VERIFY_PERMERROR, "malformed signature");
+		else if (!valid_base64(s->b_full))
+			set_result(&m->results[i], VERIFY_PERMERROR, "b= is not base64");
+		else if (!valid_dns_name(s->out.domain) || !valid_dns_name(s->out.selector))
+			set_result(&m->results[i], VERIFY_PERMERROR, "d= or s= is not a domain name");
 		else
 			classify(sig, &m->results[i]);
 	}

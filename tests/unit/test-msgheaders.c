@@ -45,7 +45,9 @@ int	main(void)
 	check(" <alice@example.com", FROM_NO_DOMAIN, "", 0);
 	check(" alice@example.com.", FROM_OK, "example.com", 1);
 	check(" alice@exa mple.com", FROM_NO_DOMAIN, "", 0);
-	check(" alice@ex\xc3\xa4mple.com", FROM_NO_DOMAIN, "", 0);
+	check(" alice@b\xc3\xbc" "cher.example", FROM_OK, "xn--bcher-kva.example", 1);
+	check(" alice@B\xc3\x9c" "CHER.example", FROM_OK, "xn--bcher-kva.example", 1);
+	check(" alice@ex\xff\xfemple.com", FROM_NO_DOMAIN, "", 0);
 	check(" \"unterminated <alice@example.com>", FROM_NO_DOMAIN, "", 0);
 	check(" (unterminated alice@example.com", FROM_NO_DOMAIN, "", 0);
 	check("", FROM_NO_DOMAIN, "", 0);

@@ -134,8 +134,43 @@ rec() { sk dns "$D" "$1"; }
 	rec quoted | sed 's/"v=DKIM1; k=rsa; p=/"v=DKIM1; k=rsa; p=\\"" "/'
 	rec spaced | sed 's/" "/" " /'
 } > "$work/records" 2>"$work/setup.err" || bail "records from signet-keys dns" "$work/setup.err"
+# An OpenDKIM set-up as opendkim-genkey makes it: its own records go in DNS as they are.
+O=$work/opendkim
+mkdir -p "$O/keys"
+{
+	opendkim-genkey -D "$O/keys" -d odkim.test -s mail &&
+	opendkim-genkey -D "$O/keys" -d odshare1.test -s shared &&
+	opendkim-genkey -D "$O/keys" -b 1024 -d odkim.test -s weak
+} 2>>"$work/setup.err" || bail "opendkim-genkey makes keys" "$work/setup.err"
+cat > "$O/KeyTable" <<EOF
+# name      domain:selector:keyfile
+mailkey     odkim.test:mail:$O/keys/mail.private
+sharedkey   %:shared:$O/keys/shared.private
+weakkey     weak.test:weak:$O/keys/weak.private
+fixedkey    odkim.test:mail:$O/keys/mail.private
+gonekey     gone.test:g:$O/keys/gone.private
+unusedkey   odkim.test:spare:$O/keys/mail.private
+EOF
+cat > "$O/SigningTable" <<EOF
+*@odkim.test     mailkey
+*@odshare1.test  sharedkey
+*@odshare2.test  sharedkey
+*@weak.test      weakkey
+*@alias.test     fixedkey
+*@*.odkim.test   mailkey
+boss@odkim.test  mailkey
+*@gone.test      gonekey
+*@nokey.test     nosuchkey
+EOF
+printf 'Syslog yes\nKeyTable file:%s\nSigningTable refile:%s\n' "$O/KeyTable" "$O/SigningTable" \
+	> "$O/opendkim.conf"
+printf 'Domain single.test\nSelector mail\nKeyFile %s\n' "$O/keys/mail.private" > "$O/single.conf"
+echo 'k nocolons' > "$O/BadKeyTable"
+
 : > "$work/empty"
-dns_start "$work/nsd" "$D" "$work/records" gen.test "$work/empty" 2>"$work/dns.err" ||
+dns_start "$work/nsd" "$D" "$work/records" gen.test "$work/empty" odkim.test "$O/keys/mail.txt" \
+	odshare1.test "$O/keys/shared.txt" odshare2.test "$O/keys/shared.txt" 2>"$work/dns.err" ||
+
 	bail "a private NSD serves $D" "$work/dns.err"
 ok "a private NSD serves $D"
 NS=127.0.0.1@$DNS_PORT
@@ -375,6 +410,62 @@ sleep 0.3
 	"$SK" -c "$CONF" -k "$work/quiet" activate quiet.test q1 --force >/dev/null 2>&1
 run "rotate --auto with nothing due says so" 0 "^nothing due$" -c "$CONF" -k "$work/quiet" rotate --auto
 run "rotate --auto takes no domain" 1 "takes no domain" -c "$CONF" -k "$A" rotate --auto "$D"
+
+# ---- import-opendkim --------------------------------------------------------------------
+I=$work/imported
+IC=(-c "$CONF" -k "$I")
+run "import-opendkim: a key of the SigningTable is imported, active, under its selector" 1 \
+	"^imported odkim.test mail rsa-2048 from $O/keys/mail.private \($O/SigningTable:1\)$" \
+	"${IC[@]}" import-opendkim --key-table "$O/KeyTable" --signing-table "refile:$O/SigningTable"
+cp "$work/out" "$work/import1"
+expect_line() {	# NAME PATTERN FILE
+	if grep -Eq -- "$2" "$3"; then ok "$1"; else notok "$1" "$(cat "$3")"; fi
+}
+expect_line "import-opendkim: a key shared through % is imported once per domain" \
+	"^imported odshare2.test shared rsa-2048" "$work/import1"
+expect_line "import-opendkim: ... and for the first domain too" "^imported odshare1.test shared rsa-2048" \
+	"$work/import1"
+expect_line "import-opendkim: a 1024-bit key is skipped with the reason" \
+	"^skipped $O/SigningTable:4 weak.test weak: an RSA key of 1024 bits" "$work/import1"
+expect_line "import-opendkim: a key kept for another d= is skipped with the reason" \
+	"^skipped $O/SigningTable:5 alias.test mail: OpenDKIM signs this with d=odkim.test" "$work/import1"
+expect_line "import-opendkim: a pattern for many domains is skipped" \
+	"^skipped $O/SigningTable:6 .*matches many domains" "$work/import1"
+expect_line "import-opendkim: a pattern for one address is skipped" \
+	"^skipped $O/SigningTable:7 .*signs for one address only" "$work/import1"
+expect_line "import-opendkim: a missing key file is skipped, and is a failure" \
+	"^skipped $O/SigningTable:8 gone.test g: cannot open $O/keys/gone.private" "$work/import1"
+expect_line "import-opendkim: an unknown key name is skipped" \
+	"^skipped $O/SigningTable:9 nokey.test -: no KeyTable entry \"nosuchkey\"" "$work/import1"
+expect_line "import-opendkim: an unused KeyTable entry is reported" \
+	"^skipped $O/KeyTable:7 odkim.test spare: KeyTable entry \"unusedkey\" is not used" "$work/import1"
+expect_line "import-opendkim: signet is told to reload" "told signet \(pid [0-9]+\) to reload" "$work/import1"
+if grep -q "^odkim.test mail rsa-2048 active$" <("$SK" "${IC[@]}" list) &&
+    [ "$(stat -c %a "$I/odkim.test/mail.key")" = 600 ]; then
+	ok "import-opendkim: the imported key is active and mode 0600"
+else
+	notok "import-opendkim: the imported key is active and mode 0600" "$("$SK" "${IC[@]}" list -l)"
+fi
+run "import-opendkim: the record opendkim-genkey published matches the imported key" 3 \
+	"^mail\._domainkey\.odkim\.test: propagating: the record matches" "${IC[@]}" check odkim.test mail
+run "import-opendkim: the shared key matches the second domain's record too" 3 \
+	"^shared\._domainkey\.odshare2\.test: propagating: the record matches" \
+	"${IC[@]}" check odshare2.test shared
+run "import-opendkim --conf: tables from opendkim.conf; a second run imports nothing" 1 \
+	"^skipped $O/SigningTable:1 odkim.test mail: already imported" \
+	"${IC[@]}" import-opendkim --conf "$O/opendkim.conf"
+if ! grep -q '^imported' "$work/out"; then ok "import-opendkim is idempotent"; else
+	notok "import-opendkim is idempotent" "$(cat "$work/out")"; fi
+run "import-opendkim --conf: Domain, Selector and KeyFile of a single-key set-up" 0 \
+	"^imported single.test mail rsa-2048 from $O/keys/mail.private" \
+	"${IC[@]}" import-opendkim --conf "$O/single.conf"
+run "import-opendkim: without tables it says what it needs" 1 "needs a KeyTable and a SigningTable" \
+	"${IC[@]}" import-opendkim --key-table "$O/KeyTable"
+run "import-opendkim: a data set type it cannot read is refused" 1 "only plain files, file: and refile:" \
+	"${IC[@]}" import-opendkim --key-table "db:$O/KeyTable" --signing-table "$O/SigningTable"
+run "import-opendkim: a broken KeyTable line is an error naming the file and line" 1 \
+	"$O/BadKeyTable:1: want \"NAME DOMAIN:SELECTOR:KEYFILE\"" \
+	"${IC[@]}" import-opendkim --key-table "$O/BadKeyTable" --signing-table "$O/SigningTable"
 
 # ---- publish: RFC 2136 with TSIG to a private Knot ---------------------------------------
 P=$work/pub-keys

@@ -335,8 +335,9 @@ compare_key(struct slice p, const struct expected *want, char *detail, size_t si
 		    want->p.len);
 		return DKIMREC_TRUNCATED;
 	}
-	snprintf(detail, size, "p= holds another key (%.12s..., the key is %.12s...)", have,
-	    want->p.p);
+	snprintf(detail, size, "p= holds another key (...%.16s, the key is ...%.16s)",
+	    len > 16 ? have + len - 16 : have, want->p.len > 16 ? want->p.p + want->p.len - 16
+	    : want->p.p);
 	return DKIMREC_OTHER_KEY;
 }
 

@@ -10,7 +10,8 @@
  *	check prints one line per key, "SELECTOR._domainkey.DOMAIN: VERDICT: what is
  *	wrong and what to do", the verdicts of dkimrecord.h.  It records the first match
  *	(dns-match in the key's .meta) that the propagation rule of keycheck.h counts
- *	from, so it takes the keystore lock.
+ *	from, so it takes the keystore lock; a user who cannot (a read-only keystore)
+ *	gets the check without the recording.
  *
  *	status only reads: per key of each domain, "DOMAIN SELECTOR STATE: next step",
  *	then per signing family "DOMAIN: next rotation ...".  It checks the DNS records of
@@ -45,11 +46,11 @@ in_dns(enum key_state state)
 }
 
 static int
-check_one(struct keytool *kt, const struct keystore_key *key)
+check_one(struct keytool *kt, const struct keystore_key *key, int record)
 {
 	struct keycheck_result r;
 
-	if (keytool_check_key(kt, key, 1, &r) != KEYTOOL_OK)
+	if (keytool_check_key(kt, key, record, &r) != KEYTOOL_OK)
 		return KEYTOOL_FAIL;
 	printf("%s._domainkey.%s: %s: %s\n", key->selector, key->domain,
 	    dkimrecord_verdict_name(r.verdict), r.detail);
@@ -63,17 +64,19 @@ keytool_cmd_check(struct keytool *kt)
 	const struct keystore_key *k;
 	struct keystore *store;
 	size_t first, n, i, checked = 0;
-	int rc = KEYTOOL_OK;
+	int rc = KEYTOOL_OK, record;
 
-	if (keytool_domain(kt->pos[1], domain) != KEYTOOL_OK || keytool_lock(kt) != KEYTOOL_OK
-	    || (store = keytool_load(kt)) == NULL)
+	if (keytool_domain(kt->pos[1], domain) != KEYTOOL_OK)
+		return KEYTOOL_FAIL;
+	record = keytool_lock_optional(kt);
+	if ((store = keytool_load(kt)) == NULL)
 		return KEYTOOL_FAIL;
 	n = keytool_domain_keys(store, domain, &first);
 	for (i = first; i < first + n; i++) {
 		k = keystore_key_at(store, i);
 		if (kt->npos == 3 ? strcasecmp(k->selector, kt->pos[2]) != 0 : !in_dns(k->state))
 			continue;
-		rc = worse(rc, check_one(kt, k));
+		rc = worse(rc, check_one(kt, k, record));
 		checked++;
 	}
 	keystore_free(store);

@@ -97,6 +97,21 @@ keytool_lock(struct keytool *kt)
 	return KEYTOOL_OK;
 }
 
+int
+keytool_lock_optional(struct keytool *kt)
+{
+	struct keystore_error err;
+
+	if (kt->lock_fd >= 0)
+		return 1;
+	if ((kt->lock_fd = keystore_lock(kt->keystore, 1, &err)) >= 0)
+		return 1;
+	if (errno == EWOULDBLOCK)
+		return keytool_lock(kt) == KEYTOOL_OK;
+	keytool_note("checking without recording the first match (%s)", err.text);
+	return 0;
+}
+
 struct keystore *
 keytool_load(struct keytool *kt)
 {

@@ -74,6 +74,10 @@ int	keytool_domain(const char *arg, char *norm);
  * signet-keys holds it); KEYTOOL_OK or KEYTOOL_FAIL. */
 int	keytool_lock(struct keytool *kt);
 
+/* For check: the lock when it can be had (1), else 0 after a note, e.g. for a user
+ * who may read the keystore but not write it. */
+int	keytool_lock_optional(struct keytool *kt);
+
 /* Loads the keystore (no private keys); NULL after reporting. */
 struct keystore *keytool_load(struct keytool *kt);
 

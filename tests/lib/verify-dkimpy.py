@@ -4,7 +4,7 @@ NAME
     verify-dkimpy.py - verify every DKIM-Signature of a message with dkimpy
 
 SYNOPSIS
-    verify-dkimpy.py DNS_IP DNS_PORT MESSAGE_FILE
+    verify-dkimpy.py DNS_IP DNS_PORT MESSAGE_FILE...
 
 DESCRIPTION
     Verifies each DKIM-Signature header of MESSAGE_FILE, topmost first, with dkimpy
@@ -37,8 +37,8 @@ class Reasons(logging.Handler):
 
 
 def main(argv):
-    if len(argv) != 4:
-        sys.stderr.write("usage: verify-dkimpy.py DNS_IP DNS_PORT MESSAGE_FILE\n")
+    if len(argv) < 4:
+        sys.stderr.write("usage: verify-dkimpy.py DNS_IP DNS_PORT MESSAGE_FILE...\n")
         return 2
     try:
         import dkim
@@ -52,9 +52,7 @@ def main(argv):
         sys.stderr.write("verify-dkimpy: %s (apt-get install python3-dkim "
                          "python3-dnspython python3-nacl; run /usr/bin/python3)\n" % e)
         return 2
-    server, port, path = argv[1], int(argv[2]), argv[3]
-    with open(path, "rb") as f:
-        message = f.read()
+    server, port, paths = argv[1], int(argv[2]), argv[3:]
 
     def dnsfunc(name, timeout=5):
         if isinstance(name, bytes):
@@ -74,6 +72,18 @@ def main(argv):
                 return b"".join(list(rrset.items)[0].strings)
         return None
 
+    all_pass = True
+    for path in paths:
+        with open(path, "rb") as f:
+            message = f.read()
+        if len(paths) > 1:
+            print("== %s" % path)
+        all_pass = verify_message(message, dnsfunc, dkim) and all_pass
+    return 0 if all_pass else 1
+
+
+def verify_message(message, dnsfunc, dkim):
+    """Verifies every signature of one message; True when there is one and all pass."""
     headers, _ = dkim.rfc822_parse(message)
     sigs = [v for k, v in headers if k.lower() == b"dkim-signature"]
     all_pass = bool(sigs)
@@ -111,7 +121,7 @@ def main(argv):
         all_pass = all_pass and ok
     if not sigs:
         print("no DKIM-Signature")
-    return 0 if all_pass else 1
+    return all_pass
 
 
 if __name__ == "__main__":

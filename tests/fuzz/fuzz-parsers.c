@@ -1,0 +1,374 @@
+/*
+ * NAME
+ *	fuzz-parsers - every parser that reads bytes from the network or a file, fed mutated
+ *	input under AddressSanitizer and UBSan
+ * SYNOPSIS
+ *	fuzz-parsers [ITERATIONS]		(make check: a fixed seed, TAP output)
+ *	clang -fsanitize=fuzzer,address -DSIGNET_LIBFUZZER -DFUZZ_TARGET=n ...	(libFuzzer)
+ * DESCRIPTION
+ *	Targets: the From parser, Authentication-Results recognition and writing, DKIM
+ *	header and body canonicalization, InternalHosts lists, DMARC records, SPF records
+ *	(check, selection, rewrite), the DKIM key record comparison of signet-keys, and the
+ *	configuration file parser.  Each starts from valid seeds and mutates them with a
+ *	fixed-seed generator (bit flips, byte changes towards the characters parsers care
+ *	about, insertions, deletions, truncation, splicing), so a run is reproducible.
+ *
+ *	A crash or sanitizer report fails the run (the process dies).  Beyond "no crash",
+ *	each target checks what must hold for any input: our Authentication-Results never
+ *	carries a CR or a line that is not a fold; a From domain is lower-case ASCII; the
+ *	body canonicalization does not depend on how the body is cut into chunks.
+ *
+ *	Built with -DSIGNET_LIBFUZZER the same targets serve as libFuzzer entry points
+ *	(FUZZ_TARGET picks one) for longer, coverage-guided runs by developers.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/addrlist.h"
+#include "conf/conf.h"
+#include "keys/dkimrecord.h"
+#include "milter/authres.h"
+#include "milter/canon.h"
+#include "milter/dmarcrecord.h"
+#include "milter/msgheaders.h"
+#include "milter/spfrecord.h"
+#include "tests/unit/tap.h"
+
+#define FUZZ_MAX_INPUT 4096
+
+/* ---- targets: each takes bytes, returns 1 when its invariants hold -------------------- */
+
+/* A NUL-terminated copy, for the parsers that take C strings (as the milter gets them). */
+static char *as_string(const uint8_t *data, size_t len)
+{
+	char   *s = malloc(len + 1);
+
+	if (s == NULL)
+		abort();
+	memcpy(s, data, len);
+	s[len] = '\0';
+	return s;
+}
+
+static int target_from(const uint8_t *data, size_t len)
+{
+	char   *value = as_string(data, len), domain[256];
+	size_t	mailboxes;
+	int	ok = 1;
+
+	if (from_value_parse(value, domain, sizeof(domain), &mailboxes) == FROM_OK)
+		for (const char *p = domain; *p; p++)
+			if ((unsigned char)*p >= 0x80 || (*p >= 'A' && *p <= 'Z'))
+				ok = 0;
+	free(value);
+	return ok;
+}
+
+static int folds_only(const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		if (*p == '\r' || ((unsigned char)*p < 32 && *p != '\n' && *p != '\t') ||
+		    (unsigned char)*p >= 127)
+			return 0;
+		if (*p == '\n' && p[1] != '\t')
+			return 0;
+	}
+	return 1;
+}
+
+static int target_authres(const uint8_t *data, size_t len)
+{
+	char   *value = as_string(data, len), *out;
+	size_t	half = len / 2;
+	struct authres ar;
+	int	ok;
+
+	(void)authres_is_ours(value, "mx.example.com");
+	(void)authres_is_ours(value, value + half);
+	authres_begin(&ar, value + half);
+	authres_add(&ar, "dkim", "pass", value, "header.d", value + half, "header.s", value,
+	    NULL);
+	authres_add(&ar, "spf", "none", NULL, "smtp.mailfrom", value, NULL);
+	out = authres_finish(&ar, 1);
+	ok = out != NULL && folds_only(out);
+	free(out);
+	free(value);
+	return ok;
+}
+
+static int hash_in_chunks(enum canon_kind kind, const uint8_t *data, size_t len, size_t chunk,
+    unsigned char out[CANON_HASH_LEN])
+{
+	struct body_canon *c = body_canon_new(kind);
+	int	ok = c != NULL;
+
+	for (size_t off = 0; ok && off < len; off += chunk)
+		ok = body_canon_update(c, data + off, len - off < chunk ? len - off : chunk);
+	ok = ok && body_canon_final(c, out);
+	body_canon_free(c);
+	return ok;
+}
+
+static int target_canon(const uint8_t *data, size_t len)
+{
+	unsigned char whole[CANON_HASH_LEN], pieces[CANON_HASH_LEN];
+	enum canon_kind kinds[2] = {CANON_SIMPLE, CANON_RELAXED};
+	char   *value = as_string(data, len);
+	int	ok = 1;
+
+	for (int k = 0; k < 2; k++) {
+		struct buffer out = {0};
+
+		ok = ok && hash_in_chunks(kinds[k], data, len, len ? len : 1, whole) &&
+		    hash_in_chunks(kinds[k], data, len, 1 + len % 7, pieces) &&
+		    memcmp(whole, pieces, sizeof(whole)) == 0;
+		ok = ok && header_canon(&out, kinds[k], "Subject", value, 1);
+		buffer_free(&out);
+	}
+	free(value);
+	return ok;
+}
+
+static int target_addrlist(const uint8_t *data, size_t len)
+{
+	char   *text = as_string(data, len), err[256];
+	struct addrlist *list = addrlist_parse(text, err, sizeof(err));
+
+	if (list != NULL) {
+		(void)addrlist_contains_text(list, "192.0.2.1");
+		(void)addrlist_contains_text(list, "2001:db8::1");
+	}
+	addrlist_free(list);
+	free(text);
+	return 1;
+}
+
+static int target_dmarc(const uint8_t *data, size_t len)
+{
+	struct dmarc_record record;
+	char	err[256];
+
+	(void)dmarc_record_parse((const char *)data, len, &record, err, sizeof(err));
+	return 1;
+}
+
+static int target_spf(const uint8_t *data, size_t len)
+{
+	char	why[256], *rewritten;
+	const char *txts[2] = {(const char *)data, (const char *)data};
+	size_t	lens[2] = {len, len / 2}, index;
+	char   *domain = as_string(data, len);
+
+	(void)spfrecord_is_spf((const char *)data, len);
+	(void)spfrecord_select(txts, lens, 2, &index);
+	if (spfrecord_check((const char *)data, len, why, sizeof(why)) &&
+	    (rewritten = spfrecord_rewrite((const char *)data, len, len % 2)) != NULL)
+		free(rewritten);
+	(void)spfrecord_domain_ok(domain);
+	free(domain);
+	return 1;
+}
+
+static int target_dkimrecord(const uint8_t *data, size_t len)
+{
+	char   *records[1] = {(char *)data};
+	size_t	lengths[1] = {len};
+	char	detail[256];
+
+	(void)dkimrecord_compare(records, lengths, 1,
+	    "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", detail,
+	    sizeof(detail));
+	return 1;
+}
+
+static void ignore_report(void *context, const char *message)
+{
+	(void)context;
+	(void)message;
+}
+
+static int target_conf(const uint8_t *data, size_t len)
+{
+	char	path[] = "/tmp/signet-fuzz-conf-XXXXXX";
+	int	fd = mkstemp(path);
+	struct conf *conf;
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		abort();
+	close(fd);
+	conf = conf_load(path, ignore_report, NULL);
+	conf_free(conf);
+	unlink(path);
+	return 1;
+}
+
+struct target {
+	const char *name;
+	int	(*run)(const uint8_t *data, size_t len);
+	const char *const *seeds;
+	unsigned iterations_share;	/* of ITERATIONS, in percent (file-based ones are slow) */
+};
+
+static const char *const from_seeds[] = {
+	" Alice <alice@example.com>", " \"Doe, J (x)\" <j@Example.ORG> (c@d)",
+	" a@b.example, c@b.example", " group: a@x.example, b@x.example;",
+	" alice@b\xc3\xbc" "cher.example", " <@route:a@b.c>", NULL};
+static const char *const authres_seeds[] = {
+	"mx.example.com; dkim=pass header.d=x", "(c (n)) \"mx.example.com\" 1; none",
+	"\r\n\tmx.example.com;", "a\"b\\c(d)e\r\nf", NULL};
+static const char *const canon_seeds[] = {
+	" C \r\nD \t E\r\n\r\n\r\n", "a\rb\nc\r\n\r", "\xff\xfe\x00x\r\n", "", NULL};
+static const char *const addrlist_seeds[] = {
+	"127.0.0.0/8, ::1", "10.0.0.0/8 192.168.1.0/25,2001:db8::/32", "::ffff:1.2.3.4/128",
+	NULL};
+static const char *const dmarc_seeds[] = {
+	"v=DMARC1; p=reject; sp=none; np=quarantine; psd=n; t=y; adkim=s; aspf=r",
+	"v=DMARC1;p=none;rua=mailto:a@b.example,mailto:c@d.example!10m;fo=1:d:s", NULL};
+static const char *const spf_seeds[] = {
+	"v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a:%{d}/24//64 mx -all",
+	"v=spf1 include:_spf.%{o} exists:%{ir}.%{l1r+-}._spf.%{d} redirect=x.example",
+	"v=spf1 ptr:%{p} exp=%{h}.exp ?all", NULL};
+static const char *const dkimrecord_seeds[] = {
+	"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+	"v=DKIM1; k=rsa; p=\"MIIB\" t=y", NULL};
+static const char *const conf_seeds[] = {
+	"Socket inet:8895@127.0.0.1\nMode sv\nInternalHosts 10.0.0.0/8\nRotateInterval 2w\n",
+	"# c\nSignHeaders From,To\nNameservers 127.0.0.1@53, ::1\nSocketMode 0640\r\n", NULL};
+
+static const struct target targets[] = {
+	{"From parser", target_from, from_seeds, 100},
+	{"Authentication-Results", target_authres, authres_seeds, 100},
+	{"canonicalization", target_canon, canon_seeds, 50},
+	{"InternalHosts list", target_addrlist, addrlist_seeds, 100},
+	{"DMARC record", target_dmarc, dmarc_seeds, 100},
+	{"SPF record", target_spf, spf_seeds, 100},
+	{"DKIM key record comparison", target_dkimrecord, dkimrecord_seeds, 100},
+	{"configuration file", target_conf, conf_seeds, 5},
+};
+
+#define TARGET_COUNT (sizeof(targets) / sizeof(targets[0]))
+
+#ifdef SIGNET_LIBFUZZER
+#ifndef FUZZ_TARGET
+#define FUZZ_TARGET 0
+#endif
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size <= FUZZ_MAX_INPUT && !targets[FUZZ_TARGET].run(data, size))
+		abort();
+	return 0;
+}
+#else
+
+/* ---- the fixed-seed mutator ------------------------------------------------------------ */
+
+static uint64_t rng_state = 0x5167e7c0ffee1234ULL;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Bytes that parsers of mail, DNS records and configuration treat specially. */
+static const char interesting[] = "\0\r\n\t \"\\()<>@,;:=/.%{}[]!+-_*?~'#\xff\x80\xc3";
+
+static size_t mutate(uint8_t *buf, size_t len, const char *const *seeds, size_t nseeds)
+{
+	unsigned rounds = 1 + (unsigned)(rng() % 8);
+
+	for (unsigned r = 0; r < rounds; r++) {
+		size_t	pos = len ? (size_t)(rng() % (len + 1)) : 0;
+
+		switch (rng() % 7) {
+		case 0:		/* flip a bit */
+			if (len)
+				buf[pos % len] ^= (uint8_t)(1u << (rng() % 8));
+			break;
+		case 1:		/* a special byte in place */
+			if (len)
+				buf[pos % len] = (uint8_t)interesting[rng() % (sizeof(interesting) - 1)];
+			break;
+		case 2:		/* insert a special or random byte */
+			if (len < FUZZ_MAX_INPUT) {
+				memmove(buf + pos + 1, buf + pos, len - pos);
+				buf[pos] = rng() % 2 ? (uint8_t)interesting[rng() %
+				    (sizeof(interesting) - 1)] : (uint8_t)rng();
+				len++;
+			}
+			break;
+		case 3:		/* delete a run */
+			if (len) {
+				size_t	n = 1 + (size_t)(rng() % 8);
+
+				if (n > len - pos % len)
+					n = len - pos % len;
+				memmove(buf + pos % len, buf + pos % len + n, len - pos % len - n);
+				len -= n;
+			}
+			break;
+		case 4:		/* truncate */
+			len = pos;
+			break;
+		case 5:		/* duplicate a run (long repeated structures) */
+			if (len && len * 2 <= FUZZ_MAX_INPUT) {
+				static uint8_t run[FUZZ_MAX_INPUT];
+				size_t	from = (size_t)(rng() % len);
+				size_t	n = 1 + (size_t)(rng() % (len - from));
+
+				memcpy(run, buf + from, n);
+				memmove(buf + pos + n, buf + pos, len - pos);
+				memcpy(buf + pos, run, n);
+				len += n;
+			}
+			break;
+		default: {	/* splice in another seed */
+			const char *seed = seeds[rng() % nseeds];
+			size_t	n = strlen(seed);
+
+			if (len + n <= FUZZ_MAX_INPUT) {
+				memmove(buf + pos + n, buf + pos, len - pos);
+				memcpy(buf + pos, seed, n);
+				len += n;
+			}
+		}
+		}
+	}
+	return len;
+}
+
+int	main(int argc, char **argv)
+{
+	unsigned long iterations = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
+	uint8_t *buf = malloc(FUZZ_MAX_INPUT + 1);
+
+	for (size_t t = 0; t < TARGET_COUNT; t++) {
+		const struct target *target = &targets[t];
+		size_t	nseeds = 0;
+		unsigned long runs = iterations * target->iterations_share / 100, bad = 0;
+
+		while (target->seeds[nseeds] != NULL)
+			nseeds++;
+		for (unsigned long i = 0; i < runs; i++) {
+			const char *seed = target->seeds[i % nseeds];
+			size_t	len = strlen(seed);
+
+			memcpy(buf, seed, len);
+			if (i >= nseeds)
+				len = mutate(buf, len, target->seeds, nseeds);
+			if (!target->run(buf, len))
+				bad++;
+		}
+		TAP_OK(bad == 0, "%s: %lu mutated inputs, no crash, invariants hold (%lu broke them)",
+		    target->name, runs, bad);
+	}
+	free(buf);
+	return tap_done();
+}
+#endif

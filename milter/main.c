@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -332,6 +333,10 @@ int	main(int argc, char **argv)
 		return 0;
 	}
 
+	static char absolute_conf_path[PATH_MAX];
+
+	if (realpath(opt.conf_path, absolute_conf_path) == NULL)
+		snprintf(absolute_conf_path, sizeof(absolute_conf_path), "%s", opt.conf_path);
 	/* conf lives on in the runtime built below, so these stay valid until exit. */
 	const char *socket_spec = conf->socket;
 	char   *pid_file = conf->pid_file[0] ? strdup(conf->pid_file) : NULL;
@@ -374,7 +379,8 @@ int	main(int argc, char **argv)
 		return 1;
 	}
 	runtime_install(rt);
-	reload_path = opt.conf_path;
+	/* Absolute, since detaching moved the working directory to "/". */
+	reload_path = absolute_conf_path;
 	signals_on_reload(reload);
 	signals_on_terminate(drain);
 	metrics_set_dns_source(dns_for_metrics);

@@ -91,6 +91,7 @@ static int valid_dns_name(const char *s)
 struct seen_signature {
 	struct verify_signature out;
 	char	b_full[2800];		/* b= without blanks (16384-bit RSA fits), to match */
+	int	b_too_long;		/* b_full holds only a prefix: cannot be valid */
 	int	beyond_limit;		/* past MaximumSignatures: not verified */
 };
 
@@ -264,18 +265,35 @@ struct verify_message *verify_begin(struct verifier *v, struct dns_budget *budge
 	return m;
 }
 
-/* Copies value into out, cut at size, keeping only characters safe in a header. */
-static void copy_token(char *out, size_t size, const char *value, size_t len)
+/* Copies a tag value into out without its folding whitespace, each other byte outside
+ * printable ASCII as '?', so that what is reported is what the signature says and can
+ * be written into a header.  0 when the value did not fit: out then holds a prefix. */
+static int copy_token(char *out, size_t size, const char *value, size_t len)
 {
 	size_t	n = 0;
+	int	fits = 1;
 
-	for (size_t i = 0; i < len && n + 1 < size; i++) {
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)value[i];
 
-		if (c > 32 && c < 127)
-			out[n++] = (char)c;
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (n + 1 >= size) {
+			fits = 0;
+			break;
+		}
+		out[n++] = c > 32 && c < 127 ? (char)c : '?';
 	}
 	out[n] = '\0';
+	return fits;
+}
+
+/* A name tag: a value that does not fit is left empty, never cut to a prefix that would
+ * name another domain or selector. */
+static void copy_name(char *out, size_t size, const char *value, size_t len)
+{
+	if (!copy_token(out, size, value, len))
+		out[0] = '\0';
 }
 
 /* Reads d=, s=, a= and b= from a DKIM-Signature value, leniently: tags it cannot read stay
@@ -301,13 +319,14 @@ static void read_tags(struct seen_signature *s, const char *value)
 			while (name_len > 0 && isspace((unsigned char)p[name_len - 1]))
 				name_len--;
 			if (name_len == 1 && *p == 'd')
-				copy_token(s->out.domain, sizeof(s->out.domain), val, val_len);
+				copy_name(s->out.domain, sizeof(s->out.domain), val, val_len);
 			else if (name_len == 1 && *p == 's')
-				copy_token(s->out.selector, sizeof(s->out.selector), val, val_len);
+				copy_name(s->out.selector, sizeof(s->out.selector), val, val_len);
 			else if (name_len == 1 && *p == 'a')
-				copy_token(s->out.algorithm, sizeof(s->out.algorithm), val, val_len);
+				copy_name(s->out.algorithm, sizeof(s->out.algorithm), val, val_len);
 			else if (name_len == 1 && *p == 'b')
-				copy_token(s->b_full, sizeof(s->b_full), val, val_len);
+				s->b_too_long = !copy_token(s->b_full, sizeof(s->b_full), val,
+				    val_len);
 		}
 		if (end == NULL)
 			break;
@@ -375,7 +394,7 @@ static void sig_b_value(DKIM_SIGINFO *sig, char *out, size_t size)
 {
 	const unsigned char *b = dkim_sig_gettagvalue(sig, 0, (unsigned char *)"b");
 
-	copy_token(out, size, b ? (const char *)b : "", b ? strlen((const char *)b) : 0);
+	(void)copy_token(out, size, b ? (const char *)b : "", b ? strlen((const char *)b) : 0);
 }
 
 static void set_result(struct verify_signature *out, enum verify_result result,
@@ -488,7 +507,7 @@ int	verify_finish(struct verify_message *m, const struct verify_signature **resu
 		DKIM_SIGINFO *sig = match_signature(sigs, nsigs, s->b_full, fed++, used);
 		if (sig == NULL)
 			set_result(&m->results[i], VERIFY_PERMERROR, "malformed signature");
-		else if (!valid_base64(s->b_full))
+		else if (s->b_too_long || !valid_base64(s->b_full))
 			set_result(&m->results[i], VERIFY_PERMERROR, "b= is not base64");
 		else if (!valid_dns_name(s->out.domain) || !valid_dns_name(s->out.selector))
 			set_result(&m->results[i], VERIFY_PERMERROR, "d= or s= is not a domain name");

@@ -36,8 +36,8 @@ enum verify_result {
 
 struct verify_signature {
 	enum verify_result result;
-	char	domain[254];		/* d=, "" when unreadable */
-	char	selector[64];		/* s= */
+	char	domain[254];		/* d=, "" when too long; unsafe bytes as '?' */
+	char	selector[254];		/* s=, likewise (a selector may have several labels) */
 	char	algorithm[32];		/* a= */
 	char	b[9];			/* first 8 characters of b= */
 	char	reason[128];		/* why, for an A-R comment; "" for pass */

@@ -217,7 +217,7 @@ static sfsistat finish_inbound(SMFICTX *ctx, struct session *s)
 		}
 		free(spaced);
 	}
-	free(out.authres);
+	inbound_outcome_free(&out);
 	metrics_latency(session_elapsed(s));
 	if (status != SMFIS_ACCEPT) {
 		metrics_message(METRICS_INBOUND, METRICS_VERDICT_ERROR);

@@ -39,8 +39,9 @@ struct inbound {
 	char	helo[256];
 	char	mail_from[512];		/* without angle brackets; "" for the null sender */
 	size_t	authres_seen;		/* Authentication-Results fields so far */
-	size_t	forged[INBOUND_MAX_REMOVALS];
+	size_t *forged;			/* occurrence numbers of ours (forged), ascending */
 	size_t	forged_count;
+	size_t	forged_cap;
 	int	failed;
 };
 
@@ -79,16 +80,27 @@ struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
 	return in;
 }
 
+static int remember_forged(struct inbound *in)
+{
+	if (in->forged_count == in->forged_cap) {
+		size_t	cap = in->forged_cap ? in->forged_cap * 2 : 16;
+		size_t *grown = realloc(in->forged, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return 0;
+		in->forged = grown;
+		in->forged_cap = cap;
+	}
+	in->forged[in->forged_count++] = in->authres_seen;
+	return 1;
+}
+
 void	inbound_header(struct inbound *in, const char *name, const char *value)
 {
 	if (strcasecmp(name, "Authentication-Results") == 0) {
 		in->authres_seen++;
-		if (authres_is_ours(value, in->rt->authserv_id)) {
-			if (in->forged_count == INBOUND_MAX_REMOVALS)
-				in->failed = 1;	/* more forgeries than we can remove: do not pass */
-			else
-				in->forged[in->forged_count++] = in->authres_seen;
-		}
+		if (authres_is_ours(value, in->rt->authserv_id) && !remember_forged(in))
+			in->failed = 1;	/* out of memory: a forged field must not pass */
 	}
 	verify_header(in->verify, name, value);
 }
@@ -310,17 +322,31 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int ove
 	if (in->failed || !verify_finish(in->verify, &sigs, &sig_count) || !check_spf(in, &spf) ||
 	    !check_dmarc(in, headers, overflow, &spf, sigs, sig_count, &dmarc))
 		return 0;
+	if (in->forged_count > 0 &&
+	    (out->remove = calloc(in->forged_count, sizeof(*out->remove))) == NULL)
+		return 0;
 	for (size_t i = in->forged_count; i-- > 0;)
 		out->remove[out->remove_count++] = in->forged[i];
 	authres_begin(&ar, in->rt->authserv_id);
 	add_dkim_results(&ar, sigs, sig_count);
 	add_spf_results(&ar, in, &spf);
 	add_dmarc_result(&ar, &dmarc);
-	if ((out->authres = authres_finish(&ar, 0)) == NULL)
+	if ((out->authres = authres_finish(&ar, 0)) == NULL) {
+		inbound_outcome_free(out);
 		return 0;
+	}
 	decide(in->rt->conf, &dmarc, out);
 	summarise(in, sigs, sig_count, &spf, &dmarc, out);
 	return 1;
+}
+
+void	inbound_outcome_free(struct inbound_outcome *out)
+{
+	free(out->authres);
+	free(out->remove);
+	out->authres = NULL;
+	out->remove = NULL;
+	out->remove_count = 0;
 }
 
 void	inbound_free(struct inbound *in)
@@ -328,5 +354,6 @@ void	inbound_free(struct inbound *in)
 	if (in == NULL)
 		return;
 	verify_free(in->verify);
+	free(in->forged);
 	free(in);
 }

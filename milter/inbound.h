@@ -23,8 +23,6 @@
 #include "milter/msgheaders.h"
 #include "milter/runtime.h"
 
-#define INBOUND_MAX_REMOVALS 64
-
 enum inbound_action {
 	INBOUND_ACCEPT,
 	INBOUND_QUARANTINE,
@@ -32,11 +30,13 @@ enum inbound_action {
 	INBOUND_TEMPFAIL,
 };
 
+/* inbound_outcome_free() frees what inbound_finish() filled in. */
 struct inbound_outcome {
-	char   *authres;		/* value to insert at the top; caller frees */
+	char   *authres;		/* value to insert at the top */
 	/* 1-based occurrence numbers of Authentication-Results fields to delete, highest
-	 * first, so that deleting one never renumbers the next (CVE-2022-48521). */
-	size_t	remove[INBOUND_MAX_REMOVALS];
+	 * first, so that deleting one never renumbers the next (CVE-2022-48521); as many
+	 * as the message holds: a forged field is never left in place for want of room. */
+	size_t *remove;
 	size_t	remove_count;
 	enum inbound_action action;
 	char	reply[512];		/* text of a reject or tempfail */
@@ -54,6 +54,7 @@ void	inbound_body(struct inbound *in, const unsigned char *data, size_t len);
 /* 0 on an internal error (OnInternalError then decides). */
 int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int headers_overflow,
 	    struct inbound_outcome *out);
+void	inbound_outcome_free(struct inbound_outcome *out);
 void	inbound_free(struct inbound *in);
 
 #endif

@@ -364,6 +364,12 @@ int	main(int argc, char **argv)
 		log_msg(LOG_LEVEL_ERROR, "cannot detach: %s", strerror(errno));
 		return 1;
 	}
+	/* Before the first thread (metrics, resolver): they inherit the mask, so the signals
+	 * reach libmilter's signal thread only. */
+	if (!signals_block()) {
+		log_msg(LOG_LEVEL_ERROR, "cannot block SIGHUP, SIGTERM and SIGINT");
+		return 1;
+	}
 	/* After fork (its thread would not survive it), before privileges go (it may bind a
 	 * low port), after TCP_NODELAY (which looks for the only TCP listener). */
 	if (conf->metrics_listen[0] != '\0' && !metrics_start(conf->metrics_listen, err,

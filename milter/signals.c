@@ -17,8 +17,15 @@
  *	(its worker pool) no longer serves open connections, so a message caught in flight
  *	would hang.  SIGINT keeps its libmilter meaning (stop at once).  Nothing else in
  *	Signet calls sigwait().
+ *
+ *	libmilter blocks the three signals only in the thread that calls smfi_main(), just
+ *	before it starts its signal thread.  Threads made earlier (libunbound's and the DNS
+ *	dispatcher, built at start-up) would keep them unblocked, and the kernel hands a
+ *	process-directed signal to any thread that does not block it: default action, the
+ *	process ends.  Hence signals_block(), called before the first thread.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -27,6 +34,17 @@
 
 static void (*_Atomic reload_function)(void);
 static void (*_Atomic drain_function)(void);
+
+int	signals_block(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0;
+}
 
 void	signals_on_reload(void (*reload)(void))
 {

@@ -2,6 +2,7 @@
  * NAME
  *	signals.h - SIGHUP reloads, SIGTERM drains: signals around libmilter's own handling
  * SYNOPSIS
+ *	signals_block();	before the first thread is made
  *	signals_on_reload(reload_function);
  * DESCRIPTION
  *	libmilter's signal thread treats SIGHUP like SIGTERM (stop).  Signet wants SIGHUP to
@@ -9,10 +10,17 @@
  *	before libmilter stops; see signals.c for how.  Both functions run in libmilter's
  *	signal thread, one at a time; after the drain function returns, SIGTERM goes on to
  *	libmilter, which stops.
+ *
+ *	signals_block() blocks SIGHUP, SIGTERM and SIGINT in the calling thread, so that
+ *	every thread made after it inherits the mask and only libmilter's signal thread
+ *	takes them; 0 on failure.  Call it before any thread starts (the resolver's, the
+ *	metrics server's): a thread that leaves them unblocked gets them with their default
+ *	action, and the process dies of a SIGHUP meant as a reload.
  */
 #ifndef SIGNET_SIGNALS_H
 #define SIGNET_SIGNALS_H
 
+int	signals_block(void);
 void	signals_on_reload(void (*reload)(void));
 void	signals_on_terminate(void (*drain)(void));
 

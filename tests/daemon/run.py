@@ -202,6 +202,40 @@ def test_sigterm_drain(tmp):
         d.stop()
 
 
+def test_signals_with_verifying(tmp):
+    """With Mode v the resolver's threads exist from start-up; SIGHUP and SIGTERM must
+    still reach libmilter's signal thread, not kill the process in one of those."""
+    store = os.path.join(tmp, "keys")  # made by test_reload
+    spec = "inet:%d@127.0.0.1" % free_port()
+    dead = free_port()
+    d = Daemon(tmp, "Socket %s\nKeystore %s\nLogLevel debug\nMode sv\n"
+               "Nameservers 127.0.0.1@%d\nDNSTimeout 1\n" % (spec, store, dead), "verifying")
+    try:
+        tap(wait_listening(spec), "verifying_daemon_listens", d.log())
+        for i in range(3):
+            before = d.log().count("reloaded")
+            d.proc.send_signal(signal.SIGHUP)
+            end = time.monotonic() + 10
+            while d.log().count("reloaded") == before and d.proc.poll() is None and \
+                    time.monotonic() < end:
+                time.sleep(0.05)
+            if d.proc.poll() is not None or d.log().count("reloaded") == before:
+                break
+        tap(d.proc.poll() is None and d.log().count("reloaded") == 3,
+            "sighup_reloads_a_verifying_daemon_without_stopping_it",
+            "exit %r\n%s" % (d.proc.poll(), d.log()))
+        d.proc.send_signal(signal.SIGTERM)
+        try:
+            code = d.proc.wait(timeout=70)
+        except subprocess.TimeoutExpired:
+            code = None
+        tap(code == 0 and "letting messages in flight finish" in d.log(),
+            "sigterm_drains_a_verifying_daemon_and_exits_cleanly",
+            "exit %r\n%s" % (code, d.log()))
+    finally:
+        d.stop()
+
+
 def test_unix_socket_and_user(tmp):
     store = os.path.join(tmp, "keys")
     sockdir = os.path.join(tmp, "run")
@@ -295,7 +329,8 @@ def test_metrics(tmp):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="signet-daemon-")
-    for test in (test_reload, test_sigterm_drain, test_metrics, test_unix_socket_and_user):
+    for test in (test_reload, test_sigterm_drain, test_signals_with_verifying, test_metrics,
+                 test_unix_socket_and_user):
         try:
             test(tmp)
         except Exception as e:  # the harness itself failing is a test failure

@@ -33,12 +33,23 @@ static pthread_cond_t flight_done = PTHREAD_COND_INITIALIZER;
 static unsigned messages_in_flight;
 static int stopping;
 
-static void flight_add(int delta)
+/* Counts a message in, unless shutdown has begun: one test under the lock, so a drain
+ * that saw no message in flight can never be followed by one starting. */
+static int flight_begin(void)
+{
+	int	ok;
+
+	pthread_mutex_lock(&flight_lock);
+	if ((ok = !stopping))
+		messages_in_flight++;
+	pthread_mutex_unlock(&flight_lock);
+	return ok;
+}
+
+static void flight_end(void)
 {
 	pthread_mutex_lock(&flight_lock);
-	if (delta > 0)
-		messages_in_flight++;
-	else if (messages_in_flight > 0 && --messages_in_flight == 0)
+	if (messages_in_flight > 0 && --messages_in_flight == 0)
 		pthread_cond_broadcast(&flight_done);
 	pthread_mutex_unlock(&flight_lock);
 }
@@ -117,9 +128,12 @@ int	session_message_begin(struct session *s, const char *queue_id, const char *a
     const char *mail_from)
 {
 	session_message_end(s);
-	if (session_stopping() || (s->rt = runtime_acquire()) == NULL)
+	if (!flight_begin())
 		return 0;
-	flight_add(1);
+	if ((s->rt = runtime_acquire()) == NULL) {
+		flight_end();
+		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	session_set_queue_id(s, queue_id);
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", mail_from ? mail_from : "");
@@ -287,7 +301,7 @@ void	session_message_end(struct session *s)
 	if (s->rt != NULL) {
 		runtime_release(s->rt);
 		s->rt = NULL;
-		flight_add(-1);
+		flight_end();
 	}
 	s->queue_id[0] = '\0';
 	s->authenticated = s->outbound = s->overflow = s->failed = 0;

@@ -32,14 +32,8 @@
  *	libunbound's own lock (ub_cancel is called with resolver->lock held; libunbound
  *	never calls back with its lock held).
  *
- *	Cache.  libunbound caches inside its context, but cannot say whether an answer came
- *	from there, so a small cache of our own sits in front: CACHE_SLOTS direct-mapped
- *	slots keyed by (lower-cased name, type), each holding a copy of an OK, NODATA or
- *	NXDOMAIN answer until its TTL (capped at CACHE_TTL_MAX) runs out.  A colliding
- *	insert replaces the slot; answers over CACHE_ENTRY_MAX bytes are not kept, so the
- *	cache stays under a few megabytes whatever the peers send.  Failures are never
- *	cached here (libunbound keeps SERVFAIL briefly itself).  A cached packet is returned
- *	as it arrived, so its TTLs are those of the first answer.
+ *	Cache.  A small TTL cache of our own sits in front of libunbound's (dnscache.c
+ *	says why and how); lookups are charged to the budget before it is consulted.
  *
  *	Budget.  Every lookup that passes the name check is charged to the message's budget,
  *	cache hits included, so a message's outcome does not depend on what other messages
@@ -59,9 +53,9 @@
  *	(cache hits included, so cache_hits / queries is the hit rate); stats.timeouts the
  *	queries given up on; stats.failures the other DNS_TEMPFAIL and DNS_BOGUS answers.
  *
- *	Answers.  A struct dns_answer and a struct dns_txt are each one allocation (the
- *	structure, its arrays and its bytes), so dns_answer_free() and dns_txt_free() are
- *	one free(), and both accept NULL.  dns_query_txt() sets *out only for DNS_OK.
+ *	Answers.  A struct dns_answer (dnscache.c) and a struct dns_txt are each one
+ *	allocation, so dns_answer_free() and dns_txt_free() are one free(), and both accept
+ *	NULL.  dns_query_txt() sets *out only for DNS_OK.
  *
  *	Create the resolver after the process has forked into the background and dropped
  *	privileges: its threads do not survive a fork.
@@ -69,7 +63,7 @@
  *	dns_resolver_new() fills err with one sentence.  A dispatcher failure (a broken
  *	libunbound pipe) is logged once; from then on queries fail with DNS_TEMPFAIL.
  * SEE ALSO
- *	dns.h, libunbound(3)
+ *	dns.h, dnscache.c, libunbound(3)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE		/* pipe2(2) */
@@ -78,7 +72,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,13 +80,11 @@
 #include <unbound.h>
 
 #include "milter/dns.h"
+#include "milter/dnscache.h"
 #include "milter/log.h"
 
-#define NAME_MAX_LEN	253	/* presentation form, without the trailing dot */
+#define NAME_MAX_LEN	DNS_NAME_MAX_LEN
 #define LABEL_MAX_LEN	63
-#define CACHE_SLOTS	1024
-#define CACHE_ENTRY_MAX	16384	/* bytes of one cached answer, all included */
-#define CACHE_TTL_MAX	3600
 #define DEFAULT_TIMEOUT_MS 5000
 #define RCODE_NXDOMAIN	3
 
@@ -110,13 +101,6 @@ struct pending {
 	struct pending *next;		/* on resolver->abandoned */
 };
 
-struct cache_slot {
-	char	name[NAME_MAX_LEN + 1];
-	int	rrtype;
-	time_t	expires;		/* CLOCK_MONOTONIC seconds */
-	struct dns_answer *answer;	/* NULL: empty slot */
-};
-
 struct dns_resolver {
 	struct ub_ctx *ctx;
 	unsigned timeout_ms;
@@ -130,8 +114,7 @@ struct dns_resolver {
 	int	stop;
 	int	broken;
 
-	pthread_mutex_t cache_lock;
-	struct cache_slot *cache;	/* CACHE_SLOTS */
+	struct dns_cache *cache;
 
 	pthread_mutex_t stats_lock;
 	struct dns_stats stats;
@@ -204,80 +187,6 @@ static int name_normalize(const char *name, char *key)
 
 /* ---- answers ---------------------------------------------------------------------- */
 
-/*
- * One allocation: the structure, count records, packet_len bytes of packet, then
- * data_len bytes for the records' data, which the caller fills from *data.
- */
-static struct dns_answer *answer_alloc(size_t count, size_t data_len, size_t packet_len,
-    unsigned char **data)
-{
-	size_t size = sizeof(struct dns_answer);
-	struct dns_answer *a;
-
-	if (count > (SIZE_MAX - size) / sizeof(struct dns_record))
-		return NULL;
-	size += count * sizeof(struct dns_record);
-	if (packet_len > SIZE_MAX - size || data_len > SIZE_MAX - size - packet_len)
-		return NULL;
-	size += packet_len + data_len;
-	if ((a = calloc(1, size)) == NULL)
-		return NULL;
-	a->count = count;
-	a->records = count ? (struct dns_record *)(a + 1) : NULL;
-	a->packet_len = packet_len;
-	a->packet = packet_len ? (unsigned char *)((struct dns_record *)(a + 1) + count) : NULL;
-	*data = (unsigned char *)((struct dns_record *)(a + 1) + count) + packet_len;
-	return a;
-}
-
-static size_t answer_size(const struct dns_answer *a)
-{
-	size_t size = sizeof(*a) + a->count * sizeof(struct dns_record) + a->packet_len;
-	size_t i;
-
-	for (i = 0; i < a->count; i++)
-		size += a->records[i].len;
-	return size;
-}
-
-static struct dns_answer *answer_empty(enum dns_status status, int rcode)
-{
-	unsigned char *data;
-	struct dns_answer *a = answer_alloc(0, 0, 0, &data);
-
-	if (a != NULL) {
-		a->status = status;
-		a->rcode = rcode;
-	}
-	return a;
-}
-
-static struct dns_answer *answer_copy(const struct dns_answer *from)
-{
-	size_t data_len = 0, i;
-	unsigned char *data;
-	struct dns_answer *a;
-
-	for (i = 0; i < from->count; i++)
-		data_len += from->records[i].len;
-	if ((a = answer_alloc(from->count, data_len, from->packet_len, &data)) == NULL)
-		return NULL;
-	a->status = from->status;
-	a->rcode = from->rcode;
-	a->secure = from->secure;
-	a->ttl = from->ttl;
-	if (from->packet_len)
-		memcpy(a->packet, from->packet, from->packet_len);
-	for (i = 0; i < from->count; i++) {
-		a->records[i].data = data;
-		a->records[i].len = from->records[i].len;
-		if (from->records[i].len)
-			memcpy(data, from->records[i].data, from->records[i].len);
-		data += from->records[i].len;
-	}
-	return a;
-}
-
 static enum dns_status result_status(const struct ub_result *res)
 {
 	if (res->bogus)
@@ -300,13 +209,13 @@ static struct dns_answer *answer_from_result(const struct ub_result *res)
 	if (status == DNS_OK) {
 		for (; res->data[count] != NULL; count++) {
 			if (res->len[count] < 0)
-				return answer_empty(DNS_TEMPFAIL, res->rcode);
+				return dns_answer_empty(DNS_TEMPFAIL, res->rcode);
 			data_len += (size_t)res->len[count];
 		}
 	}
 	packet_len = res->answer_packet != NULL && res->answer_len > 0 ?
 	    (size_t)res->answer_len : 0;
-	if ((a = answer_alloc(count, data_len, packet_len, &data)) == NULL)
+	if ((a = dns_answer_alloc(count, data_len, packet_len, &data)) == NULL)
 		return NULL;
 	a->status = status;
 	a->rcode = res->rcode;
@@ -323,11 +232,6 @@ static struct dns_answer *answer_from_result(const struct ub_result *res)
 	return a;
 }
 
-void	dns_answer_free(struct dns_answer *answer)
-{
-	free(answer);
-}
-
 /* ---- statistics ------------------------------------------------------------------- */
 
 static void stats_count(struct dns_resolver *r, unsigned long *counter)
@@ -342,73 +246,6 @@ void	dns_stats_get(struct dns_resolver *resolver, struct dns_stats *out)
 	pthread_mutex_lock(&resolver->stats_lock);
 	*out = resolver->stats;
 	pthread_mutex_unlock(&resolver->stats_lock);
-}
-
-/* ---- cache ------------------------------------------------------------------------ */
-
-static size_t cache_slot_of(const char *key, int rrtype)
-{
-	uint32_t h = 2166136261u ^ (uint32_t)rrtype;	/* FNV-1a */
-
-	for (; *key; key++) {
-		h ^= (unsigned char)*key;
-		h *= 16777619u;
-	}
-	return h % CACHE_SLOTS;
-}
-
-/* A copy of the cached answer for (key, rrtype), its TTL counting down; NULL: a miss. */
-static struct dns_answer *cache_get(struct dns_resolver *r, const char *key, int rrtype)
-{
-	struct cache_slot *slot = &r->cache[cache_slot_of(key, rrtype)];
-	time_t now = now_monotonic().tv_sec;
-	struct dns_answer *copy = NULL;
-
-	pthread_mutex_lock(&r->cache_lock);
-	if (slot->answer != NULL && slot->rrtype == rrtype && strcmp(slot->name, key) == 0) {
-		if (now < slot->expires) {
-			if ((copy = answer_copy(slot->answer)) != NULL)
-				copy->ttl = (unsigned)(slot->expires - now);
-		} else {
-			dns_answer_free(slot->answer);
-			slot->answer = NULL;
-		}
-	}
-	pthread_mutex_unlock(&r->cache_lock);
-	return copy;
-}
-
-static void cache_put(struct dns_resolver *r, const char *key, int rrtype,
-    const struct dns_answer *a)
-{
-	struct cache_slot *slot;
-	struct dns_answer *copy;
-	unsigned ttl = a->ttl < CACHE_TTL_MAX ? a->ttl : CACHE_TTL_MAX;
-
-	if (ttl == 0 || answer_size(a) > CACHE_ENTRY_MAX ||
-	    (a->status != DNS_OK && a->status != DNS_NODATA && a->status != DNS_NXDOMAIN))
-		return;
-	if ((copy = answer_copy(a)) == NULL)
-		return;			/* a cache is allowed to forget */
-	slot = &r->cache[cache_slot_of(key, rrtype)];
-	pthread_mutex_lock(&r->cache_lock);
-	dns_answer_free(slot->answer);
-	slot->answer = copy;
-	slot->rrtype = rrtype;
-	slot->expires = now_monotonic().tv_sec + (time_t)ttl;
-	memcpy(slot->name, key, strlen(key) + 1);
-	pthread_mutex_unlock(&r->cache_lock);
-}
-
-static void cache_free(struct dns_resolver *r)
-{
-	size_t i;
-
-	if (r->cache == NULL)
-		return;
-	for (i = 0; i < CACHE_SLOTS; i++)
-		dns_answer_free(r->cache[i].answer);
-	free(r->cache);
 }
 
 /* ---- pendings and the dispatcher --------------------------------------------------- */
@@ -655,7 +492,6 @@ static int init_sync(struct dns_resolver *r, char *err, size_t errlen)
 	if (pthread_condattr_init(&r->condattr) != 0 ||
 	    pthread_condattr_setclock(&r->condattr, CLOCK_MONOTONIC) != 0 ||
 	    pthread_mutex_init(&r->lock, NULL) != 0 ||
-	    pthread_mutex_init(&r->cache_lock, NULL) != 0 ||
 	    pthread_mutex_init(&r->stats_lock, NULL) != 0) {
 		snprintf(err, errlen, "dns: cannot set up locks");
 		return -1;
@@ -681,7 +517,7 @@ struct dns_resolver *dns_resolver_new(const struct dns_options *options, char *e
 	    DEFAULT_TIMEOUT_MS;
 	if (init_sync(r, err, errlen) != 0)
 		goto fail;
-	if ((r->cache = calloc(CACHE_SLOTS, sizeof(*r->cache))) == NULL) {
+	if ((r->cache = dns_cache_new()) == NULL) {
 		snprintf(err, errlen, "dns: out of memory");
 		goto fail;
 	}
@@ -722,13 +558,12 @@ void	dns_resolver_free(struct dns_resolver *r)
 		r->abandoned = p->next;
 		pending_free(p);
 	}
-	cache_free(r);
+	dns_cache_free(r->cache);
 	if (r->wake[0] >= 0) {
 		close(r->wake[0]);
 		close(r->wake[1]);
 	}
 	pthread_mutex_destroy(&r->lock);
-	pthread_mutex_destroy(&r->cache_lock);
 	pthread_mutex_destroy(&r->stats_lock);
 	pthread_condattr_destroy(&r->condattr);
 	free(r);
@@ -784,7 +619,7 @@ static enum dns_status tempfail(struct dns_resolver *r, unsigned long *counter,
     struct dns_answer **out)
 {
 	stats_count(r, counter);
-	if ((*out = answer_empty(DNS_TEMPFAIL, 0)) == NULL)
+	if ((*out = dns_answer_empty(DNS_TEMPFAIL, 0)) == NULL)
 		return DNS_ERROR;
 	return DNS_TEMPFAIL;
 }
@@ -816,7 +651,7 @@ static enum dns_status resolve(struct dns_resolver *r, struct dns_budget *budget
 		return tempfail(r, &r->stats.timeouts, out);	/* p is the dispatcher's now */
 	}
 	if (p->err != 0 || p->result == NULL)
-		*out = answer_empty(DNS_TEMPFAIL, 0);
+		*out = dns_answer_empty(DNS_TEMPFAIL, 0);
 	else
 		*out = answer_from_result(p->result);
 	pending_free(p);
@@ -824,7 +659,7 @@ static enum dns_status resolve(struct dns_resolver *r, struct dns_budget *budget
 		return DNS_ERROR;
 	if ((*out)->status == DNS_TEMPFAIL || (*out)->status == DNS_BOGUS)
 		stats_count(r, &r->stats.failures);
-	cache_put(r, key, rrtype, *out);
+	dns_cache_put(r->cache, key, rrtype, *out);
 	return (*out)->status;
 }
 
@@ -841,7 +676,7 @@ enum dns_status dns_query(struct dns_resolver *resolver, struct dns_budget *budg
 	if (budget_charge(budget) != 0)
 		return DNS_BUDGET;
 	stats_count(resolver, &resolver->stats.queries);
-	if ((*out = cache_get(resolver, key, rrtype)) != NULL) {
+	if ((*out = dns_cache_get(resolver->cache, key, rrtype)) != NULL) {
 		stats_count(resolver, &resolver->stats.cache_hits);
 		return (*out)->status;
 	}

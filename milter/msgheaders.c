@@ -10,7 +10,11 @@
  *	unterminated quote or comment simply ends the value.
  *
  *	A message is signed for one domain only: when the mailboxes of From name different
- *	domains the result is FROM_MIXED_DOMAINS and the message is not signed.
+ *	domains the result is FROM_MIXED_DOMAINS and the message is not signed.  A mailbox
+ *	with no usable domain (an IP literal, bytes that are not a valid IDN, a bare name)
+ *	makes the whole field FROM_NO_DOMAIN even when another mailbox has one: a reader sees
+ *	both, so judging the field by the one that parsed would let "ceo@bank.example\xc0,
+ *	x@attacker.example" pass DMARC as attacker.example.  Empty list items do not count.
  *
  *	An internationalized domain (UTF-8 U-labels, RFC 6532) is turned into its A-label
  *	form with libidn2 (IDNA2008, as DNS and DMARC need it); bytes that are not valid
@@ -205,6 +209,14 @@ static int mailbox_domain(const char *start, const char *end, char *out, size_t 
 	return normalize_domain(d, (size_t)(end - d), out, size);
 }
 
+static int blank(const char *start, const char *end)
+{
+	for (; start < end; start++)
+		if (!isspace((unsigned char)*start))
+			return 0;
+	return 1;
+}
+
 enum from_status from_value_domain(const char *value, char *domain, size_t size)
 {
 	size_t	mailboxes;
@@ -218,6 +230,7 @@ enum from_status from_value_parse(const char *value, char *domain, size_t size,
 	char   *clean = strip_comments_and_quotes(value);
 	char	first[256] = "", this[256];
 	enum from_status status = FROM_NO_DOMAIN;
+	int	unusable = 0;		/* a mailbox without a usable domain was seen */
 
 	*mailboxes = 0;
 	if (clean == NULL)
@@ -238,11 +251,15 @@ enum from_status from_value_parse(const char *value, char *domain, size_t size,
 				status = FROM_MIXED_DOMAINS;
 				break;
 			}
+		} else if (!blank(item, p)) {
+			unusable = 1;
 		}
 		if (*p == '\0')
 			break;
 		item = p + 1;
 	}
+	if (status == FROM_OK && unusable)
+		status = FROM_NO_DOMAIN;
 	if (status == FROM_OK) {
 		if (strlen(first) >= size)
 			status = FROM_NO_DOMAIN;

@@ -51,6 +51,13 @@ int	main(void)
 	check(" \"unterminated <alice@example.com>", FROM_NO_DOMAIN, "", 0);
 	check(" (unterminated alice@example.com", FROM_NO_DOMAIN, "", 0);
 	check("", FROM_NO_DOMAIN, "", 0);
+	/* A mailbox without a usable domain next to one with a domain: the reader sees
+	 * both, so the field is unusable, not judged by the one mailbox that parsed. */
+	check(" ceo@bank.example\xc0, x@attacker.example", FROM_NO_DOMAIN, "", 1);
+	check(" x@attacker.example, ceo@[192.0.2.1]", FROM_NO_DOMAIN, "", 1);
+	check(" ceo@bank.example@, x@attacker.example", FROM_NO_DOMAIN, "", 1);
+	check(" \"CEO\", x@attacker.example", FROM_NO_DOMAIN, "", 1);
+	check(" a@example.com, , b@example.com,", FROM_OK, "example.com", 2);
 
 	TAP_INT_EQ(msgheaders_from_domain(&h, domain, sizeof(domain)), FROM_MISSING, "no From");
 	msgheaders_add(&h, "Subject", " x");

@@ -135,6 +135,8 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 		break;
 	}
 	log_msg(LOG_LEVEL_ERROR, "%s: internal error at end of headers", s->queue_id);
+	if (s->checking_inbound)	/* decided at EOM, where forged fields can be removed */
+		return SMFIS_CONTINUE;
 	metrics_error(METRICS_ERROR_INTERNAL);
 	metrics_message(s->outbound ? METRICS_OUTBOUND : METRICS_INBOUND, METRICS_VERDICT_ERROR);
 	sfsistat status = on_error(ctx, s);
@@ -168,6 +170,41 @@ static void log_signed(const struct session *s)
 	    used ? line : "");
 }
 
+/*
+ * An internal error on an inbound message.  When OnInternalError accepts it, the forged
+ * Authentication-Results fields seen so far are still removed (highest first): an error
+ * of ours must not let a forgery of our verdict through.  If memory ran out while they
+ * were being recorded, the message is tempfailed whatever the setting, for the same
+ * reason.
+ */
+static sfsistat on_inbound_error(SMFICTX *ctx, struct session *s)
+{
+	const size_t *forged;
+	int	complete;
+	size_t	n;
+	sfsistat status = on_error(ctx, s);
+
+	if (status != SMFIS_ACCEPT || s == NULL)
+		return status;
+	if (s->inbound == NULL) {	/* the checks never started: nothing vouches */
+		smfi_setreply(ctx, "451", "4.3.0", "Signet: temporary internal error, try again later");
+		return SMFIS_TEMPFAIL;
+	}
+	n = inbound_forged(s->inbound, &forged, &complete);
+	if (!complete) {
+		smfi_setreply(ctx, "451", "4.3.0", "Signet: temporary internal error, try again later");
+		return SMFIS_TEMPFAIL;
+	}
+	while (n-- > 0)
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)forged[n], NULL) !=
+		    MI_SUCCESS) {
+			smfi_setreply(ctx, "451", "4.3.0", "Signet: temporary internal error, try "
+			    "again later");
+			return SMFIS_TEMPFAIL;
+		}
+	return SMFIS_ACCEPT;
+}
+
 /* smfi_setreply() text: printable ASCII, and no '%' (libmilter would drop the text). */
 static void reply_text(char *out, size_t size, const char *text)
 {
@@ -189,7 +226,7 @@ static sfsistat finish_inbound(SMFICTX *ctx, struct session *s)
 	if (session_inbound_finish(s, &out) != VERDICT_CONTINUE) {
 		metrics_error(METRICS_ERROR_INTERNAL);
 		metrics_message(METRICS_INBOUND, METRICS_VERDICT_ERROR);
-		return on_error(ctx, s);
+		return on_inbound_error(ctx, s);
 	}
 	for (size_t i = 0; i < out.remove_count && status == SMFIS_ACCEPT; i++)
 		if (smfi_chgheader(ctx, "Authentication-Results", (int)out.remove[i], NULL) !=
@@ -263,7 +300,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	session_set_queue_id(s, smfi_getsymval(ctx, "i"));
 	if (s->rt == NULL)		/* nothing was started: pass */
 		return SMFIS_ACCEPT;
-	if (s->inbound != NULL) {
+	if (s->checking_inbound) {
 		status = finish_inbound(ctx, s);
 		session_message_end(s);
 		return status;

@@ -349,6 +349,13 @@ void	inbound_outcome_free(struct inbound_outcome *out)
 	out->remove_count = 0;
 }
 
+size_t	inbound_forged(const struct inbound *in, const size_t **list, int *complete)
+{
+	*list = in->forged;
+	*complete = !in->failed;
+	return in->forged_count;
+}
+
 void	inbound_free(struct inbound *in)
 {
 	if (in == NULL)

@@ -57,4 +57,9 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int hea
 void	inbound_outcome_free(struct inbound_outcome *out);
 void	inbound_free(struct inbound *in);
 
+/* The occurrence numbers of the forged fields seen so far, ascending; *complete is 0 when
+ * memory ran out and some were not recorded.  For the internal-error path, which still
+ * removes them when it accepts the message. */
+size_t	inbound_forged(const struct inbound *in, const size_t **list, int *complete);
+
 #endif

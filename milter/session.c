@@ -142,6 +142,7 @@ int	session_message_begin(struct session *s, const char *queue_id, const char *a
 	    addrlist_contains(s->rt->conf->internal_hosts, (const struct sockaddr *)&s->client);
 	s->outbound = s->client_internal || s->authenticated;
 	if (!s->outbound && (s->rt->conf->mode & CONF_MODE_VERIFY)) {
+		s->checking_inbound = 1;
 		s->inbound = inbound_begin(s->rt, s->queue_id, s->client_known ? s->client_text : "",
 		    s->helo, s->mail_from);
 		if (s->inbound == NULL)
@@ -295,6 +296,7 @@ void	session_message_end(struct session *s)
 	msgheaders_clear(&s->headers);
 	inbound_free(s->inbound);
 	s->inbound = NULL;
+	s->checking_inbound = 0;
 	s->mail_from[0] = '\0';
 	body_canon_free(s->body);
 	s->body = NULL;

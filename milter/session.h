@@ -49,6 +49,8 @@ struct session {
 	int	failed;			/* an internal error happened; reported at the end */
 	struct msgheaders headers;
 	char	mail_from[512];
+	int	checking_inbound;	/* an inbound message under Mode v (even if inbound
+					 * failed to start: its errors are handled at EOM) */
 	struct inbound *inbound;	/* inbound checks, when verifying this message */
 	char	from_domain[KEYSTORE_DOMAIN_MAX + 1];
 	const struct keystore_key *keys[SESSION_MAX_KEYS];

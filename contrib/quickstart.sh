@@ -82,12 +82,15 @@ cat <<TXT
 ==> Done.  The signed message is $demo/signed.eml.
 
 To attach Signet to Postfix (see contrib/postfix/main.cf and README.md):
-    $top/milter/signet -c /etc/signet.conf          # your keystore and InternalHosts
+    $top/milter/signet -c /etc/signet.conf -f       # your keystore and InternalHosts
     postconf -e 'smtpd_milters = inet:127.0.0.1:8895' \\
                 'non_smtpd_milters = inet:127.0.0.1:8895' \\
                 'milter_default_action = accept' \\
                 'milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr}'
     postfix reload
-Then publish your own keys: signet-keys generate yourdomain; signet-keys dns yourdomain;
-add the record to your zone; signet-keys activate yourdomain SELECTOR --force.
+Then make your own keys (signet-keys(8)):
+    signet-keys generate yourdomain            # prints SELECTOR
+    signet-keys dns yourdomain                 # add this record to your zone (or: publish)
+    signet-keys check yourdomain SELECTOR      # says exactly what is wrong, if anything
+    signet-keys activate yourdomain SELECTOR   # refuses until the record is right
 TXT

@@ -471,11 +471,30 @@ term_ok(struct check *ck, struct span term)
 	return directive_ok(ck, term);
 }
 
+/* The next space-separated term of txt[len] from *pos on, moving *pos past it; 0 when
+ * only spaces are left. */
+static int
+next_term(const char *txt, size_t len, size_t *pos, struct span *term)
+{
+	size_t i = *pos;
+
+	while (i < len && txt[i] == ' ')
+		i++;
+	if (i >= len)
+		return 0;
+	term->p = txt + i;
+	while (i < len && txt[i] != ' ')
+		i++;
+	term->len = (size_t)(txt + i - term->p);
+	*pos = i;
+	return 1;
+}
+
 int
 spfrecord_check(const char *txt, size_t len, char *why, size_t whylen)
 {
 	struct check ck = { 0, 0, why, whylen };
-	struct span whole = { txt, len };
+	struct span whole = { txt, len }, term;
 	size_t i;
 
 	if (why != NULL && whylen > 0)
@@ -492,20 +511,9 @@ spfrecord_check(const char *txt, size_t len, char *why, size_t whylen)
 	if (!spfrecord_is_spf(txt, len))
 		return refuse(&ck, "no v=spf1 version tag", whole);
 	i = VERSION_LEN;
-	while (i < len) {
-		struct span term;
-
-		while (i < len && txt[i] == ' ')
-			i++;
-		if (i == len)
-			break;
-		term.p = txt + i;
-		while (i < len && txt[i] != ' ')
-			i++;
-		term.len = (size_t)(txt + i - term.p);
+	while (next_term(txt, len, &i, &term))
 		if (!term_ok(&ck, term))
 			return 0;
-	}
 	return 1;
 }
 
@@ -631,7 +639,7 @@ char *
 spfrecord_rewrite(const char *txt, size_t len, int client_is_ipv6)
 {
 	struct out o;
-	struct span redirect = { NULL, 0 };
+	struct span redirect = { NULL, 0 }, term;
 	int has_all = 0;
 	size_t i = VERSION_LEN;
 
@@ -641,19 +649,8 @@ spfrecord_rewrite(const char *txt, size_t len, int client_is_ipv6)
 		return NULL;
 	o.len = 0;
 	put_str(&o, SPF_VERSION_TAG);
-	while (i < len) {
-		struct span term;
-
-		while (i < len && txt[i] == ' ')
-			i++;
-		if (i == len)
-			break;
-		term.p = txt + i;
-		while (i < len && txt[i] != ' ')
-			i++;
-		term.len = (size_t)(txt + i - term.p);
+	while (next_term(txt, len, &i, &term))
 		rewrite_term(&o, term, client_is_ipv6, &redirect, &has_all);
-	}
 	if (redirect.p != NULL && !has_all) {
 		put(&o, " ", 1);
 		put(&o, redirect.p, redirect.len);

@@ -199,11 +199,17 @@ key_value(const char *value, struct odkim_key *k)
 	return copy(k->path, sizeof(k->path), c2 + 1);
 }
 
-int
-odkim_read_keytable(const char *path, struct odkim_key **out, size_t *count, char *err,
-    size_t errlen)
+/* One table line into the zeroed element elem; -1 when the line is not what the table
+ * holds. */
+typedef int (*line_parser)(void *elem, unsigned line, const char *name, const char *value);
+
+/* Every line of the table at path, each parsed into a size-byte element of a new array
+ * (*out, *count); -1 with err filled, saying the line should be "want", when one fails. */
+static int
+read_table(const char *path, size_t size, line_parser parse, const char *want, void **out,
+    size_t *count, char *err, size_t errlen)
 {
-	struct odkim_key *keys = NULL, *grown;
+	char *table = NULL, *grown;
 	size_t n = 0, alloc = 0;
 	struct reader r;
 	char *name, *value;
@@ -212,18 +218,15 @@ odkim_read_keytable(const char *path, struct odkim_key **out, size_t *count, cha
 	if (open_reader(&r, path, err, errlen) < 0)
 		return -1;
 	while ((rc = next_line(&r, &name, &value, err, errlen)) == 1) {
-		if ((grown = grow(keys, n, &alloc, sizeof(*keys))) == NULL) {
+		if ((grown = grow(table, n, &alloc, size)) == NULL) {
 			snprintf(err, errlen, "out of memory reading %s", path);
 			rc = -1;
 			break;
 		}
-		keys = grown;
-		memset(&keys[n], 0, sizeof(keys[n]));
-		keys[n].line = r.line;
-		if (copy(keys[n].name, sizeof(keys[n].name), name) < 0
-		    || key_value(value, &keys[n]) < 0) {
-			snprintf(err, errlen, "%s:%u: want \"NAME DOMAIN:SELECTOR:KEYFILE\"", path,
-			    r.line);
+		table = grown;
+		memset(table + n * size, 0, size);
+		if (parse(table + n * size, r.line, name, value) < 0) {
+			snprintf(err, errlen, "%s:%u: want \"%s\"", path, r.line, want);
 			rc = -1;
 			break;
 		}
@@ -231,11 +234,47 @@ odkim_read_keytable(const char *path, struct odkim_key **out, size_t *count, cha
 	}
 	fclose(r.fp);
 	if (rc < 0) {
-		free(keys);
+		free(table);
 		return -1;
 	}
-	*out = keys;
+	*out = table;
 	*count = n;
+	return 0;
+}
+
+static int
+key_line(void *elem, unsigned line, const char *name, const char *value)
+{
+	struct odkim_key *k = elem;
+
+	k->line = line;
+	if (copy(k->name, sizeof(k->name), name) < 0)
+		return -1;
+	return key_value(value, k);
+}
+
+static int
+sign_line(void *elem, unsigned line, const char *name, const char *value)
+{
+	struct odkim_sign *s = elem;
+
+	s->line = line;
+	if (copy(s->pattern, sizeof(s->pattern), name) < 0
+	    || value[0] == '\0' || strpbrk(value, " \t") != NULL)
+		return -1;
+	return copy(s->keyname, sizeof(s->keyname), value);
+}
+
+int
+odkim_read_keytable(const char *path, struct odkim_key **out, size_t *count, char *err,
+    size_t errlen)
+{
+	void *keys;
+
+	if (read_table(path, sizeof(**out), key_line, "NAME DOMAIN:SELECTOR:KEYFILE", &keys,
+	    count, err, errlen) < 0)
+		return -1;
+	*out = keys;
 	return 0;
 }
 
@@ -243,38 +282,12 @@ int
 odkim_read_signingtable(const char *path, struct odkim_sign **out, size_t *count, char *err,
     size_t errlen)
 {
-	struct odkim_sign *signs = NULL, *grown;
-	size_t n = 0, alloc = 0;
-	struct reader r;
-	char *name, *value;
-	int rc;
+	void *signs;
 
-	if (open_reader(&r, path, err, errlen) < 0)
+	if (read_table(path, sizeof(**out), sign_line, "PATTERN KEYNAME", &signs, count, err,
+	    errlen) < 0)
 		return -1;
-	while ((rc = next_line(&r, &name, &value, err, errlen)) == 1) {
-		if ((grown = grow(signs, n, &alloc, sizeof(*signs))) == NULL) {
-			snprintf(err, errlen, "out of memory reading %s", path);
-			rc = -1;
-			break;
-		}
-		signs = grown;
-		signs[n].line = r.line;
-		if (copy(signs[n].pattern, sizeof(signs[n].pattern), name) < 0
-		    || value[0] == '\0' || strpbrk(value, " \t") != NULL
-		    || copy(signs[n].keyname, sizeof(signs[n].keyname), value) < 0) {
-			snprintf(err, errlen, "%s:%u: want \"PATTERN KEYNAME\"", path, r.line);
-			rc = -1;
-			break;
-		}
-		n++;
-	}
-	fclose(r.fp);
-	if (rc < 0) {
-		free(signs);
-		return -1;
-	}
 	*out = signs;
-	*count = n;
 	return 0;
 }
 

@@ -26,32 +26,21 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/lib/dnsserver.sh"
 . "$top_srcdir/tests/keys/knot.sh"
+. "$top_srcdir/tests/lib/tap.sh"
 
 SIGNED_ZONES="signed.test nsec3.test"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/signet-dnssec.XXXXXX") || {
-	echo "not ok 1 - a temporary directory"; echo "1..1"; exit 1; }
+tap_workdir dnssec
 cleanup() {
 	knot_stop
-	if [ "${SIGNET_TEST_KEEP:-0}" = 1 ]; then
-		echo "# kept $work"
-	else
-		rm -rf "$work"
-	fi
+	tap_rmwork
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fail() {	# NAME FILE: a failed set-up step, with FILE's lines as comments
-	echo "not ok 1 - $1"
-	[ -f "$2" ] && sed 's/^/#   /' "$2"
-	echo "1..1"
-	exit 1
-}
-
 need() {	# PROGRAM: on PATH or in /usr/sbin
 	command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] ||
-		fail "$1 is installed (apt-get install knot knot-dnsutils)" /dev/null
+		tap_fail "$1 is installed (apt-get install knot knot-dnsutils)" /dev/null
 }
 
 write_zone() {	# ZONE
@@ -123,13 +112,13 @@ knotd_bin=$(command -v knotd || echo /usr/sbin/knotd)
 keymgr_bin=$(command -v keymgr || echo /usr/sbin/keymgr)
 
 mkdir -p "$work/run" "$work/db" "$work/kasp" "$work/zones" ||
-	fail "the server directories are made" /dev/null
+	tap_fail "the server directories are made" /dev/null
 for zone in $SIGNED_ZONES plain.test; do
-	write_zone "$zone" || fail "the zone $zone is written" /dev/null
+	write_zone "$zone" || tap_fail "the zone $zone is written" /dev/null
 done
 KNOT_PORT=$(dns_free_port)
-[ -n "$KNOT_PORT" ] || fail "a free loopback port" /dev/null
-write_conf "$KNOT_PORT" || fail "knot.conf is written" /dev/null
+[ -n "$KNOT_PORT" ] || tap_fail "a free loopback port" /dev/null
+write_conf "$KNOT_PORT" || tap_fail "knot.conf is written" /dev/null
 "$knotd_bin" -c "$work/knot.conf" >>"$work/knot.log" 2>&1 &
 KNOT_PID=$!
 
@@ -140,9 +129,9 @@ while :; do
 		zone_signed "$zone" && signed=$((signed + 1))
 	done
 	[ $signed -eq 2 ] && break
-	kill -0 "$KNOT_PID" 2>/dev/null || fail "knotd keeps running" "$work/knot.log"
+	kill -0 "$KNOT_PID" 2>/dev/null || tap_fail "knotd keeps running" "$work/knot.log"
 	i=$((i + 1))
-	[ $i -lt 100 ] || fail "knotd signs $SIGNED_ZONES within 10 s" "$work/knot.log"
+	[ $i -lt 100 ] || tap_fail "knotd signs $SIGNED_ZONES within 10 s" "$work/knot.log"
 	sleep 0.1
 done
 for zone in $SIGNED_ZONES; do
@@ -155,11 +144,11 @@ done
 : > "$work/ds.anchor"
 for zone in $SIGNED_ZONES; do
 	"$keymgr_bin" -c "$work/knot.conf" "$zone" ds > "$work/$zone.ds" 2>&1 ||
-		fail "keymgr exports the DS of $zone" "$work/$zone.ds"
+		tap_fail "keymgr exports the DS of $zone" "$work/$zone.ds"
 	awk '$2 == "DS" && $5 == "2" { $2 = "IN DS"; print }' "$work/$zone.ds" \
 	    >> "$work/ds.anchor"
 	grep -q "^$zone\. IN DS [0-9]* 13 2 [0-9a-f]*$" "$work/ds.anchor" ||
-		fail "keymgr's DS of $zone is a SHA-256 DS line" "$work/$zone.ds"
+		tap_fail "keymgr's DS of $zone is a SHA-256 DS line" "$work/$zone.ds"
 done
 
 # From kdig's answers: name, class, type and RDATA, without the TTL.
@@ -168,12 +157,12 @@ for zone in $SIGNED_ZONES; do
 	awk '$4 == "DNSKEY" && $5 == "257" { $2 = ""; print }' "$work/$zone.dnskey" |
 	    sed 's/  */ /g' >> "$work/dnskey.anchor"
 	grep -q "^$zone\. IN DNSKEY 257 3 13 " "$work/dnskey.anchor" ||
-		fail "the KSK of $zone is exported from kdig's answer" "$work/$zone.dnskey"
+		tap_fail "the KSK of $zone is exported from kdig's answer" "$work/$zone.dnskey"
 done
 sed 's/^/# anchor: /' "$work/ds.anchor" "$work/dnskey.anchor"
 
 binary=$top_builddir/tests/dns/test-dnssec
-[ -x "$binary" ] || fail "the test program $binary is built" /dev/null
+[ -x "$binary" ] || tap_fail "the test program $binary is built" /dev/null
 "$binary" "$KNOT_PORT" "$work"
 rc=$?
 [ $rc -eq 0 ] || echo "# test-dnssec exited with $rc"

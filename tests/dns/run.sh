@@ -16,26 +16,15 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/lib/dnsserver.sh"
+. "$top_srcdir/tests/lib/tap.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/signet-dns.XXXXXX") || {
-	echo "not ok 1 - a temporary directory"; echo "1..1"; exit 1; }
+tap_workdir dns
 cleanup() {
 	dns_stop
-	if [ "${SIGNET_TEST_KEEP:-0}" = 1 ]; then
-		echo "# kept $work"
-	else
-		rm -rf "$work"
-	fi
+	tap_rmwork
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-fail() {	# NAME FILE: a failed set-up step, with FILE's lines as comments
-	echo "not ok 1 - $1"
-	[ -f "$2" ] && sed 's/^/#   /' "$2"
-	echo "1..1"
-	exit 1
-}
 
 {
 	cat "$top_srcdir/tests/dns/test.zone"
@@ -44,13 +33,13 @@ fail() {	# NAME FILE: a failed set-up step, with FILE's lines as comments
 		echo "h$i.signet.example. IN A 192.0.2.$i"
 		i=$((i + 1))
 	done
-} > "$work/records" || fail "the test zone is written" /dev/null
+} > "$work/records" || tap_fail "the test zone is written" /dev/null
 
 dns_start "$work/nsd" signet.example "$work/records" 2>"$work/dns_start.err" ||
-	fail "a private NSD serves signet.example" "$work/dns_start.err"
+	tap_fail "a private NSD serves signet.example" "$work/dns_start.err"
 
 binary=$top_builddir/tests/dns/test-dns
-[ -x "$binary" ] || fail "the test program $binary is built" /dev/null
+[ -x "$binary" ] || tap_fail "the test program $binary is built" /dev/null
 "$binary" "$DNS_PORT" "$work"
 rc=$?
 [ $rc -eq 0 ] || echo "# test-dns exited with $rc"

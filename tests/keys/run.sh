@@ -23,20 +23,16 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/lib/dnsserver.sh"
 . "$top_srcdir/tests/keys/knot.sh"
+. "$top_srcdir/tests/lib/tap.sh"
 
 SK=$top_builddir/keys/signet-keys
-work=$(mktemp -d "${TMPDIR:-/tmp}/signet-keys.XXXXXX") || {
-	echo "not ok 1 - a temporary directory"; echo "1..1"; exit 1; }
+tap_workdir keys
 FAKE_PID=
 cleanup() {
 	dns_stop
 	knot_stop
 	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
-	if [ "${SIGNET_TEST_KEEP:-0}" = 1 ]; then
-		echo "# kept $work"
-	else
-		rm -rf "$work"
-	fi
+	tap_rmwork
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

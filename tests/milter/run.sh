@@ -40,6 +40,7 @@ ONLY=${SIGNET_TEST_ONLY:-}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/signet-milter.XXXXXX") || exit 99
 . "$LIB/dnsserver.sh"
+. "$LIB/tap.sh"
 
 declare -A DPORT DPID DLOG LOGOFF DFAILED
 DERR=
@@ -67,13 +68,6 @@ nfail=0
 SETUP_ERR=
 errors=()
 CASE_DIR=
-
-diag() {	# print each argument's lines as TAP comments
-	local s
-	for s in "$@"; do
-		printf '%s\n' "$s" | sed 's/^/# /'
-	done
-}
 
 # begin NAME: returns 1 when the case is filtered out by SIGNET_TEST_ONLY.
 begin() {
@@ -425,14 +419,20 @@ case_both() {
 	finish
 }
 
-case_canon() {	# CANON
-	local canon=$1 tag
+# case_both_canon NAME_PREFIX MESSAGE CANON: MESSAGE signed with both.signet.test's two
+# keys by the instance that canonicalizes with CANON.
+case_both_canon() {
+	local canon=$3 tag
 	tag=$(echo "$canon" | tr / _)
-	begin "signs_with_canonicalization_${tag}_both_verify" || return
-	prep "$MSGS/folded.eml" both.signet.test "$CASE_DIR/msg"
+	begin "${1}_${tag}_both_verify" || return
+	prep "$MSGS/$2" both.signet.test "$CASE_DIR/msg"
 	signs "$tag" "$canon" "$CASE_DIR/msg" both.signet.test 127.0.0.1 -- \
 	    "$(SIG_BOTH_RSA)" "$(SIG_BOTH_ED)"
 	finish
+}
+
+case_canon() {	# CANON
+	case_both_canon signs_with_canonicalization folded.eml "$1"
 }
 
 case_lf_input() {
@@ -525,13 +525,7 @@ sys.stdout.buffer.write(bytes(out[:1024 * 1024 - 1]) + b"\n")'
 }
 
 case_trailing_blank() {	# CANON
-	local canon=$1 tag
-	tag=$(echo "$canon" | tr / _)
-	begin "signs_body_with_trailing_blank_lines_${tag}_both_verify" || return
-	prep "$MSGS/trailing-blank-lines.eml" both.signet.test "$CASE_DIR/msg"
-	signs "$tag" "$canon" "$CASE_DIR/msg" both.signet.test 127.0.0.1 -- \
-	    "$(SIG_BOTH_RSA)" "$(SIG_BOTH_ED)"
-	finish
+	case_both_canon signs_body_with_trailing_blank_lines trailing-blank-lines.eml "$1"
 }
 
 case_external() {

@@ -73,6 +73,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/signet-mta.XXXXXX") || exit 99
 # Postfix's daemons run as user postfix and must reach their queue under $TMP.
 chmod 755 "$TMP"
 . "$LIB/dnsserver.sh"
+. "$LIB/tap.sh"
 
 SIGNET_PID='' SINK_PID='' SENDMAIL_PID='' POSTFIX_UP='' DNS_PORT=''
 SIGNET_PORT='' SINK_PORT=''
@@ -116,13 +117,6 @@ trap 'exit 99' INT TERM HUP
 ntest=0 npass=0 nfail=0
 errors=()
 CASE='' CASE_DIR=''
-
-diag() {
-	local s
-	for s in "$@"; do
-		printf '%s\n' "$s" | sed 's/^/# /'
-	done
-}
 
 # begin NAME: returns 1 when SIGNET_TEST_ONLY filters the case out.
 begin() {

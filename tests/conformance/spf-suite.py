@@ -45,6 +45,9 @@ EXPECTED_FAILURES = {
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, 'tests', 'lib'))
+import signettest  # noqa: E402
+
 ANSWERING_TYPES = ('TXT', 'A', 'AAAA', 'MX', 'PTR', 'CNAME')
 
 
@@ -191,20 +194,10 @@ def write_file(directory, name, lines):
 # ---- NSD ----------------------------------------------------------------------------
 
 def free_port():
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(('127.0.0.1', 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(('127.0.0.1', port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        return port
-    bail('no free port on 127.0.0.1')
+    try:
+        return signettest.free_udp_tcp_port()
+    except RuntimeError as e:
+        bail(str(e))
 
 
 def answers_soa(port):

@@ -19,7 +19,6 @@ DESCRIPTION
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, "..", ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "milter"))
+sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "lib"))
 import milterclient  # noqa: E402
+from signettest import Tap, free_port, wait_listening  # noqa: E402
 
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
 KEYS_TOOL = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
@@ -38,30 +39,12 @@ DOMAIN = "rotate.example"
 ROTATIONS = 20
 CONNECTIONS = 4
 
-count = failed = 0
-
-
-def tap(ok, name, diag=""):
-    global count, failed
-    count += 1
-    failed += 0 if ok else 1
-    print("%sok %d - %s" % ("" if ok else "not ", count, name))
-    if not ok:
-        for line in str(diag).splitlines()[:40]:
-            print("#   " + line)
-    sys.stdout.flush()
-    return ok
+tap = Tap(max_diag=40)
 
 
 def keys(store, *args):
     return subprocess.run([KEYS_TOOL, "-k", store] + list(args), capture_output=True,
                           text=True, check=True).stdout.strip()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def selector_of(value):
@@ -109,13 +92,7 @@ def main():
     with open(conf, "w") as f:
         f.write("Socket %s\nKeystore %s\nMode s\nLogLevel info\n" % (spec, store))
     daemon = subprocess.Popen([SIGNET, "-c", conf, "-f"], stderr=open(logpath, "w"))
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", int(spec.split(":")[1].split("@")[0])),
-                                     1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_listening(spec)
     # active[i] = (selector, time the daemon began using it)
     active = [(first, time.monotonic())]
     stop = threading.Event()
@@ -209,8 +186,7 @@ def main():
         out.stdout + out.stderr + "\n".join(bad[:20]))
     daemon.terminate()
     daemon.wait(timeout=70)
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return tap.plan()
 
 
 if __name__ == "__main__":

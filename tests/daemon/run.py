@@ -13,7 +13,6 @@ import grp
 import os
 import pwd
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -22,30 +21,15 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
+from signettest import Tap, free_port, wait_listening  # noqa: E402
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
 KEYS_TOOL = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
 
-count = failed = 0
-
-
-def tap(ok, name, diag=""):
-    global count, failed
-    count += 1
-    failed += 0 if ok else 1
-    print("%sok %d - %s" % ("" if ok else "not ", count, name))
-    for line in str(diag).splitlines() if not ok else []:
-        print("#   " + line)
-    sys.stdout.flush()
-    return ok
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+tap = Tap()
 
 
 def message(domain, subject="test"):
@@ -98,19 +82,6 @@ class Daemon:
                 self.proc.wait(timeout=70)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-
-
-def wait_listening(spec, timeout=10):
-    fam, addr = milterclient.parse_socket(spec)
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with socket.socket(fam, socket.SOCK_STREAM) as s:
-                s.connect(addr)
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 class PausingSession(milterclient.Session):
@@ -335,8 +306,7 @@ def main():
             test(tmp)
         except Exception as e:  # the harness itself failing is a test failure
             tap(False, test.__name__ + "_ran", repr(e))
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return tap.plan()
 
 
 if __name__ == "__main__":

@@ -79,7 +79,9 @@ DNSSERVER_SH = os.path.join(TOP_SRCDIR, "tests", "lib", "dnsserver.sh")
 SIGN_MAILDKIM = os.path.join(HERE, "sign-maildkim.pl")
 
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "milter"))
+sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "lib"))
 import milterclient  # noqa: E402
+from signettest import free_udp_tcp_port  # noqa: E402
 
 AUTHSERV_ID = "mx.signet.test"
 # Zones always served, so that lookups anywhere under them get real NXDOMAIN/NODATA
@@ -100,24 +102,6 @@ def unescape(data):
 
 def to_crlf(data):
     return re.sub(rb"\r?\n", b"\r\n", data)
-
-
-def free_port():
-    for _ in range(50):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-        except OSError:
-            t.close()
-            continue
-        finally:
-            u.close()
-        t.close()
-        return port
-    raise RuntimeError("no free port")
 
 
 def split_fields(message):
@@ -442,7 +426,7 @@ class SignetSigner:
                 sel = self.keys(keystore, "generate", d, "-a", alg).split()[-1]
                 self.keys(keystore, "activate", d, sel, "--force")
             self.records[d] = self.keys(keystore, "dns", d).splitlines()
-        self.port = free_port()
+        self.port = free_udp_tcp_port()
         conf = os.path.join(dir, "signer.conf")
         with open(conf, "w") as f:
             f.write("Socket inet:%d@127.0.0.1\nMode s\nAuthservID signer.signet.test\n"
@@ -542,7 +526,7 @@ class DnsFront:
         self.lock = threading.Lock()
         self.stopping = False
         for _ in range(20):
-            port = free_port()
+            port = free_udp_tcp_port()
             try:
                 self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 self.udp.bind(("127.0.0.1", port))
@@ -839,7 +823,7 @@ class Runner:
                 f.write(msg)
             if VERIFY_ONLY:
                 return self.verify_only(case, dir, front, msg)
-            port = free_port()
+            port = free_udp_tcp_port()
             conf = os.path.join(dir, "signet.conf")
             with open(conf, "w") as f:
                 f.write(self.config_text(case, dir, port, front.port))

@@ -28,31 +28,16 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
+from signettest import Tap, free_port, wait_listening  # noqa: E402
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
 SIGNET_KEYS = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
 SYS_pidfd_open, SYS_pidfd_getfd = 434, 438
 
-count = 0
-failed = 0
-
-
-def tap(ok, name, diag=""):
-    global count, failed
-    count += 1
-    failed += 0 if ok else 1
-    print("%sok %d - %s" % ("" if ok else "not ", count, name))
-    for line in diag.splitlines():
-        print("#   " + line)
-    sys.stdout.flush()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+tap = Tap(diag_on_pass=True)
 
 
 def daemon_socket_for(pid, client_port):
@@ -113,12 +98,7 @@ def main():
     daemon = subprocess.Popen([SIGNET, "-c", conf, "-f"], stderr=log)
     spec = "inet:%d@127.0.0.1" % port
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_listening(spec, timeout=5)
         with milterclient.Session(spec) as s:
             s.connect("127.0.0.1", helo="mta.example")
             r = s.message(MESSAGE, "alice@nodelay.test", ["bob@example.net"])
@@ -150,10 +130,9 @@ def main():
         daemon.wait(timeout=10)
         log.seek(0)
         text = log.read()
-        if failed and text:
+        if tap.failed and text:
             print("# daemon log:\n" + "".join("#   " + l + "\n" for l in text.splitlines()))
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return tap.plan()
 
 
 if __name__ == "__main__":

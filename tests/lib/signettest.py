@@ -1,0 +1,87 @@
+"""
+NAME
+    signettest.py - what the Python test harnesses share: TAP lines, free ports, waiting
+    for a daemon's socket
+
+SYNOPSIS
+    sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "lib"))
+    import signettest
+    tap = signettest.Tap()
+    tap(ok, "behaviour_it_checks", "what was seen")
+    ...
+    sys.exit(tap.plan())
+
+DESCRIPTION
+    Tap numbers "ok" / "not ok" lines; a failing test's diagnostic follows as "#" comments
+    (at most max_diag lines of it; with diag_on_pass a passing test's too).  plan() prints
+    the plan, which comes last, and returns the exit status: 1 when any test failed.
+
+    free_port() is a TCP port free on 127.0.0.1 right now; free_udp_tcp_port() one free for
+    both UDP and TCP, for DNS servers (tests/lib/dnsserver.sh has the same for shell).
+
+    wait_listening(spec) waits until a milter socket spec (inet:PORT@HOST, unix:PATH...)
+    accepts connections; it needs tests/milter on sys.path for milterclient.
+"""
+import socket
+import sys
+import time
+
+
+class Tap:
+    def __init__(self, max_diag=None, diag_on_pass=False):
+        self.count = 0
+        self.failed = 0
+        self.max_diag = max_diag
+        self.diag_on_pass = diag_on_pass
+
+    def __call__(self, ok, name, diag=""):
+        self.count += 1
+        self.failed += 0 if ok else 1
+        print("%sok %d - %s" % ("" if ok else "not ", self.count, name))
+        if not ok or self.diag_on_pass:
+            for line in str(diag).splitlines()[:self.max_diag]:
+                print("#   " + line)
+        sys.stdout.flush()
+        return ok
+
+    def plan(self):
+        print("1..%d" % self.count)
+        return 1 if self.failed else 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_udp_tcp_port():
+    for _ in range(50):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+        return port
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def wait_listening(spec, timeout=10):
+    """True once spec accepts a connection, False after timeout seconds."""
+    import milterclient
+    fam, addr = milterclient.parse_socket(spec)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with socket.socket(fam, socket.SOCK_STREAM) as s:
+                s.connect(addr)
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False

@@ -170,8 +170,8 @@ meta_read_at(int dirfd, const char *name, const char *path, struct keystore_key 
 /* ---- private keys ------------------------------------------------------------------ */
 
 /* Never prompts: an encrypted key is an error, the daemon has no terminal. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
+int
+keystore_no_passphrase(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;
 	(void)size;
@@ -230,7 +230,7 @@ pem_parse(const char *pem, size_t len, const char *path, struct keystore_error *
 	char why[256];
 
 	if (bio != NULL)
-		pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, keystore_no_passphrase, NULL);
 	BIO_free(bio);
 	if (pkey == NULL) {
 		ERR_error_string_n(ERR_peek_last_error(), why, sizeof(why));

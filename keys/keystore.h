@@ -120,4 +120,7 @@ int	keystore_read_meta(const char *dir, const char *domain, const char *selector
 EVP_PKEY *keystore_read_private(const char *dir, const char *domain, const char *selector,
 	    enum key_algorithm algorithm, struct keystore_error *err);
 
+/* pem_password_cb that refuses: encrypted keys are errors, never a prompt. */
+int	keystore_no_passphrase(char *buf, int size, int rwflag, void *u);
+
 #endif

@@ -59,16 +59,6 @@ skip(struct import *im, const struct odkim_item *it, int failure, const char *wh
 		im->failed = 1;
 }
 
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 /* Reads an OpenDKIM key file (PKCS#1 or PKCS#8 PEM); NULL with why[] filled. */
 static EVP_PKEY *
 read_key(const char *path, char *why, size_t size)
@@ -92,7 +82,7 @@ read_key(const char *path, char *why, size_t size)
 		snprintf(why, size, "out of memory reading %s", path);
 		return NULL;
 	}
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, keystore_no_passphrase, NULL);
 	BIO_free(bio);
 	ERR_clear_error();
 	if (pkey == NULL)

@@ -354,32 +354,6 @@ take_cidr(struct span *s, struct span *digits)
 	return 1;
 }
 
-/* a and mx: [ ":" domain-spec ] [ dual-cidr-length ] */
-static int
-a_mx_arg_ok(struct span s)
-{
-	struct span digits, spec;
-
-	if (take_cidr(&s, &digits)) {
-		if (s.len > 0 && s.p[s.len - 1] == '/') {	/* "//N": IPv6 length */
-			s.len--;
-			if (!cidr_value_ok(digits, 128))
-				return 0;
-			if (take_cidr(&s, &digits) && !cidr_value_ok(digits, 32))
-				return 0;
-		} else if (!cidr_value_ok(digits, 32)) {
-			return 0;
-		}
-	}
-	if (s.len == 0)
-		return 1;
-	if (s.p[0] != ':')
-		return 0;
-	spec.p = s.p + 1;
-	spec.len = s.len - 1;
-	return domain_spec_ok(spec);
-}
-
 /* ":" domain-spec, required (include, exists) or optional (ptr) */
 static int
 colon_spec_ok(struct span s, int required)
@@ -393,6 +367,26 @@ colon_spec_ok(struct span s, int required)
 	spec.p = s.p + 1;
 	spec.len = s.len - 1;
 	return domain_spec_ok(spec);
+}
+
+/* a and mx: [ ":" domain-spec ] [ dual-cidr-length ] */
+static int
+a_mx_arg_ok(struct span s)
+{
+	struct span digits;
+
+	if (take_cidr(&s, &digits)) {
+		if (s.len > 0 && s.p[s.len - 1] == '/') {	/* "//N": IPv6 length */
+			s.len--;
+			if (!cidr_value_ok(digits, 128))
+				return 0;
+			if (take_cidr(&s, &digits) && !cidr_value_ok(digits, 32))
+				return 0;
+		} else if (!cidr_value_ok(digits, 32)) {
+			return 0;
+		}
+	}
+	return colon_spec_ok(s, 0);
 }
 
 static int

@@ -10,10 +10,13 @@
  *	line.
  *
  *	Recognising.  A field is ours when its authserv-id -- the first value after optional
- *	CFWS -- equals our AuthservID.  The reader walks comments (nested, with quoted-pairs),
- *	folding and quoted strings byte by byte within the value's length and gives up (not
- *	ours) on anything it cannot read, which leaves a field in place rather than removing
- *	one that is not ours.
+ *	CFWS -- equals our AuthservID (without case, a trailing dot ignored).  The reader
+ *	walks comments (nested, with quoted-pairs), folding and quoted strings byte by byte.
+ *	A field it cannot read (an unterminated comment or quoted string, an escaped
+ *	closing parenthesis, no authserv-id at all) is treated as ours -- to be removed --
+ *	as soon as our AuthservID stands in it as a whole token anywhere: a laxer reader
+ *	downstream could take that for the authserv-id (fail closed, issue 13).  A readable
+ *	field with another authserv-id is foreign and kept, whatever it says after it.
  * SEE ALSO
  *	RFC 8601 sections 2.2, 2.5 and 5
  */
@@ -192,19 +195,49 @@ static const char *skip_cfws(const char *p)
 	}
 }
 
-int	authres_is_ours(const char *value, const char *authserv_id)
+/* Compares a token with our authserv-id, ignoring case and one trailing dot (a domain
+ * name written as absolute is the same name). */
+static int same_id(const char *token, size_t len, const char *authserv_id)
 {
-	char	id[AUTHRES_VALUE_MAX + 1];
+	size_t	id_len = strlen(authserv_id);
+
+	if (len > 0 && token[len - 1] == '.' && (id_len == 0 || authserv_id[id_len - 1] != '.'))
+		len--;
+	return len > 0 && len == id_len && strncasecmp(token, authserv_id, len) == 0;
+}
+
+/* 1 when our authserv-id stands in the value as a whole token anywhere: what a lenient
+ * reader could take for the authserv-id of a field that ours cannot read. */
+static int mentions_id(const char *value, const char *authserv_id)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		const char *start;
+
+		while (*p != '\0' && !is_token_char((unsigned char)*p))
+			p++;
+		for (start = p; is_token_char((unsigned char)*p); p++)
+			;
+		if (same_id(start, (size_t)(p - start), authserv_id))
+			return 1;
+	}
+	return 0;
+}
+
+/* Reads the authserv-id at the start of value into id: 1 when it could be read. */
+static int read_authserv_id(const char *value, char *id, size_t size)
+{
 	size_t	n = 0;
 	const char *p = skip_cfws(value);
 
-	if (p == NULL || authserv_id == NULL || *authserv_id == '\0')
+	if (p == NULL)
 		return 0;
 	if (*p == '"') {
 		for (p++; *p && *p != '"'; p++) {
 			if (*p == '\\' && p[1] != '\0')
 				p++;
-			if (n + 1 >= sizeof(id))
+			if (n + 1 >= size)
 				return 0;
 			id[n++] = *p;
 		}
@@ -212,11 +245,24 @@ int	authres_is_ours(const char *value, const char *authserv_id)
 			return 0;
 	} else {
 		for (; is_token_char((unsigned char)*p); p++) {
-			if (n + 1 >= sizeof(id))
+			if (n + 1 >= size)
 				return 0;
 			id[n++] = *p;
 		}
 	}
 	id[n] = '\0';
-	return n > 0 && strcasecmp(id, authserv_id) == 0;
+	return n > 0;
+}
+
+int	authres_is_ours(const char *value, const char *authserv_id)
+{
+	char	id[AUTHRES_VALUE_MAX + 1];
+
+	if (authserv_id == NULL || *authserv_id == '\0')
+		return 0;
+	if (read_authserv_id(value, id, sizeof(id)))
+		return same_id(id, strlen(id), authserv_id);
+	/* Fail closed: a field we cannot read but that names us may read as ours to a
+	 * laxer reader downstream. */
+	return mentions_id(value, authserv_id);
 }

@@ -15,7 +15,7 @@
  *
  *	authres_is_ours() reads the authserv-id at the start of an existing field's value --
  *	comments, folding and a quoted form allowed -- and compares it with ours, ignoring
- *	case.
+ *	case.  A value it cannot read counts as ours when our id stands in it as a token.
  */
 #ifndef SIGNET_AUTHRES_H
 #define SIGNET_AUTHRES_H

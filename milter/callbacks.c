@@ -17,8 +17,10 @@
  *	per step keeps the exchange strictly ping-pong, so ACKs ride on the replies.
  *
  *	An internal error tempfails or accepts the message as OnInternalError says; it is
- *	never discarded.
+ *	never discarded.  Every message that is accepted first loses the forged
+ *	Authentication-Results fields the session recorded (remove_forged()).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libmilter/mfapi.h>
@@ -134,14 +136,10 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	case VERDICT_ERROR:
 		break;
 	}
+	/* Decided at end of message, where forged Authentication-Results fields can still
+	 * be removed if OnInternalError accepts the message. */
 	log_msg(LOG_LEVEL_ERROR, "%s: internal error at end of headers", s->queue_id);
-	if (s->checking_inbound)	/* decided at EOM, where forged fields can be removed */
-		return SMFIS_CONTINUE;
-	metrics_error(METRICS_ERROR_INTERNAL);
-	metrics_message(s->outbound ? METRICS_OUTBOUND : METRICS_INBOUND, METRICS_VERDICT_ERROR);
-	sfsistat status = on_error(ctx, s);
-	session_message_end(s);
-	return status;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
@@ -170,39 +168,46 @@ static void log_signed(const struct session *s)
 	    used ? line : "");
 }
 
-/*
- * An internal error on an inbound message.  When OnInternalError accepts it, the forged
- * Authentication-Results fields seen so far are still removed (highest first): an error
- * of ours must not let a forgery of our verdict through.  If memory ran out while they
- * were being recorded, the message is tempfailed whatever the setting, for the same
- * reason.
- */
-static sfsistat on_inbound_error(SMFICTX *ctx, struct session *s)
+static sfsistat tempfail_internal(SMFICTX *ctx)
 {
-	const size_t *forged;
-	int	complete;
-	size_t	n;
+	smfi_setreply(ctx, "451", "4.3.0", "Signet: temporary internal error, try again later");
+	return SMFIS_TEMPFAIL;
+}
+
+/*
+ * Removes the forged Authentication-Results fields, highest occurrence first.  A message
+ * whose forged fields cannot all be removed -- their record is incomplete, or the MTA
+ * refuses a change -- is tempfailed whatever else was decided: a forgery of our verdict
+ * must never pass.  SMFIS_CONTINUE when all went.
+ */
+static sfsistat remove_forged(SMFICTX *ctx, struct session *s)
+{
+	if (!session_forged_complete(s)) {
+		log_msg(LOG_LEVEL_ERROR, "%s: out of memory while recording forged "
+		    "Authentication-Results fields", s->queue_id);
+		return tempfail_internal(ctx);
+	}
+	for (size_t n = session_forged_before(s, SIZE_MAX); n != 0;
+	    n = session_forged_before(s, n))
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)n, NULL) != MI_SUCCESS) {
+			log_msg(LOG_LEVEL_ERROR, "%s: the MTA refused to remove a forged "
+			    "Authentication-Results header", s->queue_id);
+			metrics_error(METRICS_ERROR_MTA);
+			return tempfail_internal(ctx);
+		}
+	return SMFIS_CONTINUE;
+}
+
+/* An internal error at end of message: OnInternalError decides, and a message it
+ * accepts still loses its forged fields. */
+static sfsistat on_message_error(SMFICTX *ctx, struct session *s)
+{
 	sfsistat status = on_error(ctx, s);
 
-	if (status != SMFIS_ACCEPT || s == NULL)
+	if (status != SMFIS_ACCEPT)
 		return status;
-	if (s->inbound == NULL) {	/* the checks never started: nothing vouches */
-		smfi_setreply(ctx, "451", "4.3.0", "Signet: temporary internal error, try again later");
-		return SMFIS_TEMPFAIL;
-	}
-	n = inbound_forged(s->inbound, &forged, &complete);
-	if (!complete) {
-		smfi_setreply(ctx, "451", "4.3.0", "Signet: temporary internal error, try again later");
-		return SMFIS_TEMPFAIL;
-	}
-	while (n-- > 0)
-		if (smfi_chgheader(ctx, "Authentication-Results", (int)forged[n], NULL) !=
-		    MI_SUCCESS) {
-			smfi_setreply(ctx, "451", "4.3.0", "Signet: temporary internal error, try "
-			    "again later");
-			return SMFIS_TEMPFAIL;
-		}
-	return SMFIS_ACCEPT;
+	status = remove_forged(ctx, s);
+	return status == SMFIS_CONTINUE ? SMFIS_ACCEPT : status;
 }
 
 /* smfi_setreply() text: printable ASCII, and no '%' (libmilter would drop the text). */
@@ -226,17 +231,10 @@ static sfsistat finish_inbound(SMFICTX *ctx, struct session *s)
 	if (session_inbound_finish(s, &out) != VERDICT_CONTINUE) {
 		metrics_error(METRICS_ERROR_INTERNAL);
 		metrics_message(METRICS_INBOUND, METRICS_VERDICT_ERROR);
-		return on_inbound_error(ctx, s);
+		return on_message_error(ctx, s);
 	}
-	for (size_t i = 0; i < out.remove_count && status == SMFIS_ACCEPT; i++)
-		if (smfi_chgheader(ctx, "Authentication-Results", (int)out.remove[i], NULL) !=
-		    MI_SUCCESS) {
-			log_msg(LOG_LEVEL_ERROR, "%s: the MTA refused to remove a forged "
-			    "Authentication-Results header", s->queue_id);
-			metrics_error(METRICS_ERROR_MTA);
-			status = on_error(ctx, s);
-		}
-	if (status == SMFIS_ACCEPT) {
+	if ((status = remove_forged(ctx, s)) == SMFIS_CONTINUE) {
+		status = SMFIS_ACCEPT;
 		char   *value = out.authres;
 		char   *spaced = NULL;
 
@@ -305,13 +303,25 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		session_message_end(s);
 		return status;
 	}
+	if (s->pass_through && !s->failed) {
+		status = remove_forged(ctx, s);
+		metrics_message(s->outbound ? METRICS_OUTBOUND : METRICS_INBOUND,
+		    status != SMFIS_CONTINUE ? METRICS_VERDICT_ERROR : s->outbound ?
+		    METRICS_VERDICT_UNSIGNED : METRICS_VERDICT_ACCEPT);
+		metrics_latency(session_elapsed(s));
+		session_message_end(s);
+		return status == SMFIS_CONTINUE ? SMFIS_ACCEPT : status;
+	}
 	if (session_sign(s, values, &count) != VERDICT_CONTINUE) {
 		metrics_error(METRICS_ERROR_INTERNAL);
-		metrics_message(METRICS_OUTBOUND, METRICS_VERDICT_ERROR);
-		status = on_error(ctx, s);
+		metrics_message(s->outbound ? METRICS_OUTBOUND : METRICS_INBOUND,
+		    METRICS_VERDICT_ERROR);
+		status = on_message_error(ctx, s);
 		session_message_end(s);
 		return status;
 	}
+	if ((status = remove_forged(ctx, s)) == SMFIS_CONTINUE)
+		status = SMFIS_ACCEPT;
 	/* Inserted at the top, each above the last: the order of the list is kept reversed,
 	 * which does not matter to verifiers. */
 	for (size_t i = 0; i < count; i++) {

@@ -8,10 +8,8 @@
  *	(DNSMessageQueries, DNSMessageTime), so a message cannot hold a thread longer than
  *	that whatever its signatures and records ask for.
  *
- *	Forged Authentication-Results: every field of that name is counted as it arrives
- *	(the MTA numbers them the same way for header changes: by occurrence, among the
- *	fields the filter was shown) and the numbers of those carrying our authserv-id are
- *	kept.  They are handed back highest first.
+ *	Forged Authentication-Results fields are recorded by the session for every message
+ *	(arfields.h), not here.
  *
  *	Enforcement happens only with DMARCEnforce yes, never under t=y or p=none.  DNS
  *	trouble (dmarc=temperror) is accepted or tempfailed as DNSErrorAction says.
@@ -21,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/alloc.h"
 #include "milter/authres.h"
 #include "milter/dmarc.h"
 #include "milter/inbound.h"
@@ -38,11 +37,6 @@ struct inbound {
 	char	client_ip[64];
 	char	helo[256];
 	char	mail_from[512];		/* without angle brackets; "" for the null sender */
-	size_t	authres_seen;		/* Authentication-Results fields so far */
-	size_t *forged;			/* occurrence numbers of ours (forged), ascending */
-	size_t	forged_count;
-	size_t	forged_cap;
-	int	failed;
 };
 
 static void strip_angles(char *out, size_t size, const char *in)
@@ -59,7 +53,7 @@ static void strip_angles(char *out, size_t size, const char *in)
 struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
     const char *client_ip, const char *helo, const char *mail_from)
 {
-	struct inbound *in = calloc(1, sizeof(*in));
+	struct inbound *in = mem_calloc(1, sizeof(*in));
 	const struct conf *conf = rt->conf;
 
 	if (in == NULL)
@@ -80,28 +74,8 @@ struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
 	return in;
 }
 
-static int remember_forged(struct inbound *in)
-{
-	if (in->forged_count == in->forged_cap) {
-		size_t	cap = in->forged_cap ? in->forged_cap * 2 : 16;
-		size_t *grown = realloc(in->forged, cap * sizeof(*grown));
-
-		if (grown == NULL)
-			return 0;
-		in->forged = grown;
-		in->forged_cap = cap;
-	}
-	in->forged[in->forged_count++] = in->authres_seen;
-	return 1;
-}
-
 void	inbound_header(struct inbound *in, const char *name, const char *value)
 {
-	if (strcasecmp(name, "Authentication-Results") == 0) {
-		in->authres_seen++;
-		if (authres_is_ours(value, in->rt->authserv_id) && !remember_forged(in))
-			in->failed = 1;	/* out of memory: a forged field must not pass */
-	}
 	verify_header(in->verify, name, value);
 }
 
@@ -287,7 +261,7 @@ static const char *action_name(enum inbound_action action)
 
 static void summarise(const struct inbound *in, const struct verify_signature *sigs,
     size_t sig_count, const struct spf_results *spf, const struct dmarc_outcome *d,
-    struct inbound_outcome *out)
+    size_t forged, struct inbound_outcome *out)
 {
 	char	dkim[256] = "none";
 	size_t	used = 0;
@@ -304,12 +278,12 @@ static void summarise(const struct inbound *in, const struct verify_signature *s
 	    in->client_ip, dkim, spfcheck_result_name(spf->mailfrom.result),
 	    spfcheck_result_name(spf->helo.result),
 	    d->from_problem ? "permerror" : dmarc_result_name(d->verdict.result),
-	    d->from_domain[0] ? d->from_domain : "-", out->remove_count, in->budget.queries,
+	    d->from_domain[0] ? d->from_domain : "-", forged, in->budget.queries,
 	    action_name(out->action));
 }
 
 int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int overflow,
-    struct inbound_outcome *out)
+    size_t forged, struct inbound_outcome *out)
 {
 	const struct verify_signature *sigs = NULL;
 	size_t	sig_count = 0;
@@ -319,14 +293,9 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int ove
 
 	memset(out, 0, sizeof(*out));
 	memset(&spf, 0, sizeof(spf));
-	if (in->failed || !verify_finish(in->verify, &sigs, &sig_count) || !check_spf(in, &spf) ||
+	if (!verify_finish(in->verify, &sigs, &sig_count) || !check_spf(in, &spf) ||
 	    !check_dmarc(in, headers, overflow, &spf, sigs, sig_count, &dmarc))
 		return 0;
-	if (in->forged_count > 0 &&
-	    (out->remove = calloc(in->forged_count, sizeof(*out->remove))) == NULL)
-		return 0;
-	for (size_t i = in->forged_count; i-- > 0;)
-		out->remove[out->remove_count++] = in->forged[i];
 	authres_begin(&ar, in->rt->authserv_id);
 	add_dkim_results(&ar, sigs, sig_count);
 	add_spf_results(&ar, in, &spf);
@@ -336,24 +305,14 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int ove
 		return 0;
 	}
 	decide(in->rt->conf, &dmarc, out);
-	summarise(in, sigs, sig_count, &spf, &dmarc, out);
+	summarise(in, sigs, sig_count, &spf, &dmarc, forged, out);
 	return 1;
 }
 
 void	inbound_outcome_free(struct inbound_outcome *out)
 {
 	free(out->authres);
-	free(out->remove);
 	out->authres = NULL;
-	out->remove = NULL;
-	out->remove_count = 0;
-}
-
-size_t	inbound_forged(const struct inbound *in, const size_t **list, int *complete)
-{
-	*list = in->forged;
-	*complete = !in->failed;
-	return in->forged_count;
 }
 
 void	inbound_free(struct inbound *in)
@@ -361,6 +320,5 @@ void	inbound_free(struct inbound *in)
 	if (in == NULL)
 		return;
 	verify_free(in->verify);
-	free(in->forged);
 	free(in);
 }

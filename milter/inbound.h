@@ -5,8 +5,7 @@
  *	#include "milter/inbound.h"
  * DESCRIPTION
  *	An inbound check follows one message from MAIL FROM to end of message.  It feeds the
- *	DKIM verifier as header fields and body arrive, notes which Authentication-Results
- *	fields carry our authserv-id (forged: to be removed), and at the end runs SPF on
+ *	DKIM verifier as header fields and body arrive, and at the end runs SPF on
  *	MAIL FROM and HELO, DMARC on the From domain, and writes one Authentication-Results
  *	value.  It decides the action (accept, quarantine, reject, tempfail) as the
  *	configuration asks, and knows nothing of libmilter.
@@ -33,11 +32,6 @@ enum inbound_action {
 /* inbound_outcome_free() frees what inbound_finish() filled in. */
 struct inbound_outcome {
 	char   *authres;		/* value to insert at the top */
-	/* 1-based occurrence numbers of Authentication-Results fields to delete, highest
-	 * first, so that deleting one never renumbers the next (CVE-2022-48521); as many
-	 * as the message holds: a forged field is never left in place for want of room. */
-	size_t *remove;
-	size_t	remove_count;
 	enum inbound_action action;
 	char	reply[512];		/* text of a reject or tempfail */
 	char	reason[384];		/* quarantine reason */
@@ -51,15 +45,11 @@ struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
 void	inbound_header(struct inbound *in, const char *name, const char *value);
 void	inbound_end_of_headers(struct inbound *in);
 void	inbound_body(struct inbound *in, const unsigned char *data, size_t len);
-/* 0 on an internal error (OnInternalError then decides). */
+/* 0 on an internal error (OnInternalError then decides).  forged: how many forged
+ * Authentication-Results fields the session removes, for the log line. */
 int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int headers_overflow,
-	    struct inbound_outcome *out);
+	    size_t forged, struct inbound_outcome *out);
 void	inbound_outcome_free(struct inbound_outcome *out);
 void	inbound_free(struct inbound *in);
-
-/* The occurrence numbers of the forged fields seen so far, ascending; *complete is 0 when
- * memory ran out and some were not recorded.  For the internal-error path, which still
- * removes them when it accepts the message. */
-size_t	inbound_forged(const struct inbound *in, const size_t **list, int *complete);
 
 #endif

@@ -24,6 +24,8 @@
 #include <idn2.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lib/alloc.h"
 #include <strings.h>
 
 #include "milter/msgheaders.h"
@@ -36,7 +38,7 @@ enum msgheaders_status msgheaders_add(struct msgheaders *h, const char *name, co
 		return MSGHEADERS_TOO_MANY;
 	if (h->count == h->cap) {
 		size_t	cap = h->cap ? h->cap * 2 : 32;
-		struct msgheader *grown = realloc(h->fields, cap * sizeof(*grown));
+		struct msgheader *grown = mem_realloc(h->fields, cap * sizeof(*grown));
 
 		if (grown == NULL)
 			return MSGHEADERS_NOMEM;
@@ -44,7 +46,7 @@ enum msgheaders_status msgheaders_add(struct msgheaders *h, const char *name, co
 		h->cap = cap;
 	}
 	struct msgheader *f = &h->fields[h->count];
-	if ((f->name = strdup(name)) == NULL || (f->value = strdup(value)) == NULL) {
+	if ((f->name = mem_strdup(name)) == NULL || (f->value = mem_strdup(value)) == NULL) {
 		free(f->name);
 		return MSGHEADERS_NOMEM;
 	}

@@ -13,12 +13,17 @@
  *	mail never signed.
  *
  *	The body is canonicalized and hashed as it arrives, only for messages to be signed.
+ *
+ *	Authentication-Results fields that carry our authserv-id are removed from every
+ *	message, outbound included (arfields.h): they are recorded before anything else a
+ *	header field goes through, so no other error can leave one unrecorded.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -161,7 +166,13 @@ void	session_set_queue_id(struct session *s, const char *queue_id)
 
 void	session_header(struct session *s, const char *name, const char *value)
 {
-	if (s->rt == NULL || s->failed)
+	if (s->rt == NULL)
+		return;
+	/* Before anything that can fail: every field must be counted and judged, or a
+	 * forged one could stay in place after an unrelated error (issue 13). */
+	if (strcasecmp(name, "Authentication-Results") == 0)
+		arfields_add(&s->arfields, value, s->rt->authserv_id);
+	if (s->failed)
 		return;
 	if (s->inbound != NULL)
 		inbound_header(s->inbound, name, value);
@@ -214,6 +225,16 @@ static int choose_keys(struct session *s)
 	return 1;
 }
 
+/* A message with nothing to sign or check passes at once, unless forged
+ * Authentication-Results fields must first be removed at end of message. */
+static enum session_verdict pass_unchanged(struct session *s)
+{
+	if (s->arfields.forged_count == 0 && arfields_complete(&s->arfields))
+		return VERDICT_PASS;
+	s->pass_through = 1;
+	return VERDICT_CONTINUE;
+}
+
 enum session_verdict session_end_of_headers(struct session *s)
 {
 	if (s->rt == NULL || s->failed)
@@ -225,10 +246,10 @@ enum session_verdict session_end_of_headers(struct session *s)
 	if (!(s->rt->conf->mode & CONF_MODE_SIGN) || !s->outbound) {
 		log_msg(LOG_LEVEL_DEBUG, "%s: inbound from %s: passed unchanged", s->queue_id,
 		    s->client_text);
-		return VERDICT_PASS;
+		return pass_unchanged(s);
 	}
 	if (!choose_keys(s))
-		return VERDICT_PASS;
+		return pass_unchanged(s);
 	if ((s->body = body_canon_new(s->rt->conf->canon_body)) == NULL) {
 		s->failed = 1;
 		return VERDICT_ERROR;
@@ -249,7 +270,8 @@ void	session_body(struct session *s, const unsigned char *data, size_t len)
 enum session_verdict session_inbound_finish(struct session *s, struct inbound_outcome *out)
 {
 	if (s->rt == NULL || s->failed || s->inbound == NULL ||
-	    !inbound_finish(s->inbound, &s->headers, s->overflow, out)) {
+	    !inbound_finish(s->inbound, &s->headers, s->overflow, s->arfields.forged_count,
+		out)) {
 		log_msg(LOG_LEVEL_ERROR, "%s: internal error in the inbound checks", s->queue_id);
 		return VERDICT_ERROR;
 	}
@@ -291,9 +313,21 @@ enum session_verdict session_sign(struct session *s, char **values, size_t *coun
 	return VERDICT_CONTINUE;
 }
 
+size_t	session_forged_before(const struct session *s, size_t n)
+{
+	return arfields_forged_before(&s->arfields, n);
+}
+
+int	session_forged_complete(const struct session *s)
+{
+	return arfields_complete(&s->arfields);
+}
+
 void	session_message_end(struct session *s)
 {
 	msgheaders_clear(&s->headers);
+	arfields_free(&s->arfields);
+	s->pass_through = 0;
 	inbound_free(s->inbound);
 	s->inbound = NULL;
 	s->checking_inbound = 0;

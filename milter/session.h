@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "keys/keystore.h"
+#include "milter/arfields.h"
 #include "milter/canon.h"
 #include "milter/inbound.h"
 #include "milter/msgheaders.h"
@@ -48,6 +49,9 @@ struct session {
 	int	overflow;		/* too many or too large header fields */
 	int	failed;			/* an internal error happened; reported at the end */
 	struct msgheaders headers;
+	struct arfields arfields;	/* Authentication-Results fields: which are forged */
+	int	pass_through;		/* nothing to sign or check: only forged fields to
+					 * remove at end of message */
 	char	mail_from[512];
 	int	checking_inbound;	/* an inbound message under Mode v (even if inbound
 					 * failed to start: its errors are handled at EOM) */
@@ -72,6 +76,13 @@ void	session_body(struct session *s, const unsigned char *data, size_t len);
 
 /* Inbound: the verdict and header changes; the caller frees out->authres. */
 enum session_verdict session_inbound_finish(struct session *s, struct inbound_outcome *out);
+
+/* The forged Authentication-Results fields to remove, highest first: the highest below
+ * n (SIZE_MAX to start), 0 when none is left.  Whatever else happened to the message,
+ * and whether it goes out signed, checked or neither, these are removed before it is
+ * accepted; when their record is incomplete (memory) it must not be accepted. */
+size_t	session_forged_before(const struct session *s, size_t n);
+int	session_forged_complete(const struct session *s);
 
 /* Makes the signatures: values[i] for key i, count in *count; caller frees each value. */
 enum session_verdict session_sign(struct session *s, char **values, size_t *count);

@@ -12,13 +12,25 @@
  *	buffer; the wait hook reports it, or DKIM_DNS_ERROR when there is none (timeout,
  *	SERVFAIL, budget), which libopendkim turns into a key-retrieval failure: temperror.
  *
- *	One result per signature.  OpenDKIM writes nothing for a malformed DKIM-Signature
- *	(DEPENDENCIES.md), but RFC 8601 wants a result per signature.  So every
- *	DKIM-Signature field is recorded here as it passes, with d=, s=, a= and b= read
- *	leniently, and matched after dkim_eom() with libopendkim's signature list by its b=
- *	value; a field libopendkim kept no signature for is a permerror.  Fields past
- *	MaximumSignatures are not given to libopendkim at all (no DNS spent on them) and are
- *	reported as policy.
+ *	One result per signature, paired by position.  OpenDKIM writes nothing for a
+ *	malformed DKIM-Signature (DEPENDENCIES.md), but RFC 8601 wants a result per
+ *	signature.  With DKIM_LIBFLAGS_BADSIGHANDLES libopendkim keeps one entry per
+ *	DKIM-Signature field, malformed or not, in header order; so does this file, and the
+ *	two lists are paired by position, never by a value the sender wrote (a forged field
+ *	that copied another signature's b= once inherited its pass: issue 13).  Every value
+ *	reported -- d=, s=, a=, b= -- is libopendkim's own reading of the field, so a pass
+ *	names exactly the domain whose key verified it.
+ *
+ *	libopendkim stops reading a field at its first syntax error and keeps what it read
+ *	so far.  Each field is therefore also checked here against the RFC 6376 grammar
+ *	(lib/taglist.c, strict): a field that does not parse is a permerror whatever
+ *	libopendkim made of it, and so is one where libopendkim's reading lacks a tag the
+ *	grammar found (it stopped early).  Of a field, only that verdict and a bit per
+ *	known tag are kept.
+ *
+ *	Bounded state: the first MaximumSignatures fields are handed to libopendkim and
+ *	reported one by one; the rest are only counted, never given to libopendkim (no DNS
+ *	spent on them), and reported as one policy result.
  *
  *	RFC 8301.  libopendkim passes rsa-sha1 signatures; they are reported as policy here,
  *	as are RSA keys under 1024 bits (DKIM_OPTS_MINKEYBITS).
@@ -34,6 +46,8 @@
 #include <strings.h>
 #include <dkim.h>
 
+#include "lib/alloc.h"
+#include "lib/taglist.h"
 #include "milter/canon.h"
 #include "milter/log.h"
 #include "milter/verify.h"
@@ -87,12 +101,16 @@ static int valid_dns_name(const char *s)
 	return label > 0;
 }
 
-/* One DKIM-Signature header field as seen. */
-struct seen_signature {
-	struct verify_signature out;
-	char	b_full[2800];		/* b= without blanks (16384-bit RSA fits), to match */
-	int	b_too_long;		/* b_full holds only a prefix: cannot be valid */
-	int	beyond_limit;		/* past MaximumSignatures: not verified */
+/* The tags of RFC 6376 section 3.5, in the order of the bits of field.tags. */
+static const char *const known_tags[] = {
+	"v", "a", "b", "bh", "c", "d", "h", "i", "l", "q", "s", "t", "x", "z",
+};
+
+/* One DKIM-Signature field handed to libopendkim, in header order; nothing of its
+ * value is kept: what is reported comes from libopendkim's reading of the field. */
+struct field {
+	char	problem[96];		/* why its tag list is invalid; "" when it is valid */
+	unsigned tags;			/* bit i: known_tags[i] is present */
 };
 
 struct verify_message {
@@ -102,9 +120,10 @@ struct verify_message {
 	DKIM_STAT eoh_status;
 	int	failed;
 	size_t	max_signatures;
-	size_t	fed_signatures;
-	struct seen_signature *seen;
-	size_t	seen_count;
+	struct field *fields;		/* at most max_signatures */
+	size_t	field_count;
+	size_t	field_cap;
+	size_t	beyond_limit;		/* fields past MaximumSignatures: only counted */
 	struct verify_signature *results;
 	char	queue_id[64];
 };
@@ -247,7 +266,7 @@ void	verifier_free(struct verifier *v)
 struct verify_message *verify_begin(struct verifier *v, struct dns_budget *budget,
     const char *queue_id, size_t max_signatures)
 {
-	struct verify_message *m = calloc(1, sizeof(*m));
+	struct verify_message *m = mem_calloc(1, sizeof(*m));
 	DKIM_STAT status;
 
 	if (m == NULL)
@@ -265,112 +284,89 @@ struct verify_message *verify_begin(struct verifier *v, struct dns_budget *budge
 	return m;
 }
 
-/* Copies a tag value into out without its folding whitespace, each other byte outside
- * printable ASCII as '?', so that what is reported is what the signature says and can
- * be written into a header.  0 when the value did not fit: out then holds a prefix. */
-static int copy_token(char *out, size_t size, const char *value, size_t len)
+/* The test libopendkim applies (dkim_header): the name up to the colon without trailing
+ * blanks, compared without case.  Both sides must agree on which fields are signatures,
+ * or the positions that pair fields with results would drift. */
+static int is_signature_field(const char *name)
 {
-	size_t	n = 0;
-	int	fits = 1;
+	static const char want[] = "DKIM-Signature";
+	size_t	len = strlen(name);
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)value[i];
+	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+		len--;
+	return len == sizeof(want) - 1 && strncasecmp(name, want, len) == 0;
+}
 
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (n + 1 >= size) {
-			fits = 0;
-			break;
-		}
-		out[n++] = c > 32 && c < 127 ? (char)c : '?';
+/* Checks the field's tag list as RFC 6376 section 3.2 writes it and notes which tags it
+ * has; keeps nothing else of it. */
+static void read_field(struct field *f, const char *value)
+{
+	struct tag tags[TAGLIST_MAX];
+	size_t	count;
+	char	err[sizeof(f->problem) - 16];
+
+	memset(f, 0, sizeof(*f));
+	if (!taglist_parse(value, strlen(value), TAGLIST_STRICT, tags, TAGLIST_MAX, &count, err,
+	    sizeof(err))) {
+		snprintf(f->problem, sizeof(f->problem), "syntax error, %s", err);
+		return;
 	}
-	out[n] = '\0';
-	return fits;
+	for (size_t i = 0; i < sizeof(known_tags) / sizeof(known_tags[0]); i++)
+		if (taglist_find(tags, count, known_tags[i]) != NULL)
+			f->tags |= 1u << i;
 }
 
-/* A name tag: a value that does not fit is left empty, never cut to a prefix that would
- * name another domain or selector. */
-static void copy_name(char *out, size_t size, const char *value, size_t len)
+/* A slot for the next signature field, or NULL (m->failed) when memory runs out.  The
+ * array grows by doubling and never past MaximumSignatures. */
+static struct field *next_field(struct verify_message *m)
 {
-	if (!copy_token(out, size, value, len))
-		out[0] = '\0';
-}
+	if (m->field_count == m->field_cap) {
+		size_t	cap = m->field_cap ? m->field_cap * 2 : 4;
 
-/* Reads d=, s=, a= and b= from a DKIM-Signature value, leniently: tags it cannot read stay
- * empty.  The signature's fate is libopendkim's to decide. */
-static void read_tags(struct seen_signature *s, const char *value)
-{
-	const char *p = value;
-
-	while (*p) {
-		const char *end = strchr(p, ';'), *eq;
-		size_t	len = end ? (size_t)(end - p) : strlen(p);
-
-		while (len > 0 && isspace((unsigned char)*p)) {
-			p++;
-			len--;
+		if (cap > m->max_signatures)
+			cap = m->max_signatures;
+		struct field *grown = mem_realloc(m->fields, cap * sizeof(*grown));
+		if (grown == NULL) {
+			m->failed = 1;
+			return NULL;
 		}
-		eq = memchr(p, '=', len);
-		if (eq != NULL) {
-			size_t	name_len = (size_t)(eq - p);
-			const char *val = eq + 1;
-			size_t	val_len = len - name_len - 1;
-
-			while (name_len > 0 && isspace((unsigned char)p[name_len - 1]))
-				name_len--;
-			if (name_len == 1 && *p == 'd')
-				copy_name(s->out.domain, sizeof(s->out.domain), val, val_len);
-			else if (name_len == 1 && *p == 's')
-				copy_name(s->out.selector, sizeof(s->out.selector), val, val_len);
-			else if (name_len == 1 && *p == 'a')
-				copy_name(s->out.algorithm, sizeof(s->out.algorithm), val, val_len);
-			else if (name_len == 1 && *p == 'b')
-				s->b_too_long = !copy_token(s->b_full, sizeof(s->b_full), val,
-				    val_len);
-		}
-		if (end == NULL)
-			break;
-		p = end + 1;
+		m->fields = grown;
+		m->field_cap = cap;
 	}
-	snprintf(s->out.b, sizeof(s->out.b), "%.8s", s->b_full);
-}
-
-static int remember_signature(struct verify_message *m, const char *value)
-{
-	struct seen_signature *grown = realloc(m->seen, (m->seen_count + 1) * sizeof(*grown));
-
-	if (grown == NULL)
-		return 0;
-	m->seen = grown;
-	struct seen_signature *s = &m->seen[m->seen_count++];
-	memset(s, 0, sizeof(*s));
-	read_tags(s, value);
-	s->beyond_limit = m->fed_signatures >= m->max_signatures;
-	if (!s->beyond_limit)
-		m->fed_signatures++;
-	return 1;
+	return &m->fields[m->field_count++];
 }
 
 void	verify_header(struct verify_message *m, const char *name, const char *value)
 {
 	struct buffer line = {0};
+	struct field *f = NULL;
+	DKIM_STAT status;
 
 	if (m == NULL || m->failed)
 		return;
-	if (strcasecmp(name, "DKIM-Signature") == 0) {
-		if (!remember_signature(m, value)) {
-			m->failed = 1;
+	if (is_signature_field(name)) {
+		if (m->field_count >= m->max_signatures) {
+			m->beyond_limit++;	/* not given to libopendkim: no DNS spent on it */
 			return;
 		}
-		if (m->seen[m->seen_count - 1].beyond_limit)
+		if ((f = next_field(m)) == NULL)
 			return;
+		read_field(f, value);
 	}
 	if (!header_canon(&line, CANON_SIMPLE, name, value, 0)) {
 		m->failed = 1;
 		return;
 	}
-	(void)dkim_header(m->dkim, (unsigned char *)line.data, line.len);
+	status = dkim_header(m->dkim, (unsigned char *)line.data, line.len);
 	buffer_free(&line);
+	/* SYNTAX: a field libopendkim cannot use (for a signature: it still keeps an entry,
+	 * since DKIM_LIBFLAGS_BADSIGHANDLES is set).  Anything else but OK is a failure of
+	 * the library (memory), which must not become a verdict. */
+	if (status != DKIM_STAT_OK && status != DKIM_STAT_SYNTAX) {
+		log_msg(LOG_LEVEL_ERROR, "%s: libopendkim could not take a header field: %s",
+		    m->queue_id, dkim_getresultstr(status));
+		m->failed = 1;
+	}
 }
 
 void	verify_end_of_headers(struct verify_message *m)
@@ -384,17 +380,16 @@ void	verify_end_of_headers(struct verify_message *m)
 
 void	verify_body(struct verify_message *m, const unsigned char *data, size_t len)
 {
+	DKIM_STAT status;
+
 	if (m == NULL || m->failed || m->eoh_status != DKIM_STAT_OK)
 		return;
-	(void)dkim_body(m->dkim, (unsigned char *)data, len);
-}
-
-/* b= of a libopendkim signature, without blanks. */
-static void sig_b_value(DKIM_SIGINFO *sig, char *out, size_t size)
-{
-	const unsigned char *b = dkim_sig_gettagvalue(sig, 0, (unsigned char *)"b");
-
-	(void)copy_token(out, size, b ? (const char *)b : "", b ? strlen((const char *)b) : 0);
+	status = dkim_body(m->dkim, (unsigned char *)data, len);
+	if (status != DKIM_STAT_OK) {
+		log_msg(LOG_LEVEL_ERROR, "%s: libopendkim could not take the body: %s",
+		    m->queue_id, dkim_getresultstr(status));
+		m->failed = 1;
+	}
 }
 
 static void set_result(struct verify_signature *out, enum verify_result result,
@@ -449,74 +444,142 @@ static void classify(DKIM_SIGINFO *sig, struct verify_signature *out)
 	}
 }
 
-/* The libopendkim signature for a seen field: by b=, else by position. */
-static DKIM_SIGINFO *match_signature(DKIM_SIGINFO **sigs, int nsigs, const char *b_full,
-    size_t position, unsigned char *used)
+/* A status that says the library itself failed (memory), not the message: that must be
+ * an internal error, never a signature verdict. */
+static int library_failed(DKIM_STAT status)
 {
-	char	b[2800];
+	return status == DKIM_STAT_NORESOURCE || status == DKIM_STAT_INTERNAL;
+}
 
-	for (int i = 0; i < nsigs; i++) {
-		if (used[i])
-			continue;
-		sig_b_value(sigs[i], b, sizeof(b));
-		if (b_full[0] != '\0' && strcmp(b, b_full) == 0) {
-			used[i] = 1;
-			return sigs[i];
+/* A tag of libopendkim's reading of the signature; NULL when absent. */
+static const char *sig_tag_or_null(DKIM_SIGINFO *sig, const char *name)
+{
+	unsigned char tag[8];
+
+	snprintf((char *)tag, sizeof(tag), "%s", name);	/* the API wants it writable */
+	return (const char *)dkim_sig_gettagvalue(sig, 0, tag);
+}
+
+/* The same, "" when absent. */
+static const char *sig_tag(DKIM_SIGINFO *sig, const char *name)
+{
+	const char *v = sig_tag_or_null(sig, name);
+
+	return v != NULL ? v : "";
+}
+
+/* Copies a tag value for the report, each byte outside printable ASCII as '?'; a value
+ * that does not fit is left empty, never cut to a prefix that would name another domain
+ * or selector. */
+static void copy_name(char *out, size_t size, const char *value)
+{
+	size_t	n = 0;
+
+	for (; value[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)value[n];
+
+		if (n + 1 >= size) {
+			out[0] = '\0';
+			return;
 		}
+		out[n] = c > 32 && c < 127 ? (char)c : '?';
 	}
-	if (b_full[0] == '\0' && position < (size_t)nsigs && !used[position]) {
-		used[position] = 1;
-		return sigs[position];
+	out[n] = '\0';
+}
+
+/* 1 when libopendkim's reading has every tag the strict parse found: had it stopped at
+ * an error in the field, the tags after the error would be missing.  (The converse does
+ * not hold: libopendkim adds defaults for c=, q= and i=.) */
+static int same_tags(DKIM_SIGINFO *sig, unsigned tags)
+{
+	for (size_t i = 0; i < sizeof(known_tags) / sizeof(known_tags[0]); i++)
+		if (((tags >> i) & 1) && sig_tag_or_null(sig, known_tags[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * The result of the field at position i and libopendkim's signature sig, which is at the
+ * same position of its list (NULL: the library kept none, e.g. the header block was
+ * unusable).  Every reported value is libopendkim's, so a pass always names the domain and
+ * selector whose key verified it.
+ */
+static void judge(const struct field *f, DKIM_SIGINFO *sig, struct verify_signature *out)
+{
+	char	b[9];
+
+	memset(out, 0, sizeof(*out));
+	if (sig == NULL) {
+		set_result(out, VERIFY_PERMERROR, f->problem[0] ? f->problem :
+		    "the message's header cannot be verified");
+		return;
 	}
-	return NULL;
+	copy_name(out->domain, sizeof(out->domain), sig_tag(sig, "d"));
+	copy_name(out->selector, sizeof(out->selector), sig_tag(sig, "s"));
+	copy_name(out->algorithm, sizeof(out->algorithm), sig_tag(sig, "a"));
+	snprintf(b, sizeof(b), "%s", sig_tag(sig, "b"));
+	copy_name(out->b, sizeof(out->b), b);
+	if (f->problem[0] != '\0')
+		set_result(out, VERIFY_PERMERROR, f->problem);
+	else if (!same_tags(sig, f->tags))
+		set_result(out, VERIFY_PERMERROR, "the field was not read completely");
+	else if (!valid_base64(sig_tag(sig, "b")))
+		set_result(out, VERIFY_PERMERROR, "b= is not base64");
+	else if (!valid_dns_name(sig_tag(sig, "d")) || !valid_dns_name(sig_tag(sig, "s")))
+		set_result(out, VERIFY_PERMERROR, "d= or s= is not a domain name");
+	else
+		classify(sig, out);
 }
 
 int	verify_finish(struct verify_message *m, const struct verify_signature **results,
     size_t *count)
 {
 	DKIM_SIGINFO **sigs = NULL;
+	DKIM_STAT eom_status = DKIM_STAT_OK;
 	int	nsigs = 0;
-	unsigned char *used;
+	size_t	n;
 
 	*results = NULL;
 	*count = 0;
 	if (m == NULL || m->failed)
 		return 0;
-	if (m->seen_count == 0)
+	if (m->field_count == 0 && m->beyond_limit == 0)
 		return 1;
 	if (m->eoh_status == DKIM_STAT_OK) {
 		lookup_budget = m->budget;
-		(void)dkim_eom(m->dkim, NULL);
+		eom_status = dkim_eom(m->dkim, NULL);
 		lookup_budget = NULL;
+	}
+	if (library_failed(m->eoh_status) || library_failed(eom_status)) {
+		log_msg(LOG_LEVEL_ERROR, "%s: libopendkim failed: %s", m->queue_id,
+		    dkim_getresultstr(library_failed(m->eoh_status) ? m->eoh_status : eom_status));
+		return 0;
 	}
 	if (m->eoh_status == DKIM_STAT_OK || m->eoh_status == DKIM_STAT_SYNTAX)
 		(void)dkim_getsiglist(m->dkim, &sigs, &nsigs);
-	if (sigs == NULL)
+	if (sigs == NULL || nsigs < 0)
 		nsigs = 0;
-	if ((m->results = calloc(m->seen_count, sizeof(*m->results))) == NULL ||
-	    (used = calloc((size_t)nsigs + 1, 1)) == NULL)
+	/* Fields and libopendkim's signatures are both in header order; pairing them by
+	 * position is only sound when there are as many of each. */
+	if (nsigs != 0 && (size_t)nsigs != m->field_count) {
+		log_msg(LOG_LEVEL_ERROR, "%s: libopendkim kept %d signatures for %zu fields",
+		    m->queue_id, nsigs, m->field_count);
 		return 0;
-	for (size_t i = 0, fed = 0; i < m->seen_count; i++) {
-		struct seen_signature *s = &m->seen[i];
-
-		m->results[i] = s->out;
-		if (s->beyond_limit) {
-			set_result(&m->results[i], VERIFY_POLICY, "over MaximumSignatures, not checked");
-			continue;
-		}
-		DKIM_SIGINFO *sig = match_signature(sigs, nsigs, s->b_full, fed++, used);
-		if (sig == NULL)
-			set_result(&m->results[i], VERIFY_PERMERROR, "malformed signature");
-		else if (s->b_too_long || !valid_base64(s->b_full))
-			set_result(&m->results[i], VERIFY_PERMERROR, "b= is not base64");
-		else if (!valid_dns_name(s->out.domain) || !valid_dns_name(s->out.selector))
-			set_result(&m->results[i], VERIFY_PERMERROR, "d= or s= is not a domain name");
-		else
-			classify(sig, &m->results[i]);
 	}
-	free(used);
+	n = m->field_count + (m->beyond_limit > 0);
+	if ((m->results = mem_calloc(n, sizeof(*m->results))) == NULL)
+		return 0;
+	for (size_t i = 0; i < m->field_count; i++)
+		judge(&m->fields[i], nsigs ? sigs[i] : NULL, &m->results[i]);
+	if (m->beyond_limit > 0) {
+		char	reason[96];
+
+		snprintf(reason, sizeof(reason), "%zu more signature%s not checked: over "
+		    "MaximumSignatures", m->beyond_limit, m->beyond_limit == 1 ? "" : "s");
+		set_result(&m->results[m->field_count], VERIFY_POLICY, reason);
+	}
 	*results = m->results;
-	*count = m->seen_count;
+	*count = n;
 	return 1;
 }
 
@@ -526,7 +589,7 @@ void	verify_free(struct verify_message *m)
 		return;
 	if (m->dkim != NULL)
 		dkim_free(m->dkim);
-	free(m->seen);
+	free(m->fields);
 	free(m->results);
 	free(m);
 }

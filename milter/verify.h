@@ -8,8 +8,10 @@
  *	Signet's resolver (dns.h); make one per loaded configuration.  A verify_message
  *	follows one message: header fields, end of headers, body chunks, then
  *	verify_finish() gives one result per DKIM-Signature header field, in the order the
- *	fields appear, including malformed ones (permerror) and those past
- *	MaximumSignatures (policy, not looked up).
+ *	fields appear, including malformed ones (permerror), for the first
+ *	MaximumSignatures fields; the fields past that are not looked up and share one
+ *	last result (policy, no domain).  A result's domain and selector are those whose
+ *	key was used: only a pass with a domain may count for DMARC.
  *
  *	Results follow RFC 8601: pass, fail (the signature or body hash does not match),
  *	neutral, policy (valid but refused here: rsa-sha1 or an RSA key under 1024 bits per
@@ -36,7 +38,8 @@ enum verify_result {
 
 struct verify_signature {
 	enum verify_result result;
-	char	domain[254];		/* d=, "" when too long; unsafe bytes as '?' */
+	char	domain[254];		/* d= as libopendkim read it, "" when too long or
+					 * absent; unsafe bytes as '?' */
 	char	selector[254];		/* s=, likewise (a selector may have several labels) */
 	char	algorithm[32];		/* a= */
 	char	b[9];			/* first 8 characters of b= */

@@ -241,6 +241,7 @@ class Case:
         self.helo = "mail.example.org"
         self.mailfrom = "alice@example.org"
         self.rcpts = ["bob@example.net"]
+        self.auth = None
         self.config = []
         self.signs = []
         self.tampers = []
@@ -289,6 +290,8 @@ class Case:
                 self.mailfrom = unescape(rest.encode()).decode("latin-1")
             elif word == "rcpt":
                 self.rcpts = rest.split()
+            elif word == "auth":
+                self.auth = rest
             elif word == "config":
                 k, _, v = rest.partition(" ")
                 self.config.append((k, v.strip()))
@@ -741,11 +744,14 @@ class Runner:
             include = None
             if "h" in spec:
                 include = [h.encode().lower() for h in spec["h"].split(":")]
-            sig = dkim.sign(msg, spec["s"].encode(), spec["d"].encode(), self.keys.priv[key],
-                            identity=spec["i"].encode() if "i" in spec else None,
-                            canonicalize=(hc.encode(), bc.encode()),
-                            signature_algorithm=alg.encode(), include_headers=include,
-                            length=spec.get("l") == "yes")
+            signer = dkim.DKIM(msg)
+            if "after-b" in spec:
+                signer.gen_header = self.tags_after_b(signer.gen_header, spec["after-b"])
+            sig = signer.sign(spec["s"].encode(), spec["d"].encode(), self.keys.priv[key],
+                              identity=spec["i"].encode() if "i" in spec else None,
+                              canonicalize=(hc.encode(), bc.encode()),
+                              signature_algorithm=alg.encode(), include_headers=include,
+                              length=spec.get("l") == "yes")
             return to_crlf(sig) + msg
         # maildkim
         now = int(time.time())
@@ -757,6 +763,28 @@ class Runner:
         if r.returncode != 0:
             raise RuntimeError("sign-maildkim: %s" % r.stderr.decode("latin-1").strip())
         return to_crlf(r.stdout) + msg
+
+    @staticmethod
+    def tags_after_b(gen_header, raw):
+        """dkimpy's header builder with raw text signed after b= (each ';'-separated
+        piece kept as written, e.g. 'x y=z; d=victim.example'), so the signature is
+        valid over a field that a strict reader finds malformed."""
+        extra = [tuple(p.strip().encode().split(b"=", 1)) if "=" in p else (p.strip().encode(),)
+                 for p in unescape(raw.encode()).decode().split(";") if p.strip()]
+
+        def build(fields, *args, **kwargs):
+            return gen_header(list(fields) + extra, *args, **kwargs)
+        return build
+
+    @staticmethod
+    def b_value(msg):
+        """b= of the topmost DKIM-Signature field, without white space."""
+        for name, raw in split_fields(msg):
+            if name.lower() == "dkim-signature":
+                m = re.search(rb"(?:^|;)\s*b\s*=([^;]*)", raw.split(b":", 1)[1])
+                if m:
+                    return re.sub(rb"\s+", b"", m.group(1))
+        raise CaseError("@BVALUE@: no DKIM-Signature with b= above")
 
     @staticmethod
     def tamper(msg, how):
@@ -772,7 +800,10 @@ class Runner:
                 raise CaseError("tamper sub: /%s/ matches nothing" % parts[0])
             return new
         if op == "prepend":
-            return to_crlf(unescape(arg.encode())) + b"\r\n" + msg
+            field = unescape(arg.encode())
+            if b"@BVALUE@" in field:
+                field = field.replace(b"@BVALUE@", Runner.b_value(msg))
+            return to_crlf(field) + b"\r\n" + msg
         if op == "append-body":
             return msg + unescape(arg.encode()) + b"\r\n"
         raise CaseError("unknown tamper '%s'" % op)
@@ -836,7 +867,7 @@ class Runner:
                 with milterclient.Session("inet:%d@127.0.0.1" % port, timeout=60,
                                           body_crlf=True) as s:
                     s.connect(case.client, helo=case.helo)
-                    res = s.message(msg, case.mailfrom, case.rcpts,
+                    res = s.message(msg, case.mailfrom, case.rcpts, auth_authen=case.auth,
                                     queue_id="Q" + re.sub(r"\W", "", case.name)[:12])
             except (OSError, milterclient.ProtocolError) as e:
                 res = None

@@ -20,6 +20,10 @@
  *	wire form, class ANY, TTL 0, time signed, fudge, error and other data.  The answer's
  *	MAC covers the request MAC (with its 2-byte length), the answer without its TSIG
  *	record and with ARCOUNT one less, and the answer's TSIG variables (section 4.3.2).
+ *	An answer counts as the server's word only with that MAC present at full length,
+ *	verified, under our key name and algorithm, for our message ID and within the
+ *	fudge; an answer without a MAC (section 5.3.2: what a server that cannot verify
+ *	us sends, and what anyone on the path can) is believed only as a refusal.
  *
  *	Everything read from the wire is bounds-checked: names are walked label by label,
  *	compression pointers only backwards and at most 64 of them, every length against
@@ -33,8 +37,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -218,18 +224,18 @@ put_txt_rdata(struct wbuf *w, const char *txt)
 /* The TSIG variables of RFC 8945 section 4.3.3, after the message bytes. */
 static void
 put_tsig_variables(struct wbuf *w, const struct tsig_key *key, unsigned long long signed_at,
-    unsigned error, int with_header)
+    unsigned fudge, unsigned error, const unsigned char *other, size_t other_len)
 {
-	if (with_header) {
-		put_name(w, key->name, 1);
-		put16(w, CLASS_ANY);
-		put32(w, 0);
-	}
+	put_name(w, key->name, 1);
+	put16(w, CLASS_ANY);
+	put32(w, 0);
 	put_name(w, key->algorithm, 1);
 	put48(w, signed_at);
-	put16(w, TSIG_FUDGE);
+	put16(w, fudge);
 	put16(w, error);
-	put16(w, 0);		/* other len */
+	put16(w, (unsigned)other_len);
+	if (other_len > 0)
+		put(w, other, other_len);
 }
 
 static int
@@ -294,7 +300,7 @@ dnsupdate_build(unsigned char *buf, size_t size, uint16_t id, time_t now,
 		return 0;
 	body = w.len;
 	put(&s, buf, body);
-	put_tsig_variables(&s, key, (unsigned long long)now, 0, 1);
+	put_tsig_variables(&s, key, (unsigned long long)now, TSIG_FUDGE, 0, NULL, 0);
 	if (!s.ok || hmac(key, signing, s.len, mac, mac_len) < 0)
 		return 0;
 	put_name(&w, key->name, 1);
@@ -320,6 +326,19 @@ dnsupdate_build(unsigned char *buf, size_t size, uint16_t id, time_t now,
 }
 
 /* ---- reading answers --------------------------------------------------------------- */
+
+/* Fills err and returns -1: every check of an answer that fails says which one. */
+__attribute__((format(printf, 3, 4)))
+static int
+refuse(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 static unsigned
 get16(const unsigned char *p)
@@ -401,9 +420,15 @@ skip_rr(const unsigned char *msg, size_t len, size_t *at, size_t *type_at)
 	return 0;
 }
 
+/* The TSIG record of an answer (RFC 8945 section 4.2): offsets into the message and the
+ * fields read from it. */
 struct tsig_rr {
 	size_t	start;		/* offset of the TSIG record's owner name */
 	size_t	rdata, rdlen;
+	char	name[DNSUPDATE_NAME_MAX + 1], algorithm[DNSUPDATE_NAME_MAX + 1];
+	unsigned long long signed_at;
+	unsigned fudge, original_id, error;
+	size_t	mac, mac_len, other, other_len;
 };
 
 /* Finds the TSIG record, which must be the last additional record: 1 when found, 0
@@ -432,33 +457,62 @@ find_tsig(const unsigned char *msg, size_t len, struct tsig_rr *t)
 	return 1;
 }
 
-/* Verifies the MAC of the answer's TSIG record t. */
+/* Reads the owner name, class, TTL and RDATA fields of the TSIG record that find_tsig()
+ * found (skip_rr() saw its RDATA inside the message); -1 when a field runs past the RDATA
+ * or the class and TTL are not ANY and 0. */
 static int
-verify_tsig(const unsigned char *msg, size_t len, const struct tsig_rr *t,
+parse_tsig(const unsigned char *msg, size_t len, struct tsig_rr *t)
+{
+	size_t at = t->rdata, end = t->rdata + t->rdlen;
+
+	if (read_name(msg, len, t->start, t->name, sizeof(t->name)) < 0
+	    || get16(msg + t->rdata - 8) != CLASS_ANY || get16(msg + t->rdata - 6) != 0
+	    || get16(msg + t->rdata - 4) != 0)
+		return -1;
+	if (read_name(msg, len, at, t->algorithm, sizeof(t->algorithm)) < 0
+	    || skip_name(msg, len, &at) < 0 || at > end || end - at < 10)
+		return -1;
+	t->signed_at = (unsigned long long)get16(msg + at) << 32
+	    | (unsigned long long)get16(msg + at + 2) << 16 | get16(msg + at + 4);
+	t->fudge = get16(msg + at + 6);
+	t->mac_len = get16(msg + at + 8);
+	t->mac = at + 10;
+	if (end - t->mac < t->mac_len || end - t->mac - t->mac_len < 6)
+		return -1;
+	at = t->mac + t->mac_len;
+	t->original_id = get16(msg + at);
+	t->error = get16(msg + at + 2);
+	t->other_len = get16(msg + at + 4);
+	t->other = at + 6;
+	return end - t->other == t->other_len ? 0 : -1;
+}
+
+/* Believes a signed answer only when its TSIG names our key and algorithm and our
+ * message, carries a MAC of the digest's full length (we allow no truncation, RFC 8945
+ * section 5.2.2.1) that verifies, and was signed within its fudge of our clock (section
+ * 5.2.3).  The error names the first check that failed. */
+static int
+verify_tsig(const unsigned char *msg, const struct tsig_rr *t, uint16_t id,
     const struct tsig_key *key, const unsigned char *request_mac, size_t request_mac_len,
     struct dnsupdate_answer *out, char *err, size_t errlen)
 {
 	unsigned char signing[MSG_MAX + 512], mac[MAC_MAX];
 	struct wbuf s = { signing, sizeof(signing), 0, 1 };
-	size_t at = t->rdata, end = t->rdata + t->rdlen, mac_len, macsize;
-	unsigned long long signed_at;
-	char alg[DNSUPDATE_NAME_MAX + 1];
+	size_t mac_len, want = (size_t)EVP_MD_get_size(tsig_md(key->algorithm));
+	long long skew = (long long)time(NULL) - (long long)t->signed_at;
 
-	if (read_name(msg, len, at, alg, sizeof(alg)) < 0 || skip_name(msg, len, &at) < 0
-	    || at + 10 > end || strcmp(alg, key->algorithm) != 0) {
-		snprintf(err, errlen, "the answer's TSIG record is malformed");
-		return -1;
-	}
-	signed_at = (unsigned long long)get16(msg + at) << 32
-	    | (unsigned long long)get16(msg + at + 2) << 16 | get16(msg + at + 4);
-	macsize = get16(msg + at + 8);
-	if (at + 10 + macsize + 6 > end) {
-		snprintf(err, errlen, "the answer's TSIG record is malformed");
-		return -1;
-	}
-	out->tsig_error = (int)get16(msg + at + 10 + macsize + 2);
-	if (macsize == 0)
-		return 0;	/* an error answer (BADSIG, BADKEY) is not signed */
+	if (strcasecmp(t->name, key->name) != 0)
+		return refuse(err, errlen, "the answer is signed with another key name (%s, "
+		    "not %s)", t->name, key->name);
+	if (strcasecmp(t->algorithm, key->algorithm) != 0)
+		return refuse(err, errlen, "the answer is signed with another algorithm (%s, "
+		    "not %s)", t->algorithm, key->algorithm);
+	if (t->original_id != id)
+		return refuse(err, errlen, "the answer's TSIG is for message %u, not ours (%u)",
+		    t->original_id, id);
+	if (t->mac_len != want)
+		return refuse(err, errlen, "the answer's TSIG MAC is %zu bytes, not the %zu of "
+		    "%s", t->mac_len, want, key->algorithm);
 	put16(&s, (unsigned)request_mac_len);
 	put(&s, request_mac, request_mac_len);
 	put(&s, msg, t->start);
@@ -468,12 +522,15 @@ verify_tsig(const unsigned char *msg, size_t len, const struct tsig_rr *t,
 		signing[2 + request_mac_len + 10] = (unsigned char)(ar >> 8);
 		signing[2 + request_mac_len + 11] = (unsigned char)ar;
 	}
-	put_tsig_variables(&s, key, signed_at, (unsigned)out->tsig_error, 1);
-	if (!s.ok || hmac(key, signing, s.len, mac, &mac_len) < 0 || mac_len != macsize
-	    || CRYPTO_memcmp(mac, msg + at + 10, mac_len) != 0) {
-		snprintf(err, errlen, "the answer's TSIG MAC does not verify");
-		return -1;
-	}
+	put_tsig_variables(&s, key, t->signed_at, t->fudge, t->error, msg + t->other,
+	    t->other_len);
+	if (!s.ok || hmac(key, signing, s.len, mac, &mac_len) < 0 || mac_len != want
+	    || CRYPTO_memcmp(mac, msg + t->mac, mac_len) != 0)
+		return refuse(err, errlen, "the answer's TSIG MAC does not verify (another "
+		    "secret, or the answer was changed on the way)");
+	if (skew > (long long)t->fudge || -skew > (long long)t->fudge)
+		return refuse(err, errlen, "the answer's TSIG time is outside the fudge (%lld s "
+		    "from our clock, fudge %u s)", skew, t->fudge);
 	out->signed_ok = 1;
 	return 0;
 }
@@ -488,22 +545,47 @@ dnsupdate_parse_answer(const unsigned char *msg, size_t len, uint16_t id,
 
 	memset(out, 0, sizeof(*out));
 	if (len < 12 || get16(msg) != id || !(msg[2] & 0x80)
-	    || ((msg[2] >> 3) & 0x0f) != OPCODE_UPDATE) {
-		snprintf(err, errlen, "the answer is not a reply to our update");
-		return -1;
-	}
+	    || ((msg[2] >> 3) & 0x0f) != OPCODE_UPDATE)
+		return refuse(err, errlen, "the answer is not a reply to our update");
 	out->rcode = msg[3] & 0x0f;
-	if ((found = find_tsig(msg, len, &t)) < 0) {
-		snprintf(err, errlen, "the answer is malformed");
-		return -1;
+	if ((found = find_tsig(msg, len, &t)) < 0)
+		return refuse(err, errlen, "the answer is malformed");
+	if (found && parse_tsig(msg, len, &t) < 0)
+		return refuse(err, errlen, "the answer's TSIG record is malformed");
+	if (found) {
+		out->tsig_error = (int)t.error;
+		if (t.mac_len > 0)
+			return verify_tsig(msg, &t, id, key, request_mac, mac_len, out, err,
+			    errlen);
 	}
-	if (found == 0) {
-		if (out->rcode != 0)
-			return 0;	/* e.g. NOTAUTH or REFUSED before any key was checked */
-		snprintf(err, errlen, "the answer is not signed with the TSIG key");
-		return -1;
+	/* Without a MAC anyone on the path could have sent it, and a server that cannot
+	 * verify our request answers BADSIG or BADKEY so (RFC 8945 section 5.3.2): believe
+	 * it as a refusal, never as success. */
+	if (out->rcode != 0)
+		return 0;
+	if (!found)
+		return refuse(err, errlen, "the answer is not signed (no TSIG record)");
+	if (t.error != 0)
+		return refuse(err, errlen, "the answer's TSIG MAC is empty (the server could not "
+		    "verify our request: %s)", dnsupdate_tsig_error_name((int)t.error));
+	return refuse(err, errlen, "the answer's TSIG MAC is empty (the answer is not signed)");
+}
+
+/* Names a TSIG error (RFC 8945 section 3) with what it usually means. */
+const char *
+dnsupdate_tsig_error_name(int error)
+{
+	switch (error) {
+	case 16:
+		return "BADSIG (wrong secret)";
+	case 17:
+		return "BADKEY (the server does not know the key name or algorithm)";
+	case 18:
+		return "BADTIME (clocks differ by more than 300 s)";
+	case 22:
+		return "BADTRUNC";
 	}
-	return verify_tsig(msg, len, &t, key, request_mac, mac_len, out, err, errlen);
+	return "unknown TSIG error";
 }
 
 const char *

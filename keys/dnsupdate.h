@@ -10,9 +10,14 @@
  *	TSIG key of UpdateKey ("ALGORITHM:NAME:BASE64SECRET"; hmac-sha256, hmac-sha384,
  *	hmac-sha512, hmac-sha224 or hmac-sha1) and the answer's TSIG is verified.
  * DIAGNOSTICS
- *	dnsupdate_txt() returns 0 when an answer came back (its rcode says whether the
- *	server applied the update) and -1 with err filled when there was none that could
- *	be trusted: connection, time-out, a malformed or unsigned answer, a bad MAC.
+ *	dnsupdate_txt() returns 0 when an answer came back that can be believed, and -1
+ *	with err filled when there was none: connection, time-out, a malformed answer, or
+ *	one that does not pass every TSIG check (err names the check).  An answer is
+ *	believed when its TSIG names our key, algorithm and message, its MAC has the
+ *	digest's full length and verifies, and it was signed within its fudge of our
+ *	clock (signed_ok is then set); an answer without a MAC is believed only as a
+ *	refusal (rcode other than NOERROR), never as success.  So NOERROR with TSIG
+ *	error 0 comes back only with signed_ok set.
  */
 #ifndef SIGNET_DNSUPDATE_H
 #define SIGNET_DNSUPDATE_H
@@ -54,12 +59,15 @@ size_t	dnsupdate_build(unsigned char *buf, size_t size, uint16_t id, time_t now,
 	    const struct tsig_key *key, const char *zone, const char *name, unsigned ttl,
 	    const char *txt, unsigned char *mac, size_t *mac_len);
 
-/* Checks an answer to a message built by dnsupdate_build(): ID, QR, TSIG and its MAC. */
+/* Checks an answer to a message built by dnsupdate_build() (ID, QR, opcode, then the
+ * TSIG checks above, against time(NULL)); 0 or -1 as dnsupdate_txt(). */
 int	dnsupdate_parse_answer(const unsigned char *msg, size_t len, uint16_t id,
 	    const struct tsig_key *key, const unsigned char *request_mac, size_t mac_len,
 	    struct dnsupdate_answer *out, char *err, size_t errlen);
 
 /* "NOERROR", "REFUSED", "NOTAUTH", ... or "RCODE%d". */
 const char *dnsupdate_rcode_name(int rcode, char *buf, size_t size);
+/* "BADSIG (wrong secret)", "BADKEY (...)", "BADTIME (...)", ... */
+const char *dnsupdate_tsig_error_name(int error);
 
 #endif

@@ -16,8 +16,11 @@
  *	the output of "signet-keys dns" into the zone instead.
  * DIAGNOSTICS
  *	One line per key on stdout, "SELECTOR._domainkey.DOMAIN: published to SERVER (zone
- *	ZONE, TTL N): NOERROR"; a refused update is an error naming the rcode (and the TSIG
- *	error, BADKEY, BADSIG or BADTIME, when there is one).
+ *	ZONE, TTL N): NOERROR", printed only for an answer signed with UpdateKey whose
+ *	MAC verified; a refused update is an error naming the rcode (and the TSIG error,
+ *	BADKEY, BADSIG or BADTIME, when there is one); an answer that fails a TSIG check
+ *	(none, an empty MAC, another key, a MAC that does not verify, a time outside the
+ *	fudge) is an error naming that check.
  * SEE ALSO
  *	dnsupdate.c, keycheck.c, signet-keys(8)
  */
@@ -31,22 +34,6 @@
 #include "keys/keytool.h"
 
 #define NAME_TEXT_MAX	300
-
-static const char *
-tsig_error_name(int error)
-{
-	switch (error) {
-	case 16:
-		return "BADSIG (wrong secret)";
-	case 17:
-		return "BADKEY (the server does not know the key name or algorithm)";
-	case 18:
-		return "BADTIME (clocks differ by more than 300 s)";
-	case 22:
-		return "BADTRUNC";
-	}
-	return "unknown TSIG error";
-}
 
 static int
 update_target(struct keytool *kt, struct nameserver *server, struct tsig_key *key)
@@ -73,13 +60,17 @@ report(const char *name, const struct nameserver *server, const char *zone, unsi
 	const char *rcode = dnsupdate_rcode_name(a->rcode, buf, sizeof(buf));
 
 	if (a->rcode == 0 && a->tsig_error == 0) {
+		if (!a->signed_ok)	/* dnsupdate_txt() returns none such; belt and braces */
+			return keytool_fail("%s: %s@%u answered NOERROR without a verified TSIG "
+			    "MAC: not taken as success", name, server->address, server->port);
 		printf("%s: published to %s@%u (zone %s, TTL %u): %s\n", name, server->address,
 		    server->port, zone, ttl, rcode);
 		return KEYTOOL_OK;
 	}
 	if (a->tsig_error != 0)
 		return keytool_fail("%s: %s@%u refused the update: %s, TSIG %s", name,
-		    server->address, server->port, rcode, tsig_error_name(a->tsig_error));
+		    server->address, server->port, rcode,
+		    dnsupdate_tsig_error_name(a->tsig_error));
 	return keytool_fail("%s: %s@%u refused the update: %s%s", name, server->address,
 	    server->port, rcode, a->rcode == 5 ? " (does the zone allow updates with this "
 	    "key?)" : a->rcode == 9 ? " (the server is not authoritative for the zone, or "

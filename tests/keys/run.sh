@@ -12,12 +12,13 @@
 #	and message; then the lifecycle (activate, retire, rotate, status, rotate --auto
 #	with backdated .meta files), the daemon reload (a stand-in process named signet
 #	that records SIGHUP), the keystore lock, publish against a private knotd with a
-#	TSIG key (tests/keys/knot.sh), and import-opendkim against keys made by
+#	TSIG key (tests/keys/knot.sh) and against a fake server that answers NOERROR
+#	unsigned (tests/keys/fake-update.py), and import-opendkim against keys made by
 #	opendkim-genkey.  A missing nsd, knotd, kdig, opendkim-genkey or flock is a failure
 #	("not ok"), never a skip.  top_srcdir and top_builddir default to the repository
 #	root.  SIGNET_TEST_KEEP=1 keeps the temporary directory and says where.
 # FILES
-#	tests/lib/dnsserver.sh, tests/keys/knot.sh
+#	tests/lib/dnsserver.sh, tests/keys/knot.sh, tests/keys/fake-update.py
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -28,10 +29,12 @@ top_builddir=${top_builddir:-$top_srcdir}
 SK=$top_builddir/keys/signet-keys
 tap_workdir keys
 FAKE_PID=
+FAKE_UPDATE_PID=
 cleanup() {
 	dns_stop
 	knot_stop
 	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
+	[ -n "$FAKE_UPDATE_PID" ] && kill "$FAKE_UPDATE_PID" 2>/dev/null
 	tap_rmwork
 }
 trap cleanup EXIT
@@ -494,6 +497,30 @@ printf 'UpdateServer %s\nUpdateKey hmac-sha256:nobody:%s\nNameservers %s\n' "$KS
 	> "$work/badkey.conf"
 run "publish: an unknown TSIG key is refused (BADKEY)" 1 "TSIG BADKEY" \
 	-c "$work/badkey.conf" -k "$P" publish "$PZ" manual
+# An answer that says NOERROR without a MAC that verifies (tests/keys/fake-update.py; the
+# zone is still found through Knot) is never taken as success.
+for mode in empty-mac no-tsig; do
+	python3 "$top_srcdir/tests/keys/fake-update.py" "$mode" > "$work/fake-update.port" &
+	FAKE_UPDATE_PID=$!
+	for _ in $(seq 100); do [ -s "$work/fake-update.port" ] && break; sleep 0.1; done
+	[ -s "$work/fake-update.port" ] || bail "fake-update.py $mode listens" /dev/null
+	printf 'UpdateServer 127.0.0.1@%s\nUpdateKey hmac-sha256:signet-update:%s\nNameservers %s\n' \
+		"$(cat "$work/fake-update.port")" "$SECRET" "$KS" > "$work/fake-update.conf"
+	case $mode in
+	empty-mac) why="the answer's TSIG MAC is empty \(the answer is not signed\)" ;;
+	no-tsig) why="the answer is not signed \(no TSIG record\)" ;;
+	esac
+	run "publish: NOERROR with $mode is an error naming the check" 1 "update to .* failed: $why" \
+		-c "$work/fake-update.conf" -k "$P" publish "$PZ" manual
+	if ! grep -q "published" "$work/out"; then
+		ok "publish: NOERROR with $mode does not print published"
+	else
+		notok "publish: NOERROR with $mode does not print published" "$(cat "$work/out")"
+	fi
+	kill "$FAKE_UPDATE_PID" 2>/dev/null
+	wait "$FAKE_UPDATE_PID" 2>/dev/null
+	FAKE_UPDATE_PID=
+done
 printf 'UpdateServer %s\nNameservers %s\n' "$KS" "$KS" > "$work/nokey.conf"
 run "publish: UpdateServer without UpdateKey is refused" 1 "UpdateKey is not" \
 	-c "$work/nokey.conf" -k "$P" publish "$PZ" manual

@@ -8,7 +8,8 @@
  *	signet --sample-config	print the sample signet.conf generated from the key table
  * DESCRIPTION
  *	Order of start-up: read and check the configuration, load the keystore (private keys
- *	parsed once, here), open the milter socket (unix: with SocketMode and SocketGroup),
+ *	parsed once, here), open the milter socket (unix: only in a directory others cannot
+ *	write, SocketMode through the umask, SocketGroup set on the socket itself: unixsock.c),
  *	set TCP_NODELAY on it, detach unless -f, drop privileges to UserID, build the
  *	resolver and verifier, write PidFile, then hand over to libmilter's loop.
  *	Keys are read before privileges are dropped at start; a reload reads them as UserID,
@@ -48,6 +49,7 @@
 #include "milter/runtime.h"
 #include "milter/session.h"
 #include "milter/signals.h"
+#include "milter/unixsock.h"
 
 #ifndef SYSCONF_DIR
 #define SYSCONF_DIR "/etc"
@@ -264,29 +266,20 @@ static const char *unix_socket_path(const char *spec)
 	return NULL;
 }
 
-/* SocketMode and SocketGroup on a unix socket, so the MTA's user can connect. */
-static int set_socket_access(const struct conf *conf)
+/* SocketGroup's id into *gid, (gid_t)-1 when none is set; 0 after reporting an unknown
+ * group. */
+static int socket_group_id(const struct conf *conf, gid_t *gid)
 {
-	const char *path = unix_socket_path(conf->socket);
-	gid_t	gid = (gid_t)-1;
+	struct group *gr;
 
-	if (path == NULL)
+	*gid = (gid_t)-1;
+	if (conf->socket_group[0] == '\0')
 		return 1;
-	if (conf->socket_group[0] != '\0') {
-		struct group *gr = getgrnam(conf->socket_group);
-
-		if (gr == NULL) {
-			log_msg(LOG_LEVEL_ERROR, "SocketGroup: no such group \"%s\"", conf->socket_group);
-			return 0;
-		}
-		gid = gr->gr_gid;
-	}
-	if (chmod(path, (mode_t)conf->socket_mode) != 0 ||
-	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)) {
-		log_msg(LOG_LEVEL_ERROR, "socket %s: cannot set mode or group: %s", path,
-		    strerror(errno));
+	if ((gr = getgrnam(conf->socket_group)) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "SocketGroup: no such group \"%s\"", conf->socket_group);
 		return 0;
 	}
+	*gid = gr->gr_gid;
 	return 1;
 }
 
@@ -347,7 +340,21 @@ int	main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* A unix socket is born with no more access than SocketMode allows. */
+
+	const char *sock_path = unix_socket_path(socket_spec);
+	gid_t	sock_gid = (gid_t)-1;
+	int	sock_dir = -1;
+
+	/* Before libmilter removes an old socket at the path and binds a new one there. */
+	if (sock_path != NULL) {
+		if (!socket_group_id(conf, &sock_gid))
+			return 1;
+		if ((sock_dir = unixsock_dir_open(sock_path, err, sizeof(err))) < 0) {
+			log_msg(LOG_LEVEL_ERROR, "%s", err);
+			return 1;
+		}
+	}
+	/* A unix socket is born with SocketMode, and nothing changes its mode later. */
 	mode_t	old_umask = umask((mode_t)(0777 & ~conf->socket_mode));
 	if (smfi_setconn((char *)socket_spec) != MI_SUCCESS ||
 	    smfi_opensocket(1) != MI_SUCCESS) {
@@ -356,8 +363,11 @@ int	main(int argc, char **argv)
 		return 1;
 	}
 	umask(old_umask);
-	if (!set_socket_access(conf))
+	if (sock_path != NULL && !unixsock_finish(sock_dir, sock_path,
+	    (mode_t)conf->socket_mode, sock_gid, err, sizeof(err))) {
+		log_msg(LOG_LEVEL_ERROR, "%s", err);
 		return 1;
+	}
 	if (listener_set_nodelay() < 0)
 		return 1;
 	if (!opt.foreground && daemon(0, 0) != 0) {

@@ -2,7 +2,8 @@
 """
 NAME
     run.py - daemon operation: SIGHUP reload, refused bad reload, SIGTERM drain, unix
-    socket mode and group, privilege drop, PID file
+    socket mode and group, privilege drop, PID file, where a unix socket may live and what
+    a symlink at its path can do
 
 DESCRIPTION
     Starts the real daemon and talks to it as an MTA would (tests/milter/milterclient.py).
@@ -13,6 +14,7 @@ import grp
 import os
 import pwd
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -55,13 +57,13 @@ def keys(store, *args):
 
 
 class Daemon:
-    def __init__(self, tmp, conf_text, name="signet"):
+    def __init__(self, tmp, conf_text, name="signet", env=None):
         self.conf = os.path.join(tmp, name + ".conf")
         self.logfile = os.path.join(tmp, name + ".log")
         with open(self.conf, "w") as f:
             f.write(conf_text)
         self.proc = subprocess.Popen([SIGNET, "-c", self.conf, "-f"],
-                                     stderr=open(self.logfile, "w"))
+                                     stderr=open(self.logfile, "w"), env=env)
 
     def log(self):
         with open(self.logfile) as f:
@@ -74,6 +76,13 @@ class Daemon:
                 return True
             time.sleep(0.05)
         return False
+
+    def exit_status(self, timeout=20):
+        """The exit status, or None while it still runs after timeout seconds."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
 
     def stop(self):
         if self.proc.poll() is None:
@@ -207,19 +216,31 @@ def test_signals_with_verifying(tmp):
         d.stop()
 
 
+def socket_group():
+    """The SocketGroup the tests ask for: mail where it exists, else our own group."""
+    try:
+        return grp.getgrnam("mail").gr_name
+    except KeyError:
+        return grp.getgrgid(os.getgid()).gr_name
+
+
+def unix_conf(tmp, path):
+    return ("Socket unix:%s\nKeystore %s\nLogLevel debug\nMode s\nSocketMode 0660\n"
+            "SocketGroup %s\n" % (path, os.path.join(tmp, "keys"), socket_group()))
+
+
 def test_unix_socket_and_user(tmp):
     store = os.path.join(tmp, "keys")
     sockdir = os.path.join(tmp, "run")
     os.makedirs(sockdir)
     os.chmod(tmp, 0o755)
-    os.chmod(sockdir, 0o777)
-    path = os.path.join(sockdir, "signet.sock")
-    group = grp.getgrgid(os.getgid()).gr_name
-    try:
-        group = grp.getgrnam("mail").gr_name
-    except KeyError:
-        pass
+    os.chmod(sockdir, 0o755)
     user = "nobody"
+    if os.getuid() == 0:
+        # The daemon's own directory, as /run/signet is: it can remove its socket at exit.
+        os.chown(sockdir, pwd.getpwnam(user).pw_uid, -1)
+    path = os.path.join(sockdir, "signet.sock")
+    group = socket_group()
     conf = ("Socket unix:%s\nKeystore %s\nLogLevel debug\nMode s\nSocketMode 0660\n"
             "SocketGroup %s\n" % (path, store, group))
     if os.getuid() == 0:
@@ -248,6 +269,149 @@ def test_unix_socket_and_user(tmp):
                 "root_daemon_drops_to_userid_after_binding", uid)
             tap(stat.S_IMODE(os.stat(os.path.join(store, "a.example", "sa.key")).st_mode)
                 == 0o600, "keys_stay_0600_and_were_read_before_the_drop")
+    finally:
+        d.stop()
+
+
+def mode_and_group(path):
+    st = os.lstat(path)
+    return oct(stat.S_IMODE(st.st_mode)), st.st_gid
+
+
+def layout(tmp, name, dir_mode, dir_gid=-1, parent_mode=0o755, sticky_symlink_owner=None):
+    """TMP/NAME/d/signet.sock with the given modes; returns the socket path.  With
+    sticky_symlink_owner, the path goes through a symlink that user owns in a 1777
+    directory (TMP/NAME/d -> TMP/NAME-real/d)."""
+    top = os.path.join(tmp, name)
+    os.makedirs(os.path.join(top, "d"))
+    os.chmod(top, parent_mode)
+    os.chmod(os.path.join(top, "d"), dir_mode)
+    if dir_gid != -1:
+        os.chown(os.path.join(top, "d"), -1, dir_gid)
+    if sticky_symlink_owner is not None:
+        real = top + "-real"
+        os.rename(top, real)
+        os.makedirs(top)
+        os.chmod(top, 0o1777)
+        os.symlink(os.path.join(real, "d"), os.path.join(top, "d"))
+        os.lchown(os.path.join(top, "d"), pwd.getpwnam(sticky_symlink_owner).pw_uid, -1)
+    return os.path.join(top, "d", "signet.sock")
+
+
+def test_unix_socket_directory(tmp):
+    """Anyone who can write the socket's directory (or one above it without the sticky
+    bit) could swap the socket, or bind one of their own while Signet is down and answer
+    the MTA in its name: Signet refuses to start there."""
+    other_gid = grp.getgrnam(socket_group()).gr_gid
+    cases = [
+        # name, layout arguments, started, what the log says
+        ("socket_dir_0755_is_accepted", dict(dir_mode=0o755), True, None),
+        ("socket_dir_writable_by_others_is_refused", dict(dir_mode=0o777), False,
+         "writable by others"),
+        ("socket_dir_writable_by_others_is_refused_even_sticky", dict(dir_mode=0o1777),
+         False, "writable by others"),
+        ("socket_dir_above_writable_by_others_is_refused",
+         dict(dir_mode=0o755, parent_mode=0o777), False, "writable by others"),
+        ("socket_dir_above_sticky_is_accepted", dict(dir_mode=0o755, parent_mode=0o1777),
+         True, None),
+        ("socket_dir_writable_by_root_group_is_accepted", dict(dir_mode=0o775, dir_gid=0),
+         True, None),
+    ]
+    if os.getuid() == 0 and other_gid != 0:
+        cases.append(("socket_dir_writable_by_another_group_is_refused",
+                      dict(dir_mode=0o775, dir_gid=other_gid), False,
+                      "writable by group %s" % socket_group()))
+    if os.getuid() == 0:
+        cases.append(("socket_path_through_a_stranger_symlink_in_sticky_dir_is_refused",
+                      dict(dir_mode=0o755, sticky_symlink_owner="nobody"), False,
+                      "belongs to uid %d" % pwd.getpwnam("nobody").pw_uid))
+    for name, args, started, text in cases:
+        path = layout(tmp, name, **args)
+        d = Daemon(tmp, unix_conf(tmp, path), name)
+        try:
+            if started:
+                tap(wait_listening("unix:" + path), name, d.log())
+            else:
+                code = d.exit_status()
+                tap(code not in (None, 0) and text in d.log() and not os.path.lexists(path),
+                    name, "exit %r, want non-zero with \"%s\"; socket there: %s\n%s"
+                    % (code, text, os.path.lexists(path), d.log()))
+        finally:
+            d.stop()
+
+
+def socket_path_in(tmp, name, symlink_to=None):
+    """TMP/NAME/signet.sock in a new 0755 directory; with symlink_to, a symlink there."""
+    sockdir = os.path.join(tmp, name)
+    os.makedirs(sockdir)
+    os.chmod(sockdir, 0o755)
+    path = os.path.join(sockdir, "signet.sock")
+    if symlink_to is not None:
+        os.symlink(symlink_to, path)
+    return path
+
+
+def test_unix_socket_symlinks(tmp):
+    """Signet (root) never changes what a symlink at the socket path points to."""
+    group = socket_group()
+    # A symlink swapped in right after bind (tests/daemon/swap-socket.c does it the moment
+    # libmilter listens): the old code's chmod/chown by path changed the target.
+    victim = os.path.join(tmp, "victim-file")
+    with open(victim, "w") as f:
+        f.write("not Signet's\n")
+    os.chmod(victim, 0o644)
+    before = mode_and_group(victim)
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = os.path.join(TOP_BUILDDIR, "tests", "daemon", "swap-socket.so")
+    env["SIGNET_TEST_SWAP_TARGET"] = victim
+    # The preloaded object comes before the sanitizer runtime; let it.
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                  "verify_asan_link_order=0"]))
+    path = socket_path_in(tmp, "swap")
+    d = Daemon(tmp, unix_conf(tmp, path), "swap", env=env)
+    try:
+        code = d.exit_status()
+        tap("is now a symlink" in d.log(), "swap_shim_replaced_the_socket_after_bind", d.log())
+        tap(mode_and_group(victim) == before,
+            "socket_swapped_for_symlink_after_bind_does_not_redirect_mode_or_group",
+            "target now %r, was %r\n%s" % (mode_and_group(victim), before, d.log()))
+        tap(code not in (None, 0) and "replaced" in d.log(),
+            "socket_swapped_after_bind_refuses_to_start", "exit %r\n%s" % (code, d.log()))
+    finally:
+        d.stop()
+
+    # A symlink left at the socket path before start, to another socket: replaced by a
+    # socket of ours, the other one untouched.
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other_path = os.path.join(tmp, "other.sock")
+    other.bind(other_path)
+    os.chmod(other_path, 0o600)
+    before = mode_and_group(other_path)
+    path = socket_path_in(tmp, "planted", symlink_to=other_path)
+    d = Daemon(tmp, unix_conf(tmp, path), "planted")
+    try:
+        ok = wait_listening("unix:" + path)
+        st = os.lstat(path)
+        tap(ok and stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660 and
+            st.st_gid == grp.getgrnam(group).gr_gid,
+            "planted_symlink_is_replaced_by_our_socket_with_mode_and_group",
+            "%r %s\n%s" % (ok, oct(st.st_mode), d.log()))
+        tap(mode_and_group(other_path) == before, "planted_symlink_target_socket_untouched",
+            "now %r, was %r" % (mode_and_group(other_path), before))
+    finally:
+        d.stop()
+        other.close()
+
+    # A symlink to a regular file: libmilter will not remove what is not a socket.
+    before = mode_and_group(victim)
+    path = socket_path_in(tmp, "planted-file", symlink_to=victim)
+    d = Daemon(tmp, unix_conf(tmp, path), "planted-file")
+    try:
+        code = d.exit_status()
+        tap(code not in (None, 0) and mode_and_group(victim) == before and
+            os.path.islink(path), "planted_symlink_to_a_file_refuses_to_start_file_untouched",
+            "exit %r, target now %r, was %r\n%s" % (code, mode_and_group(victim), before,
+                                                    d.log()))
     finally:
         d.stop()
 
@@ -301,7 +465,8 @@ def test_metrics(tmp):
 def main():
     tmp = tempfile.mkdtemp(prefix="signet-daemon-")
     for test in (test_reload, test_sigterm_drain, test_signals_with_verifying, test_metrics,
-                 test_unix_socket_and_user):
+                 test_unix_socket_and_user, test_unix_socket_directory,
+                 test_unix_socket_symlinks):
         try:
             test(tmp)
         except Exception as e:  # the harness itself failing is a test failure

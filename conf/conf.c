@@ -109,7 +109,7 @@ static const struct conf_key conf_table[] = {
 	{"TrustAnchorFile", T_OPTIONAL, "", 0, 0, AT(trust_anchor_file),
 	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); empty: no validation."},
 	{"MaximumSignatures", T_INTEGER, "10", 1, 100, AT(maximum_signatures),
-	 "DKIM signatures verified per message; the rest are reported as policy."},
+	 "DKIM signatures verified per message; the rest are counted in one policy result."},
 	{"DMARCEnforce", T_BOOL, "no", 0, 0, AT(dmarc_enforce),
 	 "yes: reject mail failing DMARC under p=reject (550 5.7.1) and quarantine it under\n"
 	 "p=quarantine; no: only record the result in Authentication-Results."},

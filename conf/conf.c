@@ -55,12 +55,17 @@ struct conf_key {
 	const char *name;
 	enum conf_type type;
 	const char *default_value;
-	long	min, max;		/* T_INTEGER only */
-	size_t	offset;			/* into struct conf; canon uses two fields */
+	long	min, max;		/* T_INTEGER, T_DURATION, T_OCTAL */
+	struct {
+		size_t	offset;		/* into struct conf: where the value is stored */
+		size_t	offset2;	/* the second field of a two-part value: the body of
+					 * T_CANON, the count of T_NAMESERVERS */
+	} at;
 	const char *help;
 };
 
-#define AT(field) offsetof(struct conf, field)
+#define AT(field) {offsetof(struct conf, field), 0}
+#define AT2(field, second) {offsetof(struct conf, field), offsetof(struct conf, second)}
 
 static const struct conf_key conf_table[] = {
 	{"Socket", T_SOCKET, "inet:8895@127.0.0.1", 0, 0, AT(socket),
@@ -74,7 +79,7 @@ static const struct conf_key conf_table[] = {
 	{"InternalHosts", T_ADDRLIST, "127.0.0.0/8, ::1", 0, 0, AT(internal_hosts),
 	 "Clients whose mail is outbound (signed): IPv4/IPv6 addresses and CIDR blocks,\n"
 	 "comma separated.  Mail from a client that authenticated (SMTP AUTH) is outbound too."},
-	{"Nameservers", T_NAMESERVERS, "", 0, 0, AT(nameservers),
+	{"Nameservers", T_NAMESERVERS, "", 0, 0, AT2(nameservers, nameserver_count),
 	 "DNS servers to ask, IP[@PORT] comma separated; empty means /etc/resolv.conf."},
 	{"UserID", T_OPTIONAL, "", 0, 0, AT(user_id),
 	 "User (and group, as USER:GROUP) to run as after opening the socket; empty: do not change."},
@@ -93,7 +98,7 @@ static const struct conf_key conf_table[] = {
 	 "Content-Transfer-Encoding", 0, 0, AT(oversign_headers),
 	 "Header fields signed once more than they occur, so that adding one breaks the\n"
 	 "signature; each is signed even when missing from SignHeaders."},
-	{"Canonicalization", T_CANON, "relaxed/relaxed", 0, 0, AT(canon_header),
+	{"Canonicalization", T_CANON, "relaxed/relaxed", 0, 0, AT2(canon_header, canon_body),
 	 "DKIM canonicalization HEADER/BODY, each simple or relaxed (RFC 6376 section 3.4)."},
 	{"MinimumKeyBits", T_INTEGER, "1024", 1024, 16384, AT(minimum_key_bits),
 	 "RSA keys shorter than this are not used for signing (RFC 8301 forbids under 1024)."},
@@ -140,9 +145,16 @@ static const struct conf_key conf_table[] = {
 
 /* ---- value parsers: each returns 1, or 0 with err filled --------------------------------- */
 
-static char *dup_or_null(const char *s)
+/* Replaces the string in *slot with a copy of value. */
+static int set_string(char **slot, const char *value)
 {
-	return strdup(s);
+	char   *copy = strdup(value);
+
+	if (copy == NULL)
+		return 0;
+	free(*slot);
+	*slot = copy;
+	return 1;
 }
 
 static int parse_socket(const char *value, char *err, size_t errlen)
@@ -207,14 +219,15 @@ static int parse_canon_word(const char *word, size_t len, enum canon_kind *out)
 
 /* "relaxed/simple"; one word alone sets the header and leaves the body simple
  * (RFC 6376 section 3.5, c= tag). */
-static int parse_canon(const char *value, struct conf *conf, char *err, size_t errlen)
+static int parse_canon(const char *value, enum canon_kind *header, enum canon_kind *body,
+    char *err, size_t errlen)
 {
 	const char *slash = strchr(value, '/');
 	size_t	head_len = slash ? (size_t)(slash - value) : strlen(value);
 
-	conf->canon_body = CANON_SIMPLE;
-	if (!parse_canon_word(value, head_len, &conf->canon_header) ||
-	    (slash && !parse_canon_word(slash + 1, strlen(slash + 1), &conf->canon_body))) {
+	*body = CANON_SIMPLE;
+	if (!parse_canon_word(value, head_len, header) ||
+	    (slash && !parse_canon_word(slash + 1, strlen(slash + 1), body))) {
 		snprintf(err, errlen, "Canonicalization \"%s\": want simple or relaxed, "
 		    "e.g. relaxed/relaxed", value);
 		return 0;
@@ -365,7 +378,8 @@ static int parse_names(const char *value, struct name_list *out, char *err, size
 	return 1;
 }
 
-static int parse_nameservers(const char *value, struct conf *conf, char *err, size_t errlen)
+static int parse_nameservers(const char *value, struct nameserver **slot, size_t *slot_count,
+    char *err, size_t errlen)
 {
 	struct nameserver *list = NULL;
 	size_t	count = 0;
@@ -409,21 +423,80 @@ static int parse_nameservers(const char *value, struct conf *conf, char *err, si
 		list = grown;
 		list[count++] = ns;
 	}
-	free(conf->nameservers);
-	conf->nameservers = list;
-	conf->nameserver_count = count;
+	free(*slot);
+	*slot = list;
+	*slot_count = count;
 	return 1;
 fail:
 	free(list);
 	return 0;
 }
 
-/* Stores value into conf according to key; 0 and err on a bad value. */
+static int parse_bool(const char *value, const struct conf_key *key, int *out, char *err,
+    size_t errlen)
+{
+	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
+		*out = 1;
+	else if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
+		*out = 0;
+	else {
+		snprintf(err, errlen, "%s \"%s\": want yes or no", key->name, value);
+		return 0;
+	}
+	return 1;
+}
+
+static int parse_octal(const char *value, const struct conf_key *key, long *out, char *err,
+    size_t errlen)
+{
+	char   *end;
+	long	mode;
+
+	errno = 0;
+	mode = strtol(value, &end, 8);
+	if (end == value || *end != '\0' || errno != 0 || mode < key->min || mode > key->max) {
+		snprintf(err, errlen, "%s \"%s\": want an octal mode such as 0660", key->name,
+		    value);
+		return 0;
+	}
+	*out = mode;
+	return 1;
+}
+
+static int parse_on_error(const char *value, const struct conf_key *key,
+    enum internal_error_action *out, char *err, size_t errlen)
+{
+	if (strcasecmp(value, "tempfail") == 0)
+		*out = ON_ERROR_TEMPFAIL;
+	else if (strcasecmp(value, "accept") == 0)
+		*out = ON_ERROR_ACCEPT;
+	else {
+		snprintf(err, errlen, "%s \"%s\": want tempfail or accept", key->name, value);
+		return 0;
+	}
+	return 1;
+}
+
+static int parse_addrlist(const char *value, struct addrlist **slot, char *err, size_t errlen)
+{
+	struct addrlist *list = addrlist_parse(value, err, errlen);
+
+	if (list == NULL)
+		return 0;
+	addrlist_free(*slot);
+	*slot = list;
+	return 1;
+}
+
+/*
+ * Stores value into conf where the key's table entry says, through its type's parser;
+ * 0 and err on a bad value.  No key is stored anywhere else: a new key is a table line.
+ */
 static int set_value(struct conf *conf, const struct conf_key *key, const char *value,
     char *err, size_t errlen)
 {
-	char   *base = (char *)conf;
-	char  **str = (char **)(base + key->offset);
+	void   *slot = (char *)conf + key->at.offset;
+	void   *slot2 = (char *)conf + key->at.offset2;
 
 	switch (key->type) {
 	case T_STRING:
@@ -431,90 +504,72 @@ static int set_value(struct conf *conf, const struct conf_key *key, const char *
 			snprintf(err, errlen, "%s needs a value", key->name);
 			return 0;
 		}
-		/* FALLTHROUGH */
+		return set_string(slot, value);
 	case T_OPTIONAL:
-		free(*str);
-		*str = dup_or_null(value);
-		return *str != NULL;
+		return set_string(slot, value);
 	case T_SOCKET:
-		if (!parse_socket(value, err, errlen))
-			return 0;
-		free(*str);
-		*str = dup_or_null(value);
-		return *str != NULL;
-	case T_MODE:
-		return parse_mode(value, &conf->mode, err, errlen);
-	case T_ADDRLIST: {
-		struct addrlist *list = addrlist_parse(value, err, errlen);
-
-		if (list == NULL)
-			return 0;
-		addrlist_free(conf->internal_hosts);
-		conf->internal_hosts = list;
-		return 1;
-	}
-	case T_NAMESERVERS:
-		return parse_nameservers(value, conf, err, errlen);
-	case T_NAMES:
-		return parse_names(value, (struct name_list *)(base + key->offset), err, errlen);
-	case T_CANON:
-		return parse_canon(value, conf, err, errlen);
-	case T_LOGLEVEL:
-		return parse_log_level(value, &conf->log_level, err, errlen);
-	case T_INTEGER:
-		return parse_integer(value, key, (long *)(base + key->offset), err, errlen);
-	case T_BOOL: {
-		int    *flag = (int *)(base + key->offset);
-
-		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
-			*flag = 1;
-		else if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
-			*flag = 0;
-		else {
-			snprintf(err, errlen, "%s \"%s\": want yes or no", key->name, value);
-			return 0;
-		}
-		return 1;
-	}
-	case T_OCTAL: {
-		char   *end;
-		long	mode;
-
-		errno = 0;
-		mode = strtol(value, &end, 8);
-		if (end == value || *end != '\0' || errno != 0 || mode < key->min || mode > key->max) {
-			snprintf(err, errlen, "%s \"%s\": want an octal mode such as 0660", key->name,
-			    value);
-			return 0;
-		}
-		*(long *)(base + key->offset) = mode;
-		return 1;
-	}
-	case T_DURATION:
-		return parse_duration(value, key, (long *)(base + key->offset), err, errlen);
+		return parse_socket(value, err, errlen) && set_string(slot, value);
 	case T_HOSTPORT:
-		if (*value != '\0' && !parse_hostport(value, err, errlen))
-			return 0;
-		free(*str);
-		*str = strdup(value);
-		return *str != NULL;
-	case T_ON_ERROR: {
-		enum internal_error_action *action =
-		    (enum internal_error_action *)(base + key->offset);
-
-		if (strcasecmp(value, "tempfail") == 0)
-			*action = ON_ERROR_TEMPFAIL;
-		else if (strcasecmp(value, "accept") == 0)
-			*action = ON_ERROR_ACCEPT;
-		else {
-			snprintf(err, errlen, "%s \"%s\": want tempfail or accept", key->name, value);
-			return 0;
-		}
-		return 1;
-	}
+		return (*value == '\0' || parse_hostport(value, err, errlen)) &&
+		    set_string(slot, value);
+	case T_MODE:
+		return parse_mode(value, slot, err, errlen);
+	case T_ADDRLIST:
+		return parse_addrlist(value, slot, err, errlen);
+	case T_NAMESERVERS:
+		return parse_nameservers(value, slot, slot2, err, errlen);
+	case T_NAMES:
+		return parse_names(value, slot, err, errlen);
+	case T_CANON:
+		return parse_canon(value, slot, slot2, err, errlen);
+	case T_LOGLEVEL:
+		return parse_log_level(value, slot, err, errlen);
+	case T_INTEGER:
+		return parse_integer(value, key, slot, err, errlen);
+	case T_BOOL:
+		return parse_bool(value, key, slot, err, errlen);
+	case T_OCTAL:
+		return parse_octal(value, key, slot, err, errlen);
+	case T_DURATION:
+		return parse_duration(value, key, slot, err, errlen);
+	case T_ON_ERROR:
+		return parse_on_error(value, key, slot, err, errlen);
 	}
 	snprintf(err, errlen, "internal error: key %s has no parser", key->name);
 	return 0;
+}
+
+/* Frees what set_value() allocated for key. */
+static void free_value(struct conf *conf, const struct conf_key *key)
+{
+	void   *slot = (char *)conf + key->at.offset;
+
+	switch (key->type) {
+	case T_STRING:
+	case T_OPTIONAL:
+	case T_SOCKET:
+	case T_HOSTPORT:
+		free(*(char **)slot);
+		break;
+	case T_ADDRLIST:
+		addrlist_free(*(struct addrlist **)slot);
+		break;
+	case T_NAMESERVERS:
+		free(*(struct nameserver **)slot);
+		break;
+	case T_NAMES:
+		name_list_free(slot);
+		break;
+	case T_MODE:
+	case T_CANON:
+	case T_LOGLEVEL:
+	case T_INTEGER:
+	case T_BOOL:
+	case T_OCTAL:
+	case T_DURATION:
+	case T_ON_ERROR:
+		break;
+	}
 }
 
 static const struct conf_key *find_key(const char *name)
@@ -682,21 +737,8 @@ void	conf_free(struct conf *conf)
 {
 	if (conf == NULL)
 		return;
-	free(conf->socket);
-	free(conf->authserv_id);
-	free(conf->keystore);
-	addrlist_free(conf->internal_hosts);
-	free(conf->nameservers);
-	free(conf->user_id);
-	free(conf->pid_file);
-	free(conf->trust_anchor_file);
-	free(conf->dmarc_public_suffix_list);
-	free(conf->socket_group);
-	free(conf->metrics_listen);
-	free(conf->update_server);
-	free(conf->update_key);
-	name_list_free(&conf->sign_headers);
-	name_list_free(&conf->oversign_headers);
+	for (size_t i = 0; i < CONF_KEY_COUNT; i++)
+		free_value(conf, &conf_table[i]);
 	free(conf->file);
 	free(conf);
 }
@@ -734,6 +776,23 @@ static void write_comment(FILE *out, const char *text)
 	}
 }
 
+/* A duration in the largest unit that divides it: 3600 as "1h", 7776000 as "90d". */
+static const char *duration_text(long seconds, char *buf, size_t size)
+{
+	static const struct {
+		char	unit;
+		long	seconds;
+	} units[] = {{'w', 7 * 86400}, {'d', 86400}, {'h', 3600}, {'m', 60}};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (seconds != 0 && seconds % units[i].seconds == 0) {
+			snprintf(buf, size, "%ld%c", seconds / units[i].seconds, units[i].unit);
+			return buf;
+		}
+	snprintf(buf, size, "%lds", seconds);
+	return buf;
+}
+
 void	conf_write_sample(FILE *out)
 {
 	fputs("# signet.conf -- Signet configuration (see signet.conf(5)).\n"
@@ -747,8 +806,16 @@ void	conf_write_sample(FILE *out)
 
 		fputs("\n", out);
 		write_comment(out, key->help);
-		if (key->type == T_INTEGER)
+		if (key->type == T_INTEGER) {
 			fprintf(out, "# Range: %ld to %ld.\n", key->min, key->max);
+		} else if (key->type == T_DURATION) {
+			char	min[32], max[32];
+
+			fprintf(out, "# Range: %s to %s.\n", duration_text(key->min, min,
+			    sizeof(min)), duration_text(key->max, max, sizeof(max)));
+		} else if (key->type == T_OCTAL) {
+			fprintf(out, "# Range: %04lo to %04lo.\n", key->min, key->max);
+		}
 		fprintf(out, "#%s %s\n", key->name, key->default_value);
 	}
 }

@@ -27,8 +27,8 @@ static void runtime_destroy(struct runtime *rt)
 	dns_resolver_free(rt->dns);
 	dmarc_psl_free(rt->psl);
 	if (rt->keys != NULL)
-		keystore_free(rt->keys);
-	conf_free(rt->conf);
+		keystore_free((struct keystore *)rt->keys);	/* ours: see runtime.h */
+	conf_free((struct conf *)rt->conf);
 	free(rt);
 }
 

@@ -23,9 +23,11 @@ struct dns_resolver;
 struct verifier;
 struct dmarc_psl;
 
+/* Immutable once built: users see the configuration and keystore read-only; a reload
+ * builds a new runtime.  The runtime owns both and frees them with itself. */
 struct runtime {
-	struct conf *conf;
-	struct keystore *keys;			/* NULL without signing */
+	const struct conf *conf;
+	const struct keystore *keys;		/* NULL without signing */
 	struct dns_resolver *dns;		/* NULL without verifying */
 	struct verifier *verifier;		/* NULL without verifying */
 	struct dmarc_psl *psl;			/* NULL: DMARC uses the DNS tree walk */

@@ -134,7 +134,9 @@ static int load_keys(const struct conf *conf, int quiet, struct keystore **out)
 	if (!(conf->mode & CONF_MODE_SIGN))
 		return 1;
 	if ((keys = keystore_load(conf->keystore, KEYSTORE_LOAD_PRIVATE, &err)) == NULL) {
-		fprintf(stderr, "%s: keystore: %s\n", conf->file ? conf->file : "signet", err.text);
+		/* To the log: on a reload stderr is long gone (daemon()). */
+		log_msg(LOG_LEVEL_ERROR, "%s: keystore: %s", conf->file ? conf->file : "signet",
+		    err.text);
 		return 0;
 	}
 	for (size_t i = 0; i < keystore_count(keys); i++) {
@@ -221,15 +223,17 @@ static void reload(void)
 		conf_free(conf);
 		goto done;
 	}
-	if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
+	if ((rt = runtime_rebuild(old, conf, keys, err, sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "reload refused: %s; the running configuration stays", err);
 		metrics_error(METRICS_ERROR_CONFIG_RELOAD);
 		goto done;
 	}
 	runtime_install(rt);
 	log_set_level(rt->conf->log_level);
-	log_msg(LOG_LEVEL_NOTICE, "reloaded %s: %zu key(s), generation %lu", reload_path,
-	    rt->keys ? keystore_count(rt->keys) : 0, rt->generation);
+	log_msg(LOG_LEVEL_NOTICE, "reloaded %s: %zu key(s), generation %lu%s", reload_path,
+	    rt->keys ? keystore_count(rt->keys) : 0, rt->generation,
+	    rt->dns_service == NULL ? "" : old != NULL && rt->dns_service == old->dns_service ?
+	    ", DNS resolver and cache kept" : ", new DNS resolver");
 done:
 	runtime_release(old);
 }

@@ -5,8 +5,15 @@
  *	One mutex guards the current pointer and every reference count; it is held for a
  *	few instructions per message, never across I/O.  The installed runtime holds one
  *	reference of its own, dropped when it is replaced.
+ *
+ *	The resolver and the DKIM verifier built on it are the expensive part of a runtime
+ *	(libunbound's context, the DNS cache, the DNS counters of the metrics).  They live in
+ *	a reference-counted dns_service that a reload hands on to the new runtime when no
+ *	DNS setting changed (Mode v, Nameservers, TrustAnchorFile, DNSTimeout), so a SIGHUP
+ *	that only changes keys or policy keeps the cache warm and the counters running.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +28,24 @@ static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime *current;
 static unsigned long generations;
 
-static void runtime_destroy(struct runtime *rt)
+struct dns_service {
+	struct dns_resolver *dns;
+	struct verifier *verifier;
+	atomic_uint refs;
+};
+
+static void dns_service_release(struct dns_service *svc)
 {
-	verifier_free(rt->verifier);
-	dns_resolver_free(rt->dns);
-	dmarc_psl_free(rt->psl);
-	if (rt->keys != NULL)
-		keystore_free((struct keystore *)rt->keys);	/* ours: see runtime.h */
-	conf_free((struct conf *)rt->conf);
-	free(rt);
+	if (svc == NULL || atomic_fetch_sub(&svc->refs, 1) != 1)
+		return;
+	verifier_free(svc->verifier);
+	dns_resolver_free(svc->dns);
+	free(svc);
 }
 
-static int build_services(struct runtime *rt, char *err, size_t errlen)
+static struct dns_service *dns_service_new(const struct conf *conf, char *err, size_t errlen)
 {
-	const struct conf *conf = rt->conf;
+	struct dns_service *svc = calloc(1, sizeof(*svc));
 	struct dns_options options = {
 		.nameservers = conf->nameservers,
 		.nameserver_count = conf->nameserver_count,
@@ -42,15 +53,63 @@ static int build_services(struct runtime *rt, char *err, size_t errlen)
 		.query_timeout_ms = (unsigned)conf->dns_timeout * 1000,
 	};
 
+	if (svc == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&svc->refs, 1);
+	if ((svc->dns = dns_resolver_new(&options, err, errlen)) == NULL ||
+	    (svc->verifier = verifier_new(svc->dns, conf->dns_timeout, err, errlen)) == NULL) {
+		dns_service_release(svc);
+		return NULL;
+	}
+	return svc;
+}
+
+/* 1 when a and b ask for the same resolver. */
+static int same_dns_settings(const struct conf *a, const struct conf *b)
+{
+	if (a->nameserver_count != b->nameserver_count || a->dns_timeout != b->dns_timeout ||
+	    strcmp(a->trust_anchor_file, b->trust_anchor_file) != 0)
+		return 0;
+	for (size_t i = 0; i < a->nameserver_count; i++)
+		if (strcmp(a->nameservers[i].address, b->nameservers[i].address) != 0 ||
+		    a->nameservers[i].port != b->nameservers[i].port)
+			return 0;
+	return 1;
+}
+
+static void runtime_destroy(struct runtime *rt)
+{
+	dns_service_release(rt->dns_service);
+	dmarc_psl_free(rt->psl);
+	if (rt->keys != NULL)
+		keystore_free((struct keystore *)rt->keys);	/* ours: see runtime.h */
+	conf_free((struct conf *)rt->conf);
+	free(rt);
+}
+
+/* previous: the runtime being replaced, whose DNS service is taken over when it fits. */
+static int build_services(struct runtime *rt, const struct runtime *previous, char *err,
+    size_t errlen)
+{
+	const struct conf *conf = rt->conf;
+
 	if (conf->authserv_id[0] != '\0')
 		snprintf(rt->authserv_id, sizeof(rt->authserv_id), "%s", conf->authserv_id);
 	else if (gethostname(rt->authserv_id, sizeof(rt->authserv_id) - 1) != 0)
 		snprintf(rt->authserv_id, sizeof(rt->authserv_id), "localhost");
 	if (!(conf->mode & CONF_MODE_VERIFY))
 		return 1;
-	if ((rt->dns = dns_resolver_new(&options, err, errlen)) == NULL ||
-	    (rt->verifier = verifier_new(rt->dns, conf->dns_timeout, err, errlen)) == NULL)
+	if (previous != NULL && previous->dns_service != NULL &&
+	    same_dns_settings(conf, previous->conf)) {
+		rt->dns_service = previous->dns_service;
+		atomic_fetch_add(&rt->dns_service->refs, 1);
+	} else if ((rt->dns_service = dns_service_new(conf, err, errlen)) == NULL) {
 		return 0;
+	}
+	rt->dns = rt->dns_service->dns;
+	rt->verifier = rt->dns_service->verifier;
 	if (conf->dmarc_public_suffix_list[0] != '\0' &&
 	    (rt->psl = dmarc_psl_load(conf->dmarc_public_suffix_list, err, errlen)) == NULL)
 		return 0;
@@ -59,6 +118,12 @@ static int build_services(struct runtime *rt, char *err, size_t errlen)
 
 struct runtime *runtime_build(struct conf *conf, struct keystore *keys, char *err,
     size_t errlen)
+{
+	return runtime_rebuild(NULL, conf, keys, err, errlen);
+}
+
+struct runtime *runtime_rebuild(const struct runtime *previous, struct conf *conf,
+    struct keystore *keys, char *err, size_t errlen)
 {
 	struct runtime *rt = calloc(1, sizeof(*rt));
 
@@ -72,7 +137,7 @@ struct runtime *runtime_build(struct conf *conf, struct keystore *keys, char *er
 	rt->conf = conf;
 	rt->keys = keys;
 	rt->refs = 1;
-	if (!build_services(rt, err, errlen)) {
+	if (!build_services(rt, previous, err, errlen)) {
 		runtime_destroy(rt);
 		return NULL;
 	}

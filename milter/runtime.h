@@ -22,6 +22,7 @@
 struct dns_resolver;
 struct verifier;
 struct dmarc_psl;
+struct dns_service;
 
 /* Immutable once built: users see the configuration and keystore read-only; a reload
  * builds a new runtime.  The runtime owns both and frees them with itself. */
@@ -30,6 +31,8 @@ struct runtime {
 	const struct keystore *keys;		/* NULL without signing */
 	struct dns_resolver *dns;		/* NULL without verifying */
 	struct verifier *verifier;		/* NULL without verifying */
+	struct dns_service *dns_service;	/* owns dns and verifier; may be shared
+						 * with the runtime this one replaced */
 	struct dmarc_psl *psl;			/* NULL: DMARC uses the DNS tree walk */
 	char	authserv_id[256];		/* AuthservID, or the host name */
 	unsigned long generation;		/* 1 for the first, +1 per reload */
@@ -39,6 +42,10 @@ struct runtime {
 /* Takes ownership of conf and keys whatever happens; NULL with err filled on failure. */
 struct runtime *runtime_build(struct conf *conf, struct keystore *keys, char *err,
 	    size_t errlen);
+/* The same for a reload: the resolver, its cache and the verifier of previous are kept
+ * when no DNS setting changed. */
+struct runtime *runtime_rebuild(const struct runtime *previous, struct conf *conf,
+	    struct keystore *keys, char *err, size_t errlen);
 /* Makes rt the runtime new messages get; the previous one goes when its users are done. */
 void	runtime_install(struct runtime *rt);
 struct runtime *runtime_acquire(void);

@@ -3,6 +3,7 @@
  *	dkimrecord.c - compare the DKIM key records found in DNS with the one we publish
  * SYNOPSIS
  *	#include "keys/dkimrecord.h"
+#include "lib/taglist.h"
  *
  *	enum dkimrecord_verdict dkimrecord_compare(char *const *records,
  *	    const size_t *lengths, size_t count, const char *expected, char *detail,
@@ -34,24 +35,9 @@
 #include <string.h>
 
 #include "keys/dkimrecord.h"
+#include "lib/taglist.h"
 
-#define TAGS_MAX	32	/* tags in one record; more is not a key record we wrote */
 #define EXCERPT_MAX	60	/* bytes of a record quoted in a message */
-
-struct slice {
-	const char *p;
-	size_t	len;
-};
-
-struct tag {
-	struct slice name;
-	struct slice value;
-};
-
-struct taglist {
-	struct tag tags[TAGS_MAX];
-	size_t	count;
-};
 
 static const char *const verdict_names[] = {
 	[DKIMREC_OK] = "ok",
@@ -80,7 +66,14 @@ dkimrecord_verdict_temporary(enum dkimrecord_verdict verdict)
 	return verdict == DKIMREC_DNS_FAILURE || verdict == DKIMREC_PROPAGATING;
 }
 
-/* ---- tag lists --------------------------------------------------------------------- */
+/* ---- tag lists (lib/taglist.c), read as published ------------------------------------ */
+
+/* A record's tags.  ";;" is let through: verifiers skip it, and this tool explains what
+ * is published rather than judging a signature. */
+struct taglist {
+	struct tag tags[TAGLIST_MAX];
+	size_t	count;
+};
 
 static int
 is_wsp(char c)
@@ -88,10 +81,10 @@ is_wsp(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static struct slice
+static struct span
 trim(const char *p, size_t len)
 {
-	struct slice s = { p, len };
+	struct span s = { p, len };
 
 	while (s.len > 0 && is_wsp(s.p[0])) {
 		s.p++;
@@ -102,106 +95,22 @@ trim(const char *p, size_t len)
 	return s;
 }
 
-static int
-slice_is(struct slice s, const char *word)
-{
-	return s.len == strlen(word) && memcmp(s.p, word, s.len) == 0;
-}
-
-/* tag-name = ALPHA *(ALPHA / DIGIT / "_") */
-static int
-tag_name_valid(struct slice s)
-{
-	size_t i;
-
-	if (s.len == 0 || !((s.p[0] | 0x20) >= 'a' && (s.p[0] | 0x20) <= 'z'))
-		return 0;
-	for (i = 1; i < s.len; i++) {
-		char c = s.p[i];
-
-		if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9')
-		    && c != '_')
-			return 0;
-	}
-	return 1;
-}
-
-/* Value bytes: %x21-3A / %x3C-7E, with white space allowed between them. */
-static int
-tag_value_valid(struct slice s)
-{
-	size_t i;
-
-	for (i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-
-		if (!is_wsp((char)c) && (c < 0x21 || c > 0x7e || c == ';'))
-			return 0;
-	}
-	return 1;
-}
-
 static const struct tag *
 tag_find(const struct taglist *tl, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < tl->count; i++)
-		if (slice_is(tl->tags[i].name, name))
-			return &tl->tags[i];
-	return NULL;
+	return taglist_find(tl->tags, tl->count, name);
 }
 
-/* Splits text into tags; -1 with detail filled when it is not a tag list. */
 static int
-taglist_parse(const char *text, size_t len, struct taglist *tl, char *detail, size_t size)
+record_tags(const char *text, size_t len, struct taglist *tl, char *detail, size_t size)
 {
-	size_t at = 0, end, i;
-	const char *eq;
-	struct slice spec;
-
-	tl->count = 0;
-	while (at <= len) {
-		for (end = at; end < len && text[end] != ';'; end++)
-			continue;
-		spec = trim(text + at, end - at);
-		at = end + 1;
-		if (spec.len == 0)
-			continue;	/* a trailing ';', or ";;" that verifiers skip too */
-		if ((eq = memchr(spec.p, '=', spec.len)) == NULL) {
-			snprintf(detail, size, "\"%.*s\" is not tag=value", (int)(spec.len >
-			    EXCERPT_MAX ? EXCERPT_MAX : spec.len), spec.p);
-			return -1;
-		}
-		if (tl->count == TAGS_MAX) {
-			snprintf(detail, size, "more than %d tags", TAGS_MAX);
-			return -1;
-		}
-		tl->tags[tl->count].name = trim(spec.p, (size_t)(eq - spec.p));
-		tl->tags[tl->count].value = trim(eq + 1, spec.len - (size_t)(eq + 1 - spec.p));
-		if (!tag_name_valid(tl->tags[tl->count].name)
-		    || !tag_value_valid(tl->tags[tl->count].value)) {
-			snprintf(detail, size, "\"%.*s\" is not a valid tag", (int)(spec.len >
-			    EXCERPT_MAX ? EXCERPT_MAX : spec.len), spec.p);
-			return -1;
-		}
-		for (i = 0; i < tl->count; i++) {
-			if (tl->tags[i].name.len == tl->tags[tl->count].name.len
-			    && memcmp(tl->tags[i].name.p, tl->tags[tl->count].name.p,
-			    tl->tags[i].name.len) == 0) {
-				snprintf(detail, size, "the tag %.*s= appears twice",
-				    (int)tl->tags[i].name.len, tl->tags[i].name.p);
-				return -1;
-			}
-		}
-		tl->count++;
-	}
-	return 0;
+	return taglist_parse(text, len, TAGLIST_SKIP_EMPTY, tl->tags, TAGLIST_MAX, &tl->count,
+	    detail, size) ? 0 : -1;
 }
 
 /* Copies value into out without white space; returns 1 if there was some. */
 static int
-strip_wsp(struct slice value, char *out, size_t size, size_t *outlen)
+strip_wsp(struct span value, char *out, size_t size, size_t *outlen)
 {
 	size_t i, o = 0;
 	int had = 0;
@@ -217,9 +126,9 @@ strip_wsp(struct slice value, char *out, size_t size, size_t *outlen)
 	return had;
 }
 
-/* Case-insensitive equality of two slices (k= values). */
+/* Case-insensitive equality of two spans (k= values). */
 static int
-slice_equal_nocase(struct slice a, struct slice b)
+span_equal_nocase(struct span a, struct span b)
 {
 	size_t i;
 
@@ -233,14 +142,14 @@ slice_equal_nocase(struct slice a, struct slice b)
 
 /* h= is a colon-separated list of hash names with optional white space. */
 static int
-hash_list_has_sha256(struct slice list)
+hash_list_has_sha256(struct span list)
 {
 	size_t at = 0, end;
 
 	while (at <= list.len) {
 		for (end = at; end < list.len && list.p[end] != ':'; end++)
 			continue;
-		if (slice_is(trim(list.p + at, end - at), "sha256"))
+		if (span_is(trim(list.p + at, end - at), "sha256"))
 			return 1;
 		at = end + 1;
 	}
@@ -250,8 +159,8 @@ hash_list_has_sha256(struct slice list)
 /* ---- one record -------------------------------------------------------------------- */
 
 struct expected {
-	struct slice k;		/* "rsa" or "ed25519" */
-	struct slice p;
+	struct span k;		/* "rsa" or "ed25519" */
+	struct span p;
 };
 
 static enum dkimrecord_verdict
@@ -282,7 +191,7 @@ check_tags(const struct taglist *tl, const struct expected *want, char *detail, 
 {
 	const struct tag *v = tag_find(tl, "v"), *k = tag_find(tl, "k"), *h = tag_find(tl, "h");
 
-	if (v != NULL && (v != &tl->tags[0] || !slice_is(v->value, "DKIM1"))) {
+	if (v != NULL && (v != &tl->tags[0] || !span_is(v->value, "DKIM1"))) {
 		snprintf(detail, size, "v= must come first and be DKIM1 (RFC 6376 3.6.1)");
 		return DKIMREC_MALFORMED;
 	}
@@ -294,12 +203,12 @@ check_tags(const struct taglist *tl, const struct expected *want, char *detail, 
 		snprintf(detail, size, "p= is empty: the record says the key is revoked");
 		return DKIMREC_REVOKED;
 	}
-	if (k == NULL && !slice_is(want->k, "rsa")) {
+	if (k == NULL && !span_is(want->k, "rsa")) {
 		snprintf(detail, size, "the record has no k= tag, so verifiers read it as an "
 		    "RSA key; it must say k=%.*s", (int)want->k.len, want->k.p);
 		return DKIMREC_WRONG_TYPE;
 	}
-	if (k != NULL && !slice_equal_nocase(k->value, want->k)) {
+	if (k != NULL && !span_equal_nocase(k->value, want->k)) {
 		snprintf(detail, size, "k=%.*s, but the key is k=%.*s", (int)(k->value.len >
 		    EXCERPT_MAX ? EXCERPT_MAX : k->value.len), k->value.p, (int)want->k.len,
 		    want->k.p);
@@ -314,7 +223,7 @@ check_tags(const struct taglist *tl, const struct expected *want, char *detail, 
 }
 
 static enum dkimrecord_verdict
-compare_key(struct slice p, const struct expected *want, char *detail, size_t size)
+compare_key(struct span p, const struct expected *want, char *detail, size_t size)
 {
 	char have[8192];
 	size_t len;
@@ -350,7 +259,7 @@ compare_one(const char *rec, size_t len, const struct expected *want, char *deta
 
 	if ((v = bad_bytes(rec, len, detail, size)) != DKIMREC_OK)
 		return v;
-	if (taglist_parse(rec, len, &tl, detail, size) < 0)
+	if (record_tags(rec, len, &tl, detail, size) < 0)
 		return DKIMREC_MALFORMED;
 	if ((v = check_tags(&tl, want, detail, size)) != DKIMREC_OK)
 		return v;
@@ -365,7 +274,7 @@ expected_parse(const char *expected, struct expected *want)
 	char ignored[128];
 	const struct tag *k, *p;
 
-	if (taglist_parse(expected, strlen(expected), &tl, ignored, sizeof(ignored)) < 0
+	if (record_tags(expected, strlen(expected), &tl, ignored, sizeof(ignored)) < 0
 	    || (k = tag_find(&tl, "k")) == NULL || (p = tag_find(&tl, "p")) == NULL)
 		return -1;
 	want->k = k->value;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "keys/keystore.h"
+#include "lib/domain.h"
 
 static const char *const algorithm_names[] = {
 	[KEY_ALG_RSA_2048] = "rsa-2048",
@@ -111,44 +112,15 @@ keystore_error_set(struct keystore_error *err, const char *fmt, ...)
 
 /* ---- name syntax ------------------------------------------------------------------- */
 
-/* Checks dot-separated labels of at most 63 bytes made of [A-Za-z0-9-], plus '_' when
- * underscore is set. */
-static int
-labels_valid(const char *name, size_t len, int underscore)
-{
-	size_t i, label = 0;
-
-	if (len == 0)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (c >= 0x80 || !(isalnum(c) || c == '-' || (underscore && c == '_')))
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0;
-}
-
 int
 keystore_domain_normalize(const char *name, char *out, size_t size)
 {
-	size_t len = strlen(name), i;
+	size_t len = strlen(name);
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
-	if (len > KEYSTORE_DOMAIN_MAX || len + 1 > size || !labels_valid(name, len, 0))
+	if (len > KEYSTORE_DOMAIN_MAX || domain_check(name, len, 0, out, size) == 0)
 		return -1;
-	for (i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)name[i]);
-	out[len] = '\0';
 	return 0;
 }
 
@@ -157,6 +129,7 @@ keystore_selector_valid(const char *selector)
 {
 	size_t len = strlen(selector);
 
-	return len <= KEYSTORE_SELECTOR_MAX && labels_valid(selector, len, 1);
+	return len <= KEYSTORE_SELECTOR_MAX &&
+	    domain_check(selector, len, DOMAIN_UNDERSCORE, NULL, 0) > 0;
 }
 

@@ -79,6 +79,7 @@
 
 #include <unbound.h>
 
+#include "lib/domain.h"
 #include "milter/dns.h"
 #include "milter/dnscache.h"
 #include "milter/log.h"
@@ -150,39 +151,17 @@ static int timespec_before(struct timespec a, struct timespec b)
 
 /*
  * Checks name and writes its lower-cased form, without a trailing dot, to key (which
- * holds NAME_MAX_LEN + 1 bytes).  Refused: empty names and labels, labels over 63 bytes,
- * names over 253, control characters and blanks, and backslashes (libunbound would read
- * them as escapes and ask another name than the one checked here).
+ * holds NAME_MAX_LEN + 1 bytes): lib/domain.c's rules with DOMAIN_OCTETS -- empty names
+ * and labels, labels over 63 bytes, names over 253, control characters, blanks and
+ * backslashes (libunbound would read them as escapes and ask another name than the one
+ * checked here) are refused.
  */
 static int name_normalize(const char *name, char *key)
 {
-	size_t len, i, label = 0;
-
 	if (name == NULL)
 		return -1;
-	len = strnlen(name, NAME_MAX_LEN + 2);
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > NAME_MAX_LEN)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return -1;
-			label = 0;
-		} else if (c <= ' ' || c == 0x7f || c == '\\') {
-			return -1;
-		} else if (++label > LABEL_MAX_LEN) {
-			return -1;
-		}
-		key[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : (char)c;
-	}
-	if (label == 0)
-		return -1;
-	key[len] = '\0';
-	return 0;
+	return domain_check(name, strnlen(name, NAME_MAX_LEN + 2), DOMAIN_OCTETS |
+	    DOMAIN_FINAL_DOT, key, NAME_MAX_LEN + 1) > 0 ? 0 : -1;
 }
 
 /* ---- answers ---------------------------------------------------------------------- */

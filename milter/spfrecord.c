@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/domain.h"
 #include "milter/spfrecord.h"
 
 #define SPF_VERSION_TAG "v=spf1"
@@ -220,27 +221,12 @@ toplabel_ok(struct span t)
 	return alpha;
 }
 
-/* A literal name: labels of 1 to 63 octets, 253 in all, one final dot allowed. */
+/* A literal name: labels of 1 to 63 octets, 253 in all, one final dot allowed; its
+ * characters are the grammar's business (lib/domain.c, DOMAIN_ANY_BYTE). */
 static int
 literal_name_ok(struct span s)
 {
-	size_t i, label = 0;
-
-	if (s.len > 0 && s.p[s.len - 1] == '.')
-		s.len--;
-	if (s.len == 0 || s.len > 253)
-		return 0;
-	for (i = 0; i < s.len; i++) {
-		if (s.p[i] != '.') {
-			if (++label > 63)
-				return 0;
-			continue;
-		}
-		if (label == 0)
-			return 0;
-		label = 0;
-	}
-	return label > 0;
+	return domain_check(s.p, s.len, DOMAIN_ANY_BYTE | DOMAIN_FINAL_DOT, NULL, 0) > 0;
 }
 
 static const char *
@@ -656,20 +642,12 @@ spfrecord_rewrite(const char *txt, size_t len, int client_is_ipv6)
 int
 spfrecord_domain_ok(const char *domain)
 {
-	struct span s = { domain, strlen(domain) };
-	size_t i, labels = 1;
+	size_t len = strlen(domain);
 
-	if (s.len > 0 && s.p[s.len - 1] == '.')
-		s.len--;
-	if (s.len == 0 || s.p[0] == '[' || !literal_name_ok(s))
+	if (len == 0 || domain[0] == '[')
 		return 0;
-	for (i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-
-		if (c < 0x21 || c > 0x7e)
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)domain[i] < 0x21 || (unsigned char)domain[i] > 0x7e)
 			return 0;
-		if (c == '.')
-			labels++;
-	}
-	return labels >= 2;
+	return domain_check(domain, len, DOMAIN_ANY_BYTE | DOMAIN_FINAL_DOT, NULL, 0) >= 2;
 }

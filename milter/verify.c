@@ -47,6 +47,7 @@
 #include <dkim.h>
 
 #include "lib/alloc.h"
+#include "lib/domain.h"
 #include "lib/taglist.h"
 #include "milter/canon.h"
 #include "milter/log.h"
@@ -79,26 +80,10 @@ static int valid_base64(const char *s)
 	return pad <= 2;
 }
 
-/* Labels of letters, digits, '-' and '_', separated by single dots. */
+/* d= and s= (RFC 6376 section 3.5): labels of letters, digits, '-' and '_'. */
 static int valid_dns_name(const char *s)
 {
-	size_t	label = 0;
-
-	if (*s == '\0' || strlen(s) > 253)
-		return 0;
-	for (; *s; s++) {
-		if (*s == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)*s) || *s == '-' || *s == '_') {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return label > 0;
+	return domain_check(s, strlen(s), DOMAIN_UNDERSCORE, NULL, 0) > 0;
 }
 
 /* The tags of RFC 6376 section 3.5, in the order of the bits of field.tags. */

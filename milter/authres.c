@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/printable.h"
 #include "milter/authres.h"
 
 #define AUTHRES_VALUE_MAX 512
@@ -66,19 +67,6 @@ static int needs_no_quotes(const char *v)
 	return 1;
 }
 
-/* Printable ASCII only, at most AUTHRES_VALUE_MAX bytes. */
-static void make_safe(char *out, size_t size, const char *in)
-{
-	size_t	n = 0;
-
-	for (; *in && n + 1 < size; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		out[n++] = c >= 32 && c < 127 ? (char)c : '?';
-	}
-	out[n] = '\0';
-}
-
 static void append(struct authres *ar, const char *s, size_t len)
 {
 	if (!ar->failed && !buffer_append(&ar->buf, s, len))
@@ -104,7 +92,7 @@ static void append_value(struct authres *ar, const char *raw)
 {
 	char	safe[AUTHRES_VALUE_MAX + 1];
 
-	make_safe(safe, sizeof(safe), raw ? raw : "");
+	(void)printable_copy(safe, sizeof(safe), raw ? raw : "", NULL);
 	if (needs_no_quotes(safe)) {
 		append_str(ar, safe);
 		return;
@@ -133,7 +121,7 @@ void	authres_add(struct authres *ar, const char *method, const char *result,
 	if (comment != NULL && *comment != '\0') {
 		char	safe[AUTHRES_VALUE_MAX + 1];
 
-		make_safe(safe, sizeof(safe), comment);
+		(void)printable_copy(safe, sizeof(safe), comment, NULL);
 		append_str(ar, " (");
 		append_escaped(ar, safe, "()\\");
 		append(ar, ")", 1);

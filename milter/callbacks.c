@@ -25,6 +25,7 @@
 #include <string.h>
 #include <libmilter/mfapi.h>
 
+#include "lib/printable.h"
 #include "milter/callbacks.h"
 #include "milter/log.h"
 #include "milter/metrics.h"
@@ -213,11 +214,7 @@ static sfsistat on_message_error(SMFICTX *ctx, struct session *s)
 /* smfi_setreply() text: printable ASCII, and no '%' (libmilter would drop the text). */
 static void reply_text(char *out, size_t size, const char *text)
 {
-	size_t	n = 0;
-
-	for (; *text && n + 1 < size; text++)
-		out[n++] = *text >= 32 && *text < 127 && *text != '%' ? *text : '?';
-	out[n] = '\0';
+	(void)printable_copy(out, size, text, "%");
 }
 
 /* Applies the inbound verdict: forged A-R removed (highest occurrence first), ours on top,

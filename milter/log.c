@@ -12,6 +12,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "lib/printable.h"
 #include "milter/log.h"
 
 static _Atomic int current_level = LOG_LEVEL_INFO;
@@ -52,9 +53,7 @@ void	log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	for (unsigned char *p = (unsigned char *)line; *p; p++)
-		if (*p < 32 || *p == 127)
-			*p = '?';
+	printable_in_place(line, NULL);
 	if (current_target == LOG_TO_SYSLOG) {
 		syslog(syslog_priority(level), "%s", line);
 		return;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <spf2/spf.h>
 
+#include "lib/printable.h"
 #include "milter/log.h"
 #include "milter/spfcheck.h"
 #include "milter/spfdns.h"
@@ -80,16 +81,7 @@ const char *spfcheck_result_name(enum spfcheck_result r)
 /* Printable ASCII without parentheses or backslashes, so it fits in a comment. */
 static void copy_clean(char *to, size_t tolen, const char *from)
 {
-	size_t i;
-
-	for (i = 0; i + 1 < tolen && from[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)from[i];
-
-		to[i] = c < 0x20 || c > 0x7e || c == '(' || c == ')' || c == '\\' ? '?' :
-		    (char)c;
-	}
-	if (tolen > 0)
-		to[i] = '\0';
+	(void)printable_copy(to, tolen, from, "()\\");
 }
 
 static void set_outcome(struct spfcheck_outcome *out, enum spfcheck_result r,

@@ -48,6 +48,7 @@
 
 #include "lib/alloc.h"
 #include "lib/domain.h"
+#include "lib/printable.h"
 #include "lib/taglist.h"
 #include "milter/canon.h"
 #include "milter/log.h"
@@ -453,23 +454,13 @@ static const char *sig_tag(DKIM_SIGINFO *sig, const char *name)
 	return v != NULL ? v : "";
 }
 
-/* Copies a tag value for the report, each byte outside printable ASCII as '?'; a value
- * that does not fit is left empty, never cut to a prefix that would name another domain
- * or selector. */
+/* Copies a tag value for the report, each byte outside printable ASCII (and a blank) as
+ * '?'; a value that does not fit is left empty, never cut to a prefix that would name
+ * another domain or selector. */
 static void copy_name(char *out, size_t size, const char *value)
 {
-	size_t	n = 0;
-
-	for (; value[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)value[n];
-
-		if (n + 1 >= size) {
-			out[0] = '\0';
-			return;
-		}
-		out[n] = c > 32 && c < 127 ? (char)c : '?';
-	}
-	out[n] = '\0';
+	if (!printable_copy(out, size, value, " "))
+		out[0] = '\0';
 }
 
 /* 1 when libopendkim's reading has every tag the strict parse found: had it stopped at

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conf/addrlist.h"
+#include "lib/grow.h"
 #include "conf/listitem.h"
 
 struct addr_entry {
@@ -120,17 +121,14 @@ struct addrlist *addrlist_parse(const char *text, char *err, size_t errlen)
 			snprintf(err, errlen, "\"%.40s...\" is not an IP address", entry);
 			goto fail;
 		}
-		if (list->count == cap) {
-			size_t new_cap = cap ? cap * 2 : 8;
-			struct addr_entry *grown = realloc(list->entries, new_cap * sizeof(*grown));
+		struct addr_entry *grown = array_grow(list->entries, &cap, list->count + 1,
+		    sizeof(*grown));
 
-			if (grown == NULL) {
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
-			list->entries = grown;
-			cap = new_cap;
+		if (grown == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
 		}
+		list->entries = grown;
 		if (!parse_entry(entry, &list->entries[list->count], err, errlen))
 			goto fail;
 		list->count++;

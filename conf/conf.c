@@ -26,6 +26,7 @@
 
 #include "conf/conf.h"
 #include "conf/listitem.h"
+#include "lib/grow.h"
 
 #ifndef KEYSTORE_DIR
 #define KEYSTORE_DIR "/var/lib/signet/keys"
@@ -350,12 +351,13 @@ static int parse_names(const char *value, struct name_list *out, char *err, size
 {
 	struct name_list list = {NULL, 0};
 	const char *p = value;
+	size_t	cap = 0;
 
 	char	item[256];
 	int	status;
 
 	while ((status = list_next_item(&p, item, sizeof(item))) != 0) {
-		char  **grown = realloc(list.names, (list.count + 1) * sizeof(*grown));
+		char  **grown = array_grow(list.names, &cap, list.count + 1, sizeof(*grown));
 		char   *name = strdup(item);
 
 		if (grown)
@@ -382,7 +384,7 @@ static int parse_nameservers(const char *value, struct nameserver **slot, size_t
     char *err, size_t errlen)
 {
 	struct nameserver *list = NULL;
-	size_t	count = 0;
+	size_t	count = 0, cap = 0;
 	const char *p = value;
 
 	char	entry[96];
@@ -415,7 +417,7 @@ static int parse_nameservers(const char *value, struct nameserver **slot, size_t
 			goto fail;
 		}
 		memcpy(ns.address, entry, strlen(entry) + 1);	/* fits: it parsed as an address */
-		struct nameserver *grown = realloc(list, (count + 1) * sizeof(*grown));
+		struct nameserver *grown = array_grow(list, &cap, count + 1, sizeof(*grown));
 		if (grown == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;

@@ -45,6 +45,7 @@
 #include <openssl/pem.h>
 
 #include "keys/keystore.h"
+#include "lib/grow.h"
 #include "keys/keystore-meta.h"
 
 #define META_FILE_MAX	65536	/* bytes in a .meta file */
@@ -349,18 +350,12 @@ struct scan {
 static int
 store_add(struct keystore *store, const struct keystore_key *key)
 {
-	struct keystore_key *grown;
-	size_t alloc;
+	struct keystore_key *grown = array_grow(store->keys, &store->alloc, store->count + 1,
+	    sizeof(*grown));
 
-	if (store->count == store->alloc) {
-		alloc = store->alloc == 0 ? 16 : store->alloc * 2;
-		if (alloc > SIZE_MAX / sizeof(*grown))
-			return -1;
-		if ((grown = realloc(store->keys, alloc * sizeof(*grown))) == NULL)
-			return -1;
-		store->keys = grown;
-		store->alloc = alloc;
-	}
+	if (grown == NULL)
+		return -1;
+	store->keys = grown;
 	store->keys[store->count++] = *key;
 	return 0;
 }

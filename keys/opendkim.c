@@ -32,6 +32,7 @@
 #include <strings.h>
 
 #include "keys/opendkim.h"
+#include "lib/grow.h"
 
 #define LINE_MAX_LEN	4096
 
@@ -166,19 +167,6 @@ odkim_read_config(const char *path, struct odkim_config *out, char *err, size_t 
 
 /* ---- tables ------------------------------------------------------------------------ */
 
-static void *
-grow(void *array, size_t count, size_t *alloc, size_t size)
-{
-	void *grown;
-
-	if (count < *alloc)
-		return array;
-	*alloc = *alloc == 0 ? 16 : *alloc * 2;
-	if (*alloc > SIZE_MAX / size || (grown = realloc(array, *alloc * size)) == NULL)
-		return NULL;
-	return grown;
-}
-
 /* "DOMAIN:SELECTOR:KEYFILE" into k; the key file may itself hold colons. */
 static int
 key_value(const char *value, struct odkim_key *k)
@@ -218,7 +206,7 @@ read_table(const char *path, size_t size, line_parser parse, const char *want, v
 	if (open_reader(&r, path, err, errlen) < 0)
 		return -1;
 	while ((rc = next_line(&r, &name, &value, err, errlen)) == 1) {
-		if ((grown = grow(table, n, &alloc, size)) == NULL) {
+		if ((grown = array_grow(table, &alloc, n + 1, size)) == NULL) {
 			snprintf(err, errlen, "out of memory reading %s", path);
 			rc = -1;
 			break;
@@ -326,7 +314,7 @@ plan_add(struct odkim_plan *plan, size_t *alloc, const char *file, unsigned line
 {
 	struct odkim_item *grown, *it;
 
-	if ((grown = grow(plan->items, plan->count, alloc, sizeof(*grown))) == NULL)
+	if ((grown = array_grow(plan->items, alloc, plan->count + 1, sizeof(*grown))) == NULL)
 		return NULL;
 	plan->items = grown;
 	it = &plan->items[plan->count++];

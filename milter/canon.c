@@ -141,42 +141,6 @@ void	body_canon_free(struct body_canon *c)
 	free(c);
 }
 
-/* ---- buffers -------------------------------------------------------------------------- */
-
-int	buffer_append(struct buffer *buf, const void *data, size_t len)
-{
-	if (buf->data == NULL || len >= buf->cap - buf->len) {
-		size_t	cap = buf->cap ? buf->cap : 256;
-
-		while (cap - buf->len < len + 1) {
-			if (cap > ((size_t)-1) / 2)
-				return 0;
-			cap *= 2;
-		}
-		char   *grown = realloc(buf->data, cap);
-		if (grown == NULL)
-			return 0;
-		buf->data = grown;
-		buf->cap = cap;
-	}
-	memcpy(buf->data + buf->len, data, len);
-	buf->len += len;
-	buf->data[buf->len] = '\0';
-	return 1;
-}
-
-int	buffer_append_str(struct buffer *buf, const char *s)
-{
-	return buffer_append(buf, s, strlen(s));
-}
-
-void	buffer_free(struct buffer *buf)
-{
-	free(buf->data);
-	buf->data = NULL;
-	buf->len = buf->cap = 0;
-}
-
 /* ---- header fields -------------------------------------------------------------------- */
 
 /* simple: the field exactly as it stands, with every line end written as CRLF. */

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "conf/conf.h"
+#include "lib/buffer.h"
 
 #define CANON_HASH_LEN 32
 
@@ -29,17 +30,6 @@ struct body_canon *body_canon_new(enum canon_kind kind);
 int	body_canon_update(struct body_canon *canon, const unsigned char *data, size_t len);
 int	body_canon_final(struct body_canon *canon, unsigned char hash[CANON_HASH_LEN]);
 void	body_canon_free(struct body_canon *canon);
-
-/* A growable byte buffer; owner frees data. */
-struct buffer {
-	char   *data;
-	size_t	len;
-	size_t	cap;
-};
-
-int	buffer_append(struct buffer *buf, const void *data, size_t len);
-int	buffer_append_str(struct buffer *buf, const char *s);
-void	buffer_free(struct buffer *buf);
 
 /* Appends "name:value\r\n" in canonical form; with_crlf 0 leaves off the final CRLF (for the
  * DKIM-Signature header itself).  0 on allocation failure. */

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "lib/alloc.h"
+#include "lib/grow.h"
 #include <strings.h>
 
 #include "milter/msgheaders.h"
@@ -36,15 +37,11 @@ enum msgheaders_status msgheaders_add(struct msgheaders *h, const char *name, co
 
 	if (h->count >= MSGHEADERS_MAX_FIELDS || bytes > MSGHEADERS_MAX_BYTES - h->total_bytes)
 		return MSGHEADERS_TOO_MANY;
-	if (h->count == h->cap) {
-		size_t	cap = h->cap ? h->cap * 2 : 32;
-		struct msgheader *grown = mem_realloc(h->fields, cap * sizeof(*grown));
+	struct msgheader *grown = array_grow(h->fields, &h->cap, h->count + 1, sizeof(*grown));
 
-		if (grown == NULL)
-			return MSGHEADERS_NOMEM;
-		h->fields = grown;
-		h->cap = cap;
-	}
+	if (grown == NULL)
+		return MSGHEADERS_NOMEM;
+	h->fields = grown;
 	struct msgheader *f = &h->fields[h->count];
 	if ((f->name = mem_strdup(name)) == NULL || (f->value = mem_strdup(value)) == NULL) {
 		free(f->name);

@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "milter/sign.h"
+#include "lib/grow.h"
 
 #define FOLD_COLUMN 78
 
@@ -63,7 +64,7 @@ static int collect_signed_names(const struct sign_request *req, const char ***na
 {
 	const struct name_list *lists[2] = {req->sign_headers, req->oversign_headers};
 	const char **names = NULL;
-	size_t	count = 0;
+	size_t	count = 0, cap = 0;
 
 	for (int l = 0; l < 2; l++) {
 		for (size_t i = 0; i < lists[l]->count; i++) {
@@ -75,7 +76,8 @@ static int collect_signed_names(const struct sign_request *req, const char ***na
 			    (name_list_contains(req->oversign_headers, name) ? 1 : 0);
 			if (times == 0)
 				continue;
-			const char **grown = realloc(names, (count + times) * sizeof(*grown));
+			const char **grown = array_grow(names, &cap, count + times,
+			    sizeof(*grown));
 			if (grown == NULL) {
 				free(names);
 				return 0;

@@ -300,15 +300,20 @@ struct verify_message *verify_begin(struct verifier *v, struct dns_budget *budge
 	return m;
 }
 
-/* The test libopendkim applies (dkim_header): the name up to the colon without trailing
- * blanks, compared without case.  Both sides must agree on which fields are signatures,
- * or the positions that pair fields with results would drift. */
+/* The test libopendkim applies (dkim_header): a field whose name holds a byte other than
+ * printable ASCII or space is refused outright, so "DKIM-Signature<TAB>" is no signature
+ * (Postfix removes blanks before the colon, a milter client need not); otherwise the
+ * name without trailing spaces, compared without case.  Both sides must agree on which
+ * fields are signatures, or the positions that pair fields with results would drift. */
 static int is_signature_field(const char *name)
 {
 	static const char want[] = "DKIM-Signature";
 	size_t	len = strlen(name);
 
-	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 32 || (unsigned char)name[i] > 126)
+			return 0;
+	while (len > 0 && name[len - 1] == ' ')
 		len--;
 	return len == sizeof(want) - 1 && strncasecmp(name, want, len) == 0;
 }

@@ -11,6 +11,8 @@
  *	The start hook resolves at once and copies the wire-format reply into libopendkim's
  *	buffer; the wait hook reports it, or DKIM_DNS_ERROR when there is none (timeout,
  *	SERVFAIL, budget), which libopendkim turns into a key-retrieval failure: temperror.
+ *	A test can answer the start hook itself (verifier_set_key_lookup): the fuzzer serves
+ *	its one key that way, with no resolver and no network.
  *
  *	One result per signature, paired by position.  OpenDKIM writes nothing for a
  *	malformed DKIM-Signature (DEPENDENCIES.md), but RFC 8601 wants a result per
@@ -59,6 +61,8 @@
 struct verifier {
 	DKIM_LIB *lib;
 	struct dns_resolver *dns;
+	verify_key_lookup *test_lookup;	/* verify.h's test seam; NULL in the daemon */
+	void   *test_lookup_ctx;
 };
 
 /* RFC 6376 base64string: the alphabet and padding, blanks already removed. */
@@ -137,6 +141,12 @@ static int dns_hook_start(void *service, int type, unsigned char *name, unsigned
 	*handle = q;
 	if (lookup_budget == NULL)
 		return DKIM_DNS_SUCCESS;	/* no budget: no lookups (q->ok stays 0) */
+	if (v->test_lookup != NULL) {
+		q->ok = v->test_lookup(v->test_lookup_ctx, (const char *)name, type, buf, buflen,
+		    &q->len) && q->len <= buflen;
+		q->dnssec = DKIM_DNSSEC_INSECURE;
+		return DKIM_DNS_SUCCESS;
+	}
 	status = dns_query(v->dns, lookup_budget, (const char *)name, type, &answer);
 	if (answer != NULL && answer->packet != NULL && answer->packet_len > 0 &&
 	    status != DNS_TEMPFAIL && status != DNS_BOGUS) {
@@ -238,6 +248,12 @@ struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, ch
 	return v;
 }
 
+void	verifier_set_key_lookup(struct verifier *v, verify_key_lookup *lookup, void *ctx)
+{
+	v->test_lookup = lookup;
+	v->test_lookup_ctx = ctx;
+}
+
 void	verifier_free(struct verifier *v)
 {
 	if (v == NULL)
@@ -270,15 +286,20 @@ struct verify_message *verify_begin(struct verifier *v, struct dns_budget *budge
 	return m;
 }
 
-/* The test libopendkim applies (dkim_header): the name up to the colon without trailing
- * blanks, compared without case.  Both sides must agree on which fields are signatures,
- * or the positions that pair fields with results would drift. */
+/* The test libopendkim applies (dkim_header): a field whose name holds a byte other than
+ * printable ASCII or space is refused outright, so "DKIM-Signature<TAB>" is no signature
+ * (Postfix removes blanks before the colon, a milter client need not); otherwise the
+ * name without trailing spaces, compared without case.  Both sides must agree on which
+ * fields are signatures, or the positions that pair fields with results would drift. */
 static int is_signature_field(const char *name)
 {
 	static const char want[] = "DKIM-Signature";
 	size_t	len = strlen(name);
 
-	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 32 || (unsigned char)name[i] > 126)
+			return 0;
+	while (len > 0 && name[len - 1] == ' ')
 		len--;
 	return len == sizeof(want) - 1 && strncasecmp(name, want, len) == 0;
 }

@@ -53,6 +53,18 @@ struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, ch
 	    size_t errlen);
 void	verifier_free(struct verifier *verifier);
 
+/*
+ * Test seam (tests/fuzz): key lookups answered by lookup() instead of the resolver.
+ * lookup() writes a wire-format DNS reply for (name, type) into buf, at most buflen
+ * bytes, sets *len and returns 1; or returns 0 for no reply, which is reported as a
+ * failed lookup (temperror).  Set it before the first message; with it set, dns may be
+ * NULL in verifier_new(), as it is never queried.  The daemon never sets it.
+ */
+typedef int verify_key_lookup(void *ctx, const char *name, int type, unsigned char *buf,
+	    size_t buflen, size_t *len);
+void	verifier_set_key_lookup(struct verifier *verifier, verify_key_lookup *lookup,
+	    void *ctx);
+
 /* budget is charged for key lookups; it must outlive the message. */
 struct verify_message *verify_begin(struct verifier *verifier, struct dns_budget *budget,
 	    const char *queue_id, size_t max_signatures);

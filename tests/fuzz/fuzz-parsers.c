@@ -1,22 +1,35 @@
 /*
  * NAME
- *	fuzz-parsers - every parser that reads bytes from the network or a file, fed mutated
- *	input under AddressSanitizer and UBSan
+ *	fuzz-parsers - every parser that reads bytes from the network or a file, and the DKIM
+ *	verifier, fed mutated input under AddressSanitizer and UBSan
  * SYNOPSIS
  *	fuzz-parsers [ITERATIONS]		(make check: a fixed seed, TAP output)
+ *	fuzz-parsers --write-seeds DIR		(the verify seeds, to start a libFuzzer corpus)
  *	clang -fsanitize=fuzzer,address -DSIGNET_LIBFUZZER -DFUZZ_TARGET=n ...	(libFuzzer)
  * DESCRIPTION
  *	Targets: the From parser, Authentication-Results recognition and writing, DKIM
  *	header and body canonicalization, InternalHosts lists, DMARC records, SPF records
- *	(check, selection, rewrite), the DKIM key record comparison of signet-keys, and the
- *	configuration file parser.  Each starts from valid seeds and mutates them with a
- *	fixed-seed generator (bit flips, byte changes towards the characters parsers care
- *	about, insertions, deletions, truncation, splicing), so a run is reproducible.
+ *	(check, selection, rewrite), the DKIM key record comparison of signet-keys, the
+ *	configuration file parser, and whole messages through the DKIM verifier
+ *	(fuzz-verify.c).  Each starts from valid seeds and mutates them with a fixed-seed
+ *	generator (bit flips, byte changes towards the characters parsers care about,
+ *	insertions, deletions, truncation, splicing), so a run is reproducible.
  *
  *	A crash or sanitizer report fails the run (the process dies).  Beyond "no crash",
  *	each target checks what must hold for any input: our Authentication-Results never
  *	carries a CR or a line that is not a fold; a From domain is lower-case ASCII; the
- *	body canonicalization does not depend on how the body is cut into chunks.
+ *	body canonicalization does not depend on how the body is cut into chunks; a DKIM
+ *	pass names the domain whose key verified it, and nothing else (issue 13: one key is
+ *	served, attacker.example's, so every pass must be for attacker.example), with one
+ *	result per signature field up to MaximumSignatures and one summary result after.
+ *	An input that breaks an invariant is printed, escaped as a C string (the first
+ *	three of each target).
+ *
+ *	The verify seeds are messages signed at start-up with that key, among them the two
+ *	DMARC bypasses of issue 13; before the fuzzing, each must give its expected results
+ *	(so the harness is shown to reach a pass).  Three mutations in four change only the
+ *	lines above a seed's genuine signature, so that it still passes while the forged
+ *	fields around it vary; about 30 % of the mutated messages keep a pass.
  *
  *	Built with -DSIGNET_LIBFUZZER the same targets serve as libFuzzer entry points
  *	(FUZZ_TARGET picks one) for longer, coverage-guided runs by developers.
@@ -35,9 +48,11 @@
 #include "milter/dmarcrecord.h"
 #include "milter/msgheaders.h"
 #include "milter/spfrecord.h"
+#include "tests/fuzz/fuzz-verify.h"
 #include "tests/unit/tap.h"
 
 #define FUZZ_MAX_INPUT 4096
+#define VERIFY_SHARE 150	/* percent of ITERATIONS: see README.md for its cost */
 
 /* ---- targets: each takes bytes, returns 1 when its invariants hold -------------------- */
 
@@ -210,6 +225,7 @@ struct target {
 	int	(*run)(const uint8_t *data, size_t len);
 	const char *const *seeds;
 	unsigned iterations_share;	/* of ITERATIONS, in percent (file-based ones are slow) */
+	int	spare_signed;		/* mutate mostly above the seed's signature (verify) */
 };
 
 static const char *const from_seeds[] = {
@@ -237,16 +253,20 @@ static const char *const dkimrecord_seeds[] = {
 static const char *const conf_seeds[] = {
 	"Socket inet:8895@127.0.0.1\nMode sv\nInternalHosts 10.0.0.0/8\nRotateInterval 2w\n",
 	"# c\nSignHeaders From,To\nNameservers 127.0.0.1@53, ::1\nSocketMode 0640\r\n", NULL};
+/* Signed at start-up (fuzz-verify.c); filled in by main(). */
+static const char *verify_seeds[16];
 
 static const struct target targets[] = {
-	{"From parser", target_from, from_seeds, 100},
-	{"Authentication-Results", target_authres, authres_seeds, 100},
-	{"canonicalization", target_canon, canon_seeds, 50},
-	{"InternalHosts list", target_addrlist, addrlist_seeds, 100},
-	{"DMARC record", target_dmarc, dmarc_seeds, 100},
-	{"SPF record", target_spf, spf_seeds, 100},
-	{"DKIM key record comparison", target_dkimrecord, dkimrecord_seeds, 100},
-	{"configuration file", target_conf, conf_seeds, 5},
+	{"From parser", target_from, from_seeds, 100, 0},
+	{"Authentication-Results", target_authres, authres_seeds, 100, 0},
+	{"canonicalization", target_canon, canon_seeds, 50, 0},
+	{"InternalHosts list", target_addrlist, addrlist_seeds, 100, 0},
+	{"DMARC record", target_dmarc, dmarc_seeds, 100, 0},
+	{"SPF record", target_spf, spf_seeds, 100, 0},
+	{"DKIM key record comparison", target_dkimrecord, dkimrecord_seeds, 100, 0},
+	{"configuration file", target_conf, conf_seeds, 5, 0},
+	{"verify: a pass only for the domain whose key verified it", fuzz_verify_run,
+	    verify_seeds, VERIFY_SHARE, 1},
 };
 
 #define TARGET_COUNT (sizeof(targets) / sizeof(targets[0]))
@@ -279,7 +299,9 @@ static uint64_t rng(void)
 /* Bytes that parsers of mail, DNS records and configuration treat specially. */
 static const char interesting[] = "\0\r\n\t \"\\()<>@,;:=/.%{}[]!+-_*?~'#\xff\x80\xc3";
 
-static size_t mutate(uint8_t *buf, size_t len, const char *const *seeds, size_t nseeds)
+/* Mutates buf (len bytes, never more than max); seeds are spliced in. */
+static size_t mutate(uint8_t *buf, size_t len, size_t max, const char *const *seeds,
+    size_t nseeds)
 {
 	unsigned rounds = 1 + (unsigned)(rng() % 8);
 
@@ -296,7 +318,7 @@ static size_t mutate(uint8_t *buf, size_t len, const char *const *seeds, size_t 
 				buf[pos % len] = (uint8_t)interesting[rng() % (sizeof(interesting) - 1)];
 			break;
 		case 2:		/* insert a special or random byte */
-			if (len < FUZZ_MAX_INPUT) {
+			if (len < max) {
 				memmove(buf + pos + 1, buf + pos, len - pos);
 				buf[pos] = rng() % 2 ? (uint8_t)interesting[rng() %
 				    (sizeof(interesting) - 1)] : (uint8_t)rng();
@@ -317,7 +339,7 @@ static size_t mutate(uint8_t *buf, size_t len, const char *const *seeds, size_t 
 			len = pos;
 			break;
 		case 5:		/* duplicate a run (long repeated structures) */
-			if (len && len * 2 <= FUZZ_MAX_INPUT) {
+			if (len && len * 2 <= max) {
 				static uint8_t run[FUZZ_MAX_INPUT];
 				size_t	from = (size_t)(rng() % len);
 				size_t	n = 1 + (size_t)(rng() % (len - from));
@@ -332,7 +354,7 @@ static size_t mutate(uint8_t *buf, size_t len, const char *const *seeds, size_t 
 			const char *seed = seeds[rng() % nseeds];
 			size_t	n = strlen(seed);
 
-			if (len + n <= FUZZ_MAX_INPUT) {
+			if (len + n <= max) {
 				memmove(buf + pos + n, buf + pos, len - pos);
 				memcpy(buf + pos, seed, n);
 				len += n;
@@ -343,11 +365,111 @@ static size_t mutate(uint8_t *buf, size_t len, const char *const *seeds, size_t 
 	return len;
 }
 
+/*
+ * The verify target: three mutations in four change only the lines above the seed's
+ * genuine signature field, which its signature does not cover, and leave them whole lines,
+ * so that the signature still passes and what varies is the forged fields around it
+ * (spliced from fuzz-verify.c's pieces); the fourth may change anything.
+ */
+static size_t mutate_message(uint8_t *buf, size_t len, size_t seed)
+{
+	static uint8_t tail[FUZZ_MAX_INPUT];
+	size_t	nseeds, nsplices, head, tail_len;
+	const struct fuzz_verify_seed *seeds = fuzz_verify_seeds(&nseeds);
+	const char *const *splices = fuzz_verify_splices(&nsplices);
+
+	head = seeds[seed % nseeds].signed_from;
+	if (rng() % 4 == 0 || head > len || len + 2 > FUZZ_MAX_INPUT)
+		return mutate(buf, len, FUZZ_MAX_INPUT, splices, nsplices);
+	tail_len = len - head;
+	memcpy(tail, buf + head, tail_len);
+	head = mutate(buf, head, FUZZ_MAX_INPUT - tail_len - 2, splices, nsplices);
+	if (head > 0 && buf[head - 1] != '\n') {	/* whole lines: the signature stays a field */
+		buf[head++] = '\r';
+		buf[head++] = '\n';
+	}
+	memcpy(buf + head, tail, tail_len);
+	return head + tail_len;
+}
+
+/* An input that broke an invariant, as a C string, for a TAP comment. */
+static void print_input(const uint8_t *data, size_t len)
+{
+	size_t	column = 0;
+
+	printf("#   input (%zu bytes): \"", len);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = data[i];
+
+		if (column > 90) {
+			printf("\"\n#     \"");
+			column = 0;
+		}
+		if (c == '\r' || c == '\n' || c == '\t')
+			column += (size_t)printf("\\%c", c == '\r' ? 'r' : c == '\n' ? 'n' : 't');
+		else if (c == '"' || c == '\\')
+			column += (size_t)printf("\\%c", c);
+		else if (c < 32 || c >= 127)
+			column += (size_t)printf("\\x%02x\"\"", c);
+		else
+			column += (size_t)printf("%c", c);
+	}
+	printf("\"\n");
+}
+
+/* The verify seeds as files, to start a libFuzzer corpus with (see README.md). */
+static int write_seeds(const char *dir)
+{
+	size_t	count;
+	const struct fuzz_verify_seed *seeds = fuzz_verify_seeds(&count);
+
+	for (size_t i = 0; i < count; i++) {
+		char	path[4096];
+		FILE   *f;
+
+		snprintf(path, sizeof(path), "%s/verify-seed-%02zu", dir, i);
+		if ((f = fopen(path, "w")) == NULL || fputs(seeds[i].message, f) == EOF ||
+		    fclose(f) != 0) {
+			perror(path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The verify seeds unmutated: what each must give proves the harness reaches a pass. */
+static void check_verify_seeds(void)
+{
+	size_t	count;
+	const struct fuzz_verify_seed *seeds = fuzz_verify_seeds(&count);
+
+	for (size_t i = 0; i < count; i++) {
+		char	got[1024];
+
+		fuzz_verify_summary((const uint8_t *)seeds[i].message, strlen(seeds[i].message),
+		    got, sizeof(got));
+		TAP_STR_EQ(got, seeds[i].expect, "verify seed, %s: %s", seeds[i].name, got);
+	}
+}
+
 int	main(int argc, char **argv)
 {
 	unsigned long iterations = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
 	uint8_t *buf = malloc(FUZZ_MAX_INPUT + 1);
+	size_t	nverify;
+	const struct fuzz_verify_seed *vseeds;
 
+	if (buf == NULL || !fuzz_verify_init())
+		return 1;
+	vseeds = fuzz_verify_seeds(&nverify);
+	for (size_t i = 0; i < nverify && i + 1 < sizeof(verify_seeds) / sizeof(verify_seeds[0]);
+	    i++)
+		verify_seeds[i] = vseeds[i].message;
+	if (argc > 2 && strcmp(argv[1], "--write-seeds") == 0) {
+		free(buf);
+		return write_seeds(argv[2]);
+	}
+	check_verify_seeds();
 	for (size_t t = 0; t < TARGET_COUNT; t++) {
 		const struct target *target = &targets[t];
 		size_t	nseeds = 0;
@@ -359,14 +481,19 @@ int	main(int argc, char **argv)
 			const char *seed = target->seeds[i % nseeds];
 			size_t	len = strlen(seed);
 
+			if (len > FUZZ_MAX_INPUT)
+				abort();
 			memcpy(buf, seed, len);
 			if (i >= nseeds)
-				len = mutate(buf, len, target->seeds, nseeds);
-			if (!target->run(buf, len))
-				bad++;
+				len = target->spare_signed ? mutate_message(buf, len, i % nseeds) :
+				    mutate(buf, len, FUZZ_MAX_INPUT, target->seeds, nseeds);
+			if (!target->run(buf, len) && ++bad <= 3)
+				print_input(buf, len);
 		}
 		TAP_OK(bad == 0, "%s: %lu mutated inputs, no crash, invariants hold (%lu broke them)",
 		    target->name, runs, bad);
+		if (target->run == fuzz_verify_run)
+			printf("# %lu of them had a passing signature\n", fuzz_verify_passes());
 	}
 	free(buf);
 	return tap_done();

@@ -572,13 +572,20 @@ int	dmarc_org_domain(const struct dmarc_dns *dns, const char *domain, char *out,
 	return 1;
 }
 
-enum dmarc_policy dmarc_policy_to_apply(const struct dmarc_verdict *v)
+/* Section 4.7, tag t: under t=y the Domain Owner expects failing mail to get the policy
+ * one level below the published one, not no policy at all. */
+enum dmarc_policy dmarc_policy_evaluated(const struct dmarc_verdict *v)
 {
-	if (v->result != DMARC_RESULT_FAIL)
+	if (v->policy_tag[0] == '\0')
 		return DMARC_POLICY_NONE;
 	if (!v->testing)
 		return v->policy;
 	return v->policy == DMARC_POLICY_REJECT ? DMARC_POLICY_QUARANTINE : DMARC_POLICY_NONE;
+}
+
+enum dmarc_policy dmarc_policy_to_apply(const struct dmarc_verdict *v)
+{
+	return v->result == DMARC_RESULT_FAIL ? dmarc_policy_evaluated(v) : DMARC_POLICY_NONE;
 }
 
 const char *dmarc_result_name(enum dmarc_result result)

@@ -55,9 +55,11 @@
  *	PERMERROR	the From domain is not a usable domain name.
  *
  *	policy is the Domain Owner Assessment Policy that applies ("p", "sp" or "np" in
- *	policy_tag) as published; testing says the record has t=y.  dmarc_policy_to_apply()
- *	gives what RFC 9989 asks a receiver to apply: nothing unless FAIL, and under t=y
- *	one level below the published policy (reject -> quarantine -> none).
+ *	policy_tag) as published; testing says the record has t=y.
+ *	dmarc_policy_evaluated() is that policy after the t= option (section 4.7, tag t):
+ *	under t=y one level below the published one (reject -> quarantine, quarantine ->
+ *	none), which is what Authentication-Results reports as policy.dmarc (section 9.1).
+ *	dmarc_policy_to_apply() is what a receiver applies: that policy on FAIL, else none.
  *
  *	dmarc_org_domain() runs the Organizational Domain discovery alone (for tests and
  *	tools).
@@ -150,6 +152,7 @@ int	dmarc_evaluate(const struct dmarc_dns *dns, const struct dmarc_input *in,
 int	dmarc_org_domain(const struct dmarc_dns *dns, const char *domain, char *out,
 	    size_t size, enum dns_status *status);
 
+enum dmarc_policy dmarc_policy_evaluated(const struct dmarc_verdict *verdict);
 enum dmarc_policy dmarc_policy_to_apply(const struct dmarc_verdict *verdict);
 
 const char *dmarc_result_name(enum dmarc_result result);

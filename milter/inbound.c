@@ -11,7 +11,9 @@
  *	Forged Authentication-Results fields are recorded by the session for every message
  *	(arfields.h), not here.
  *
- *	Enforcement happens only with DMARCEnforce yes, never under t=y or p=none.  DNS
+ *	Enforcement happens only with DMARCEnforce yes, never under p=none; under t=y the
+ *	policy applied is one level below the published one (RFC 9989 section 4.7: reject
+ *	is quarantined, quarantine accepted), and policy.dmarc says what was applied.  DNS
  *	trouble (dmarc=temperror) is accepted or tempfailed as DNSErrorAction says.
  */
 #include <stdio.h>
@@ -213,7 +215,7 @@ static void add_dmarc_result(struct authres *ar, const struct dmarc_outcome *d)
 	    dmarc_policy_name(v->policy), v->testing ? " t=y" : "", v->reason[0] ? "; " : "",
 	    v->reason);
 	authres_add(ar, "dmarc", dmarc_result_name(v->result), comment, "header.from",
-	    d->from_domain, "policy.dmarc", dmarc_policy_name(v->policy), NULL);
+	    d->from_domain, "policy.dmarc", dmarc_policy_name(dmarc_policy_evaluated(v)), NULL);
 }
 
 /* What DMARCEnforce makes of the verdict. */
@@ -239,16 +241,20 @@ static void decide(const struct conf *conf, const struct dmarc_outcome *d,
 		}
 		return;
 	}
-	if (v->result != DMARC_RESULT_FAIL || v->testing)
-		return;
-	if (v->policy == DMARC_POLICY_REJECT) {
+	switch (dmarc_policy_to_apply(v)) {
+	case DMARC_POLICY_REJECT:
 		out->action = INBOUND_REJECT;
 		snprintf(out->reply, sizeof(out->reply), "Message rejected: it fails the DMARC "
 		    "policy of %s (p=reject): no aligned SPF or DKIM pass", d->from_domain);
-	} else if (v->policy == DMARC_POLICY_QUARANTINE) {
+		break;
+	case DMARC_POLICY_QUARANTINE:
 		out->action = INBOUND_QUARANTINE;
-		snprintf(out->reason, sizeof(out->reason), "DMARC %s=quarantine of %s failed",
-		    v->policy_tag, d->from_domain);
+		snprintf(out->reason, sizeof(out->reason), "DMARC %s=%s%s of %s failed",
+		    v->policy_tag, dmarc_policy_name(v->policy),
+		    v->testing ? " t=y (applied as quarantine)" : "", d->from_domain);
+		break;
+	default:
+		break;
 	}
 }
 

@@ -555,11 +555,21 @@ static void test_eval_details(void)
 	dmarc_evaluate(&dns, &in, &v);
 	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_to_apply(&v)), "quarantine",
 	    "t=y_applies_reject_as_quarantine");
+	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_evaluated(&v)), "quarantine",
+	    "t=y_reports_reject_as_quarantine");
+	TAP_STR_EQ(dmarc_policy_name(v.policy), "reject", "t=y_keeps_the_published_policy");
 	in.from_domain = "testing2.test";
 	fake_dns(&dns, &shared);
 	dmarc_evaluate(&dns, &in, &v);
 	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_to_apply(&v)), "none",
 	    "t=y_applies_quarantine_as_none");
+	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_evaluated(&v)), "none",
+	    "t=y_reports_quarantine_as_none");
+	in.from_domain = "nothing.invalid";
+	fake_dns(&dns, &shared);
+	dmarc_evaluate(&dns, &in, &v);
+	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_evaluated(&v)), "none",
+	    "no_record_evaluates_to_none");
 	in.from_domain = "example.com";
 	fake_dns(&dns, &shared);
 	dmarc_evaluate(&dns, &in, &v);
@@ -570,6 +580,8 @@ static void test_eval_details(void)
 	fake_dns(&dns, &shared);
 	dmarc_evaluate(&dns, &in, &v);
 	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_to_apply(&v)), "none", "pass_applies_nothing");
+	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_evaluated(&v)), "reject",
+	    "pass_reports_the_evaluated_policy");
 
 	TAP_OK(!dmarc_evaluate(NULL, &in, &v), "evaluate_refuses_null_dns");
 	in.dkim = NULL;

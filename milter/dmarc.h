@@ -50,8 +50,12 @@
  *			p=/sp=/np= and no valid rua=: section 4.10.1 "no DMARC processing").
  *	PASS		an SPF- or DKIM-authenticated identifier is aligned.
  *	FAIL		none is.
- *	TEMPERROR	a DNS failure left discovery, or an alignment check that could have
- *			turned the result into a pass, undecided (section 5.3.6).
+ *	TEMPERROR	no aligned pass, and a DNS failure left discovery or an alignment
+ *			check undecided, or an SPF or DKIM check that ended in temperror
+ *			(its DNS query did not complete) has a domain that could have
+ *			aligned: the message neither passes nor fails and no policy
+ *			applies (section 5.3.6).  A temperror whose domain could not have
+ *			aligned changes nothing; an aligned pass still passes.
  *	PERMERROR	the From domain is not a usable domain name.
  *
  *	policy is the Domain Owner Assessment Policy that applies ("p", "sp" or "np" in
@@ -116,6 +120,7 @@ void	dmarc_dns_from_resolver(struct dmarc_dns *out, struct dns_resolver *resolve
 struct dmarc_dkim_result {
 	const char *domain;		/* d= of the signature */
 	int	pass;			/* the signature verified (dkim=pass) */
+	int	temperror;		/* its key lookup did not complete (dkim=temperror) */
 };
 
 struct dmarc_input {
@@ -124,6 +129,7 @@ struct dmarc_input {
 	int	spf_pass;
 	const struct dmarc_dkim_result *dkim;	/* dkim_count results, one per signature */
 	size_t	dkim_count;
+	int	spf_temperror;		/* the SPF check of spf_domain ended in temperror */
 };
 
 enum dmarc_result {

@@ -14,7 +14,10 @@
  *	Enforcement happens only with DMARCEnforce yes, never under p=none; under t=y the
  *	policy applied is one level below the published one (RFC 9989 section 4.7: reject
  *	is quarantined, quarantine accepted), and policy.dmarc says what was applied.  DNS
- *	trouble (dmarc=temperror) is accepted or tempfailed as DNSErrorAction says.
+ *	trouble (dmarc=temperror) is accepted or tempfailed as DNSErrorAction says, never
+ *	rejected; that includes a DKIM key or SPF lookup that did not complete for an
+ *	identifier that could have aligned (section 5.3.6), so DMARC is given the DKIM
+ *	temperrors (after the passes) and the SPF temperror as well as the passes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,18 +141,41 @@ static void add_spf_results(struct authres *ar, const struct inbound *in,
 	    "smtp.helo", in->helo, NULL);
 }
 
-/* The domain DMARC aligns SPF with: MAIL FROM's, or HELO's for the null sender. */
+/* The domain DMARC aligns SPF with: MAIL FROM's, or HELO's for the null sender; and
+ * whether its check passed or ended in temperror. */
 static const char *spf_identity_domain(const struct inbound *in, const struct spf_results *spf,
-    int *pass)
+    int *pass, int *temperror)
 {
 	const char *at = strrchr(in->mail_from, '@');
+	enum spfcheck_result r = in->mail_from[0] != '\0' ? spf->mailfrom.result :
+	    spf->helo.result;
 
-	if (in->mail_from[0] != '\0') {
-		*pass = spf->mailfrom.result == SPFCHECK_PASS;
+	*pass = r == SPFCHECK_PASS;
+	*temperror = r == SPFCHECK_TEMPERROR;
+	if (in->mail_from[0] != '\0')
 		return at ? at + 1 : in->mail_from;
-	}
-	*pass = spf->helo.result == SPFCHECK_PASS;
 	return in->helo;
+}
+
+/* The DKIM results DMARC looks at: passes first, then temperrors (section 5.3.6), each
+ * with the domain libopendkim read; no other result can count.  Returns how many. */
+static size_t dmarc_dkim_input(const struct verify_signature *sigs, size_t sig_count,
+    struct dmarc_dkim_result *out, size_t max)
+{
+	static const enum verify_result wanted[] = { VERIFY_PASS, VERIFY_TEMPERROR };
+	size_t	n = 0;
+
+	for (size_t w = 0; w < sizeof(wanted) / sizeof(wanted[0]); w++) {
+		for (size_t i = 0; i < sig_count && n < max; i++) {
+			if (sigs[i].result != wanted[w] || sigs[i].domain[0] == '\0')
+				continue;
+			out[n].domain = sigs[i].domain;
+			out[n].pass = sigs[i].result == VERIFY_PASS;
+			out[n].temperror = sigs[i].result == VERIFY_TEMPERROR;
+			n++;
+		}
+	}
+	return n;
 }
 
 struct dmarc_outcome {
@@ -181,15 +207,9 @@ static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int
 	}
 	memset(&input, 0, sizeof(input));
 	input.from_domain = out->from_domain;
-	input.spf_domain = spf_identity_domain(in, spf, &input.spf_pass);
+	input.spf_domain = spf_identity_domain(in, spf, &input.spf_pass, &input.spf_temperror);
 	input.dkim = dkim;
-	for (size_t i = 0; i < sig_count && input.dkim_count < INBOUND_MAX_DKIM; i++) {
-		if (sigs[i].domain[0] == '\0')
-			continue;
-		dkim[input.dkim_count].domain = sigs[i].domain;
-		dkim[input.dkim_count].pass = sigs[i].result == VERIFY_PASS;
-		input.dkim_count++;
-	}
+	input.dkim_count = dmarc_dkim_input(sigs, sig_count, dkim, INBOUND_MAX_DKIM);
 	dmarc_dns_from_resolver(&dns, in->rt->dns, &in->budget);
 	dns.psl = in->rt->psl;
 	return dmarc_evaluate(&dns, &input, &out->verdict);

@@ -20,9 +20,11 @@
  *	with a fake.
  *
  *	Before calling it, the caller decides what DMARC cannot decide (RFC 9989 sections
- *	4.4 and 5.3.1): a message with no From header field, several From fields, several
- *	addresses in From, or no usable domain in it gets dmarc=permerror from the caller
- *	and dmarc_evaluate() is not called.  Domains are given as A-labels (a U-label is
+ *	4.2 and 5.3.1): a message with no From header field, several From fields, or a
+ *	mailbox without a usable domain gets dmarc=permerror from the caller and
+ *	dmarc_evaluate() is not called.  A From with mailboxes in several domains is one
+ *	evaluation per distinct Author Domain (section 11.5 in the draft numbering), and
+ *	the caller combines the verdicts.  Domains are given as A-labels (a U-label is
  *	converted before, section 5.3.1); a From domain that is not a valid ASCII host name
  *	gives DMARC_RESULT_PERMERROR here too.
  *

@@ -16,7 +16,10 @@
  *	only for a message that did not pass.
  *
  *	A DNS failure is final where it hides the policy; in an alignment check it matters
- *	only when no other identifier is aligned (section 5.3.6).
+ *	only when no other identifier is aligned (section 5.3.6).  So does an SPF or DKIM
+ *	check that ended in temperror: its identifier is compared with the Author Domain
+ *	only when nothing passed aligned, and leaves the result open only if it could have
+ *	aligned had the check passed.
  * SEE ALSO
  *	dmarc.h, dmarcrecord.c, RFC 9989 sections 4.10, 4.10.1, 4.10.2, 5.3
  */
@@ -392,23 +395,50 @@ static int aligned(struct eval *ev, struct policy *pol, const char *author, int 
 	return strcmp(id_org, pol->org) == 0;
 }
 
-/* 1 pass, 0 fail, -1 no aligned identifier but a DNS failure on the way. */
+/* Why an alignment check left the result open (section 5.3.6). */
+struct undecided {
+	enum dns_status failed;		/* an Organizational Domain lookup failed */
+	const char *method;		/* else "DKIM" or "SPF": that check did not complete */
+	const char *domain;		/* and its domain could have aligned */
+};
+
+/* An identifier whose check did not complete (temperror): it matters only if it could
+ * have aligned.  0 if it could not; else 1 with why filled (first one only). */
+static int could_align(struct eval *ev, struct policy *pol, const char *author, int strict,
+	    const char *method, const char *identifier, struct undecided *why)
+{
+	enum dns_status failed = DNS_OK;
+	int	a = aligned(ev, pol, author, strict, identifier, &failed);
+
+	if (a == 0)
+		return 0;
+	if (why->method == NULL && why->failed == DNS_OK) {
+		why->method = method;
+		why->domain = identifier;
+		why->failed = a < 0 ? failed : DNS_OK;
+	}
+	return 1;
+}
+
+/* 1 pass, 0 fail, -1 undecided: no aligned pass, and a DNS failure on the way or an
+ * identifier whose check did not complete could have aligned (*why says which). */
 static int check_alignment(struct eval *ev, const struct dmarc_input *in, struct policy *pol,
 	    const char *author, struct dmarc_verdict *out, const char **which,
-	    enum dns_status *failed)
+	    struct undecided *why)
 {
 	int	undecided = 0, a = 0;
 	size_t	i;
 
 	if (in->spf_pass && in->spf_domain != NULL) {
-		a = aligned(ev, pol, author, pol->rec.aspf_strict, in->spf_domain, failed);
+		a = aligned(ev, pol, author, pol->rec.aspf_strict, in->spf_domain, &why->failed);
 		out->spf_aligned = a == 1;
 		undecided |= a < 0;
 	}
 	for (i = 0; i < in->dkim_count && !out->dkim_aligned; i++) {
 		if (!in->dkim[i].pass || in->dkim[i].domain == NULL)
 			continue;
-		a = aligned(ev, pol, author, pol->rec.adkim_strict, in->dkim[i].domain, failed);
+		a = aligned(ev, pol, author, pol->rec.adkim_strict, in->dkim[i].domain,
+		    &why->failed);
 		if (a == 1) {
 			out->dkim_aligned = 1;
 			*which = in->dkim[i].domain;
@@ -417,6 +447,13 @@ static int check_alignment(struct eval *ev, const struct dmarc_input *in, struct
 	}
 	if (out->spf_aligned || out->dkim_aligned)
 		return 1;
+	if (in->spf_temperror && in->spf_domain != NULL)
+		undecided |= could_align(ev, pol, author, pol->rec.aspf_strict, "SPF",
+		    in->spf_domain, why);
+	for (i = 0; i < in->dkim_count; i++)
+		if (in->dkim[i].temperror && !in->dkim[i].pass && in->dkim[i].domain != NULL)
+			undecided |= could_align(ev, pol, author, pol->rec.adkim_strict, "DKIM",
+			    in->dkim[i].domain, why);
 	return undecided ? -1 : 0;
 }
 
@@ -470,13 +507,34 @@ static void set_reason(struct dmarc_verdict *out, const char *fmt, ...)
 			*c = '?';
 }
 
+static void set_undecided(struct dmarc_verdict *out, const struct undecided *why)
+{
+	char	shown[DMARC_DOMAIN_MAX];
+	int	dkim = why->method != NULL && strcmp(why->method, "DKIM") == 0;
+
+	out->result = DMARC_RESULT_TEMPERROR;
+	if (why->method == NULL) {
+		set_reason(out, "DNS %s finding an Organizational Domain",
+		    dns_status_name(why->failed));
+		return;
+	}
+	domain_normalize(why->domain, shown);
+	if (why->failed != DNS_OK)
+		set_reason(out, "DNS %s finding whether the %s temperror aligns: %s%s",
+		    dns_status_name(why->failed), why->method, dkim ? "d=" : "", shown);
+	else
+		set_reason(out, "no aligned pass; %s temperror could have aligned: %s%s",
+		    why->method, dkim ? "d=" : "", shown);
+}
+
 static void decide(struct eval *ev, const struct dmarc_input *in, struct policy *pol,
 	    const char *author, struct dmarc_verdict *out)
 {
+	struct undecided why = { DNS_OK, NULL, NULL };
 	enum dns_status failed = DNS_OK;
 	const char *dkim_domain = "";
 	char	shown[DMARC_DOMAIN_MAX];
-	int	pass = check_alignment(ev, in, pol, author, out, &dkim_domain, &failed);
+	int	pass = check_alignment(ev, in, pol, author, out, &dkim_domain, &why);
 
 	copy_string(out->org_domain, sizeof(out->org_domain), pol->org);
 	if (!choose_policy(ev, pol, author, pass == 0, out, &failed)) {
@@ -488,9 +546,7 @@ static void decide(struct eval *ev, const struct dmarc_input *in, struct policy 
 		domain_normalize(out->dkim_aligned ? dkim_domain : in->spf_domain, shown);
 		set_reason(out, out->dkim_aligned ? "aligned DKIM d=%s" : "aligned SPF %s", shown);
 	} else if (pass < 0) {
-		out->result = DMARC_RESULT_TEMPERROR;
-		set_reason(out, "DNS %s finding an Organizational Domain",
-		    dns_status_name(failed));
+		set_undecided(out, &why);
 	} else {
 		out->result = DMARC_RESULT_FAIL;
 		set_reason(out, "no aligned identifier; %s=%s%s at %s", out->policy_tag,
@@ -572,13 +628,20 @@ int	dmarc_org_domain(const struct dmarc_dns *dns, const char *domain, char *out,
 	return 1;
 }
 
-enum dmarc_policy dmarc_policy_to_apply(const struct dmarc_verdict *v)
+/* Section 4.7, tag t: under t=y the Domain Owner expects failing mail to get the policy
+ * one level below the published one, not no policy at all. */
+enum dmarc_policy dmarc_policy_evaluated(const struct dmarc_verdict *v)
 {
-	if (v->result != DMARC_RESULT_FAIL)
+	if (v->policy_tag[0] == '\0')
 		return DMARC_POLICY_NONE;
 	if (!v->testing)
 		return v->policy;
 	return v->policy == DMARC_POLICY_REJECT ? DMARC_POLICY_QUARANTINE : DMARC_POLICY_NONE;
+}
+
+enum dmarc_policy dmarc_policy_to_apply(const struct dmarc_verdict *v)
+{
+	return v->result == DMARC_RESULT_FAIL ? dmarc_policy_evaluated(v) : DMARC_POLICY_NONE;
 }
 
 const char *dmarc_result_name(enum dmarc_result result)

@@ -20,9 +20,11 @@
  *	with a fake.
  *
  *	Before calling it, the caller decides what DMARC cannot decide (RFC 9989 sections
- *	4.4 and 5.3.1): a message with no From header field, several From fields, several
- *	addresses in From, or no usable domain in it gets dmarc=permerror from the caller
- *	and dmarc_evaluate() is not called.  Domains are given as A-labels (a U-label is
+ *	4.2 and 5.3.1): a message with no From header field, several From fields, or a
+ *	mailbox without a usable domain gets dmarc=permerror from the caller and
+ *	dmarc_evaluate() is not called.  A From with mailboxes in several domains is one
+ *	evaluation per distinct Author Domain (section 11.5 in the draft numbering), and
+ *	the caller combines the verdicts.  Domains are given as A-labels (a U-label is
  *	converted before, section 5.3.1); a From domain that is not a valid ASCII host name
  *	gives DMARC_RESULT_PERMERROR here too.
  *
@@ -50,14 +52,20 @@
  *			p=/sp=/np= and no valid rua=: section 4.10.1 "no DMARC processing").
  *	PASS		an SPF- or DKIM-authenticated identifier is aligned.
  *	FAIL		none is.
- *	TEMPERROR	a DNS failure left discovery, or an alignment check that could have
- *			turned the result into a pass, undecided (section 5.3.6).
+ *	TEMPERROR	no aligned pass, and a DNS failure left discovery or an alignment
+ *			check undecided, or an SPF or DKIM check that ended in temperror
+ *			(its DNS query did not complete) has a domain that could have
+ *			aligned: the message neither passes nor fails and no policy
+ *			applies (section 5.3.6).  A temperror whose domain could not have
+ *			aligned changes nothing; an aligned pass still passes.
  *	PERMERROR	the From domain is not a usable domain name.
  *
  *	policy is the Domain Owner Assessment Policy that applies ("p", "sp" or "np" in
- *	policy_tag) as published; testing says the record has t=y.  dmarc_policy_to_apply()
- *	gives what RFC 9989 asks a receiver to apply: nothing unless FAIL, and under t=y
- *	one level below the published policy (reject -> quarantine -> none).
+ *	policy_tag) as published; testing says the record has t=y.
+ *	dmarc_policy_evaluated() is that policy after the t= option (section 4.7, tag t):
+ *	under t=y one level below the published one (reject -> quarantine, quarantine ->
+ *	none), which is what Authentication-Results reports as policy.dmarc (section 9.1).
+ *	dmarc_policy_to_apply() is what a receiver applies: that policy on FAIL, else none.
  *
  *	dmarc_org_domain() runs the Organizational Domain discovery alone (for tests and
  *	tools).
@@ -114,6 +122,7 @@ void	dmarc_dns_from_resolver(struct dmarc_dns *out, struct dns_resolver *resolve
 struct dmarc_dkim_result {
 	const char *domain;		/* d= of the signature */
 	int	pass;			/* the signature verified (dkim=pass) */
+	int	temperror;		/* its key lookup did not complete (dkim=temperror) */
 };
 
 struct dmarc_input {
@@ -122,6 +131,7 @@ struct dmarc_input {
 	int	spf_pass;
 	const struct dmarc_dkim_result *dkim;	/* dkim_count results, one per signature */
 	size_t	dkim_count;
+	int	spf_temperror;		/* the SPF check of spf_domain ended in temperror */
 };
 
 enum dmarc_result {
@@ -150,6 +160,7 @@ int	dmarc_evaluate(const struct dmarc_dns *dns, const struct dmarc_input *in,
 int	dmarc_org_domain(const struct dmarc_dns *dns, const char *domain, char *out,
 	    size_t size, enum dns_status *status);
 
+enum dmarc_policy dmarc_policy_evaluated(const struct dmarc_verdict *verdict);
 enum dmarc_policy dmarc_policy_to_apply(const struct dmarc_verdict *verdict);
 
 const char *dmarc_result_name(enum dmarc_result result);

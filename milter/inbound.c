@@ -11,8 +11,13 @@
  *	Forged Authentication-Results fields are recorded by the session for every message
  *	(arfields.h), not here.
  *
- *	Enforcement happens only with DMARCEnforce yes, never under t=y or p=none.  DNS
- *	trouble (dmarc=temperror) is accepted or tempfailed as DNSErrorAction says.
+ *	Enforcement happens only with DMARCEnforce yes, never under p=none; under t=y the
+ *	policy applied is one level below the published one (RFC 9989 section 4.7: reject
+ *	is quarantined, quarantine accepted), and policy.dmarc says what was applied.  DNS
+ *	trouble (dmarc=temperror) is accepted or tempfailed as DNSErrorAction says, never
+ *	rejected; that includes a DKIM key or SPF lookup that did not complete for an
+ *	identifier that could have aligned (section 5.3.6), so DMARC is given the DKIM
+ *	temperrors (after the passes) and the SPF temperror as well as the passes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,23 +141,49 @@ static void add_spf_results(struct authres *ar, const struct inbound *in,
 	    "smtp.helo", in->helo, NULL);
 }
 
-/* The domain DMARC aligns SPF with: MAIL FROM's, or HELO's for the null sender. */
+/* The domain DMARC aligns SPF with: MAIL FROM's, or HELO's for the null sender; and
+ * whether its check passed or ended in temperror. */
 static const char *spf_identity_domain(const struct inbound *in, const struct spf_results *spf,
-    int *pass)
+    int *pass, int *temperror)
 {
 	const char *at = strrchr(in->mail_from, '@');
+	enum spfcheck_result r = in->mail_from[0] != '\0' ? spf->mailfrom.result :
+	    spf->helo.result;
 
-	if (in->mail_from[0] != '\0') {
-		*pass = spf->mailfrom.result == SPFCHECK_PASS;
+	*pass = r == SPFCHECK_PASS;
+	*temperror = r == SPFCHECK_TEMPERROR;
+	if (in->mail_from[0] != '\0')
 		return at ? at + 1 : in->mail_from;
-	}
-	*pass = spf->helo.result == SPFCHECK_PASS;
 	return in->helo;
 }
 
+/* The DKIM results DMARC looks at: passes first, then temperrors (section 5.3.6), each
+ * with the domain libopendkim read; no other result can count.  Returns how many. */
+static size_t dmarc_dkim_input(const struct verify_signature *sigs, size_t sig_count,
+    struct dmarc_dkim_result *out, size_t max)
+{
+	static const enum verify_result wanted[] = { VERIFY_PASS, VERIFY_TEMPERROR };
+	size_t	n = 0;
+
+	for (size_t w = 0; w < sizeof(wanted) / sizeof(wanted[0]); w++) {
+		for (size_t i = 0; i < sig_count && n < max; i++) {
+			if (sigs[i].result != wanted[w] || sigs[i].domain[0] == '\0')
+				continue;
+			out[n].domain = sigs[i].domain;
+			out[n].pass = sigs[i].result == VERIFY_PASS;
+			out[n].temperror = sigs[i].result == VERIFY_TEMPERROR;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* RFC 9989 section 11.5 (draft numbering): each distinct Author Domain of From is
+ * evaluated, at most FROM_DOMAINS_MAX of them; a From with one domain is one evaluation,
+ * however many mailboxes name it. */
 struct dmarc_outcome {
-	struct dmarc_verdict verdict;
-	char	from_domain[KEYSTORE_DOMAIN_MAX + 1];
+	struct from_domains from;
+	struct dmarc_verdict verdict[FROM_DOMAINS_MAX];	/* one per from.domain */
 	const char *from_problem;	/* set when From is unusable: dmarc=permerror */
 };
 
@@ -163,7 +194,6 @@ static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int
 	struct dmarc_input input;
 	struct dmarc_dkim_result dkim[INBOUND_MAX_DKIM];
 	struct dmarc_dns dns;
-	size_t	mailboxes = 0;
 	enum from_status from;
 
 	memset(out, 0, sizeof(*out));
@@ -171,56 +201,67 @@ static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int
 		out->from_problem = "too many header fields to find From";
 		return 1;
 	}
-	from = msgheaders_from(headers, out->from_domain, sizeof(out->from_domain), &mailboxes);
-	if (from != FROM_OK || mailboxes != 1) {
-		out->from_problem = from != FROM_OK ? from_status_text(from)
-		    : "several mailboxes in From";
+	from = msgheaders_from_domains(headers, &out->from);
+	if (from != FROM_OK) {
+		out->from_problem = from_status_text(from);
+		out->from.count = 0;	/* over the cap: none is evaluated */
 		return 1;
 	}
 	memset(&input, 0, sizeof(input));
-	input.from_domain = out->from_domain;
-	input.spf_domain = spf_identity_domain(in, spf, &input.spf_pass);
+	input.spf_domain = spf_identity_domain(in, spf, &input.spf_pass, &input.spf_temperror);
 	input.dkim = dkim;
-	for (size_t i = 0; i < sig_count && input.dkim_count < INBOUND_MAX_DKIM; i++) {
-		if (sigs[i].domain[0] == '\0')
-			continue;
-		dkim[input.dkim_count].domain = sigs[i].domain;
-		dkim[input.dkim_count].pass = sigs[i].result == VERIFY_PASS;
-		input.dkim_count++;
-	}
+	input.dkim_count = dmarc_dkim_input(sigs, sig_count, dkim, INBOUND_MAX_DKIM);
 	dmarc_dns_from_resolver(&dns, in->rt->dns, &in->budget);
 	dns.psl = in->rt->psl;
-	return dmarc_evaluate(&dns, &input, &out->verdict);
+	for (size_t i = 0; i < out->from.count; i++) {
+		input.from_domain = out->from.domain[i];
+		if (!dmarc_evaluate(&dns, &input, &out->verdict[i]))
+			return 0;
+	}
+	return 1;
 }
 
-static void add_dmarc_result(struct authres *ar, const struct dmarc_outcome *d)
+static void add_dmarc_verdict(struct authres *ar, const char *domain,
+    const struct dmarc_verdict *v)
 {
 	char	comment[200];
-	const struct dmarc_verdict *v = &d->verdict;
 
-	if (d->from_problem != NULL) {
-		authres_add(ar, "dmarc", "permerror", d->from_problem, "header.from",
-		    d->from_domain, NULL);
-		return;
-	}
 	if (v->result == DMARC_RESULT_NONE || v->result == DMARC_RESULT_TEMPERROR ||
 	    v->result == DMARC_RESULT_PERMERROR) {
 		authres_add(ar, "dmarc", dmarc_result_name(v->result), v->reason, "header.from",
-		    d->from_domain, NULL);
+		    domain, NULL);
 		return;
 	}
 	snprintf(comment, sizeof(comment), "%s=%s%s%s%s", v->policy_tag,
 	    dmarc_policy_name(v->policy), v->testing ? " t=y" : "", v->reason[0] ? "; " : "",
 	    v->reason);
 	authres_add(ar, "dmarc", dmarc_result_name(v->result), comment, "header.from",
-	    d->from_domain, "policy.dmarc", dmarc_policy_name(v->policy), NULL);
+	    domain, "policy.dmarc", dmarc_policy_name(dmarc_policy_evaluated(v)), NULL);
 }
 
-/* What DMARCEnforce makes of the verdict. */
+/* One dmarc result per Author Domain (RFC 8601 allows several of one method). */
+static void add_dmarc_results(struct authres *ar, const struct dmarc_outcome *d)
+{
+	if (d->from_problem != NULL) {
+		authres_add(ar, "dmarc", "permerror", d->from_problem, NULL);
+		return;
+	}
+	for (size_t i = 0; i < d->from.count; i++)
+		add_dmarc_verdict(ar, d->from.domain[i], &d->verdict[i]);
+}
+
+/*
+ * What DMARCEnforce makes of the verdicts.  With several Author Domains the strictest
+ * policy applied among those that fail wins (RFC 9989 section 11.5).  A reject is
+ * certain whatever another domain's temperror; otherwise, with DNSErrorAction tempfail,
+ * a temperror outranks a quarantine, since the retry may find that domain failing under
+ * reject.
+ */
 static void decide(const struct conf *conf, const struct dmarc_outcome *d,
     struct inbound_outcome *out)
 {
-	const struct dmarc_verdict *v = &d->verdict;
+	enum dmarc_policy strictest = DMARC_POLICY_NONE;
+	size_t	worst = 0, temperror = d->from.count;
 
 	out->action = INBOUND_ACCEPT;
 	if (!conf->dmarc_enforce)
@@ -231,24 +272,31 @@ static void decide(const struct conf *conf, const struct dmarc_outcome *d,
 		    "cannot be authenticated (DMARC)", d->from_problem);
 		return;
 	}
-	if (v->result == DMARC_RESULT_TEMPERROR) {
-		if (conf->on_dns_error == ON_ERROR_TEMPFAIL) {
-			out->action = INBOUND_TEMPFAIL;
-			snprintf(out->reply, sizeof(out->reply), "DMARC check of %s failed "
-			    "temporarily (DNS), try again later", d->from_domain);
+	for (size_t i = 0; i < d->from.count; i++) {
+		enum dmarc_policy applied = dmarc_policy_to_apply(&d->verdict[i]);
+
+		if (applied > strictest) {
+			strictest = applied;
+			worst = i;
 		}
-		return;
+		if (d->verdict[i].result == DMARC_RESULT_TEMPERROR && temperror == d->from.count)
+			temperror = i;
 	}
-	if (v->result != DMARC_RESULT_FAIL || v->testing)
-		return;
-	if (v->policy == DMARC_POLICY_REJECT) {
+	if (strictest == DMARC_POLICY_REJECT) {
 		out->action = INBOUND_REJECT;
 		snprintf(out->reply, sizeof(out->reply), "Message rejected: it fails the DMARC "
-		    "policy of %s (p=reject): no aligned SPF or DKIM pass", d->from_domain);
-	} else if (v->policy == DMARC_POLICY_QUARANTINE) {
+		    "policy of %s (p=reject): no aligned SPF or DKIM pass", d->from.domain[worst]);
+	} else if (temperror < d->from.count && conf->on_dns_error == ON_ERROR_TEMPFAIL) {
+		out->action = INBOUND_TEMPFAIL;
+		snprintf(out->reply, sizeof(out->reply), "DMARC check of %s failed "
+		    "temporarily (DNS), try again later", d->from.domain[temperror]);
+	} else if (strictest == DMARC_POLICY_QUARANTINE) {
+		const struct dmarc_verdict *v = &d->verdict[worst];
+
 		out->action = INBOUND_QUARANTINE;
-		snprintf(out->reason, sizeof(out->reason), "DMARC %s=quarantine of %s failed",
-		    v->policy_tag, d->from_domain);
+		snprintf(out->reason, sizeof(out->reason), "DMARC %s=%s%s of %s failed",
+		    v->policy_tag, dmarc_policy_name(v->policy),
+		    v->testing ? " t=y (applied as quarantine)" : "", d->from.domain[worst]);
 	}
 }
 
@@ -259,11 +307,38 @@ static const char *action_name(enum inbound_action action)
 	return names[action];
 }
 
+/* The DMARC part of the log line: "dmarc=R from=D", one R and D per Author Domain, comma
+ * separated; a domain that does not fit whole is counted ("+N"), never cut. */
+static void summarise_dmarc(const struct dmarc_outcome *d, char *out, size_t size)
+{
+	char	results[FROM_DOMAINS_MAX * 12] = "", domains[300] = "";
+	size_t	r = 0, n = 0, left = 0;
+
+	if (d->from_problem != NULL || d->from.count == 0) {
+		snprintf(out, size, "dmarc=permerror from=-");
+		return;
+	}
+	for (size_t i = 0; i < d->from.count; i++) {
+		const char *name = d->from.domain[i];
+
+		r += (size_t)snprintf(results + r, sizeof(results) - r, "%s%s", i ? "," : "",
+		    dmarc_result_name(d->verdict[i].result));
+		if (left == 0 && n + strlen(name) + 1 < sizeof(domains) - 8)
+			n += (size_t)snprintf(domains + n, sizeof(domains) - n, "%s%s",
+			    i ? "," : "", name);
+		else
+			left++;
+	}
+	if (left > 0)
+		snprintf(domains + n, sizeof(domains) - n, ",+%zu", left);
+	snprintf(out, size, "dmarc=%s from=%s", results, domains);
+}
+
 static void summarise(const struct inbound *in, const struct verify_signature *sigs,
     size_t sig_count, const struct spf_results *spf, const struct dmarc_outcome *d,
     size_t forged, struct inbound_outcome *out)
 {
-	char	dkim[256] = "none";
+	char	dkim[256] = "none", dmarc[400];
 	size_t	used = 0;
 
 	for (size_t i = 0; i < sig_count && used < sizeof(dkim) - 1; i++) {
@@ -273,12 +348,11 @@ static void summarise(const struct inbound *in, const struct verify_signature *s
 			break;
 		used += (size_t)n;
 	}
+	summarise_dmarc(d, dmarc, sizeof(dmarc));
 	snprintf(out->summary, sizeof(out->summary), "inbound from %s: dkim=%s spf=%s "
-	    "spf.helo=%s dmarc=%s from=%s forged-ar-removed=%zu dns-queries=%u action=%s",
+	    "spf.helo=%s %s forged-ar-removed=%zu dns-queries=%u action=%s",
 	    in->client_ip, dkim, spfcheck_result_name(spf->mailfrom.result),
-	    spfcheck_result_name(spf->helo.result),
-	    d->from_problem ? "permerror" : dmarc_result_name(d->verdict.result),
-	    d->from_domain[0] ? d->from_domain : "-", forged, in->budget.queries,
+	    spfcheck_result_name(spf->helo.result), dmarc, forged, in->budget.queries,
 	    action_name(out->action));
 }
 
@@ -299,7 +373,7 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int ove
 	authres_begin(&ar, in->rt->authserv_id);
 	add_dkim_results(&ar, sigs, sig_count);
 	add_spf_results(&ar, in, &spf);
-	add_dmarc_result(&ar, &dmarc);
+	add_dmarc_results(&ar, &dmarc);
 	if ((out->authres = authres_finish(&ar, 0)) == NULL) {
 		inbound_outcome_free(out);
 		return 0;

@@ -11,8 +11,10 @@
  *	configuration asks, and knows nothing of libmilter.
  *
  *	Verdicts for a broken From (documented in signet(8)): no From field, several From
- *	fields, several mailboxes in From, or no usable domain give dmarc=permerror; with
- *	DMARCEnforce the message is rejected (550 5.7.1), since no policy can vouch for it.
+ *	fields, a mailbox without a usable domain, or more than FROM_DOMAINS_MAX distinct
+ *	domains give dmarc=permerror; with DMARCEnforce the message is rejected (550 5.7.1),
+ *	since no policy can vouch for it.  A From whose mailboxes name several domains gets
+ *	one dmarc result per domain, and the strictest policy among those that fail applies.
  */
 #ifndef SIGNET_INBOUND_H
 #define SIGNET_INBOUND_H
@@ -35,7 +37,7 @@ struct inbound_outcome {
 	enum inbound_action action;
 	char	reply[512];		/* text of a reject or tempfail */
 	char	reason[384];		/* quarantine reason */
-	char	summary[512];		/* for the one log line of the message */
+	char	summary[1024];		/* for the one log line of the message */
 };
 
 struct inbound;

@@ -10,7 +10,10 @@
  *	unterminated quote or comment simply ends the value.
  *
  *	A message is signed for one domain only: when the mailboxes of From name different
- *	domains the result is FROM_MIXED_DOMAINS and the message is not signed.  A mailbox
+ *	domains the result is FROM_MIXED_DOMAINS and the message is not signed.  DMARC takes
+ *	every distinct domain (RFC 9989 section 11.5 in the draft numbering), at most
+ *	FROM_DOMAINS_MAX of them: a From naming more is FROM_TOO_MANY_DOMAINS, and only
+ *	those kept are stored, whatever the field holds.  A mailbox
  *	with no usable domain (an IP literal, bytes that are not a valid IDN, a bare name)
  *	makes the whole field FROM_NO_DOMAIN even when another mailbox has one: a reader sees
  *	both, so judging the field by the one that parsed would let "ceo@bank.example\xc0,
@@ -30,6 +33,9 @@
 #include <strings.h>
 
 #include "milter/msgheaders.h"
+
+#define NUMBER_(n)	#n
+#define NUMBER(n)	NUMBER_(n)
 
 enum msgheaders_status msgheaders_add(struct msgheaders *h, const char *name, const char *value)
 {
@@ -85,6 +91,9 @@ const char *from_status_text(enum from_status status)
 		return "From has no usable domain";
 	case FROM_MIXED_DOMAINS:
 		return "From names mailboxes in different domains";
+	case FROM_TOO_MANY_DOMAINS:
+		return "From names more than " NUMBER(FROM_DOMAINS_MAX) " domains (DMARC evaluates at "
+		    "most " NUMBER(FROM_DOMAINS_MAX) ")";
 	}
 	return "?";
 }
@@ -223,74 +232,106 @@ enum from_status from_value_domain(const char *value, char *domain, size_t size)
 	return from_value_parse(value, domain, size, &mailboxes);
 }
 
-enum from_status from_value_parse(const char *value, char *domain, size_t size,
-    size_t *mailboxes)
+/* Keeps domain if it is new and there is room; notes a new one past the room. */
+static void add_domain(struct from_domains *out, const char *domain)
+{
+	for (size_t i = 0; i < out->count; i++)
+		if (strcmp(out->domain[i], domain) == 0)
+			return;
+	if (out->count == FROM_DOMAINS_MAX) {
+		out->over = 1;
+		return;
+	}
+	memcpy(out->domain[out->count++], domain, strlen(domain) + 1);
+}
+
+enum from_status from_value_domains(const char *value, struct from_domains *out)
 {
 	char   *clean = strip_comments_and_quotes(value);
-	char	first[256] = "", this[256];
-	enum from_status status = FROM_NO_DOMAIN;
+	char	this[FROM_DOMAIN_SIZE];
 	int	unusable = 0;		/* a mailbox without a usable domain was seen */
+	int	angle = 0;		/* the current item has a "<" so far */
 
-	*mailboxes = 0;
+	memset(out, 0, sizeof(*out));
 	if (clean == NULL)
 		return FROM_NO_DOMAIN;
 	for (char *p = clean, *item = clean;; p++) {
-		if (*p == ':' && memchr(item, '<', (size_t)(p - item)) == NULL) {
+		if (*p == '<')
+			angle = 1;
+		if (*p == ':' && !angle) {
 			item = p + 1;		/* "group-name:" starts a group */
 			continue;
 		}
 		if (*p != ',' && *p != ';' && *p != '\0')
 			continue;
 		if (mailbox_domain(item, p, this, sizeof(this))) {
-			++*mailboxes;
-			if (first[0] == '\0') {
-				memcpy(first, this, strlen(this) + 1);
-				status = FROM_OK;
-			} else if (strcmp(this, first) != 0) {
-				status = FROM_MIXED_DOMAINS;
-				break;
-			}
+			out->mailboxes++;
+			add_domain(out, this);
 		} else if (!blank(item, p)) {
 			unusable = 1;
 		}
 		if (*p == '\0')
 			break;
 		item = p + 1;
-	}
-	if (status == FROM_OK && unusable)
-		status = FROM_NO_DOMAIN;
-	if (status == FROM_OK) {
-		if (strlen(first) >= size)
-			status = FROM_NO_DOMAIN;
-		else
-			memcpy(domain, first, strlen(first) + 1);
+		angle = 0;
 	}
 	free(clean);
-	return status;
+	if (unusable || out->count == 0) {
+		out->count = 0;
+		return FROM_NO_DOMAIN;
+	}
+	return out->over ? FROM_TOO_MANY_DOMAINS : FROM_OK;
+}
+
+enum from_status from_value_parse(const char *value, char *domain, size_t size,
+    size_t *mailboxes)
+{
+	struct from_domains d;
+	enum from_status status = from_value_domains(value, &d);
+
+	*mailboxes = d.mailboxes;
+	if (status == FROM_TOO_MANY_DOMAINS || (status == FROM_OK && d.count > 1))
+		return FROM_MIXED_DOMAINS;
+	if (status != FROM_OK)
+		return status;
+	if (strlen(d.domain[0]) >= size)
+		return FROM_NO_DOMAIN;
+	memcpy(domain, d.domain[0], strlen(d.domain[0]) + 1);
+	return FROM_OK;
+}
+
+/* The one From field into *out; else FROM_MISSING or FROM_SEVERAL. */
+static enum from_status find_from(const struct msgheaders *h, const struct msgheader **out)
+{
+	*out = NULL;
+	for (size_t i = 0; i < h->count; i++) {
+		if (strcasecmp(h->fields[i].name, "From") != 0)
+			continue;
+		if (*out != NULL)
+			return FROM_SEVERAL;
+		*out = &h->fields[i];
+	}
+	return *out != NULL ? FROM_OK : FROM_MISSING;
 }
 
 enum from_status msgheaders_from_domain(const struct msgheaders *h, char *domain, size_t size)
 {
+	const struct msgheader *from;
+	enum from_status status = find_from(h, &from);
 	size_t	mailboxes;
 
-	return msgheaders_from(h, domain, size, &mailboxes);
+	if (status != FROM_OK)
+		return status;
+	return from_value_parse(from->value, domain, size, &mailboxes);
 }
 
-enum from_status msgheaders_from(const struct msgheaders *h, char *domain, size_t size,
-    size_t *mailboxes)
+enum from_status msgheaders_from_domains(const struct msgheaders *h, struct from_domains *out)
 {
-	const struct msgheader *from = NULL;
+	const struct msgheader *from;
+	enum from_status status = find_from(h, &from);
 
-	*mailboxes = 0;
-
-	for (size_t i = 0; i < h->count; i++) {
-		if (strcasecmp(h->fields[i].name, "From") != 0)
-			continue;
-		if (from != NULL)
-			return FROM_SEVERAL;
-		from = &h->fields[i];
-	}
-	if (from == NULL)
-		return FROM_MISSING;
-	return from_value_parse(from->value, domain, size, mailboxes);
+	memset(out, 0, sizeof(*out));
+	if (status != FROM_OK)
+		return status;
+	return from_value_domains(from->value, out);
 }

@@ -7,7 +7,9 @@
  *	msgheaders_add() keeps each field's name and value (the value exactly as received:
  *	leading blank included when SMFIP_HDR_LEADSPC was negotiated, folds as LF or CRLF).
  *	Fields are counted in arrival order, which is the index space the MTA uses for
- *	header changes.  msgheaders_from_domain() finds the one author domain of the message.
+ *	header changes.  msgheaders_from_domain() finds the one author domain of the message
+ *	(for signing); msgheaders_from_domains() its distinct author domains, at most
+ *	FROM_DOMAINS_MAX (for DMARC, which evaluates each).
  */
 #ifndef SIGNET_MSGHEADERS_H
 #define SIGNET_MSGHEADERS_H
@@ -45,19 +47,34 @@ enum from_status {
 	FROM_SEVERAL,		/* more than one From field */
 	FROM_NO_DOMAIN,		/* no mailbox with a usable domain */
 	FROM_MIXED_DOMAINS,	/* several mailboxes in different domains */
+	FROM_TOO_MANY_DOMAINS,	/* more than FROM_DOMAINS_MAX distinct domains */
+};
+
+#define FROM_DOMAINS_MAX	8	/* distinct author domains kept (and evaluated) */
+#define FROM_DOMAIN_SIZE	256	/* a domain in A-label form and its NUL */
+
+/* The distinct domains of the mailboxes of From, lower case, A-labels, in order of first
+ * appearance; the ones past FROM_DOMAINS_MAX are not kept, only noted in over. */
+struct from_domains {
+	char	domain[FROM_DOMAINS_MAX][FROM_DOMAIN_SIZE];
+	size_t	count;
+	size_t	mailboxes;		/* mailboxes with a usable domain */
+	int	over;			/* a domain past FROM_DOMAINS_MAX was seen */
 };
 
 /* On FROM_OK writes the lower-cased domain, without a trailing dot, into domain. */
 enum from_status msgheaders_from_domain(const struct msgheaders *h, char *domain, size_t size);
 const char *from_status_text(enum from_status status);
 
-/* The same, also counting the mailboxes that have a domain (DMARC wants exactly one). */
-enum from_status msgheaders_from(const struct msgheaders *h, char *domain, size_t size,
-	    size_t *mailboxes);
+/* FROM_OK with at least one domain in *out; FROM_TOO_MANY_DOMAINS with the first
+ * FROM_DOMAINS_MAX; FROM_MISSING, FROM_SEVERAL or FROM_NO_DOMAIN with none. */
+enum from_status msgheaders_from_domains(const struct msgheaders *h, struct from_domains *out);
 
-/* The domain of an RFC 5322 address-list value; exported for the unit tests. */
+/* The same on an RFC 5322 address-list value; exported for the unit tests.
+ * from_value_parse() wants one domain: several are FROM_MIXED_DOMAINS. */
 enum from_status from_value_domain(const char *value, char *domain, size_t size);
 enum from_status from_value_parse(const char *value, char *domain, size_t size,
 	    size_t *mailboxes);
+enum from_status from_value_domains(const char *value, struct from_domains *out);
 
 #endif

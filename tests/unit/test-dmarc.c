@@ -512,9 +512,9 @@ static void test_eval_table(void)
 
 	for (i = 0; i < sizeof(eval_cases) / sizeof(eval_cases[0]); i++) {
 		const struct eval_case *c = &eval_cases[i];
-		struct dmarc_dkim_result dkim = { c->dkim_domain, c->dkim_pass };
+		struct dmarc_dkim_result dkim = { c->dkim_domain, c->dkim_pass, 0 };
 		struct dmarc_input in = { c->from, c->spf_domain, c->spf_pass, &dkim,
-		    c->dkim_domain != NULL };
+		    c->dkim_domain != NULL, 0 };
 
 		fake_dns(&dns, &shared);
 		TAP_OK(dmarc_evaluate(&dns, &in, &v), "%s: evaluates", c->name);
@@ -527,9 +527,9 @@ static void test_eval_table(void)
 static void test_eval_details(void)
 {
 	struct dmarc_dkim_result dkim[] = {
-		{"example.net", 1}, {"example.com", 0}, {"mail.example.com", 1},
+		{"example.net", 1, 0}, {"example.com", 0, 0}, {"mail.example.com", 1, 0},
 	};
-	struct dmarc_input in = { "example.com", NULL, 0, dkim, 3 };
+	struct dmarc_input in = { "example.com", NULL, 0, dkim, 3, 0 };
 	struct dmarc_dns dns;
 	struct dmarc_verdict v;
 
@@ -555,11 +555,21 @@ static void test_eval_details(void)
 	dmarc_evaluate(&dns, &in, &v);
 	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_to_apply(&v)), "quarantine",
 	    "t=y_applies_reject_as_quarantine");
+	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_evaluated(&v)), "quarantine",
+	    "t=y_reports_reject_as_quarantine");
+	TAP_STR_EQ(dmarc_policy_name(v.policy), "reject", "t=y_keeps_the_published_policy");
 	in.from_domain = "testing2.test";
 	fake_dns(&dns, &shared);
 	dmarc_evaluate(&dns, &in, &v);
 	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_to_apply(&v)), "none",
 	    "t=y_applies_quarantine_as_none");
+	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_evaluated(&v)), "none",
+	    "t=y_reports_quarantine_as_none");
+	in.from_domain = "nothing.invalid";
+	fake_dns(&dns, &shared);
+	dmarc_evaluate(&dns, &in, &v);
+	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_evaluated(&v)), "none",
+	    "no_record_evaluates_to_none");
 	in.from_domain = "example.com";
 	fake_dns(&dns, &shared);
 	dmarc_evaluate(&dns, &in, &v);
@@ -570,6 +580,8 @@ static void test_eval_details(void)
 	fake_dns(&dns, &shared);
 	dmarc_evaluate(&dns, &in, &v);
 	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_to_apply(&v)), "none", "pass_applies_nothing");
+	TAP_STR_EQ(dmarc_policy_name(dmarc_policy_evaluated(&v)), "reject",
+	    "pass_reports_the_evaluated_policy");
 
 	TAP_OK(!dmarc_evaluate(NULL, &in, &v), "evaluate_refuses_null_dns");
 	in.dkim = NULL;
@@ -577,11 +589,90 @@ static void test_eval_details(void)
 	TAP_OK(!dmarc_evaluate(&dns, &in, &v), "evaluate_refuses_missing_dkim_array");
 }
 
+/* ---- checks that did not complete (RFC 9989 section 5.3.6) ------------------------------ */
+
+enum check { NO, PASS, TEMP };	/* an identifier's check: absent or other, pass, temperror */
+
+struct undecided_case {
+	const char *name;
+	const char *from;
+	const char *spf_domain;
+	enum check spf;
+	const char *dkim_domain;	/* NULL: no signature */
+	enum check dkim;
+	const char *dkim2_domain;	/* a second signature, or NULL */
+	enum check dkim2;
+	enum dmarc_result result;
+	const char *reason;		/* a substring of the reason */
+};
+
+static const struct undecided_case undecided_cases[] = {
+	{"dkim_temperror_identical_is_temperror", "example.com", NULL, NO, "example.com", TEMP,
+	 NULL, NO, R(TEMPERROR), "DKIM temperror could have aligned: d=example.com"},
+	{"dkim_temperror_relaxed_subdomain_is_temperror", "example.com", NULL, NO,
+	 "mail.example.com", TEMP, NULL, NO, R(TEMPERROR), "d=mail.example.com"},
+	{"dkim_temperror_other_org_is_fail", "example.com", NULL, NO, "example.net", TEMP,
+	 NULL, NO, R(FAIL), "no aligned identifier"},
+	{"dkim_temperror_strict_subdomain_is_fail", "strict.test", NULL, NO, "mail.strict.test",
+	 TEMP, NULL, NO, R(FAIL), "no aligned identifier"},
+	{"dkim_temperror_strict_identical_is_temperror", "strict.test", NULL, NO, "strict.test",
+	 TEMP, NULL, NO, R(TEMPERROR), "d=strict.test"},
+	{"dkim_temperror_with_aligned_spf_passes", "example.com", "example.com", PASS,
+	 "example.com", TEMP, NULL, NO, R(PASS), "aligned SPF example.com"},
+	{"dkim_temperror_with_aligned_dkim_passes", "example.com", NULL, NO, "example.com", TEMP,
+	 "mail.example.com", PASS, R(PASS), "aligned DKIM d=mail.example.com"},
+	{"dkim_temperror_with_unaligned_pass_is_temperror", "example.com", "example.org", PASS,
+	 "example.com", TEMP, "example.net", PASS, R(TEMPERROR), "d=example.com"},
+	{"spf_temperror_identical_is_temperror", "example.com", "example.com", TEMP, NULL, NO,
+	 NULL, NO, R(TEMPERROR), "SPF temperror could have aligned: example.com"},
+	{"spf_temperror_relaxed_subdomain_is_temperror", "example.com", "bounce.example.com",
+	 TEMP, NULL, NO, NULL, NO, R(TEMPERROR), "bounce.example.com"},
+	{"spf_temperror_other_org_is_fail", "example.com", "example.org", TEMP, NULL, NO,
+	 NULL, NO, R(FAIL), "no aligned identifier"},
+	{"spf_temperror_strict_subdomain_is_fail", "strict.test", "mail.strict.test", TEMP,
+	 NULL, NO, NULL, NO, R(FAIL), "no aligned identifier"},
+	{"spf_temperror_with_aligned_dkim_passes", "example.com", "example.com", TEMP,
+	 "example.com", PASS, NULL, NO, R(PASS), "aligned DKIM d=example.com"},
+	{"temperror_whose_alignment_walk_fails", "sub.tfw.test", NULL, NO, "other.tfw.test",
+	 TEMP, NULL, NO, R(TEMPERROR), "finding whether the DKIM temperror aligns"},
+	{"temperror_under_p_none_is_temperror", "div.corp.test", NULL, NO, "div.corp.test", TEMP,
+	 NULL, NO, R(TEMPERROR), "d=div.corp.test"},
+	{"temperror_without_policy_is_none", "nothing.invalid", "nothing.invalid", TEMP,
+	 "nothing.invalid", TEMP, NULL, NO, R(NONE), "no DMARC policy record"},
+};
+
+static void test_undecided_table(void)
+{
+	struct dmarc_dns dns;
+	struct dmarc_verdict v;
+	size_t	i;
+
+	for (i = 0; i < sizeof(undecided_cases) / sizeof(undecided_cases[0]); i++) {
+		const struct undecided_case *c = &undecided_cases[i];
+		struct dmarc_dkim_result dkim[2] = {
+			{ c->dkim_domain, c->dkim == PASS, c->dkim == TEMP },
+			{ c->dkim2_domain, c->dkim2 == PASS, c->dkim2 == TEMP },
+		};
+		struct dmarc_input in = { c->from, c->spf_domain, c->spf == PASS, dkim,
+		    c->dkim2_domain != NULL ? 2 : c->dkim_domain != NULL, c->spf == TEMP };
+
+		fake_dns(&dns, &shared);
+		TAP_OK(dmarc_evaluate(&dns, &in, &v), "%s: evaluates", c->name);
+		TAP_STR_EQ(dmarc_result_name(v.result), dmarc_result_name(c->result),
+		    "%s: result (%s)", c->name, v.reason);
+		TAP_OK(strstr(v.reason, c->reason) != NULL && reason_printable(v.reason),
+		    "%s: reason \"%s\" holds \"%s\"", c->name, v.reason, c->reason);
+		TAP_STR_EQ(dmarc_policy_name(dmarc_policy_to_apply(&v)),
+		    c->result == DMARC_RESULT_FAIL ? dmarc_policy_name(v.policy) : "none",
+		    "%s: policy applied", c->name);
+	}
+}
+
 static void test_policy_lookup_failure(void)
 {
 	static const char *const all[] = { "_dmarc.example.com", NULL };
 	struct fake f = { zone, all, NULL, NULL, {{0}}, 0, 0 };
-	struct dmarc_input in = { "example.com", "example.com", 1, NULL, 0 };
+	struct dmarc_input in = { "example.com", "example.com", 1, NULL, 0, 0 };
 	struct dmarc_dns dns;
 	struct dmarc_verdict v;
 
@@ -602,7 +693,7 @@ static void test_psl(void)
 	struct dmarc_psl *psl;
 	struct dmarc_dns dns;
 	struct dmarc_verdict v;
-	struct dmarc_input in = { "mail.example.co.uk", NULL, 0, NULL, 0 };
+	struct dmarc_input in = { "mail.example.co.uk", NULL, 0, NULL, 0, 0 };
 	char	err[256] = "", got[DMARC_DOMAIN_MAX];
 	enum dns_status status;
 	size_t	i;
@@ -670,7 +761,7 @@ static void test_resolver_adapter(void)
 	struct nameserver ns = {.address = "127.0.0.1", .port = 9};
 	struct dns_options options = {.nameservers = &ns, .nameserver_count = 1,
 	    .query_timeout_ms = 200};
-	struct dmarc_input in = { "example.com", "example.com", 1, NULL, 0 };
+	struct dmarc_input in = { "example.com", "example.com", 1, NULL, 0, 0 };
 	struct dns_resolver *resolver;
 	struct dns_budget budget;
 	struct dmarc_dns dns;
@@ -698,6 +789,7 @@ int	main(void)
 	test_walk_order();
 	test_eval_table();
 	test_eval_details();
+	test_undecided_table();
 	test_policy_lookup_failure();
 	test_psl();
 	test_resolver_adapter();

@@ -6,6 +6,7 @@
  *	parser is tested on the forms that mislead naive ones: "@" and "," inside quoted
  *	display names and comments, groups, several mailboxes, IP literals, junk.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "milter/msgheaders.h"
@@ -23,6 +24,69 @@ static void check(const char *value, enum from_status want_status, const char *w
 	    from_status_text(want_status), want_domain, want_mailboxes);
 	if (got != want_status || mailboxes != want_mailboxes)
 		printf("#   got: %s \"%s\" %zu\n", from_status_text(got), domain, mailboxes);
+}
+
+/* want: the domains expected, comma separated ("" for none). */
+static void check_domains(const char *value, enum from_status want_status, const char *want,
+    size_t want_mailboxes, int want_over)
+{
+	struct from_domains d;
+	enum from_status got = from_value_domains(value, &d);
+	char	list[FROM_DOMAINS_MAX * FROM_DOMAIN_SIZE] = "";
+	size_t	used = 0;
+
+	for (size_t i = 0; i < d.count; i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "",
+		    d.domain[i]);
+	TAP_OK(got == want_status && strcmp(list, want) == 0 && d.mailboxes == want_mailboxes &&
+	    d.over == want_over, "domains of From:%.60s -> %s [%s] (%zu mailboxes%s)", value,
+	    from_status_text(want_status), want, want_mailboxes, want_over ? ", over" : "");
+	if (got != want_status || strcmp(list, want) != 0 || d.mailboxes != want_mailboxes ||
+	    d.over != want_over)
+		printf("#   got: %s [%s] %zu%s\n", from_status_text(got), list, d.mailboxes,
+		    d.over ? " over" : "");
+}
+
+static void test_from_domains(void)
+{
+	struct msgheaders h = {0};
+	struct from_domains d;
+
+	check_domains(" alice@example.com", FROM_OK, "example.com", 1, 0);
+	check_domains(" a@example.com, b@example.org", FROM_OK, "example.com,example.org", 2, 0);
+	check_domains(" a@Example.COM, b@example.com, c@example.com.", FROM_OK, "example.com",
+	    3, 0);
+	check_domains(" a@x.example, b@y.example, c@x.example", FROM_OK, "x.example,y.example",
+	    3, 0);
+	check_domains(" Team: Alice <@relay.example:alice@example.com>, b@example.org;",
+	    FROM_OK, "example.com,example.org", 2, 0);
+	check_domains(" a@1.example, b@2.example, c@3.example, d@4.example, e@5.example, "
+	    "f@6.example, g@7.example, h@8.example, i@8.example", FROM_OK,
+	    "1.example,2.example,3.example,4.example,5.example,6.example,7.example,8.example",
+	    9, 0);
+	check_domains(" a@1.example, b@2.example, c@3.example, d@4.example, e@5.example, "
+	    "f@6.example, g@7.example, h@8.example, i@9.example, j@1.example",
+	    FROM_TOO_MANY_DOMAINS,
+	    "1.example,2.example,3.example,4.example,5.example,6.example,7.example,8.example",
+	    10, 1);
+	/* one mailbox without a usable domain spoils the field, however many others parse */
+	check_domains(" a@example.com, b@example.org, ceo@[192.0.2.1]", FROM_NO_DOMAIN, "", 2,
+	    0);
+	check_domains(" undisclosed-recipients:;", FROM_NO_DOMAIN, "", 0, 0);
+	check_domains("", FROM_NO_DOMAIN, "", 0, 0);
+
+	/* signing still wants one domain */
+	check(" a@1.example, b@2.example, c@3.example, d@4.example, e@5.example, f@6.example, "
+	    "g@7.example, h@8.example, i@9.example", FROM_MIXED_DOMAINS, "", 9);
+
+	TAP_INT_EQ(msgheaders_from_domains(&h, &d), FROM_MISSING, "from_domains: no From");
+	msgheaders_add(&h, "From", " a@example.com, b@Example.org");
+	TAP_OK(msgheaders_from_domains(&h, &d) == FROM_OK && d.count == 2 &&
+	    strcmp(d.domain[1], "example.org") == 0, "from_domains: both domains of one field");
+	msgheaders_add(&h, "From", " c@example.net");
+	TAP_OK(msgheaders_from_domains(&h, &d) == FROM_SEVERAL && d.count == 0,
+	    "from_domains: several From fields give no domain");
+	msgheaders_clear(&h);
 }
 
 int	main(void)
@@ -76,5 +140,6 @@ int	main(void)
 			refused++;
 	TAP_INT_EQ(refused, 5, "fields past the limit are refused, not stored");
 	msgheaders_clear(&h);
+	test_from_domains();
 	return tap_done();
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """
 NAME
-    run-inbound.py - Signet's data-driven inbound suite: tests/data/inbound/*.case (TAP)
+    run-cases.py - Signet's data-driven inbound suite: tests/data/inbound/*.case (TAP)
 
 SYNOPSIS
-    top_srcdir=... top_builddir=... /usr/bin/python3 tests/data/run-inbound.py [CASE...]
-    SIGNET_TEST_ONLY=REGEX SIGNET_TEST_KEEP=1 SIGNET_TEST_JOBS=N tests/data/run-inbound.py
+    top_srcdir=... top_builddir=... /usr/bin/python3 tests/data/run-cases.py [CASE...]
+    SIGNET_TEST_ONLY=REGEX SIGNET_TEST_KEEP=1 SIGNET_TEST_JOBS=N tests/data/run-cases.py
 
 DESCRIPTION
     Each case file (format: tests/data/README.md) describes one inbound message: the SMTP

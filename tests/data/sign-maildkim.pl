@@ -14,7 +14,7 @@
 #	default list, which always has From), or "-" for Mail::DKIM's default choice.  TIMESTAMP and EXPIRATION are absolute Unix times for
 #	t= and x=, or "-" for none.
 #
-#	tests/data/run-inbound.py runs this for "sign maildkim" lines.
+#	tests/data/run-cases.py runs this for "sign maildkim" lines.
 # DIAGNOSTICS
 #	Exit status 0 with the header field on standard output, 2 on any error, with one
 #	line on standard error.

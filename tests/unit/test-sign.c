@@ -5,8 +5,9 @@
  *	Signs messages with sign_message() for RSA-SHA256 and Ed25519-SHA256 under every
  *	canonicalization pair, assembles the message as an MTA would deliver it, and has
  *	libopendkim verify it, its key lookup answered from the generated keys (no DNS: the
- *	milter suite does that with a real DNS server and two more verifiers).  Also checks
- *	that oversigning makes an added header field break the signature.
+ *	outbound cases of tests/data do that with a real DNS server and two more
+ *	verifiers).  Also checks that oversigning makes an added header field break the
+ *	signature.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,44 +1,51 @@
 #!/usr/bin/python3
 """
 NAME
-    run-inbound.py - Signet's data-driven inbound suite: tests/data/inbound/*.case (TAP)
+    run-cases.py - Signet's data-driven suites: tests/data/inbound/*.case and
+    tests/data/outbound/*.case (TAP)
 
 SYNOPSIS
-    top_srcdir=... top_builddir=... /usr/bin/python3 tests/data/run-inbound.py [CASE...]
-    SIGNET_TEST_ONLY=REGEX SIGNET_TEST_KEEP=1 SIGNET_TEST_JOBS=N tests/data/run-inbound.py
+    top_srcdir=... top_builddir=... /usr/bin/python3 tests/data/run-cases.py [CASE...]
+    SIGNET_TEST_ONLY=REGEX SIGNET_TEST_KEEP=1 SIGNET_TEST_JOBS=N tests/data/run-cases.py
 
 DESCRIPTION
-    Each case file (format: tests/data/README.md) describes one inbound message: the SMTP
-    envelope, how to sign it at run time (dkimpy, Mail::DKIM or Signet itself), how to
-    tamper with it afterwards, extra daemon configuration, the DNS data, and what the
-    daemon must do.  For every case the runner
+    Each case file (format: tests/data/README.md) describes a message (or several, sent
+    on one connection): the SMTP envelope, how to sign it at run time (dkimpy, Mail::DKIM
+    or Signet itself), how to tamper with it afterwards, the keys of the daemon's own
+    keystore, extra daemon configuration, the DNS data, and what the daemon must do.
+    For every case the runner
 
-      - writes the case's DNS data into one zone per top-level domain and starts a
-        private NSD (tests/lib/dnsserver.sh) plus a small DNS front in this process
-        that forwards to it; the front drops NSD's referrals, so a name the case
+      - makes the case's keystore with keys/signet-keys (outbound cases) and writes the
+        case's DNS data and those keys' records into one zone per top-level domain;
+        starts a private NSD (tests/lib/dnsserver.sh) plus a small DNS front in this
+        process that forwards to it; the front drops NSD's referrals, so a name the case
         delegates (to any server name) is never answered, which is how a case makes a
         lookup time out;
       - starts its own milter/signet (Mode sv, Nameservers = that front), so no DNS
         cache is shared between cases;
-      - signs and tampers the message, sends it as an inbound client with the milter
-        client of tests/milter (milterclient.py, Postfix behaviour, CRLF body), and
-        checks the verdict, the Authentication-Results header and the delivered bytes;
+      - signs and tampers the message, sends it with the milter client of tests/milter
+        (milterclient.py, Postfix behaviour, CRLF body unless the case says otherwise),
+        and checks the verdict, the Authentication-Results header, the delivered bytes
+        and (outbound) the DKIM-Signature fields the daemon added, each verified by
+        dkimpy and by Mail::DKIM against the case's NSD (signing.py);
       - checks that the daemon is still alive afterwards.
 
     The cases run in parallel (SIGNET_TEST_JOBS, default 4); TAP lines come out in case
-    order, "ok N - NNN-name".  A failing case prints, as "#" lines, what it got and what
-    it wanted, the Authentication-Results fields of the delivered message, the DNS
-    queries the daemon made, and the daemon's log.  A missing tool fails every case
-    with the reason; nothing is skipped.
+    order, "ok N - FOLDER/NNN-name", and one line "# FOLDER suite: N passed, N failed"
+    per folder follows.  A failing case prints, as "#" lines, what it got and what it
+    wanted, the Authentication-Results fields of the delivered message, the verifiers'
+    output, the DNS queries the daemon made, and the daemon's log.  A missing tool fails
+    every case with the reason; nothing is skipped.
 
     top_srcdir and top_builddir default to the repository root; the conformance data
     comes from $SIGNET_CONFORMANCE_DIR (default $top_srcdir/../shared/conformance).
-    CASE arguments (file paths or names such as 011-dkim-fail-body-tampered) select cases;
-    so does SIGNET_TEST_ONLY, a regular expression searched in the case names.
+    CASE arguments select cases: a folder (inbound, outbound), a file or folder path,
+    or a name prefix with or without its folder (011-dkim-fail, outbound/02); so does
+    SIGNET_TEST_ONLY, a regular expression searched in "FOLDER/NNN-name".
     SIGNET_TEST_KEEP=1 keeps the temporary directory: one folder per case with its
-    zone files, NSD log, daemon config and log, the message sent and the one delivered.
-    SIGNET_SIGNER names another signet binary for the "sign signet" step (default: the
-    one under test).
+    zone files, NSD log, keystore, daemon config and log, the messages sent and
+    delivered.  SIGNET_SIGNER names another signet binary for the "sign signet" step
+    (default: the one under test).
 
     --dkimpy first: no daemon; each case's message is signed and tampered, its DNS
     served, and tests/lib/verify-dkimpy.py verifies it through the DNS front; the
@@ -46,8 +53,9 @@ DESCRIPTION
     checks the cases themselves against an independent verifier.
 
 FILES
-    tests/data/inbound/*.case, tests/data/sign-maildkim.pl, tests/lib/dnsserver.sh,
-    tests/milter/milterclient.py
+    tests/data/inbound/*.case, tests/data/outbound/*.case, tests/data/signing.py,
+    tests/data/sign-maildkim.pl, tests/lib/dnsserver.sh, tests/lib/verify-dkimpy.py,
+    tests/lib/verify-maildkim.pl, tests/milter/milterclient.py
 
 EXIT STATUS
     0 when every case passes, 1 otherwise.
@@ -71,7 +79,8 @@ TOP_SRCDIR = os.path.abspath(os.environ.get("top_srcdir") or os.path.join(HERE, 
 TOP_BUILDDIR = os.path.abspath(os.environ.get("top_builddir") or TOP_SRCDIR)
 CONFORMANCE = os.path.abspath(os.environ.get("SIGNET_CONFORMANCE_DIR") or
                               os.path.join(TOP_SRCDIR, "..", "shared", "conformance"))
-CASE_DIR = os.path.join(TOP_SRCDIR, "tests", "data", "inbound")
+DATA_DIR = os.path.join(TOP_SRCDIR, "tests", "data")
+FOLDERS = ("inbound", "outbound")
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
 SIGNET_KEYS = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
 SIGNER = os.environ.get("SIGNET_SIGNER") or SIGNET
@@ -81,6 +90,7 @@ SIGN_MAILDKIM = os.path.join(HERE, "sign-maildkim.pl")
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "milter"))
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "lib"))
 import milterclient  # noqa: E402
+import signing  # noqa: E402
 from signettest import free_udp_tcp_port  # noqa: E402
 
 AUTHSERV_ID = "mx.signet.test"
@@ -237,6 +247,8 @@ class Case:
     def __init__(self, path):
         self.path = path
         self.name = os.path.basename(path)[:-len(".case")]
+        self.kind = os.path.basename(os.path.dirname(os.path.abspath(path)))
+        self.label = "%s/%s" % (self.kind, self.name)
         self.client = "192.0.2.10"
         self.helo = "mail.example.org"
         self.mailfrom = "alice@example.org"
@@ -247,11 +259,35 @@ class Case:
         self.tampers = []
         self.expects = []
         self.zone = []
-        self.message = None
+        self.messages = []
         self.message_file = None
         self.bigbody = 0
         self.files = {}
+        self.keys = []
+        self.line_endings = "crlf"
         self.parse()
+
+    @property
+    def outbound(self):
+        return self.kind == "outbound"
+
+    def endings(self, data):
+        """CRLF line endings, or bare LF with "line-endings lf"."""
+        if self.line_endings == "crlf":
+            return to_crlf(data)
+        return re.sub(rb"\r?\n", b"\n", data)
+
+    def expects_for(self, n):
+        """The expectations of message n (1-based): those without "#N" and those
+        with #n."""
+        out = []
+        for e in self.expects:
+            m = re.match(r"#(\d+)\s+(.*)$", e)
+            if not m:
+                out.append(e)
+            elif int(m.group(1)) == n:
+                out.append(m.group(2))
+        return out
 
     def parse(self):
         with open(self.path, "rb") as f:
@@ -265,15 +301,19 @@ class Case:
                 self.zone = [l for l in body.decode("utf-8").splitlines()
                              if l.strip() and not l.lstrip().startswith(";")]
             elif title == "message":
-                self.message = unescape(to_crlf(body))
+                self.messages.append(unescape(self.endings(body)))
             elif title.startswith("file "):
                 self.files[title[5:].strip()] = body
             else:
                 raise CaseError("unknown section '--- %s'" % title)
-        if self.message is None and self.message_file is None:
-            raise CaseError("no '--- message' section and no message-file")
+        if bool(self.messages) == bool(self.message_file):
+            raise CaseError("want '--- message' sections or one message-file")
         if not self.expects:
             raise CaseError("no expect line")
+        for e in self.expects:
+            m = re.match(r"#(\d+)\s", e)
+            if m and not 1 <= int(m.group(1)) <= max(1, len(self.messages)):
+                raise CaseError("expect %s: there is no message %s" % (e, m.group(1)))
 
     def parse_header(self, text):
         for lineno, raw in enumerate(text.split(b"\n"), 1):
@@ -305,6 +345,15 @@ class Case:
                 self.message_file = rest
             elif word == "bigbody":
                 self.bigbody = int(rest)
+            elif word == "keys":
+                try:
+                    self.keys.append(signing.parse_keys_line(rest))
+                except ValueError as e:
+                    raise CaseError("line %d: %s" % (lineno, e))
+            elif word == "line-endings":
+                if rest not in ("crlf", "lf"):
+                    raise CaseError("line %d: line-endings crlf|lf" % lineno)
+                self.line_endings = rest
             else:
                 raise CaseError("line %d: unknown keyword '%s'" % (lineno, word))
 
@@ -442,11 +491,7 @@ class SignetSigner:
 
     @staticmethod
     def keys(keystore, *args):
-        r = subprocess.run([SIGNET_KEYS, "-k", keystore] + list(args),
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("signet-keys %s: %s" % (" ".join(args), r.stderr.strip()))
-        return r.stdout
+        return signing.signet_keys(SIGNET_KEYS, keystore, *args)
 
     def sign(self, message, domain):
         self.start()
@@ -654,10 +699,11 @@ def start_nsd(dir, zones):
 
 # ---- preparing a case ----------------------------------------------------------------
 class Runner:
-    def __init__(self, tmp, keys, signer):
+    def __init__(self, tmp, keys, signer, pool):
         self.tmp = tmp
         self.keys = keys
         self.signer = signer
+        self.pool = pool
 
     def expand_zone_line(self, line):
         def repl(m):
@@ -680,8 +726,9 @@ class Runner:
             return " ".join('"%s"' % s[i:i + 255] for i in range(0, len(s), 255))
         return re.sub(r'"((?:[^"\\]|\\.)*)"', split_long, line)
 
-    def write_zones(self, case, dir):
-        lines = [self.expand_zone_line(l) for l in case.zone]
+    def write_zones(self, case, dir, records):
+        """records: zone lines of the case's own keystore."""
+        lines = [self.expand_zone_line(l) for l in case.zone] + records
         for spec in case.signs:
             if spec["tool"] == "signet":
                 self.signer.start()
@@ -705,13 +752,15 @@ class Runner:
             zones[tld] = path
         return zones
 
-    def build_message(self, case):
+    def build_messages(self, case):
         if case.message_file:
-            msg = to_crlf(read_source(case.message_file))
-        else:
-            msg = case.message
+            return [self.build_message(case, case.endings(read_source(case.message_file)))]
+        return [self.build_message(case, m) for m in case.messages]
+
+    def build_message(self, case, msg):
         if case.bigbody:
-            line = b"0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n"
+            line = case.endings(b"0123456789 abcdefghijklmnopqrstuvwxyz "
+                                b"ABCDEFGHIJKLMNOPQRSTUVWXYZ.\r\n")
             out = bytearray()
             n = 0
             while len(out) < case.bigbody:
@@ -824,19 +873,20 @@ class Runner:
                 conf.append((k, v))
         return "".join("%s %s\n" % kv for kv in conf)
 
-    def verify_only(self, case, dir, front, msg):
+    def verify_only(self, dir, front, sent):
         """--dkimpy: the signatures and zones of a case checked by dkimpy alone (through
         the DNS front), printed as comments; no daemon."""
         r = subprocess.run([sys.executable, os.path.join(TOP_SRCDIR, "tests", "lib",
                                                          "verify-dkimpy.py"),
-                            "127.0.0.1", str(front.port), os.path.join(dir, "sent.eml")],
+                            "127.0.0.1", str(front.port)] + sent,
                            capture_output=True, text=True, timeout=60)
         return ["dkimpy: " + l for l in (r.stdout + r.stderr).splitlines()] or ["dkimpy: -"]
 
     # ---- one case --------------------------------------------------------------------
     def run(self, case):
-        dir = os.path.join(self.tmp, case.name)
-        os.makedirs(os.path.join(dir, "keystore"), exist_ok=True)
+        dir = os.path.join(self.tmp, case.kind, case.name)
+        keystore = os.path.join(dir, "keystore")
+        os.makedirs(keystore, exist_ok=True)
         diag = []
         nsd_pid = None
         front = None
@@ -846,14 +896,21 @@ class Runner:
             for name, body in case.files.items():
                 with open(os.path.join(dir, name), "wb") as f:
                     f.write(body)
-            zones = self.write_zones(case, dir)
+            selectors, records = {}, []
+            if case.keys:
+                selectors, records = self.pool.keystore(case.keys, keystore)
+            zones = self.write_zones(case, dir, records)
             nsd_port, nsd_pid = start_nsd(os.path.join(dir, "nsd"), zones)
+            signing.check_served(nsd_port, selectors)
             front = DnsFront(nsd_port)
-            msg = self.build_message(case)
-            with open(os.path.join(dir, "sent.eml"), "wb") as f:
-                f.write(msg)
+            msgs = self.build_messages(case)
+            sent = [os.path.join(dir, numbered("sent", n, len(msgs)))
+                    for n in range(1, len(msgs) + 1)]
+            for path, msg in zip(sent, msgs):
+                with open(path, "wb") as f:
+                    f.write(msg)
             if VERIFY_ONLY:
-                return self.verify_only(case, dir, front, msg)
+                return self.verify_only(dir, front, sent)
             port = free_udp_tcp_port()
             conf = os.path.join(dir, "signet.conf")
             with open(conf, "w") as f:
@@ -863,29 +920,27 @@ class Runner:
                                     stderr=subprocess.STDOUT)
             log.close()
             wait_milter(proc, port, logpath)
-            try:
-                with milterclient.Session("inet:%d@127.0.0.1" % port, timeout=60,
-                                          body_crlf=True) as s:
-                    s.connect(case.client, helo=case.helo)
-                    res = s.message(msg, case.mailfrom, case.rcpts, auth_authen=case.auth,
-                                    queue_id="Q" + re.sub(r"\W", "", case.name)[:12])
-            except (OSError, milterclient.ProtocolError) as e:
-                res = None
-                diag.append("milter conversation failed: %s: %s" % (type(e).__name__, e))
-            if res is not None and res.message is not None:
-                with open(os.path.join(dir, "delivered.eml"), "wb") as f:
-                    f.write(res.message)
+            results, failure = self.send(case, port, msgs)
+            if failure:
+                diag.append(failure)
             time.sleep(0.05)
             if proc.poll() is not None:
                 diag.append("the daemon died during this case (exit status %s)"
                             % proc.returncode)
-            if res is not None:
-                diag += check(case, res)
+            for n, res in enumerate(results, 1):
+                delivered = os.path.join(dir, numbered("delivered", n, len(msgs)))
+                if res.message is not None:
+                    with open(delivered, "wb") as f:
+                        f.write(res.message)
+                errors = check(case, res, case.expects_for(n),
+                               Outbound(selectors, nsd_port, delivered))
+                if len(msgs) > 1:
+                    errors = ["message %d: %s" % (n, e) for e in errors]
+                diag += errors
         except CaseError as e:
             diag.append("case file error: %s" % e)
         except Exception as e:          # set-up trouble: the case fails with the reason
             diag.append("set-up failed: %s: %s" % (type(e).__name__, e))
-            res = None
         finally:
             if proc is not None and proc.poll() is None:
                 proc.terminate()
@@ -909,6 +964,39 @@ class Runner:
                 diag.append("daemon log:")
                 diag += ["  " + l for l in tail(logpath, 60).splitlines()]
         return diag
+
+    @staticmethod
+    def send(case, port, msgs):
+        """Every message of the case on one connection (SMFIC_ABORT between them, as
+        Postfix's smtpd); returns ([Result], None) or (the results so far, failure)."""
+        results = []
+        stem = "Q" + re.sub(r"\W", "", case.name)[:12]
+        try:
+            with milterclient.Session("inet:%d@127.0.0.1" % port, timeout=60,
+                                      body_crlf=case.line_endings == "crlf") as s:
+                s.connect(case.client, helo=case.helo)
+                for n, msg in enumerate(msgs, 1):
+                    results.append(s.message(msg, case.mailfrom, case.rcpts,
+                                             auth_authen=case.auth,
+                                             queue_id=stem + ("" if n == 1 else str(n))))
+        except (OSError, milterclient.ProtocolError) as e:
+            return results, ("milter conversation failed after %d message(s): %s: %s"
+                             % (len(results), type(e).__name__, e))
+        return results, None
+
+
+def numbered(stem, n, count):
+    """sent.eml for a case's only message; sent-1.eml, sent-2.eml... for several."""
+    return "%s.eml" % stem if count == 1 else "%s-%d.eml" % (stem, n)
+
+
+class Outbound:
+    """What check() needs for the outbound expectations of one message."""
+
+    def __init__(self, selectors, nsd_port, delivered):
+        self.selectors = selectors
+        self.nsd_port = nsd_port
+        self.delivered = delivered
 
 
 def read_source(ref):
@@ -957,15 +1045,27 @@ def assign(wants, results, used=()):
     return False
 
 
-def check(case, res):
+def check(case, res, expects, outbound):
+    """Errors of one message: res its milterclient.Result, expects its expectations,
+    outbound what the outbound ones need (an Outbound)."""
     errors = []
     want_action = "accept"
-    authres_count = 1
+    # Signet adds no Authentication-Results to outbound mail; an outbound case that
+    # sends inbound mail (an external client) says how many it wants.
+    authres_count = None if case.outbound else 1
     header_checks = []
+    signing_wants = []
     result_wants = []
     counts = {}
     want_quarantine = None
-    for e in case.expects:
+    for e in expects:
+        try:
+            want = signing.parse_expectation(e)
+        except ValueError as x:
+            raise CaseError(str(x))
+        if want:
+            signing_wants.append(want)
+            continue
         m = re.match(r"action=(\w+)$", e)
         if m:
             want_action = m.group(1)
@@ -999,6 +1099,9 @@ def check(case, res):
                                  m.group(3).split()))
             continue
         raise CaseError("unknown expectation '%s'" % e)
+    if case.outbound and not any(k in ("signature", "unsigned") for k, _ in signing_wants):
+        raise CaseError("an outbound case says what is signed: expect signature ... or "
+                        "expect unsigned")
 
     got_action = "accept" if res.action == "continue" else res.action
     if got_action != want_action:
@@ -1011,7 +1114,7 @@ def check(case, res):
         errors.append("quarantine: got %r, want one%s" % (
             res.quarantine, " matching /%s/" % want_quarantine if want_quarantine else ""))
     if res.message is None:
-        if result_wants or header_checks or counts:
+        if result_wants or header_checks or counts or signing_wants:
             if got_action == want_action:
                 errors.append("no delivered message to check the header of")
         return errors
@@ -1019,7 +1122,7 @@ def check(case, res):
     fields = split_fields(res.message)
     ars = authres_fields(res.message)
     ours = [(raw, a) for raw, a in ars if a.authserv_id.lower() == AUTHSERV_ID]
-    if len(ours) != authres_count:
+    if authres_count is not None and len(ours) != authres_count:
         errors.append("Authentication-Results with authserv-id %s: got %d, want %d"
                       % (AUTHSERV_ID, len(ours), authres_count))
     if ours and authres_count == 1:
@@ -1040,7 +1143,7 @@ def check(case, res):
                 errors.append("want result %s=%s %s: not found" % (w[0], "|".join(w[1]),
                                                                    " ".join(w[2])))
         if all(any(match_result(r, *w) for r in results) for w in result_wants):
-            errors.append("want distinct results for: %s" % "; ".join(case.expects))
+            errors.append("want distinct results for: %s" % "; ".join(expects))
     for method, n in counts.items():
         got = sum(1 for r in results if r["method"] == method)
         if got != n:
@@ -1058,7 +1161,10 @@ def check(case, res):
             got = sum(1 for fname, _ in fields if fname.lower() == name.lower())
             if got != n:
                 errors.append("%s header fields: got %d, want %d" % (name, got, n))
-    if errors:
+    if signing_wants:
+        errors += signing.check(res, signing_wants, outbound.selectors, outbound.nsd_port,
+                                outbound.delivered)
+    if errors and ars:
         errors.append("delivered Authentication-Results fields:")
         for raw, _ in ars:
             errors += ["  " + l for l in raw.decode("latin-1").split("\r\n")]
@@ -1086,28 +1192,54 @@ def missing_tools():
     except ImportError as e:
         missing.append("%s for %s (apt-get install python3-dkim python3-nacl)"
                        % (e, sys.executable))
-    if subprocess.run(["perl", "-MMail::DKIM::Signer", "-e", "1"],
-                      capture_output=True).returncode != 0:
-        missing.append("Mail::DKIM (apt-get install libmail-dkim-perl)")
+    try:
+        import dns.resolver  # noqa: F401
+    except ImportError as e:
+        missing.append("%s for %s (apt-get install python3-dnspython)"
+                       % (e, sys.executable))
+    if subprocess.run(["perl", "-MMail::DKIM::Signer", "-MMail::DKIM::Verifier",
+                       "-MNet::DNS", "-MCrypt::PK::Ed25519", "-e", "1"],
+                      capture_output=True).returncode:
+        missing.append("Mail::DKIM/Net::DNS/CryptX (apt-get install libmail-dkim-perl "
+                       "libnet-dns-perl libcryptx-perl)")
     if not os.path.isdir(os.path.join(CONFORMANCE, "dkim")):
         missing.append("conformance data %s/dkim (set SIGNET_CONFORMANCE_DIR)" % CONFORMANCE)
     return missing
 
 
+def case_files(folder):
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                  if f.endswith(".case"))
+
+
+def label(path):
+    """FOLDER/NNN-name, how the TAP lines and SIGNET_TEST_ONLY name a case."""
+    path = os.path.abspath(path)
+    return "%s/%s" % (os.path.basename(os.path.dirname(path)),
+                      os.path.basename(path)[:-len(".case")])
+
+
 def select_cases(argv):
-    paths = sorted(os.path.join(CASE_DIR, f) for f in os.listdir(CASE_DIR)
-                   if f.endswith(".case"))
+    paths = []
+    for folder in FOLDERS:
+        if os.path.isdir(os.path.join(DATA_DIR, folder)):
+            paths += case_files(os.path.join(DATA_DIR, folder))
     if argv:
         chosen = []
         for a in argv:
-            if os.path.exists(a):
+            if os.path.isdir(a):
+                chosen += case_files(os.path.abspath(a))
+            elif os.path.exists(a):
                 chosen.append(os.path.abspath(a))
+            elif a in FOLDERS:
+                chosen += [p for p in paths if label(p).startswith(a + "/")]
             else:
-                chosen += [p for p in paths if os.path.basename(p).startswith(a)]
+                chosen += [p for p in paths if label(p).startswith(a) or
+                           os.path.basename(p).startswith(a)]
         paths = chosen
     only = os.environ.get("SIGNET_TEST_ONLY")
     if only:
-        paths = [p for p in paths if re.search(only, os.path.basename(p))]
+        paths = [p for p in paths if re.search(only, label(p))]
     return paths
 
 
@@ -1125,12 +1257,13 @@ def main(argv):
     for p in paths:
         try:
             cases.append(Case(p))
-        except (CaseError, UnicodeDecodeError) as e:
+        except (CaseError, UnicodeDecodeError, ValueError) as e:
             c = object.__new__(Case)
-            c.name = os.path.basename(p)[:-5]
+            c.label = label(p)
+            c.kind = c.label.split("/")[0]
             cases.append(c)
-            parse_errors[c.name] = "case file error: %s" % e
-    tmp = tempfile.mkdtemp(prefix="signet-inbound.")
+            parse_errors[c.label] = "case file error: %s" % e
+    tmp = tempfile.mkdtemp(prefix="signet-cases.")
     setup_error = None
     missing = missing_tools()
     if missing:
@@ -1139,19 +1272,19 @@ def main(argv):
     if setup_error is None:
         try:
             keys = Keys(os.path.join(tmp, "keys"))
-            domains = {s["d"] for c in cases if c.name not in parse_errors
+            domains = {s["d"] for c in cases if c.label not in parse_errors
                        for s in c.signs if s["tool"] == "signet"}
             signer = SignetSigner(os.path.join(tmp, "signer"), domains)
         except Exception as e:
             setup_error = "set-up: %s: %s" % (type(e).__name__, e)
-    runner = Runner(tmp, keys, signer)
+    runner = Runner(tmp, keys, signer, signing.KeyPool(tmp, SIGNET_KEYS))
     jobs = int(os.environ.get("SIGNET_TEST_JOBS", "4"))
-    nfail = 0
+    failed = {}
     started = time.time()
 
     def one(c):
-        if c.name in parse_errors:
-            return [parse_errors[c.name]]
+        if c.label in parse_errors:
+            return [parse_errors[c.label]]
         if setup_error:
             return [setup_error]
         t0 = time.time()
@@ -1165,13 +1298,13 @@ def main(argv):
                 out = fut.result()
                 diag, secs = (out if isinstance(out, tuple) else (out, 0))
                 if diag:
-                    nfail += 1
-                    print("not ok %d - %s" % (n, c.name))
+                    failed[c.label] = c.kind
+                    print("not ok %d - %s" % (n, c.label))
                     for line in diag:
                         for l in str(line).splitlines() or [""]:
                             print("#   " + l)
                 else:
-                    print("ok %d - %s" % (n, c.name))
+                    print("ok %d - %s" % (n, c.label))
                 sys.stdout.flush()
     finally:
         if signer:
@@ -1180,10 +1313,13 @@ def main(argv):
             print("# kept %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("# inbound suite: %d passed, %d failed, %.0f s"
-          % (len(cases) - nfail, nfail, time.time() - started))
+    for kind in sorted({c.kind for c in cases}):
+        total = sum(1 for c in cases if c.kind == kind)
+        nfail = sum(1 for k in failed.values() if k == kind)
+        print("# %s suite: %d passed, %d failed" % (kind, total - nfail, nfail))
+    print("# %d cases in %.0f s" % (len(cases), time.time() - started))
     print("1..%d" % len(cases))
-    return 1 if nfail else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -167,7 +167,8 @@ def test_sigterm_drain(tmp):
 
         def term():
             d.proc.send_signal(signal.SIGTERM)
-            time.sleep(0.5)  # the daemon has seen it before the message goes on
+            # The daemon has seen it before the message goes on.
+            d.wait_log("letting messages in flight finish", timeout=30)
 
         s.pause = term
         r = s.message(message("a.example", "inflight"), "x@a.example", ["r@example.net"])

@@ -7,11 +7,18 @@
  *	signet -V		print the version
  *	signet --sample-config	print the sample signet.conf generated from the key table
  * DESCRIPTION
- *	Order of start-up: read and check the configuration, load the keystore (private keys
- *	parsed once, here), open the milter socket (unix: only in a directory others cannot
- *	write, SocketMode through the umask, SocketGroup set on the socket itself: unixsock.c),
- *	set TCP_NODELAY on it, detach unless -f, drop privileges to UserID, build the
- *	resolver and verifier, write PidFile, then hand over to libmilter's loop.
+ *	Order of start-up: block SIGHUP, SIGTERM and SIGINT, read and check the
+ *	configuration, load the keystore (private keys parsed once, here), fork unless -f
+ *	(detach.c: the starting process waits), write PidFile, open the milter socket (unix:
+ *	only in a directory others cannot write, SocketMode through the umask, SocketGroup
+ *	set on the socket itself: unixsock.c), set TCP_NODELAY on it, drop privileges to
+ *	UserID, build the resolver and verifier, let the starting process exit, then hand
+ *	over to libmilter's loop.
+ *	The moment the socket listens, an MTA may connect and anyone who saw the socket (or
+ *	systemd, which knows the pid of a -f daemon from the first instant) may send SIGHUP
+ *	or SIGTERM: by then PidFile holds the final pid, and the signals have been blocked
+ *	since the first line of main(), so one sent early waits for libmilter's signal
+ *	thread (signals.c) and is acted on, a SIGHUP as a reload, a SIGTERM as a drain.
  *	Keys are read before privileges are dropped at start; a reload reads them as UserID,
  *	so with UserID set they must be readable by that user (0640, group signet).
  *
@@ -30,6 +37,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +50,12 @@
 #include "conf/conf.h"
 #include "keys/keystore.h"
 #include "milter/callbacks.h"
+#include "milter/detach.h"
 #include "milter/dns.h"
 #include "milter/listener.h"
 #include "milter/log.h"
 #include "milter/metrics.h"
+#include "milter/pidfile.h"
 #include "milter/runtime.h"
 #include "milter/session.h"
 #include "milter/signals.h"
@@ -248,11 +258,15 @@ static void dns_for_metrics(struct dns_stats *out)
 	runtime_release(rt);
 }
 
+/* Set by drain(): a stop was asked for (see main(), after smfi_main()). */
+static atomic_int stopping;
+
 /* SIGTERM, before libmilter stops: no new messages, those in flight finish. */
 static void drain(void)
 {
 	unsigned left;
 
+	atomic_store(&stopping, 1);
 	session_stop_accepting();
 	log_msg(LOG_LEVEL_NOTICE, "signet stopping: letting messages in flight finish");
 	if ((left = session_wait_idle(60)) > 0)
@@ -287,12 +301,70 @@ static int socket_group_id(const struct conf *conf, gid_t *gid)
 	return 1;
 }
 
-static int write_pid_file(const char *path)
+/* Opens the milter socket, as the starting user: unix sockets are checked and given their
+ * mode and group (unixsock.c), TCP ones TCP_NODELAY.  0 after logging why not. */
+static int open_socket(const struct conf *conf)
 {
-	FILE   *fp = fopen(path, "w");
+	const char *sock_path = unix_socket_path(conf->socket);
+	gid_t	sock_gid = (gid_t)-1;
+	int	sock_dir = -1;
+	char	err[512];
 
-	if (fp == NULL || fprintf(fp, "%ld\n", (long)getpid()) < 0 || fclose(fp) != 0) {
-		log_msg(LOG_LEVEL_ERROR, "PidFile %s: %s", path, strerror(errno));
+	/* Before libmilter removes an old socket at the path and binds a new one there. */
+	if (sock_path != NULL) {
+		if (!socket_group_id(conf, &sock_gid))
+			return 0;
+		if ((sock_dir = unixsock_dir_open(sock_path, err, sizeof(err))) < 0) {
+			log_msg(LOG_LEVEL_ERROR, "%s", err);
+			return 0;
+		}
+	}
+	/* A unix socket is born with SocketMode, and nothing changes its mode later. */
+	mode_t	old_umask = umask((mode_t)(0777 & ~conf->socket_mode));
+	if (smfi_setconn((char *)conf->socket) != MI_SUCCESS ||
+	    smfi_opensocket(1) != MI_SUCCESS) {
+		log_msg(LOG_LEVEL_ERROR, "cannot open milter socket %s (in use, or no permission?)",
+		    conf->socket);
+		return 0;
+	}
+	umask(old_umask);
+	if (sock_path != NULL && !unixsock_finish(sock_dir, sock_path,
+	    (mode_t)conf->socket_mode, sock_gid, err, sizeof(err))) {
+		log_msg(LOG_LEVEL_ERROR, "%s", err);
+		return 0;
+	}
+	return listener_set_nodelay() >= 0;
+}
+
+/* Everything between the PID file and libmilter's loop; 0 after logging a failure. */
+static int start(struct conf *conf, struct keystore *keys, const struct options *opt,
+    const char *user_id)
+{
+	struct runtime *rt;
+	char	err[512];
+
+	if (!open_socket(conf))
+		return 0;
+	/* After fork (its thread would not survive it), before privileges go (it may bind a
+	 * low port), after TCP_NODELAY (which looks for the only TCP listener). */
+	if (conf->metrics_listen[0] != '\0' && !metrics_start(conf->metrics_listen, err,
+	    sizeof(err))) {
+		log_msg(LOG_LEVEL_ERROR, "MetricsListen %s: %s", conf->metrics_listen, err);
+		return 0;
+	}
+	if (user_id != NULL && !drop_privileges(user_id))
+		return 0;
+	/* The resolver's threads do not survive fork(): build the services only now. */
+	if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "%s: %s", opt->conf_path, err);
+		return 0;
+	}
+	runtime_install(rt);
+	signals_on_reload(reload);
+	signals_on_terminate(drain);
+	metrics_set_dns_source(dns_for_metrics);
+	if (!opt->foreground && detach_ready(err, sizeof(err)) != 0) {
+		log_msg(LOG_LEVEL_ERROR, "%s", err);
 		return 0;
 	}
 	return 1;
@@ -307,6 +379,14 @@ int	main(int argc, char **argv)
 
 	if (status >= 0)
 		return status;
+	/* First of all: a SIGHUP or SIGTERM sent while we start (systemctl reload, signet-keys
+	 * after reading PidFile) stays pending until libmilter's signal thread takes it,
+	 * instead of ending the process with its default action.  Every thread and the
+	 * detached child inherit the mask. */
+	if (!opt.check_only && !signals_block()) {
+		fprintf(stderr, "signet: cannot block SIGHUP, SIGTERM and SIGINT\n");
+		return 1;
+	}
 	if ((conf = conf_load(opt.conf_path, report_to_stderr, NULL)) == NULL)
 		return 1;
 	log_init(opt.foreground || opt.check_only ? LOG_TO_STDERR : LOG_TO_SYSLOG,
@@ -334,86 +414,43 @@ int	main(int argc, char **argv)
 
 	if (realpath(opt.conf_path, absolute_conf_path) == NULL)
 		snprintf(absolute_conf_path, sizeof(absolute_conf_path), "%s", opt.conf_path);
-	/* conf lives on in the runtime built below, so these stay valid until exit. */
+	/* Absolute, since detaching moves the working directory to "/". */
+	reload_path = absolute_conf_path;
+	/* conf lives on in the runtime built by start(), so socket_spec stays valid. */
 	const char *socket_spec = conf->socket;
-	char   *pid_file = conf->pid_file[0] ? strdup(conf->pid_file) : NULL;
 	char   *user_id = conf->user_id[0] ? strdup(conf->user_id) : NULL;
+	struct pidfile *pid_file = NULL;
 
 	if (!callbacks_register()) {
 		log_msg(LOG_LEVEL_ERROR, "cannot register with libmilter");
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-
-	const char *sock_path = unix_socket_path(socket_spec);
-	gid_t	sock_gid = (gid_t)-1;
-	int	sock_dir = -1;
-
-	/* Before libmilter removes an old socket at the path and binds a new one there. */
-	if (sock_path != NULL) {
-		if (!socket_group_id(conf, &sock_gid))
-			return 1;
-		if ((sock_dir = unixsock_dir_open(sock_path, err, sizeof(err))) < 0) {
-			log_msg(LOG_LEVEL_ERROR, "%s", err);
-			return 1;
-		}
-	}
-	/* A unix socket is born with SocketMode, and nothing changes its mode later. */
-	mode_t	old_umask = umask((mode_t)(0777 & ~conf->socket_mode));
-	if (smfi_setconn((char *)socket_spec) != MI_SUCCESS ||
-	    smfi_opensocket(1) != MI_SUCCESS) {
-		log_msg(LOG_LEVEL_ERROR, "cannot open milter socket %s (in use, or no permission?)",
-		    socket_spec);
-		return 1;
-	}
-	umask(old_umask);
-	if (sock_path != NULL && !unixsock_finish(sock_dir, sock_path,
-	    (mode_t)conf->socket_mode, sock_gid, err, sizeof(err))) {
+	/* Detach first, so that the PID file holds the final pid before the socket exists;
+	 * the starting process exits only when start() is done. */
+	if (!opt.foreground && detach_start(err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERROR, "%s", err);
 		return 1;
 	}
-	if (listener_set_nodelay() < 0)
-		return 1;
-	if (!opt.foreground && daemon(0, 0) != 0) {
-		log_msg(LOG_LEVEL_ERROR, "cannot detach: %s", strerror(errno));
-		return 1;
-	}
-	/* Before the first thread (metrics, resolver): they inherit the mask, so the signals
-	 * reach libmilter's signal thread only. */
-	if (!signals_block()) {
-		log_msg(LOG_LEVEL_ERROR, "cannot block SIGHUP, SIGTERM and SIGINT");
+	if (conf->pid_file[0] != '\0' &&
+	    (pid_file = pidfile_create(conf->pid_file, err, sizeof(err))) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "%s", err);
 		return 1;
 	}
-	/* After fork (its thread would not survive it), before privileges go (it may bind a
-	 * low port), after TCP_NODELAY (which looks for the only TCP listener). */
-	if (conf->metrics_listen[0] != '\0' && !metrics_start(conf->metrics_listen, err,
-	    sizeof(err))) {
-		log_msg(LOG_LEVEL_ERROR, "MetricsListen %s: %s", conf->metrics_listen, err);
+	if (!start(conf, keys, &opt, user_id)) {
+		pidfile_remove(pid_file);
 		return 1;
 	}
-	if (user_id != NULL && !drop_privileges(user_id))
-		return 1;
-	/* The resolver's threads do not survive fork(): build the services only now. */
-	if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
-		log_msg(LOG_LEVEL_ERROR, "%s: %s", opt.conf_path, err);
-		return 1;
-	}
-	runtime_install(rt);
-	/* Absolute, since detaching moved the working directory to "/". */
-	reload_path = absolute_conf_path;
-	signals_on_reload(reload);
-	signals_on_terminate(drain);
-	metrics_set_dns_source(dns_for_metrics);
-	if (pid_file != NULL && !write_pid_file(pid_file))
-		return 1;
 	log_msg(LOG_LEVEL_NOTICE, "signet %s listening on %s", PACKAGE_VERSION, socket_spec);
-	status = smfi_main() == MI_SUCCESS ? 0 : 1;
+	/* A SIGTERM taken by libmilter's signal thread before its listener loop runs (one
+	 * sent during start-up waits for exactly that moment) closes the socket under
+	 * smfi_main(), which then tries to open it again and fails (as root, a unix socket
+	 * is still there): after a drain, that is the stop that was asked for. */
+	status = smfi_main() == MI_SUCCESS || atomic_load(&stopping) ? 0 : 1;
 	metrics_stop();
 	log_msg(LOG_LEVEL_NOTICE, "signet stopped");
-	if (pid_file != NULL)
-		unlink(pid_file);
+	pidfile_remove(pid_file);
 	runtime_shutdown();
-	free(pid_file);
 	free(user_id);
 	return status;
 }

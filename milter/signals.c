@@ -22,7 +22,11 @@
  *	before it starts its signal thread.  Threads made earlier (libunbound's and the DNS
  *	dispatcher, built at start-up) would keep them unblocked, and the kernel hands a
  *	process-directed signal to any thread that does not block it: default action, the
- *	process ends.  Hence signals_block(), called before the first thread.
+ *	process ends.  Hence signals_block(), called first thing in main(): before the first
+ *	thread, and before the socket listens and the PID file exists, when anyone may send
+ *	a signal (systemd knows the pid of "signet -f" from the start).  A signal sent while
+ *	Signet starts stays pending until libmilter's signal thread waits here, by which
+ *	time the reload and drain functions are set: it is acted on, not fatal.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -2,7 +2,7 @@
  * NAME
  *	signals.h - SIGHUP reloads, SIGTERM drains: signals around libmilter's own handling
  * SYNOPSIS
- *	signals_block();	before the first thread is made
+ *	signals_block();	first thing in main(), before the first thread is made
  *	signals_on_reload(reload_function);
  * DESCRIPTION
  *	libmilter's signal thread treats SIGHUP like SIGTERM (stop).  Signet wants SIGHUP to
@@ -14,7 +14,8 @@
  *	signals_block() blocks SIGHUP, SIGTERM and SIGINT in the calling thread, so that
  *	every thread made after it inherits the mask and only libmilter's signal thread
  *	takes them; 0 on failure.  Call it before any thread starts (the resolver's, the
- *	metrics server's): a thread that leaves them unblocked gets them with their default
+ *	metrics server's) and before the socket listens: a thread that leaves them unblocked,
+ *	or a start-up still running with them unblocked, gets them with their default
  *	action, and the process dies of a SIGHUP meant as a reload.
  */
 #ifndef SIGNET_SIGNALS_H

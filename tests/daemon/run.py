@@ -3,7 +3,8 @@
 NAME
     run.py - daemon operation: SIGHUP reload, refused bad reload, SIGTERM drain, unix
     socket mode and group, privilege drop, PID file, where a unix socket may live and what
-    a symlink at its path can do
+    a symlink at its path can do, signals sent the moment the socket appears, a detached
+    start that returns only once the daemon is ready
 
 DESCRIPTION
     Starts the real daemon and talks to it as an MTA would (tests/milter/milterclient.py).
@@ -70,10 +71,14 @@ class Daemon:
             return f.read()
 
     def wait_log(self, text, timeout=10):
+        """True once text is in the log; False after timeout, or at once if the daemon
+        exited without writing it."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if text in self.log():
                 return True
+            if self.proc.poll() is not None:
+                return text in self.log()
             time.sleep(0.05)
         return False
 
@@ -162,7 +167,8 @@ def test_sigterm_drain(tmp):
 
         def term():
             d.proc.send_signal(signal.SIGTERM)
-            time.sleep(0.5)  # the daemon has seen it before the message goes on
+            # The daemon has seen it before the message goes on.
+            d.wait_log("letting messages in flight finish", timeout=30)
 
         s.pause = term
         r = s.message(message("a.example", "inflight"), "x@a.example", ["r@example.net"])
@@ -416,6 +422,156 @@ def test_unix_socket_symlinks(tmp):
         d.stop()
 
 
+def wait_path(path, timeout=20):
+    """True the moment path exists (polled without pause: the test is about that moment)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if os.path.lexists(path):
+            return True
+    return False
+
+
+def pid_in(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        return "(%s)" % e.strerror
+
+
+def test_signal_the_moment_the_socket_appears(tmp):
+    """systemctl reload or signet-keys right after a start: the signal may arrive the
+    moment the socket exists.  The daemon must already be ready for it -- SIGHUP reloads,
+    SIGTERM stops cleanly -- and the PID file must already hold its pid."""
+    starts = 20
+    for sig, name in ((signal.SIGHUP, "sighup"), (signal.SIGTERM, "sigterm")):
+        died = no_pid = failed = 0
+        diag = []
+        for i in range(starts):
+            path = socket_path_in(tmp, "early-%s-%d" % (name, i))
+            pidfile = os.path.join(os.path.dirname(path), "signet.pid")
+            d = Daemon(tmp, unix_conf(tmp, path) + "PidFile %s\n" % pidfile,
+                       "early-%s-%d" % (name, i))
+            try:
+                if not wait_path(path) or d.proc.poll() is not None:
+                    failed += 1
+                    diag.append("start %d: no socket, exit %r\n%s" % (i, d.proc.poll(), d.log()))
+                    continue
+                d.proc.send_signal(sig)
+                seen = pid_in(pidfile)
+                if seen.strip() != str(d.proc.pid):
+                    no_pid += 1
+                    diag.append("start %d: PID file held %r when the socket appeared, want %d"
+                                % (i, seen, d.proc.pid))
+                if sig == signal.SIGHUP:
+                    ok = d.wait_log("reloaded", timeout=30) and d.proc.poll() is None and \
+                        wait_listening("unix:" + path)
+                    code = d.proc.poll()
+                else:
+                    code = d.exit_status(timeout=70)
+                    ok = code == 0
+                if not ok:
+                    died += 1
+                    diag.append("start %d: exit %r\n%s" % (i, code, d.log()))
+            finally:
+                d.stop()
+        tap(failed == 0 and died == 0,
+            "%s_the_moment_the_socket_appears_%s" % (name, "reloads" if sig == signal.SIGHUP
+                                                      else "stops_cleanly"),
+            "%d of %d starts went wrong, %d did not start\n%s"
+            % (died, starts, failed, "\n".join(diag[:3])))
+        tap(failed == 0 and no_pid == 0, "pid_file_is_written_before_the_socket_appears_" + name,
+            "%d of %d starts had no PID file yet\n%s" % (no_pid, starts, "\n".join(diag[:3])))
+
+
+def alive(pid):
+    """True while pid runs (not yet exited, or a zombie nobody reaped yet)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(cond, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def test_detached_start(tmp):
+    """Without -f the starting process exits only once the daemon is ready: PID file
+    written with the daemon's pid, socket listening, signals handled.  A start that fails
+    after the fork is the starting process's exit status."""
+    path = socket_path_in(tmp, "detached")
+    pidfile = os.path.join(os.path.dirname(path), "signet.pid")
+    conf = os.path.join(tmp, "detached.conf")
+    with open(conf, "w") as f:
+        # Mode sv: the resolver is built during start-up, as in production.
+        f.write(unix_conf(tmp, path).replace("Mode s\n", "Mode sv\n") +
+                "PidFile %s\nNameservers 127.0.0.1@%d\nDNSTimeout 1\n" % (pidfile, free_port()))
+    log = open(os.path.join(tmp, "detached.log"), "w")
+    pid = None
+    try:
+        code = subprocess.run([SIGNET, "-c", conf], stdout=subprocess.DEVNULL, stderr=log,
+                              timeout=120).returncode
+        text = pid_in(pidfile)
+        pid = int(text) if text.strip().isdigit() else None
+        listening = os.path.exists(path) and wait_listening("unix:" + path, timeout=1)
+        tap(code == 0 and pid is not None and alive(pid) and listening,
+            "detached_start_returns_once_pid_file_and_socket_are_ready",
+            "exit %r, PID file %r, socket listening %r" % (code, text, listening))
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGHUP)
+        ok = False
+        with milterclient.Session("unix:" + path) as s:
+            s.connect("127.0.0.1", helo="mta.example")
+            r = s.message(message("a.example"), "x@a.example", ["r@example.net"])
+            ok = signed_selectors(r) == ["sa"]
+        tap(ok and alive(pid), "detached_daemon_survives_sighup_sent_as_its_start_returns")
+        os.kill(pid, signal.SIGTERM)
+        tap(wait_until(lambda: not alive(pid), 70) and not os.path.exists(pidfile),
+            "detached_daemon_stops_on_sigterm_and_removes_its_pid_file",
+            "alive %r, PID file %r" % (alive(pid), pid_in(pidfile)))
+    finally:
+        if pid is not None and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    with open(conf, "a") as f:
+        f.write("UserID no-such-user-for-signet\n")
+    code = subprocess.run([SIGNET, "-c", conf], stdout=subprocess.DEVNULL, stderr=log,
+                          timeout=120).returncode
+    tap(code == 1 and not os.path.exists(pidfile),
+        "detached_start_failing_after_the_fork_exits_1_without_pid_file",
+        "exit %r, PID file %r" % (code, pid_in(pidfile)))
+
+
+def test_second_start_leaves_the_pid_file(tmp):
+    """A second signet started with the same PidFile must not replace the pid of the one
+    that runs (the PID file is written before the socket opens, so this is checked)."""
+    pidfile = os.path.join(tmp, "second.pid")
+    store = os.path.join(tmp, "keys")
+    first_spec = "inet:%d@127.0.0.1" % free_port()
+    first = Daemon(tmp, "Socket %s\nKeystore %s\nMode s\nPidFile %s\n"
+                   % (first_spec, store, pidfile), "first")
+    try:
+        tap(wait_listening(first_spec), "first_daemon_listens", first.log())
+        second = Daemon(tmp, "Socket inet:%d@127.0.0.1\nKeystore %s\nMode s\nPidFile %s\n"
+                        % (free_port(), store, pidfile), "second")
+        code = second.exit_status()
+        second.stop()
+        tap(code == 1 and "locked by a running signet (pid %d)" % first.proc.pid in
+            second.log() and pid_in(pidfile).strip() == str(first.proc.pid),
+            "second_start_refused_pid_file_keeps_the_running_pid",
+            "exit %r, PID file %r\n%s" % (code, pid_in(pidfile), second.log()))
+    finally:
+        first.stop()
+
+
 def metric(text, name):
     for line in text.splitlines():
         if line.startswith(name + " "):
@@ -466,7 +622,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="signet-daemon-")
     for test in (test_reload, test_sigterm_drain, test_signals_with_verifying, test_metrics,
                  test_unix_socket_and_user, test_unix_socket_directory,
-                 test_unix_socket_symlinks):
+                 test_unix_socket_symlinks, test_signal_the_moment_the_socket_appears,
+                 test_detached_start, test_second_start_leaves_the_pid_file):
         try:
             test(tmp)
         except Exception as e:  # the harness itself failing is a test failure

@@ -66,6 +66,16 @@ $(cat "$work/out")"
 		ok "$name"
 	fi
 }
+# wait_for COMMAND...: true once COMMAND succeeds, false after 30 s.  A wait for a
+# condition, never a pause that a busy machine could outrun.
+wait_for() {
+	local _
+	for _ in $(seq 300); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
 bail() {	# NAME FILE: a set-up step failed; nothing after it can run
 	notok "$1" "$(cat "$2" 2>/dev/null)"
 	echo "1..$n"
@@ -247,14 +257,15 @@ fi
 
 # ---- activate --------------------------------------------------------------------------
 mkdir -p "$work/bin"
-printf '#!/bin/sh\ntrap "echo hup >> %s/hup.log" HUP\nwhile :; do sleep 0.1; done\n' "$work" \
-	> "$work/bin/signet"
+# It says when its trap is set: a SIGHUP before that would end it.
+printf '#!/bin/sh\ntrap "echo hup >> %s/hup.log" HUP\n: > %s/fake.ready\nwhile :; do sleep 0.1; done\n' \
+	"$work" "$work" > "$work/bin/signet"
 chmod +x "$work/bin/signet"
 run "activate: no PidFile file is said, not an error" 0 "signet-keys: .*signet.pid does not exist: signet is not running" \
 	"${C[@]}" activate "$D" good
 "$work/bin/signet" & FAKE_PID=$!
 echo "$FAKE_PID" > "$work/signet.pid"
-sleep 0.3
+wait_for test -e "$work/fake.ready" || bail "the stand-in signet sets its SIGHUP trap" /dev/null
 run "activate: refuses a record that is missing" 1 "not activating absent\._domainkey\.$D: missing" \
 	"${C[@]}" activate "$D" absent
 run "activate: refuses another key" 1 "not activating other\._domainkey\.$D: other-key" \
@@ -268,8 +279,7 @@ if grep -q "^$D good rsa-2048 retiring$" <(sk list) && grep -q "^$D spare rsa-20
 else
 	notok "activate moves the previous active key of the family to retiring" "$(sk list)"
 fi
-sleep 0.5
-if [ -s "$work/hup.log" ]; then
+if wait_for test -s "$work/hup.log"; then
 	ok "activate sends SIGHUP to the signet named by PidFile"
 else
 	notok "activate sends SIGHUP to the signet named by PidFile" "$(cat "$work/out")"
@@ -357,12 +367,24 @@ run "status: a rotation under way" 0 "^$D: ed25519 rotation under way \(a pendin
 run "status: an unknown domain is an error" 1 "has no key" "${C[@]}" status nosuch.test
 
 # ---- safety ----------------------------------------------------------------------------
-flock "$K/.lock" sleep 2 &
+# The lock is held until the command has said it waits, however long either takes to start.
+flock "$K/.lock" sh -c ': > "$1"; while [ ! -e "$2" ]; do sleep 0.05; done' sh \
+	"$work/locked" "$work/unlock" &
 lockpid=$!
-sleep 0.3
-run "a writing command waits for the keystore lock" 0 "waiting: .*\.lock is locked by another signet-keys" \
-	"${C[@]}" generate "$D" -s afterlock
+wait_for test -e "$work/locked" || bail "flock takes the keystore lock" /dev/null
+"$SK" "${C[@]}" generate "$D" -s afterlock > "$work/out" 2>&1 &
+genpid=$!
+wait_for grep -Eq 'waiting: .*\.lock is locked by another signet-keys' "$work/out"
+: > "$work/unlock"
+wait "$genpid"
+got=$?
 wait "$lockpid"
+if [ "$got" -eq 0 ] && grep -Eq 'waiting: .*\.lock is locked by another signet-keys' "$work/out"; then
+	ok "a writing command waits for the keystore lock"
+else
+	notok "a writing command waits for the keystore lock" "exit $got; output:
+$(cat "$work/out")"
+fi
 cp "$K/$D/absent.meta" "$work/absent.meta"
 echo "bogus line" >> "$K/$D/absent.meta"
 run "a corrupt .meta is an error naming the file" 1 "$K/$D/absent.meta:[0-9]+: unknown name" "${C[@]}" list
@@ -390,8 +412,7 @@ if ! grep -q "^$D .* generated" "$work/auto1"; then
 else
 	notok "rotate --auto: no successor for a domain whose key was just activated" "$(cat "$work/auto1")"
 fi
-sleep 0.5
-[ -s "$work/hup.log" ] && ok "rotate --auto that changed keys tells signet to reload" ||
+wait_for test -s "$work/hup.log" && ok "rotate --auto that changed keys tells signet to reload" ||
 	notok "rotate --auto that changed keys tells signet to reload" "$(cat "$work/auto1")"
 GEN=$(sed -n "s/^gen.test \(s[0-9]*[a-z]*\) generated.*/\1/p" "$work/auto1")
 : > "$work/hup.log"
@@ -402,6 +423,8 @@ if ! grep -Eq "generated|activated|retired \(" "$work/out"; then
 else
 	notok "rotate --auto is idempotent" "$(cat "$work/out")"
 fi
+# A pause, in a check that something did not happen: a busy machine can make it miss a
+# stray SIGHUP, never fail for lack of one.
 sleep 0.3
 [ ! -s "$work/hup.log" ] && ok "rotate --auto that changed nothing does not signal signet" ||
 	notok "rotate --auto that changed nothing does not signal signet" "$(cat "$work/out")"
@@ -502,7 +525,7 @@ run "publish: an unknown TSIG key is refused (BADKEY)" 1 "TSIG BADKEY" \
 for mode in empty-mac no-tsig; do
 	python3 "$top_srcdir/tests/keys/fake-update.py" "$mode" > "$work/fake-update.port" &
 	FAKE_UPDATE_PID=$!
-	for _ in $(seq 100); do [ -s "$work/fake-update.port" ] && break; sleep 0.1; done
+	wait_for test -s "$work/fake-update.port"
 	[ -s "$work/fake-update.port" ] || bail "fake-update.py $mode listens" /dev/null
 	printf 'UpdateServer 127.0.0.1@%s\nUpdateKey hmac-sha256:signet-update:%s\nNameservers %s\n' \
 		"$(cat "$work/fake-update.port")" "$SECRET" "$KS" > "$work/fake-update.conf"

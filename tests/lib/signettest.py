@@ -72,8 +72,9 @@ def free_udp_tcp_port():
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def wait_listening(spec, timeout=10):
-    """True once spec accepts a connection, False after timeout seconds."""
+def wait_listening(spec, timeout=30):
+    """True once spec accepts a connection, False after timeout seconds (generous: a
+    sanitized daemon starting on a busy machine)."""
     import milterclient
     fam, addr = milterclient.parse_socket(spec)
     end = time.monotonic() + timeout

@@ -98,7 +98,7 @@ def main():
     daemon = subprocess.Popen([SIGNET, "-c", conf, "-f"], stderr=log)
     spec = "inet:%d@127.0.0.1" % port
     try:
-        wait_listening(spec, timeout=5)
+        wait_listening(spec)
         with milterclient.Session(spec) as s:
             s.connect("127.0.0.1", helo="mta.example")
             r = s.message(MESSAGE, "alice@nodelay.test", ["bob@example.net"])

@@ -19,7 +19,8 @@
  *	is answered (400, 431) or dropped at its deadline, and never delays the others by
  *	more than that.  With every slot taken, new connections wait in the listen backlog.
  *	Replies are HTTP/1.1 with Content-Length and Connection: close; the request body, if
- *	any, is not read.  GET and HEAD are served; other methods get 405.
+ *	any, is not read.  GET and HEAD are served; other methods get 405.  A bare port
+ *	binds 127.0.0.1 only.
  *
  *	The thread blocks every signal, so a SIGTERM meant for libmilter's signal thread is
  *	never delivered to it.
@@ -599,14 +600,28 @@ static void *server_main(void *arg)
 
 /* ---- start and stop --------------------------------------------------------------------- */
 
-/* Splits HOST:PORT or [V6]:PORT; host is copied into a buffer of hostlen. */
+/* 1 when text is a decimal port number, 0 to 65535. */
+static int is_port(const char *text)
+{
+	size_t	len = strspn(text, "0123456789");
+
+	return len > 0 && len <= 5 && text[len] == '\0' && strtol(text, NULL, 10) <= 65535;
+}
+
+/* Splits PORT (meaning 127.0.0.1:PORT), HOST:PORT or [V6]:PORT; host is copied into a
+ * buffer of hostlen. */
 static int split_listen(const char *listen, char *host, size_t hostlen, const char **port)
 {
 	const char *colon = strrchr(listen, ':');
 	const char *h = listen;
 	size_t	len;
 
-	if (colon == NULL || colon[1] == '\0')
+	if (is_port(listen)) {
+		snprintf(host, hostlen, "127.0.0.1");
+		*port = listen;
+		return 1;
+	}
+	if (colon == NULL || !is_port(colon + 1))
 		return 0;
 	len = (size_t)(colon - listen);
 	if (listen[0] == '[') {
@@ -667,8 +682,8 @@ static int open_listener(const char *listen, char *err, size_t errlen)
 	int	fd = -1, rc, saved = 0;
 
 	if (!split_listen(listen, host, sizeof(host), &port)) {
-		snprintf(err, errlen, "metrics address \"%s\": want HOST:PORT or [IPV6]:PORT",
-		    listen);
+		snprintf(err, errlen, "metrics address \"%s\": want PORT (on 127.0.0.1), "
+		    "HOST:PORT or [IPV6]:PORT", listen);
 		return -1;
 	}
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {

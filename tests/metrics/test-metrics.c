@@ -9,8 +9,8 @@
  *	the histogram's consistency, the content type, 404 and 405.  Raw sockets check what
  *	curl will not send: garbage, an over-long request head, HTTP/1.0, and silent clients
  *	that must not hold up a following curl for longer than the 5 s request deadline, even
- *	when they take every connection slot.  Ends with metrics_stop() (run under ASan, a leak
- *	fails the test) and a restart.
+ *	when they take every connection slot.  A bare port binds 127.0.0.1 only.  Ends with
+ *	metrics_stop() (run under ASan, a leak fails the test) and a restart.
  */
 #include <errno.h>
 #include <math.h>
@@ -137,13 +137,14 @@ static double value_of(const char *text, const char *series)
 	return NAN;
 }
 
-static int connect_port(void)
+/* A connection to ip:port, or -1. */
+static int connect_to(const char *ip)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	struct timeval tv = {.tv_sec = 10};
 	int	fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	inet_pton(AF_INET, ip, &sin.sin_addr);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
 		if (fd >= 0)
 			close(fd);
@@ -151,6 +152,11 @@ static int connect_port(void)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+static int connect_port(void)
+{
+	return connect_to("127.0.0.1");
 }
 
 /* Sends data on a fresh connection and returns all the server wrote back; caller frees. */
@@ -518,6 +524,38 @@ static void stops_and_restarts(void)
 	metrics_stop();
 }
 
+/* A bare port means 127.0.0.1: reachable there, not on another address of the host
+ * (127.0.0.2 stands for one: it is local, and not the address bound).  0.0.0.0 is the
+ * control that shows the test can tell the difference. */
+static void bare_port_binds_loopback_only(void)
+{
+	char	err[256] = "";
+	int	rc, fd;
+	char   *r;
+
+	TAP_OK(metrics_start("0", err, sizeof(err)), "bare_port_accepted: %s", err);
+	port = metrics_port();
+	r = curl("", "/metrics", &rc);
+	TAP_INT_EQ(status_of(r), 200, "bare_port_served_on_127.0.0.1");
+	free(r);
+	fd = connect_to("127.0.0.2");
+	TAP_OK(fd < 0, "bare_port_not_reachable_on_another_address");
+	if (fd >= 0)
+		close(fd);
+	metrics_stop();
+	TAP_OK(metrics_start("0.0.0.0:0", err, sizeof(err)), "wildcard_start: %s", err);
+	port = metrics_port();
+	fd = connect_to("127.0.0.2");
+	TAP_OK(fd >= 0, "wildcard_reachable_on_another_address (the control)");
+	if (fd >= 0)
+		close(fd);
+	metrics_stop();
+	TAP_OK(!metrics_start("65536", err, sizeof(err)), "bare_port_over_65535_refused: %s",
+	    err);
+	TAP_OK(!metrics_start("9x", err, sizeof(err)), "bare_port_not_a_number_refused");
+	TAP_OK(!metrics_start(":9795", err, sizeof(err)), "empty_host_refused");
+}
+
 int	main(void)
 {
 	starts_only_on_good_addresses();
@@ -528,5 +566,6 @@ int	main(void)
 	survives_garbage();
 	silent_clients_do_not_block();
 	stops_and_restarts();
+	bare_port_binds_loopback_only();
 	return tap_done();
 }

@@ -124,8 +124,8 @@ static const struct conf_key conf_table[] = {
 	{"SocketGroup", T_OPTIONAL, "", 0, 0, AT(socket_group),
 	 "Group of a unix Socket (e.g. postfix); empty: the daemon's own group."},
 	{"MetricsListen", T_HOSTPORT, "", 0, 0, AT(metrics_listen),
-	 "Serve Prometheus metrics over HTTP on PORT, which listens on 127.0.0.1 only\n"
-	 "(e.g. 9795), or on HOST:PORT or [IPV6]:PORT; empty: off."},
+	 "Serve Prometheus metrics over HTTP (GET /metrics only) on PORT, which listens on\n"
+	 "127.0.0.1 only (e.g. 9795), or on HOST:PORT or [IPV6]:PORT; empty: off."},
 	{"RotateInterval", T_DURATION, "90d", 3600, 3650L * 86400, AT(rotate_interval),
 	 "signet-keys rotate --auto makes a new key this long after the active one was\n"
 	 "activated (NUMBER with s, m, h, d or w)."},

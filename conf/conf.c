@@ -49,7 +49,7 @@ enum conf_type {
 	T_BOOL,		/* yes | no */
 	T_OCTAL,	/* file mode, e.g. 0660 */
 	T_DURATION,	/* NUMBER[s|m|h|d|w], bare number = seconds */
-	T_HOSTPORT,	/* HOST:PORT or [IPV6]:PORT; may be empty */
+	T_HOSTPORT,	/* PORT, HOST:PORT or [IPV6]:PORT; may be empty */
 };
 
 struct conf_key {
@@ -130,7 +130,8 @@ static const struct conf_key conf_table[] = {
 	{"SocketGroup", T_OPTIONAL, "", 0, 0, AT(socket_group),
 	 "Group of a unix Socket (e.g. postfix); empty: the daemon's own group."},
 	{"MetricsListen", T_HOSTPORT, "", 0, 0, AT(metrics_listen),
-	 "Serve Prometheus metrics over HTTP on HOST:PORT (e.g. 127.0.0.1:9795); empty: off."},
+	 "Serve Prometheus metrics over HTTP (GET /metrics only) on PORT, which listens on\n"
+	 "127.0.0.1 only (e.g. 9795), or on HOST:PORT or [IPV6]:PORT; empty: off."},
 	{"RotateInterval", T_DURATION, "90d", 3600, 3650L * 86400, AT(rotate_interval),
 	 "signet-keys rotate --auto makes a new key this long after the active one was\n"
 	 "activated (NUMBER with s, m, h, d or w)."},
@@ -296,20 +297,28 @@ static int parse_duration(const char *value, const struct conf_key *key, long *o
 	return 1;
 }
 
-/* HOST:PORT with a numeric IPv4 host, or [IPv6]:PORT, or a host name. */
+/* PORT alone (the metrics server then binds 127.0.0.1), HOST:PORT with a numeric IPv4
+ * host or a host name, or [IPv6]:PORT. */
 static int parse_hostport(const char *value, char *err, size_t errlen)
 {
 	const char *colon = strrchr(value, ':');
+	const char *digits = colon != NULL ? colon + 1 : value;
 	char   *end;
 	long	port;
 
-	if (colon == NULL || colon == value || (value[0] == '[' && colon[-1] != ']')) {
-		snprintf(err, errlen, "\"%s\": want HOST:PORT, e.g. 127.0.0.1:9795", value);
+	if (colon == NULL && strspn(value, "0123456789") != strlen(value)) {
+		snprintf(err, errlen, "\"%s\": want PORT, HOST:PORT or [IPV6]:PORT, e.g. 9795 "
+		    "(127.0.0.1 alone) or 192.0.2.1:9795", value);
+		return 0;
+	}
+	if (colon == value || (value[0] == '[' && (colon == NULL || colon[-1] != ']'))) {
+		snprintf(err, errlen, "\"%s\": want PORT, HOST:PORT or [IPV6]:PORT", value);
 		return 0;
 	}
 	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (end == colon + 1 || *end != '\0' || errno != 0 || port < 1 || port > 65535) {
+	port = strtol(digits, &end, 10);
+	if (end == digits || *end != '\0' || *digits == '-' || *digits == '+' || errno != 0 ||
+	    port < 1 || port > 65535) {
 		snprintf(err, errlen, "\"%s\": bad port", value);
 		return 0;
 	}

@@ -83,7 +83,7 @@ struct conf {
 	/* operation */
 	long	socket_mode;		/* unix socket permissions, e.g. 0660 */
 	char   *socket_group;		/* empty: the daemon's group */
-	char   *metrics_listen;		/* empty: no metrics; else HOST:PORT */
+	char   *metrics_listen;		/* empty: no metrics; else PORT or HOST:PORT */
 
 	/* key lifecycle (signet-keys) */
 	long	rotate_interval;	/* seconds between new keys (rotate --auto) */

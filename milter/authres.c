@@ -7,7 +7,10 @@
  *	are tokens, go out as they are, anything else as a quoted-string.  Bytes outside
  *	printable ASCII are replaced by '?' before either, so the message or a DNS answer can
  *	never end our header field or start another one.  Each result goes on its own folded
- *	line.
+ *	line.  A property value longer than AUTHRES_VALUE_MAX is left out, as RFC 8601
+ *	allows for what is unknown, never cut: the first 512 bytes of an address or a name
+ *	may name someone else (a MAIL FROM cut there once did, issue 15).  Comments are ours
+ *	and short; one that is too long is cut.
  *
  *	Recognising.  A field is ours when its authserv-id -- the first value after optional
  *	CFWS -- equals our AuthservID (without case, a trailing dot ignored).  The reader
@@ -130,8 +133,8 @@ void	authres_add(struct authres *ar, const char *method, const char *result,
 	while ((name = va_arg(ap, const char *)) != NULL) {
 		const char *value = va_arg(ap, const char *);
 
-		if (value == NULL || *value == '\0')
-			continue;	/* unknown: left out, as RFC 8601 allows */
+		if (value == NULL || *value == '\0' || strlen(value) > AUTHRES_VALUE_MAX)
+			continue;	/* unknown or too long: left out, as RFC 8601 allows */
 		append(ar, " ", 1);
 		append_str(ar, name);
 		append(ar, "=", 1);

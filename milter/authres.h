@@ -8,7 +8,8 @@
  *	char *value = authres_finish(&ar, leading_space);
  * DESCRIPTION
  *	authres_add() appends one result: method=result, an optional comment, then property
- *	name/value pairs ending with NULL; a pair whose value is NULL or empty is left out.  Every piece that came from the message or from
+ *	name/value pairs ending with NULL; a pair whose value is NULL, empty or over 512
+ *	bytes is left out (never cut).  Every piece that came from the message or from
  *	DNS is made safe here: values that are not plain tokens, domains or local@domain are
  *	quoted, and no CR, LF or other control character (nor any 8-bit byte) can pass.
  *	authres_finish() returns the value, folded with LF, "none" when nothing was added.

@@ -18,6 +18,11 @@
  *	rejected; that includes a DKIM key or SPF lookup that did not complete for an
  *	identifier that could have aligned (section 5.3.6), so DMARC is given the DKIM
  *	temperrors (after the passes) and the SPF temperror as well as the passes.
+ *
+ *	HELO and MAIL FROM are kept whole, however long: a prefix of an address can be
+ *	another address, and once was (issue 15).  One over RFC 5321's limits gets SPF none
+ *	with the reason (spfcheck.c), a notice in the log, and no smtp.* property when it
+ *	is too long for one (authres.c); DMARC still aligns on its real domain.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,20 +44,42 @@ struct inbound {
 	struct dns_budget budget;
 	struct verify_message *verify;
 	char	queue_id[64];
-	char	client_ip[64];
-	char	helo[256];
-	char	mail_from[512];		/* without angle brackets; "" for the null sender */
+	char	client_ip[64];		/* numeric: at most INET6_ADDRSTRLEN */
+	char   *helo;			/* whole, as sent */
+	char   *mail_from;		/* whole, without angle brackets; "" for the null sender */
+	char   *mailfrom_identity;	/* SPF's MAIL FROM identity: mail_from, or
+					 * postmaster@HELO for the null sender */
 };
 
-static void strip_angles(char *out, size_t size, const char *in)
+/* A copy of the address without its angle brackets; NULL when memory runs out. */
+static char *strip_angles(const char *in)
 {
 	size_t	len = in ? strlen(in) : 0;
+	char   *out;
 
 	if (len >= 2 && in[0] == '<' && in[len - 1] == '>') {
 		in++;
 		len -= 2;
 	}
-	snprintf(out, size, "%.*s", (int)len, in ? in : "");
+	if ((out = mem_malloc(len + 1)) != NULL) {
+		memcpy(out, in ? in : "", len);
+		out[len] = '\0';
+	}
+	return out;
+}
+
+/* The identity smtp.mailfrom names (RFC 7208 section 2.4); NULL when memory runs out. */
+static char *mailfrom_identity(const char *mail_from, const char *helo)
+{
+	size_t	len;
+	char   *out;
+
+	if (mail_from[0] != '\0')
+		return mem_strdup(mail_from);
+	len = sizeof("postmaster@") + strlen(helo);
+	if ((out = mem_malloc(len)) != NULL)
+		snprintf(out, len, "postmaster@%s", helo);
+	return out;
 }
 
 struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
@@ -66,14 +93,18 @@ struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
 	in->rt = rt;
 	snprintf(in->queue_id, sizeof(in->queue_id), "%s", queue_id ? queue_id : "NOQUEUE");
 	snprintf(in->client_ip, sizeof(in->client_ip), "%s", client_ip ? client_ip : "");
-	snprintf(in->helo, sizeof(in->helo), "%s", helo ? helo : "");
-	strip_angles(in->mail_from, sizeof(in->mail_from), mail_from);
+	if ((in->helo = mem_strdup(helo ? helo : "")) == NULL ||
+	    (in->mail_from = strip_angles(mail_from)) == NULL ||
+	    (in->mailfrom_identity = mailfrom_identity(in->mail_from, in->helo)) == NULL) {
+		inbound_free(in);
+		return NULL;
+	}
 	dns_budget_init(&in->budget, (unsigned)conf->dns_message_queries,
 	    (unsigned)conf->dns_message_time * 1000);
 	in->verify = verify_begin(rt->verifier, &in->budget, in->queue_id,
 	    (size_t)conf->maximum_signatures);
 	if (in->verify == NULL) {
-		free(in);
+		inbound_free(in);
 		return NULL;
 	}
 	return in;
@@ -115,28 +146,38 @@ static void add_dkim_results(struct authres *ar, const struct verify_signature *
 struct spf_results {
 	struct spfcheck_outcome mailfrom;
 	struct spfcheck_outcome helo;
-	char	mailfrom_identity[600];		/* as shown in smtp.mailfrom */
 };
+
+/* An identity over RFC 5321's limits is not checked, nor cut to fit: SPF says none and
+ * why, and the log says so once, with its real length (the A-R may leave it out). */
+static void log_long_identities(const struct inbound *in, const struct spf_results *spf)
+{
+	if (spf->helo.too_long)
+		log_msg(LOG_LEVEL_NOTICE, "%s: HELO name of %zu bytes not checked, nor cut: "
+		    "SPF none (%s)", in->queue_id, strlen(in->helo), spf->helo.reason);
+	if (spf->mailfrom.too_long && in->mail_from[0] != '\0')	/* not a null sender */
+		log_msg(LOG_LEVEL_NOTICE, "%s: MAIL FROM address of %zu bytes not checked, nor "
+		    "cut: SPF none (%s)", in->queue_id, strlen(in->mail_from),
+		    spf->mailfrom.reason);
+}
 
 static int check_spf(struct inbound *in, struct spf_results *spf)
 {
 	struct dns_resolver *dns = in->rt->dns;
 
-	if (in->mail_from[0] != '\0')
-		snprintf(spf->mailfrom_identity, sizeof(spf->mailfrom_identity), "%s", in->mail_from);
-	else
-		snprintf(spf->mailfrom_identity, sizeof(spf->mailfrom_identity), "postmaster@%s",
-		    in->helo);
-	return spfcheck_helo(dns, &in->budget, in->client_ip, in->helo, &spf->helo) &&
-	    spfcheck_mailfrom(dns, &in->budget, in->client_ip, in->helo, in->mail_from,
-		&spf->mailfrom);
+	if (!spfcheck_helo(dns, &in->budget, in->client_ip, in->helo, &spf->helo) ||
+	    !spfcheck_mailfrom(dns, &in->budget, in->client_ip, in->helo, in->mail_from,
+		&spf->mailfrom))
+		return 0;
+	log_long_identities(in, spf);
+	return 1;
 }
 
 static void add_spf_results(struct authres *ar, const struct inbound *in,
     const struct spf_results *spf)
 {
 	authres_add(ar, "spf", spfcheck_result_name(spf->mailfrom.result), spf->mailfrom.reason,
-	    "smtp.mailfrom", spf->mailfrom_identity, NULL);
+	    "smtp.mailfrom", in->mailfrom_identity, NULL);
 	authres_add(ar, "spf", spfcheck_result_name(spf->helo.result), spf->helo.reason,
 	    "smtp.helo", in->helo, NULL);
 }
@@ -394,5 +435,8 @@ void	inbound_free(struct inbound *in)
 	if (in == NULL)
 		return;
 	verify_free(in->verify);
+	free(in->helo);
+	free(in->mail_from);
+	free(in->mailfrom_identity);
 	free(in);
 }

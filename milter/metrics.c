@@ -13,13 +13,20 @@
  *	even while messages are being counted; only _sum may be a message ahead or behind.
  *
  *	Serving.  One thread multiplexes with poll(): the listening socket, a pipe that
- *	metrics_stop() writes to, and at most METRICS_MAX_CONNS connections being read.  Each
- *	connection has METRICS_REQUEST_MAX bytes for its request head and METRICS_DEADLINE_MS
- *	from accept to the end of the reply; a client that is slow, silent or sends garbage
- *	is answered (400, 431) or dropped at its deadline, and never delays the others by
- *	more than that.  With every slot taken, new connections wait in the listen backlog.
- *	Replies are HTTP/1.1 with Content-Length and Connection: close; the request body, if
- *	any, is not read.  GET and HEAD are served; other methods get 405.
+ *	metrics_stop() writes to, and at most METRICS_MAX_CONNS connections, each either
+ *	being read or being written.  Each connection has METRICS_REQUEST_MAX bytes for its
+ *	request head and METRICS_DEADLINE_MS from accept to the end of the reply; a client
+ *	that is slow, silent, sends garbage or does not read its reply is answered (400,
+ *	431) or dropped at its deadline.  Nothing waits on one client: a reply is written as
+ *	far as the socket takes it and the rest when poll() says so, so a client holds only
+ *	its own slot, never the thread.  With every slot taken, new connections wait in the
+ *	listen backlog.  The milter threads never wait for this thread: they only bump
+ *	atomic counters.
+ *
+ *	Only GET /metrics is served (200); another path is 404, another method 405 with
+ *	"Allow: GET" -- HEAD included: Prometheus never sends it, and it would cost a whole
+ *	rendering to throw away.  Replies are HTTP/1.1 with Content-Length and Connection:
+ *	close; the request body, if any, is not read.  A bare port binds 127.0.0.1 only.
  *
  *	The thread blocks every signal, so a SIGTERM meant for libmilter's signal thread is
  *	never delivered to it.
@@ -284,18 +291,6 @@ static void render(struct text *t, long long start_time)
 
 /* ---- HTTP ------------------------------------------------------------------------------- */
 
-enum page {
-	PAGE_NONE,
-	PAGE_INDEX,
-	PAGE_METRICS,
-};
-
-struct request {
-	int	status;		/* 200, or the error to answer */
-	enum page page;
-	int	head;		/* HEAD: headers only */
-};
-
 /* The next space-separated token of line[*pos..len), at most one space between tokens. */
 static int token(const char *line, size_t len, size_t *pos, const char **start, size_t *tlen)
 {
@@ -314,31 +309,26 @@ static int token_is(const char *tok, size_t len, const char *want)
 	return len == strlen(want) && memcmp(tok, want, len) == 0;
 }
 
-static enum page page_of(const char *target, size_t len)
+/* /metrics, with or without a query string (Prometheus sends none; it is ignored). */
+static int is_metrics_path(const char *target, size_t len)
 {
 	const char *query = memchr(target, '?', len);
 
 	if (query != NULL)
 		len = (size_t)(query - target);
-	if (token_is(target, len, "/metrics"))
-		return PAGE_METRICS;
-	if (token_is(target, len, "/"))
-		return PAGE_INDEX;
-	return PAGE_NONE;
+	return token_is(target, len, "/metrics");
 }
 
-/* Only the request line matters: METHOD SP TARGET SP HTTP/1.x. */
-static void parse_request(const char *buf, size_t len, struct request *req)
+/* The status for the request line, METHOD SP TARGET SP HTTP/1.x: 200 for GET /metrics
+ * and nothing else; the header fields after it are not looked at. */
+static int parse_request(const char *buf, size_t len)
 {
 	const char *eol = memchr(buf, '\n', len);
 	const char *method, *target, *version;
 	size_t	line_len, pos = 0, mlen, tlen, vlen;
 
-	req->status = 400;
-	req->page = PAGE_NONE;
-	req->head = 0;
 	if (eol == NULL)
-		return;
+		return 400;
 	line_len = (size_t)(eol - buf);
 	if (line_len > 0 && buf[line_len - 1] == '\r')
 		line_len--;
@@ -346,17 +336,13 @@ static void parse_request(const char *buf, size_t len, struct request *req)
 	    !token(buf, line_len, &pos, &target, &tlen) ||
 	    !token(buf, line_len, &pos, &version, &vlen) || version + vlen != buf + line_len ||
 	    vlen != 8 || memcmp(version, "HTTP/1.", 7) != 0 || target[0] != '/')
-		return;
+		return 400;
 	for (size_t i = 0; i < mlen; i++)
 		if (method[i] < 'A' || method[i] > 'Z')
-			return;
-	req->head = token_is(method, mlen, "HEAD");
-	if (!req->head && !token_is(method, mlen, "GET"))
-		req->status = 405;
-	else if ((req->page = page_of(target, tlen)) == PAGE_NONE)
-		req->status = 404;
-	else
-		req->status = 200;
+			return 400;
+	if (!token_is(method, mlen, "GET"))
+		return 405;
+	return is_metrics_path(target, tlen) ? 200 : 404;
 }
 
 /* The request head is complete once an empty line ends it. */
@@ -381,8 +367,11 @@ static const char *status_reason(int status)
 
 struct conn {
 	int	fd;			/* -1: slot free */
-	size_t	len;
+	int	replying;		/* the request is read: out is being written */
+	size_t	len;			/* bytes of the request head in buf */
+	size_t	sent;			/* bytes of out written so far */
 	long long deadline_ms;
+	struct text out;		/* the whole reply, status line to the last byte */
 	char	buf[METRICS_REQUEST_MAX];
 };
 
@@ -420,71 +409,83 @@ static void conn_close(struct conn *c)
 	close(c->fd);
 	c->fd = -1;
 	c->len = 0;
+	c->replying = 0;
+	c->sent = 0;
+	text_free(&c->out);
 }
 
-/* Writes all of data before the connection's deadline; 0 when it cannot. */
-static int send_all(struct conn *c, const char *data, size_t len)
+/* Writes what the socket takes now of the reply; the rest when poll() says it can.  The
+ * connection is closed once all is written, or when the client has gone. */
+static void conn_write(struct conn *c)
 {
-	while (len > 0) {
-		ssize_t	n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (c->sent < c->out.len) {
+		ssize_t	n = send(c->fd, c->out.data + c->sent, c->out.len - c->sent,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n > 0) {
-			data += n;
-			len -= (size_t)n;
+			c->sent += (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			return 0;
-		long long left = c->deadline_ms - now_ms();
-		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
-			return 0;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		break;
 	}
-	return 1;
+	conn_close(c);
 }
 
-static void build_body(const struct server *sv, const struct request *req, struct text *body,
-    const char **type)
+static void text_append(struct text *t, const char *data, size_t len)
 {
-	*type = "text/plain; charset=utf-8";
-	if (req->status != 200)
-		text_add(body, "%d %s\n", req->status, status_reason(req->status));
-	else if (req->page == PAGE_INDEX)
-		text_add(body, "Signet metrics are at /metrics\n");
-	else {
-		*type = "text/plain; version=0.0.4; charset=utf-8";
-		render(body, sv->start_time);
+	if (t->failed)
+		return;
+	if (t->cap - t->len <= len) {
+		size_t	cap = t->len + len + 1;
+		char   *grown = realloc(t->data, cap);
+
+		if (grown == NULL) {
+			t->failed = 1;
+			return;
+		}
+		t->data = grown;
+		t->cap = cap;
 	}
+	memcpy(t->data + t->len, data, len);
+	t->len += len;
+	t->data[t->len] = '\0';
 }
 
-static void respond(struct server *sv, struct conn *c, struct request *req)
+/* Makes the reply to a request answered with status and starts writing it. */
+static void respond(struct server *sv, struct conn *c, int status)
 {
 	struct text body = {0};
-	const char *type;
-	char	head[256];
-	int	n;
+	const char *type = "text/plain; charset=utf-8";
 
-	build_body(sv, req, &body, &type);
-	if (body.failed) {
-		text_free(&body);
-		req->status = 500;
-		req->head = 1;		/* no body: it is what could not be made */
-		type = "text/plain; charset=utf-8";
+	if (status != 200)
+		text_add(&body, "%d %s\n", status, status_reason(status));
+	else {
+		type = "text/plain; version=0.0.4; charset=utf-8";
+		render(&body, sv->start_time);
 	}
-	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", req->status,
-	    status_reason(req->status), type, body.len,
-	    req->status == 405 ? "Allow: GET, HEAD\r\n" : "");
-	if (n > 0 && (size_t)n < sizeof(head) && send_all(c, head, (size_t)n) && !req->head)
-		send_all(c, body.data, body.len);
+	if (body.failed) {
+		text_free(&body);	/* no body: it is what could not be made */
+		status = 500;
+	}
+	text_add(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "%sConnection: close\r\n\r\n", status, status_reason(status), type, body.len,
+	    status == 405 ? "Allow: GET\r\n" : "");
+	if (body.len > 0)
+		text_append(&c->out, body.data, body.len);
 	text_free(&body);
-	conn_close(c);
+	if (c->out.failed) {
+		conn_close(c);
+		return;
+	}
+	c->replying = 1;
+	c->sent = 0;
+	conn_write(c);
 }
 
 static void conn_read(struct server *sv, struct conn *c)
 {
-	struct request req;
 	ssize_t	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -494,13 +495,10 @@ static void conn_read(struct server *sv, struct conn *c)
 		return;
 	}
 	c->len += (size_t)n;
-	if (request_complete(c->buf, c->len)) {
-		parse_request(c->buf, c->len, &req);
-		respond(sv, c, &req);
-	} else if (c->len == sizeof(c->buf)) {
-		req = (struct request){.status = 431, .page = PAGE_NONE, .head = 0};
-		respond(sv, c, &req);
-	}
+	if (request_complete(c->buf, c->len))
+		respond(sv, c, parse_request(c->buf, c->len));
+	else if (c->len == sizeof(c->buf))
+		respond(sv, c, 431);
 }
 
 static struct conn *free_slot(struct server *sv)
@@ -529,8 +527,8 @@ static void accept_one(struct server *sv)
 	c->deadline_ms = now_ms() + METRICS_DEADLINE_MS;
 }
 
-/* Fills pfd (wake pipe, listener if a slot is free, then the connections) and returns the
- * poll timeout: the nearest deadline. */
+/* Fills pfd (wake pipe, listener if a slot is free, then the connections: reading or
+ * writing) and returns the poll timeout: the nearest deadline. */
 static int poll_setup(struct server *sv, struct pollfd *pfd, struct conn **owner, nfds_t *count)
 {
 	long long now = now_ms(), next = now + 60000;
@@ -550,7 +548,7 @@ static int poll_setup(struct server *sv, struct pollfd *pfd, struct conn **owner
 		if (c->deadline_ms < next)
 			next = c->deadline_ms;
 		owner[n] = c;
-		pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = c->fd, .events = c->replying ? POLLOUT : POLLIN};
 	}
 	*count = n;
 	return next > now ? (int)(next - now) : 0;
@@ -589,6 +587,8 @@ static void *server_main(void *arg)
 				continue;
 			if (owner[i] == NULL)
 				accept_one(sv);
+			else if (owner[i]->replying)
+				conn_write(owner[i]);
 			else
 				conn_read(sv, owner[i]);
 		}
@@ -599,14 +599,28 @@ static void *server_main(void *arg)
 
 /* ---- start and stop --------------------------------------------------------------------- */
 
-/* Splits HOST:PORT or [V6]:PORT; host is copied into a buffer of hostlen. */
+/* 1 when text is a decimal port number, 0 to 65535. */
+static int is_port(const char *text)
+{
+	size_t	len = strspn(text, "0123456789");
+
+	return len > 0 && len <= 5 && text[len] == '\0' && strtol(text, NULL, 10) <= 65535;
+}
+
+/* Splits PORT (meaning 127.0.0.1:PORT), HOST:PORT or [V6]:PORT; host is copied into a
+ * buffer of hostlen. */
 static int split_listen(const char *listen, char *host, size_t hostlen, const char **port)
 {
 	const char *colon = strrchr(listen, ':');
 	const char *h = listen;
 	size_t	len;
 
-	if (colon == NULL || colon[1] == '\0')
+	if (is_port(listen)) {
+		snprintf(host, hostlen, "127.0.0.1");
+		*port = listen;
+		return 1;
+	}
+	if (colon == NULL || !is_port(colon + 1))
 		return 0;
 	len = (size_t)(colon - listen);
 	if (listen[0] == '[') {
@@ -667,8 +681,8 @@ static int open_listener(const char *listen, char *err, size_t errlen)
 	int	fd = -1, rc, saved = 0;
 
 	if (!split_listen(listen, host, sizeof(host), &port)) {
-		snprintf(err, errlen, "metrics address \"%s\": want HOST:PORT or [IPV6]:PORT",
-		    listen);
+		snprintf(err, errlen, "metrics address \"%s\": want PORT (on 127.0.0.1), "
+		    "HOST:PORT or [IPV6]:PORT", listen);
 		return -1;
 	}
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {

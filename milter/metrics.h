@@ -13,9 +13,10 @@
  *	Every label value comes from the fixed tables in metrics.c, never from a message; a
  *	value outside an enumeration is ignored.
  *
- *	metrics_start() binds HOST:PORT (IPv4 "127.0.0.1:9795", IPv6 "[::1]:9795", or a name
- *	that resolves to one of them) and starts one thread answering "GET /metrics" in the
- *	Prometheus text format 0.0.4.  Call it once, after the daemon has forked into the
+ *	metrics_start() binds PORT (a bare port: 127.0.0.1 only), HOST:PORT (IPv4
+ *	"127.0.0.1:9795", IPv6 "[::1]:9795", or a name that resolves to one of them) and
+ *	starts one thread answering "GET /metrics", and nothing else, in the Prometheus text
+ *	format 0.0.4.  Call it once, after the daemon has forked into the
  *	background (a thread does not survive fork()) and before it drops privileges (so a
  *	port below 1024 can be bound); the socket stays open after the drop.
  *	metrics_stop() stops and joins the thread; call it before the DNS source goes away.

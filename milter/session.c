@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "lib/alloc.h"
 #include "milter/log.h"
 #include "milter/session.h"
 #include "milter/sign.h"
@@ -102,6 +103,7 @@ void	session_free(struct session *s)
 	if (s == NULL)
 		return;
 	session_message_end(s);
+	free(s->helo);
 	free(s);
 }
 
@@ -124,9 +126,13 @@ void	session_connect(struct session *s, const struct sockaddr *client, const cha
 	}
 }
 
+/* The HELO name is kept whole, however long: SPF checks it or says why it cannot, and
+ * Authentication-Results shows it or leaves it out, but never a cut name. */
 void	session_helo(struct session *s, const char *helo)
 {
-	snprintf(s->helo, sizeof(s->helo), "%s", helo ? helo : "");
+	free(s->helo);
+	s->helo = mem_strdup(helo ? helo : "");
+	s->helo_lost = s->helo == NULL;
 }
 
 int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen,
@@ -141,15 +147,15 @@ int	session_message_begin(struct session *s, const char *queue_id, const char *a
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	session_set_queue_id(s, queue_id);
-	snprintf(s->mail_from, sizeof(s->mail_from), "%s", mail_from ? mail_from : "");
 	s->authenticated = auth_authen != NULL && *auth_authen != '\0';
 	s->client_internal = s->client_known &&
 	    addrlist_contains(s->rt->conf->internal_hosts, (const struct sockaddr *)&s->client);
 	s->outbound = s->client_internal || s->authenticated;
 	if (!s->outbound && (s->rt->conf->mode & CONF_MODE_VERIFY)) {
 		s->checking_inbound = 1;
-		s->inbound = inbound_begin(s->rt, s->queue_id, s->client_known ? s->client_text : "",
-		    s->helo, s->mail_from);
+		if (!s->helo_lost)
+			s->inbound = inbound_begin(s->rt, s->queue_id,
+			    s->client_known ? s->client_text : "", s->helo ? s->helo : "", mail_from);
 		if (s->inbound == NULL)
 			s->failed = 1;
 	}
@@ -331,7 +337,6 @@ void	session_message_end(struct session *s)
 	inbound_free(s->inbound);
 	s->inbound = NULL;
 	s->checking_inbound = 0;
-	s->mail_from[0] = '\0';
 	body_canon_free(s->body);
 	s->body = NULL;
 	if (s->rt != NULL) {

@@ -35,9 +35,10 @@ struct session {
 	/* connection */
 	struct sockaddr_storage client;
 	int	client_known;
-	char	client_text[64];
+	char	client_text[64];	/* for logs: the address, or the MTA's name for it */
 	int	client_internal;
-	char	helo[256];
+	char   *helo;			/* as sent, whole; NULL before HELO */
+	int	helo_lost;		/* memory ran out keeping it */
 	int	leading_space;		/* SMFIP_HDR_LEADSPC negotiated */
 
 	/* message */
@@ -52,7 +53,6 @@ struct session {
 	struct arfields arfields;	/* Authentication-Results fields: which are forged */
 	int	pass_through;		/* nothing to sign or check: only forged fields to
 					 * remove at end of message */
-	char	mail_from[512];
 	int	checking_inbound;	/* an inbound message under Mode v (even if inbound
 					 * failed to start: its errors are handled at EOM) */
 	struct inbound *inbound;	/* inbound checks, when verifying this message */

@@ -120,8 +120,14 @@ static const char *last_at(const char *p, size_t len)
 	return NULL;
 }
 
-/* Fills id from a MAIL FROM address; 0 when it does not fit (then checked as given). */
-static int identity_from_sender(const char *mail_from, const char *helo, struct identity *id)
+/*
+ * Fills id from a MAIL FROM address, whole or not at all: NULL when it is filled, else
+ * why it cannot be checked.  A local-part over RFC 5321's 64 octets is not handed to
+ * libspf2 (only macros would use it, and its macro expander has had overflows), nor cut
+ * to fit: the result is none.
+ */
+static const char *identity_from_sender(const char *mail_from, const char *helo,
+    struct identity *id)
 {
 	const char *p = mail_from != NULL ? mail_from : "", *at;
 	size_t len = strlen(p);
@@ -130,15 +136,18 @@ static int identity_from_sender(const char *mail_from, const char *helo, struct 
 		p++;
 		len -= 2;
 	}
-	if (len == 0)	/* null sender: postmaster@HELO (section 2.4) */
-		return snprintf(id->local, sizeof(id->local), "postmaster") > 0 &&
-		    (size_t)snprintf(id->domain, sizeof(id->domain), "%s", helo ? helo : "") <
-		    sizeof(id->domain);
+	if (len == 0) {	/* null sender: postmaster@HELO (section 2.4) */
+		snprintf(id->local, sizeof(id->local), "postmaster");
+		if ((size_t)snprintf(id->domain, sizeof(id->domain), "%s", helo ? helo : "") >=
+		    sizeof(id->domain))
+			return "null sender and a HELO name longer than 255 octets";
+		return NULL;
+	}
 	at = last_at(p, len);
 	if (at == NULL || at == p) {	/* no local-part: "postmaster" (section 4.3) */
 		snprintf(id->local, sizeof(id->local), "postmaster");
 	} else if ((size_t)(at - p) > LOCAL_PART_MAX) {
-		return 0;
+		return "sender local-part longer than 64 octets";
 	} else {
 		snprintf(id->local, sizeof(id->local), "%.*s", (int)(at - p), p);
 	}
@@ -147,9 +156,9 @@ static int identity_from_sender(const char *mail_from, const char *helo, struct 
 		p = at + 1;
 	}
 	if (len >= sizeof(id->domain))
-		return 0;
+		return "sender domain longer than 255 octets";
 	snprintf(id->domain, sizeof(id->domain), "%.*s", (int)len, p);
-	return 1;
+	return NULL;
 }
 
 static enum spfcheck_result map_result(SPF_result_t r)
@@ -165,17 +174,18 @@ static enum spfcheck_result map_result(SPF_result_t r)
 	}
 }
 
+/* The reason names the whole domain checked (at most 253 octets), never a prefix. */
 static void describe(struct spfcheck_outcome *out, enum spfcheck_result r, const char *why,
     const char *ip)
 {
-	char text[256];
+	char text[sizeof(out->reason)];
 
 	if (why[0] != '\0' && (r == SPFCHECK_NONE || r == SPFCHECK_TEMPERROR ||
 	    r == SPFCHECK_PERMERROR)) {
 		set_outcome(out, r, why);
 		return;
 	}
-	snprintf(text, sizeof(text), "%s: %.60s %s %.120s", spfcheck_result_name(r), ip,
+	snprintf(text, sizeof(text), "%s: %.60s %s %s", spfcheck_result_name(r), ip,
 	    r == SPFCHECK_PASS ? "is permitted by" : r == SPFCHECK_FAIL ||
 	    r == SPFCHECK_SOFTFAIL ? "is not permitted by" : "is neither permitted nor denied by",
 	    out->domain);
@@ -285,10 +295,12 @@ int spfcheck_mailfrom(struct dns_resolver *dns, struct dns_budget *budget,
     struct spfcheck_outcome *out)
 {
 	struct identity id;
+	const char *unusable;
 
 	memset(out, 0, sizeof(*out));
-	if (!identity_from_sender(mail_from, helo, &id)) {
-		set_outcome(out, SPFCHECK_NONE, "no checkable sender");
+	if ((unusable = identity_from_sender(mail_from, helo, &id)) != NULL) {
+		set_outcome(out, SPFCHECK_NONE, unusable);
+		out->too_long = 1;
 		return 1;
 	}
 	return check_identity(dns, budget, client_ip, helo, &id, out);
@@ -303,7 +315,9 @@ int spfcheck_helo(struct dns_resolver *dns, struct dns_budget *budget, const cha
 	snprintf(id.local, sizeof(id.local), "postmaster");
 	if (helo == NULL || (size_t)snprintf(id.domain, sizeof(id.domain), "%s", helo) >=
 	    sizeof(id.domain)) {
-		set_outcome(out, SPFCHECK_NONE, "no checkable HELO name");
+		set_outcome(out, SPFCHECK_NONE, helo == NULL ? "no HELO name" :
+		    "HELO name longer than 255 octets");
+		out->too_long = helo != NULL;
 		return 1;
 	}
 	return check_identity(dns, budget, client_ip, helo, &id, out);

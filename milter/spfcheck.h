@@ -13,7 +13,9 @@
  *	identity: the domain after the last "@" of mail_from (angle brackets allowed).  A
  *	null sender ("" or "<>") is checked as postmaster@HELO (section 2.4); a sender
  *	without a local-part gets "postmaster" (section 4.3).  spfcheck_helo() checks the
- *	HELO identity (section 2.3).
+ *	HELO identity (section 2.3).  An identity is checked whole or not at all: a
+ *	local-part over 64 octets or a domain (or HELO name) over 255 gives "none" with a
+ *	reason that says so, never a check of a cut name.
  *
  *	client_ip is the SMTP client's address, numeric IPv4 or IPv6; an IPv4-mapped IPv6
  *	address (::ffff:a.b.c.d) is checked as the IPv4 address.  All DNS goes through
@@ -51,8 +53,10 @@ enum spfcheck_result {
 
 struct spfcheck_outcome {
 	enum spfcheck_result result;
+	int	too_long;	/* none: the identity is over RFC 5321's limits */
 	char	domain[254];	/* domain checked */
-	char	reason[256];	/* short text for an Authentication-Results comment */
+	char	reason[384];	/* short text for an Authentication-Results comment; room
+				 * for the longest: 60 + 36 + a 253-octet domain */
 };
 
 int	spfcheck_mailfrom(struct dns_resolver *dns, struct dns_budget *budget,

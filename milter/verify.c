@@ -6,11 +6,24 @@
  *
  *	DNS.  Its dkim_dns_set_* hooks route every key query through Signet's resolver.
  *	libopendkim looks keys up synchronously, in the thread that calls dkim_eoh() or
- *	dkim_eom(), and its hooks carry no per-message context, so the message's DNS budget
- *	is handed to the hooks in a thread-local pointer set around exactly those two calls.
- *	The start hook resolves at once and copies the wire-format reply into libopendkim's
- *	buffer; the wait hook reports it, or DKIM_DNS_ERROR when there is none (timeout,
- *	SERVFAIL, budget), which libopendkim turns into a key-retrieval failure: temperror.
+ *	dkim_eom(), and its hooks carry no per-message context, so the message (its DNS
+ *	budget, its list of oversized keys) is handed to the hooks in a thread-local pointer
+ *	set around exactly those two calls.  The start hook resolves at once and copies the
+ *	wire-format reply into libopendkim's buffer; the wait hook reports it, or
+ *	DKIM_DNS_ERROR when there is none (timeout, SERVFAIL, budget), which libopendkim
+ *	turns into a key-retrieval failure: temperror.
+ *
+ *	Oversized keys.  libopendkim reads a key through two fixed buffers and cuts what
+ *	does not fit without a word: the DNS answer into MAXPACKET (8192) bytes, then the
+ *	record's text into BUFRSZ (1024) bytes (dkim-keys.c, dkim_get_key_dns(), and the
+ *	buffer of dkim_get_key() in dkim.c, libopendkim 2.11).  A cut record can read as
+ *	another record: cutting a trailing "h=sha1" made a forbidden signature pass.  So an
+ *	answer over the first limit, or a TXT record over the second, is never handed over:
+ *	the lookup fails, its name is noted, and the signature whose key it was is a
+ *	permerror that says why -- not the temperror of a failed lookup, since the domain
+ *	published it and asking again gets the same record, and RFC 6376 section 6.1.2 makes
+ *	a key record the verifier cannot use a PERMFAIL.  (RFC 8301 asks verifiers for RSA
+ *	keys up to 4096 bits, whose records are about 750 bytes.)
  *	A test can answer the start hook itself (verifier_set_key_lookup): the fuzzer serves
  *	its one key that way, with no resolver and no network.
  *
@@ -57,6 +70,7 @@
 #include "milter/verify.h"
 
 #define VERIFY_MIN_KEY_BITS 1024
+#define LIBOPENDKIM_KEY_RECORD_MAX 1024	/* BUFRSZ: the key text it reads, NUL apart */
 
 struct verifier {
 	DKIM_LIB *lib;
@@ -114,11 +128,20 @@ struct verify_message {
 	size_t	field_count;
 	size_t	field_cap;
 	size_t	beyond_limit;		/* fields past MaximumSignatures: only counted */
+	struct oversized *oversized;	/* key names whose answer was too large */
+	size_t	oversized_count;
 	struct verify_signature *results;
 	char	queue_id[64];
 };
 
-static __thread struct dns_budget *lookup_budget;
+/* A key lookup refused because libopendkim would have read it cut.  One per name; no
+ * more than the message's lookups, which its DNS budget bounds. */
+struct oversized {
+	char	name[256];		/* selector._domainkey.domain, as libopendkim asked */
+	char	reason[96];
+};
+
+static __thread struct verify_message *lookup_message;
 
 /* ---- DNS hooks ------------------------------------------------------------------------ */
 
@@ -128,32 +151,101 @@ struct lookup {
 	int	dnssec;
 };
 
+/* 1 with why in reason when libopendkim would read this answer cut: the packet does not
+ * fit its buffer (buflen), or a TXT record, its character-strings joined, does not fit
+ * its key buffer. */
+static int too_large(const struct dns_answer *answer, int type, size_t buflen, char *reason,
+    size_t size)
+{
+	if (answer->packet_len > buflen) {
+		snprintf(reason, size, "DNS answer of %zu bytes, over the %zu libopendkim reads",
+		    answer->packet_len, buflen);
+		return 1;
+	}
+	for (size_t i = 0; type == DNS_TYPE_TXT && i < answer->count; i++) {
+		const unsigned char *d = answer->records[i].data;
+		size_t	len = answer->records[i].len, text = 0;
+
+		for (size_t pos = 0; pos < len; pos += 1 + (size_t)d[pos])
+			text += d[pos];
+		if (text > LIBOPENDKIM_KEY_RECORD_MAX) {
+			snprintf(reason, size, "key record of %zu bytes, over the %d libopendkim "
+			    "reads", text, LIBOPENDKIM_KEY_RECORD_MAX);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Notes that the key at name was refused, once per name; m->failed when memory runs
+ * out (the message then ends in an internal error, not a verdict). */
+static void note_oversized(struct verify_message *m, const char *name, const char *reason)
+{
+	struct oversized *grown;
+
+	for (size_t i = 0; i < m->oversized_count; i++)
+		if (strcasecmp(m->oversized[i].name, name) == 0)
+			return;
+	log_msg(LOG_LEVEL_NOTICE, "%s: key %s refused: %s", m->queue_id, name, reason);
+	grown = mem_realloc(m->oversized, (m->oversized_count + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		m->failed = 1;
+		return;
+	}
+	m->oversized = grown;
+	snprintf(grown[m->oversized_count].name, sizeof(grown->name), "%s", name);
+	snprintf(grown[m->oversized_count].reason, sizeof(grown->reason), "%s", reason);
+	m->oversized_count++;
+}
+
+/* The reason the key of selector and domain was refused, or NULL. */
+static const char *oversized_reason(const struct verify_message *m, const char *selector,
+    const char *domain)
+{
+	char	name[sizeof(m->oversized->name)];
+
+	if (m->oversized_count == 0 || selector == NULL || domain == NULL ||
+	    (size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", selector, domain) >=
+	    sizeof(name))
+		return NULL;
+	for (size_t i = 0; i < m->oversized_count; i++)
+		if (strcasecmp(m->oversized[i].name, name) == 0)
+			return m->oversized[i].reason;
+	return NULL;
+}
+
 static int dns_hook_start(void *service, int type, unsigned char *name, unsigned char *buf,
     size_t buflen, void **handle)
 {
 	struct verifier *v = service;
+	struct verify_message *m = lookup_message;
 	struct lookup *q = calloc(1, sizeof(*q));
 	struct dns_answer *answer = NULL;
 	enum dns_status status;
+	char	refused[96];
 
 	if (q == NULL)
 		return DKIM_DNS_ERROR;
 	*handle = q;
-	if (lookup_budget == NULL)
-		return DKIM_DNS_SUCCESS;	/* no budget: no lookups (q->ok stays 0) */
+	if (m == NULL)
+		return DKIM_DNS_SUCCESS;	/* no message: no lookups (q->ok stays 0) */
 	if (v->test_lookup != NULL) {
 		q->ok = v->test_lookup(v->test_lookup_ctx, (const char *)name, type, buf, buflen,
 		    &q->len) && q->len <= buflen;
 		q->dnssec = DKIM_DNSSEC_INSECURE;
 		return DKIM_DNS_SUCCESS;
 	}
-	status = dns_query(v->dns, lookup_budget, (const char *)name, type, &answer);
+	status = dns_query(v->dns, m->budget, (const char *)name, type, &answer);
 	if (answer != NULL && answer->packet != NULL && answer->packet_len > 0 &&
 	    status != DNS_TEMPFAIL && status != DNS_BOGUS) {
-		q->len = answer->packet_len < buflen ? answer->packet_len : buflen;
-		memcpy(buf, answer->packet, q->len);
-		q->ok = 1;
-		q->dnssec = answer->secure ? DKIM_DNSSEC_SECURE : DKIM_DNSSEC_INSECURE;
+		if (too_large(answer, type, buflen, refused, sizeof(refused))) {
+			note_oversized(m, (const char *)name, refused);	/* q->ok stays 0 */
+		} else {
+			q->len = answer->packet_len;
+			memcpy(buf, answer->packet, q->len);
+			q->ok = 1;
+			q->dnssec = answer->secure ? DKIM_DNSSEC_SECURE : DKIM_DNSSEC_INSECURE;
+		}
 	}
 	dns_answer_free(answer);
 	return DKIM_DNS_SUCCESS;
@@ -380,9 +472,9 @@ void	verify_end_of_headers(struct verify_message *m)
 {
 	if (m == NULL || m->failed)
 		return;
-	lookup_budget = m->budget;
+	lookup_message = m;
 	m->eoh_status = dkim_eoh(m->dkim);
-	lookup_budget = NULL;
+	lookup_message = NULL;
 }
 
 void	verify_body(struct verify_message *m, const unsigned char *data, size_t len)
@@ -501,8 +593,10 @@ static int same_tags(DKIM_SIGINFO *sig, unsigned tags)
  * unusable).  Every reported value is libopendkim's, so a pass always names the domain and
  * selector whose key verified it.
  */
-static void judge(const struct field *f, DKIM_SIGINFO *sig, struct verify_signature *out)
+static void judge(const struct verify_message *m, const struct field *f, DKIM_SIGINFO *sig,
+    struct verify_signature *out)
 {
+	const char *refused;
 	char	b[9];
 
 	memset(out, 0, sizeof(*out));
@@ -524,6 +618,10 @@ static void judge(const struct field *f, DKIM_SIGINFO *sig, struct verify_signat
 		set_result(out, VERIFY_PERMERROR, "b= is not base64");
 	else if (!valid_dns_name(sig_tag(sig, "d")) || !valid_dns_name(sig_tag(sig, "s")))
 		set_result(out, VERIFY_PERMERROR, "d= or s= is not a domain name");
+	else if (dkim_sig_geterror(sig) == DKIM_SIGERROR_KEYFAIL &&
+	    (refused = oversized_reason(m, (const char *)dkim_sig_getselector(sig),
+		(const char *)dkim_sig_getdomain(sig))) != NULL)
+		set_result(out, VERIFY_PERMERROR, refused);
 	else
 		classify(sig, out);
 }
@@ -543,10 +641,12 @@ int	verify_finish(struct verify_message *m, const struct verify_signature **resu
 	if (m->field_count == 0 && m->beyond_limit == 0)
 		return 1;
 	if (m->eoh_status == DKIM_STAT_OK) {
-		lookup_budget = m->budget;
+		lookup_message = m;
 		eom_status = dkim_eom(m->dkim, NULL);
-		lookup_budget = NULL;
+		lookup_message = NULL;
 	}
+	if (m->failed)			/* memory, in a DNS hook */
+		return 0;
 	if (library_failed(m->eoh_status) || library_failed(eom_status)) {
 		log_msg(LOG_LEVEL_ERROR, "%s: libopendkim failed: %s", m->queue_id,
 		    dkim_getresultstr(library_failed(m->eoh_status) ? m->eoh_status : eom_status));
@@ -567,7 +667,7 @@ int	verify_finish(struct verify_message *m, const struct verify_signature **resu
 	if ((m->results = mem_calloc(n, sizeof(*m->results))) == NULL)
 		return 0;
 	for (size_t i = 0; i < m->field_count; i++)
-		judge(&m->fields[i], nsigs ? sigs[i] : NULL, &m->results[i]);
+		judge(m, &m->fields[i], nsigs ? sigs[i] : NULL, &m->results[i]);
 	if (m->beyond_limit > 0) {
 		char	reason[96];
 
@@ -587,6 +687,7 @@ void	verify_free(struct verify_message *m)
 	if (m->dkim != NULL)
 		dkim_free(m->dkim);
 	free(m->fields);
+	free(m->oversized);
 	free(m->results);
 	free(m);
 }

@@ -6,11 +6,13 @@
  * DESCRIPTION
  *	Starts the server on 127.0.0.1 with a free port, counts from several threads at once
  *	(scraping meanwhile), then fetches /metrics with curl and checks the exact values,
- *	the histogram's consistency, the content type, 404 and 405.  Raw sockets check what
- *	curl will not send: garbage, an over-long request head, HTTP/1.0, and silent clients
- *	that must not hold up a following curl for longer than the 5 s request deadline, even
- *	when they take every connection slot.  Ends with metrics_stop() (run under ASan, a leak
- *	fails the test) and a restart.
+ *	the histogram's consistency, the content type, and that nothing but GET /metrics is
+ *	served (404, 405).  Raw sockets check what curl will not send: garbage, an over-long
+ *	request head, HTTP/1.0, silent clients that must not hold up a following curl for
+ *	longer than the 5 s request deadline, even when they take every connection slot, a
+ *	client that sends its request one byte at a time (dropped at the deadline), and one
+ *	that never reads its reply.  A bare port binds 127.0.0.1 only.  Ends with
+ *	metrics_stop() (run under ASan, a leak fails the test) and a restart.
  */
 #include <errno.h>
 #include <math.h>
@@ -137,13 +139,14 @@ static double value_of(const char *text, const char *series)
 	return NAN;
 }
 
-static int connect_port(void)
+/* A connection to ip:port, or -1. */
+static int connect_to(const char *ip)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	struct timeval tv = {.tv_sec = 10};
 	int	fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	inet_pton(AF_INET, ip, &sin.sin_addr);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
 		if (fd >= 0)
 			close(fd);
@@ -151,6 +154,11 @@ static int connect_port(void)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+static int connect_port(void)
+{
+	return connect_to("127.0.0.1");
 }
 
 /* Sends data on a fresh connection and returns all the server wrote back; caller frees. */
@@ -393,6 +401,7 @@ static void exports_dns_build_and_start_time(void)
 
 static void answers_http(void)
 {
+	static const char head_req[] = "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
 	char	buf[256];
 	int	rc;
 	char   *r;
@@ -405,8 +414,7 @@ static void answers_http(void)
 	    strlen(body_of(r)), "content_length_matches_body");
 	free(r);
 	r = curl("", "/", &rc);
-	TAP_INT_EQ(status_of(r), 200, "index_status_200");
-	TAP_OK(strstr(body_of(r), "/metrics") != NULL, "index_points_to_metrics");
+	TAP_INT_EQ(status_of(r), 404, "only_metrics_is_served_root_404");
 	free(r);
 	r = curl("", "/metrics?name[]=x", &rc);
 	TAP_INT_EQ(status_of(r), 200, "query_string_ignored");
@@ -419,14 +427,17 @@ static void answers_http(void)
 	free(r);
 	r = curl("-X DELETE", "/metrics", &rc);
 	TAP_INT_EQ(status_of(r), 405, "delete_405");
-	TAP_STR_EQ(header_of(r, "Allow", buf, sizeof(buf)), "GET, HEAD", "405_names_allowed");
+	TAP_STR_EQ(header_of(r, "Allow", buf, sizeof(buf)), "GET", "405_names_allowed");
 	free(r);
 	r = curl("-d x=1", "/metrics", &rc);
 	TAP_INT_EQ(status_of(r), 405, "post_with_body_405: curl exit %d", rc);
 	free(r);
 	r = curl("-I", "/metrics", &rc);
-	TAP_INT_EQ(status_of(r), 200, "head_200");
-	TAP_STR_EQ(body_of(r), "", "head_has_no_body");
+	TAP_INT_EQ(status_of(r), 405, "head_405");
+	TAP_STR_EQ(header_of(r, "Allow", buf, sizeof(buf)), "GET", "head_405_names_get");
+	free(r);
+	r = raw(head_req, strlen(head_req));
+	TAP_OK(strstr(body_of(r), "signet_") == NULL, "head_gets_no_metrics");
 	free(r);
 }
 
@@ -489,6 +500,79 @@ static void silent_clients_do_not_block(void)
 			close(fds[i]);
 }
 
+/* Sends req one byte every 300 ms until the server closes the connection; the seconds
+ * from connecting to the close (or -1), and in *answered whether any reply came. */
+struct drip {
+	double	closed_after;
+	int	answered;
+};
+
+static void *drip_request(void *arg)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	struct drip *d = arg;
+	int	fd = connect_port();
+	double	t0 = now_s();
+	char	byte;
+
+	d->closed_after = -1;
+	d->answered = 0;
+	if (fd < 0)
+		return NULL;
+	for (size_t i = 0; now_s() - t0 < 12; i++) {
+		ssize_t	n = recv(fd, &byte, 1, MSG_DONTWAIT);
+
+		if (n > 0)
+			d->answered = 1;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+		    (i < sizeof(req) - 1 && send(fd, req + i, 1, MSG_NOSIGNAL) != 1)) {
+			d->closed_after = now_s() - t0;
+			break;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 300000000}, NULL);
+	}
+	close(fd);
+	return NULL;
+}
+
+static void slow_clients_are_dropped(void)
+{
+	static const char get_req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+	struct drip d;
+	pthread_t t;
+	int	rc, fd, small = 1;
+	double	t0;
+	char   *r;
+
+	pthread_create(&t, NULL, drip_request, &d);
+	nanosleep(&(struct timespec){.tv_nsec = 500000000}, NULL);
+	t0 = now_s();
+	r = curl("", "/metrics", &rc);
+	TAP_INT_EQ(status_of(r), 200, "curl_served_beside_a_one_byte_at_a_time_client");
+	TAP_OK(now_s() - t0 < 2, "not_delayed_by_the_slow_client: %.2f s", now_s() - t0);
+	free(r);
+	pthread_join(t, NULL);
+	TAP_OK(d.closed_after > 4 && d.closed_after < 7,
+	    "one_byte_at_a_time_client_dropped_at_the_deadline: after %.2f s", d.closed_after);
+	TAP_OK(!d.answered, "slow_client_got_no_reply");
+
+	/* A client that asks and never reads: its reply must not hold the server. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	close(fd);
+	fd = connect_port();
+	if (fd >= 0)
+		send(fd, get_req, strlen(get_req), MSG_NOSIGNAL);
+	t0 = now_s();
+	r = curl("", "/metrics", &rc);
+	TAP_INT_EQ(status_of(r), 200, "curl_served_beside_a_client_that_never_reads");
+	TAP_OK(now_s() - t0 < 2, "not_delayed_by_the_client_that_never_reads: %.2f s",
+	    now_s() - t0);
+	free(r);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void stops_and_restarts(void)
 {
 	char	err[256] = "";
@@ -518,6 +602,38 @@ static void stops_and_restarts(void)
 	metrics_stop();
 }
 
+/* A bare port means 127.0.0.1: reachable there, not on another address of the host
+ * (127.0.0.2 stands for one: it is local, and not the address bound).  0.0.0.0 is the
+ * control that shows the test can tell the difference. */
+static void bare_port_binds_loopback_only(void)
+{
+	char	err[256] = "";
+	int	rc, fd;
+	char   *r;
+
+	TAP_OK(metrics_start("0", err, sizeof(err)), "bare_port_accepted: %s", err);
+	port = metrics_port();
+	r = curl("", "/metrics", &rc);
+	TAP_INT_EQ(status_of(r), 200, "bare_port_served_on_127.0.0.1");
+	free(r);
+	fd = connect_to("127.0.0.2");
+	TAP_OK(fd < 0, "bare_port_not_reachable_on_another_address");
+	if (fd >= 0)
+		close(fd);
+	metrics_stop();
+	TAP_OK(metrics_start("0.0.0.0:0", err, sizeof(err)), "wildcard_start: %s", err);
+	port = metrics_port();
+	fd = connect_to("127.0.0.2");
+	TAP_OK(fd >= 0, "wildcard_reachable_on_another_address (the control)");
+	if (fd >= 0)
+		close(fd);
+	metrics_stop();
+	TAP_OK(!metrics_start("65536", err, sizeof(err)), "bare_port_over_65535_refused: %s",
+	    err);
+	TAP_OK(!metrics_start("9x", err, sizeof(err)), "bare_port_not_a_number_refused");
+	TAP_OK(!metrics_start(":9795", err, sizeof(err)), "empty_host_refused");
+}
+
 int	main(void)
 {
 	starts_only_on_good_addresses();
@@ -527,6 +643,8 @@ int	main(void)
 	answers_http();
 	survives_garbage();
 	silent_clients_do_not_block();
+	slow_clients_are_dropped();
 	stops_and_restarts();
+	bare_port_binds_loopback_only();
 	return tap_done();
 }

@@ -42,6 +42,31 @@ static int folds_are_safe(const char *v)
 	return 1;
 }
 
+/* The first 512 bytes of an address can be another address: a value is whole or absent. */
+static void too_long_values_are_left_out_not_cut(void)
+{
+	char	local[600], address[700], fits[513];
+	struct authres ar;
+	char   *v;
+
+	memset(local, 'p', 500);
+	snprintf(local + 500, sizeof(local) - 500, "@victim.example");
+	snprintf(address, sizeof(address), "%s.attacker.example", local);
+	memset(fits, 'a', 500);
+	snprintf(fits + 500, sizeof(fits) - 500, "@example.com");	/* exactly 512 */
+	authres_begin(&ar, "mx.example.com");
+	authres_add(&ar, "spf", "none", "sender too long", "smtp.mailfrom", address,
+	    "smtp.helo", "mail.example.org", NULL);
+	authres_add(&ar, "spf", "none", NULL, "smtp.mailfrom", fits, NULL);
+	v = authres_finish(&ar, 0);
+	TAP_OK(v != NULL && strstr(v, "victim") == NULL && strstr(v, "attacker") == NULL,
+	    "a value over 512 bytes is left out, not cut: %.80s", v ? v : "(null)");
+	TAP_OK(v != NULL && strstr(v, "spf=none (sender too long) smtp.helo=mail.example.org") !=
+	    NULL, "the rest of that result stays");
+	TAP_OK(v != NULL && strstr(v, fits) != NULL, "a value of 512 bytes is kept whole");
+	free(v);
+}
+
 int	main(void)
 {
 	check_ours("mx.example.com; spf=pass smtp.mailfrom=a@b.c", 1);
@@ -102,5 +127,6 @@ int	main(void)
 	TAP_OK(v != NULL && strstr(v, "smtp.mailfrom=\"\\\"odd local\\\"@example.com\"") != NULL,
 	    "a quoted local part is quoted and escaped");
 	free(v);
+	too_long_values_are_left_out_not_cut();
 	return tap_done();
 }

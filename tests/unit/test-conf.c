@@ -120,8 +120,13 @@ int	main(void)
 	check_error("SocketMode 0999\n", 1, "octal mode");
 	check_error("RotateInterval 90x\n", 1, "unit must be");
 	check_error("RotateInterval 10m\n", 1, "out of range");
-	check_error("MetricsListen 127.0.0.1\n", 1, "want HOST:PORT");
+	check_error("MetricsListen 127.0.0.1\n", 1, "want PORT, HOST:PORT");
 	check_error("MetricsListen 127.0.0.1:0\n", 1, "bad port");
+	check_error("MetricsListen 65536\n", 1, "bad port");
+	check_error("MetricsListen 0\n", 1, "bad port");
+	check_error("MetricsListen :9795\n", 1, "want PORT, HOST:PORT");
+	check_error("MetricsListen [::1\n", 1, "want PORT, HOST:PORT");
+	check_error("MetricsListen 127.0.0.1:+80\n", 1, "bad port");
 	check_error("DMARCEnforce maybe\n", 1, "want yes or no");
 
 	conf = load_text("RotateInterval 2w\nSocketMode 0640\nMetricsListen [::1]:9795\n"
@@ -129,6 +134,10 @@ int	main(void)
 	TAP_OK(conf && conf->rotate_interval == 14 * 86400 && conf->socket_mode == 0640 &&
 	    conf->dmarc_enforce == 1 && conf->retire_grace == 36 * 3600 &&
 	    strcmp(conf->metrics_listen, "[::1]:9795") == 0, "durations, modes, host:port, yes/no");
+	conf_free(conf);
+	conf = load_text("MetricsListen 9795\n");
+	TAP_OK(conf && strcmp(conf->metrics_listen, "9795") == 0,
+	    "a bare MetricsListen port is accepted (it means 127.0.0.1)");
 	conf_free(conf);
 
 	/* several errors are all reported, each with its own line */

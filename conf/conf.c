@@ -328,7 +328,7 @@ static int parse_hostport(const char *value, char *err, size_t errlen)
 static int parse_log_level(const char *value, enum log_level *out, char *err, size_t errlen)
 {
 	for (int level = LOG_LEVEL_ERROR; level <= LOG_LEVEL_DEBUG; level++) {
-		if (strcasecmp(value, conf_log_level_name((enum log_level)level)) == 0) {
+		if (strcasecmp(value, log_level_name((enum log_level)level)) == 0) {
 			*out = (enum log_level)level;
 			return 1;
 		}
@@ -765,13 +765,6 @@ int	name_list_contains(const struct name_list *list, const char *name)
 const char *conf_canon_name(enum canon_kind kind)
 {
 	return kind == CANON_RELAXED ? "relaxed" : "simple";
-}
-
-const char *conf_log_level_name(enum log_level level)
-{
-	static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
-
-	return (unsigned)level < sizeof(names) / sizeof(names[0]) ? names[level] : "?";
 }
 
 /* Prints text as "# " comment lines, one per line of text. */

@@ -20,6 +20,8 @@
 #include <stdio.h>
 
 #include "conf/addrlist.h"
+#include "lib/dns.h"
+#include "lib/log.h"
 
 #define CONF_MODE_SIGN		0x01
 #define CONF_MODE_VERIFY	0x02
@@ -29,22 +31,9 @@ enum canon_kind {
 	CANON_RELAXED,
 };
 
-enum log_level {
-	LOG_LEVEL_ERROR,
-	LOG_LEVEL_WARNING,
-	LOG_LEVEL_NOTICE,
-	LOG_LEVEL_INFO,
-	LOG_LEVEL_DEBUG,
-};
-
 enum internal_error_action {
 	ON_ERROR_TEMPFAIL,
 	ON_ERROR_ACCEPT,
-};
-
-struct nameserver {
-	char	address[64];	/* numeric IPv4 or IPv6 */
-	unsigned port;
 };
 
 struct name_list {
@@ -106,6 +95,5 @@ void	conf_write_sample(FILE *out);
 int	name_list_contains(const struct name_list *list, const char *name);
 
 const char *conf_canon_name(enum canon_kind kind);
-const char *conf_log_level_name(enum log_level level);
 
 #endif

@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "keys/keycheck.h"
-#include "milter/dns.h"
+#include "lib/dns.h"
 
 #define DNS_TYPE_SOA	6
 #define QUERY_TIMEOUT_MS 5000

@@ -27,7 +27,7 @@
 
 #include "lib/printable.h"
 #include "milter/callbacks.h"
-#include "milter/log.h"
+#include "lib/log.h"
 #include "milter/metrics.h"
 #include "milter/session.h"
 

@@ -85,7 +85,7 @@
 #include <stddef.h>
 
 #include "milter/dmarcrecord.h"
-#include "milter/dns.h"
+#include "lib/dns.h"
 
 #define DMARC_DOMAIN_MAX 254		/* 253 characters and the NUL */
 

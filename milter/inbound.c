@@ -33,7 +33,7 @@
 #include "milter/authres.h"
 #include "milter/dmarc.h"
 #include "milter/inbound.h"
-#include "milter/log.h"
+#include "lib/log.h"
 #include "milter/spfcheck.h"
 #include "milter/verify.h"
 

@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 
 #include "milter/listener.h"
-#include "milter/log.h"
+#include "lib/log.h"
 
 static int is_tcp_listener(int fd)
 {

@@ -57,7 +57,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
-#include "milter/log.h"
+#include "lib/log.h"
 #include "milter/metrics.h"
 
 #define METRICS_MAX_CONNS	8

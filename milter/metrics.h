@@ -30,7 +30,7 @@
 
 #include <stddef.h>
 
-#include "milter/dns.h"
+#include "lib/dns.h"
 
 enum metrics_direction {
 	METRICS_INBOUND,

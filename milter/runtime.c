@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "milter/dmarc.h"
-#include "milter/dns.h"
+#include "lib/dns.h"
 #include "milter/runtime.h"
 #include "milter/verify.h"
 

@@ -29,7 +29,7 @@
 #include <netinet/in.h>
 
 #include "lib/alloc.h"
-#include "milter/log.h"
+#include "lib/log.h"
 #include "milter/session.h"
 #include "milter/sign.h"
 

@@ -25,7 +25,7 @@
 #include <spf2/spf.h>
 
 #include "lib/printable.h"
-#include "milter/log.h"
+#include "lib/log.h"
 #include "milter/spfcheck.h"
 #include "milter/spfdns.h"
 #include "milter/spfrecord.h"

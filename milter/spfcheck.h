@@ -39,7 +39,7 @@
 #ifndef SIGNET_SPFCHECK_H
 #define SIGNET_SPFCHECK_H
 
-#include "milter/dns.h"
+#include "lib/dns.h"
 
 enum spfcheck_result {
 	SPFCHECK_NONE,

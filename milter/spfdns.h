@@ -34,7 +34,7 @@
 #include <netinet/in.h>
 #include <spf2/spf.h>
 
-#include "milter/dns.h"
+#include "lib/dns.h"
 #include "milter/spfcheck.h"
 
 struct spfdns;

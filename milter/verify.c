@@ -66,7 +66,7 @@
 #include "lib/printable.h"
 #include "lib/taglist.h"
 #include "milter/canon.h"
-#include "milter/log.h"
+#include "lib/log.h"
 #include "milter/verify.h"
 
 #define VERIFY_MIN_KEY_BITS 1024

@@ -24,7 +24,7 @@
 
 #include <stddef.h>
 
-#include "milter/dns.h"
+#include "lib/dns.h"
 
 enum verify_result {
 	VERIFY_NONE,		/* message has no signature */

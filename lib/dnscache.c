@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "milter/dnscache.h"
+#include "lib/dnscache.h"
 
 #define CACHE_SLOTS	1024
 #define CACHE_ENTRY_MAX	16384	/* bytes of one cached answer, all included */

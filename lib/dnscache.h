@@ -2,7 +2,7 @@
  * NAME
  *	dnscache.h - DNS answers as single allocations, and the TTL cache of them
  * SYNOPSIS
- *	#include "milter/dnscache.h"	(dns.c only)
+ *	#include "lib/dnscache.h"	(dns.c only)
  * DESCRIPTION
  *	Internal to the resolver: dns.c builds answers with dns_answer_alloc() and keeps
  *	copies in a dns_cache; nothing else includes this header.  dns_answer_free() is
@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "milter/dns.h"
+#include "lib/dns.h"
 
 #define DNS_NAME_MAX_LEN 253	/* presentation form, without the trailing dot */
 

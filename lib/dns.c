@@ -3,7 +3,7 @@
  *	dns.c - the one resolver every check goes through: libunbound, a cache, timeouts,
  *	per-message budgets
  * SYNOPSIS
- *	#include "milter/dns.h"
+ *	#include "lib/dns.h"
  * DESCRIPTION
  *	Threads.  One libunbound context per resolver, in threaded asynchronous mode
  *	(ub_ctx_async(ctx, 1)): libunbound's own background thread does the resolving,
@@ -80,9 +80,9 @@
 #include <unbound.h>
 
 #include "lib/domain.h"
-#include "milter/dns.h"
-#include "milter/dnscache.h"
-#include "milter/log.h"
+#include "lib/dns.h"
+#include "lib/dnscache.h"
+#include "lib/log.h"
 
 #define NAME_MAX_LEN	DNS_NAME_MAX_LEN
 #define LABEL_MAX_LEN	63

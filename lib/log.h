@@ -11,13 +11,19 @@
 #ifndef SIGNET_LOG_H
 #define SIGNET_LOG_H
 
-#include "conf/conf.h"
-
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_NOTICE,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
 enum log_target {
 	LOG_TO_STDERR,
 	LOG_TO_SYSLOG,
 };
 
+const char *log_level_name(enum log_level level);
 void	log_init(enum log_target target, enum log_level level);
 void	log_set_level(enum log_level level);
 int	log_enabled(enum log_level level);

@@ -13,10 +13,17 @@
 #include <time.h>
 
 #include "lib/printable.h"
-#include "milter/log.h"
+#include "lib/log.h"
 
 static _Atomic int current_level = LOG_LEVEL_INFO;
 static enum log_target current_target = LOG_TO_STDERR;
+
+const char *log_level_name(enum log_level level)
+{
+	static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
+
+	return (unsigned)level < sizeof(names) / sizeof(names[0]) ? names[level] : "?";
+}
 
 void	log_init(enum log_target target, enum log_level level)
 {
@@ -64,5 +71,5 @@ void	log_msg(enum log_level level, const char *fmt, ...)
 
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s signet[%s]: %s\n", stamp, conf_log_level_name(level), line);
+	fprintf(stderr, "%s signet[%s]: %s\n", stamp, log_level_name(level), line);
 }

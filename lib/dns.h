@@ -2,7 +2,7 @@
  * NAME
  *	dns.h - the one resolver every check goes through (DKIM keys, SPF, DMARC)
  * SYNOPSIS
- *	#include "milter/dns.h"
+ *	#include "lib/dns.h"
  * DESCRIPTION
  *	A dns_resolver wraps libunbound: one per loaded configuration, shared by all threads,
  *	with one cache shared across messages and threads.  Every query has a timeout
@@ -23,8 +23,11 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "conf/conf.h"
-
+/* A forwarder from the configuration (conf/conf.c fills these in). */
+struct nameserver {
+	char	address[64];	/* numeric IPv4 or IPv6 */
+	unsigned port;
+};
 /* RR types used by Signet. */
 #define DNS_TYPE_A	1
 #define DNS_TYPE_NS	2

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter/dns.h"
+#include "lib/dns.h"
 #include "milter/spfcheck.h"
 #include "tests/unit/tap.h"
 

@@ -30,7 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "milter/dns.h"
+#include "lib/dns.h"
 #include "tests/unit/tap.h"
 
 #define ZONE ".signet.example"

@@ -42,7 +42,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "milter/dns.h"
+#include "lib/dns.h"
 #include "milter/verify.h"
 #include "tests/unit/tap.h"
 

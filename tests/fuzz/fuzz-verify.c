@@ -44,7 +44,7 @@
 #include <openssl/evp.h>
 
 #include "milter/canon.h"
-#include "milter/dns.h"
+#include "lib/dns.h"
 #include "milter/verify.h"
 #include "tests/fuzz/fuzz-verify.h"
 

@@ -11,7 +11,7 @@
  *	void keycheck_propagation(struct keycheck_result *result, time_t first_seen,
  *	    time_t now);
  * DESCRIPTION
- *	Queries go through milter/dns.c, so signet-keys sees DNS as the daemon's verifier
+ *	Queries go through lib/dns.c, so signet-keys sees DNS as the daemon's verifier
  *	side does (same forwarders, same libunbound).  The TXT RDATA is split into its
  *	character-strings here rather than with dns_query_txt() because the check needs
  *	the answer's TTL as well.  A record's strings are joined without separator, as
@@ -21,7 +21,7 @@
  *	parent, until one answers with an SOA record.  Its last 4 RDATA bytes are the
  *	MINIMUM field, whatever the lengths of MNAME and RNAME before it.
  * SEE ALSO
- *	keycheck.h (the propagation rule), dkimrecord.c, milter/dns.c, RFC 2308
+ *	keycheck.h (the propagation rule), dkimrecord.c, lib/dns.c, RFC 2308
  */
 #include <arpa/inet.h>
 #include <errno.h>

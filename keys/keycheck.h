@@ -5,7 +5,7 @@
  *	#include "keys/keycheck.h"
  * DESCRIPTION
  *	What "signet-keys check", "activate", "status" and "rotate --auto" ask of DNS,
- *	through Signet's one resolver (milter/dns.c): the TXT records at
+ *	through Signet's one resolver (lib/dns.c): the TXT records at
  *	SELECTOR._domainkey.DOMAIN compared with the key (dkimrecord.c), the zone that holds
  *	a name (SOA queries up the tree), and the propagation rule:
  *

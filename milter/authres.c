@@ -144,7 +144,7 @@ void	authres_add(struct authres *ar, const char *method, const char *result,
 	ar->results++;
 }
 
-char   *authres_finish(struct authres *ar, int leading_space)
+char   *authres_finish(struct authres *ar)
 {
 	char   *value;
 
@@ -154,10 +154,10 @@ char   *authres_finish(struct authres *ar, int leading_space)
 		buffer_free(&ar->buf);
 		return NULL;
 	}
-	size_t	len = ar->buf.len + (leading_space ? 1 : 0);
-	if ((value = malloc(len + 1)) != NULL) {
+	/* As it stands after the colon: one space first. */
+	if ((value = malloc(ar->buf.len + 2)) != NULL) {
 		value[0] = ' ';
-		memcpy(value + (leading_space ? 1 : 0), ar->buf.data, ar->buf.len + 1);
+		memcpy(value + 1, ar->buf.data, ar->buf.len + 1);
 	}
 	buffer_free(&ar->buf);
 	return value;

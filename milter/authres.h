@@ -5,14 +5,15 @@
  * SYNOPSIS
  *	struct authres ar; authres_begin(&ar, "mx.example.com");
  *	authres_add(&ar, "dkim", "pass", NULL, "header.d", "example.com", NULL);
- *	char *value = authres_finish(&ar, leading_space);
+ *	char *value = authres_finish(&ar);
  * DESCRIPTION
  *	authres_add() appends one result: method=result, an optional comment, then property
  *	name/value pairs ending with NULL; a pair whose value is NULL, empty or over 512
  *	bytes is left out (never cut).  Every piece that came from the message or from
  *	DNS is made safe here: values that are not plain tokens, domains or local@domain are
  *	quoted, and no CR, LF or other control character (nor any 8-bit byte) can pass.
- *	authres_finish() returns the value, folded with LF, "none" when nothing was added.
+ *	authres_finish() returns the value as it stands after the colon (one space first),
+ *	folded with LF, "none" when nothing was added.
  *
  *	authres_is_ours() reads the authserv-id at the start of an existing field's value --
  *	comments, folding and a quoted form allowed -- and compares it with ours, ignoring
@@ -33,7 +34,7 @@ void	authres_begin(struct authres *ar, const char *authserv_id);
 void	authres_add(struct authres *ar, const char *method, const char *result,
 	    const char *comment, ...) __attribute__((sentinel));
 /* The caller frees the result; NULL when out of memory. */
-char   *authres_finish(struct authres *ar, int leading_space);
+char   *authres_finish(struct authres *ar);
 
 int	authres_is_ours(const char *value, const char *authserv_id);
 

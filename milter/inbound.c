@@ -415,7 +415,7 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int ove
 	add_dkim_results(&ar, sigs, sig_count);
 	add_spf_results(&ar, in, &spf);
 	add_dmarc_results(&ar, &dmarc);
-	if ((out->authres = authres_finish(&ar, 0)) == NULL) {
+	if ((out->authres = authres_finish(&ar)) == NULL) {
 		inbound_outcome_free(out);
 		return 0;
 	}

@@ -44,20 +44,18 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <libmilter/mfapi.h>
 
 #include "config.h"
 #include "conf/conf.h"
 #include "keys/keystore.h"
-#include "milter/callbacks.h"
+#include "milter/adapter.h"
 #include "milter/detach.h"
 #include "lib/dns.h"
-#include "milter/listener.h"
 #include "lib/log.h"
 #include "milter/metrics.h"
 #include "milter/pidfile.h"
 #include "milter/runtime.h"
-#include "milter/session.h"
+#include "milter/flight.h"
 #include "milter/signals.h"
 #include "milter/unixsock.h"
 
@@ -258,7 +256,7 @@ static void dns_for_metrics(struct dns_stats *out)
 	runtime_release(rt);
 }
 
-/* Set by drain(): a stop was asked for (see main(), after smfi_main()). */
+/* Set by drain(): a stop was asked for (see main(), after adapter_run()). */
 static atomic_int stopping;
 
 /* SIGTERM, before libmilter stops: no new messages, those in flight finish. */
@@ -267,9 +265,9 @@ static void drain(void)
 	unsigned left;
 
 	atomic_store(&stopping, 1);
-	session_stop_accepting();
+	flight_stop_accepting();
 	log_msg(LOG_LEVEL_NOTICE, "signet stopping: letting messages in flight finish");
-	if ((left = session_wait_idle(60)) > 0)
+	if ((left = flight_wait_idle(60)) > 0)
 		log_msg(LOG_LEVEL_WARNING, "%u message(s) still in flight after 60 s: the MTA will "
 		    "retry them", left);
 }
@@ -302,7 +300,8 @@ static int socket_group_id(const struct conf *conf, gid_t *gid)
 }
 
 /* Opens the milter socket, as the starting user: unix sockets are checked and given their
- * mode and group (unixsock.c), TCP ones TCP_NODELAY.  0 after logging why not. */
+ * mode and group (unixsock.c), TCP ones TCP_NODELAY (adapter.c).  0 after logging why
+ * not. */
 static int open_socket(const struct conf *conf)
 {
 	const char *sock_path = unix_socket_path(conf->socket);
@@ -321,19 +320,18 @@ static int open_socket(const struct conf *conf)
 	}
 	/* A unix socket is born with SocketMode, and nothing changes its mode later. */
 	mode_t	old_umask = umask((mode_t)(0777 & ~conf->socket_mode));
-	if (smfi_setconn((char *)conf->socket) != MI_SUCCESS ||
-	    smfi_opensocket(1) != MI_SUCCESS) {
-		log_msg(LOG_LEVEL_ERROR, "cannot open milter socket %s (in use, or no permission?)",
-		    conf->socket);
-		return 0;
-	}
-	umask(old_umask);
-	if (sock_path != NULL && !unixsock_finish(sock_dir, sock_path,
-	    (mode_t)conf->socket_mode, sock_gid, err, sizeof(err))) {
+	if (!adapter_open_socket(conf->socket, err, sizeof(err))) {
 		log_msg(LOG_LEVEL_ERROR, "%s", err);
 		return 0;
 	}
-	return listener_set_nodelay() >= 0;
+	umask(old_umask);
+	if ((sock_path != NULL && !unixsock_finish(sock_dir, sock_path,
+	    (mode_t)conf->socket_mode, sock_gid, err, sizeof(err))) ||
+	    !adapter_set_nodelay(err, sizeof(err))) {
+		log_msg(LOG_LEVEL_ERROR, "%s", err);
+		return 0;
+	}
+	return 1;
 }
 
 /* Everything between the PID file and libmilter's loop; 0 after logging a failure. */
@@ -421,7 +419,7 @@ int	main(int argc, char **argv)
 	char   *user_id = conf->user_id[0] ? strdup(conf->user_id) : NULL;
 	struct pidfile *pid_file = NULL;
 
-	if (!callbacks_register()) {
+	if (!adapter_register()) {
 		log_msg(LOG_LEVEL_ERROR, "cannot register with libmilter");
 		return 1;
 	}
@@ -444,9 +442,9 @@ int	main(int argc, char **argv)
 	log_msg(LOG_LEVEL_NOTICE, "signet %s listening on %s", PACKAGE_VERSION, socket_spec);
 	/* A SIGTERM taken by libmilter's signal thread before its listener loop runs (one
 	 * sent during start-up waits for exactly that moment) closes the socket under
-	 * smfi_main(), which then tries to open it again and fails (as root, a unix socket
+	 * libmilter's loop (adapter_run()), which then tries to open it again and fails (as root, a unix socket
 	 * is still there): after a drain, that is the stop that was asked for. */
-	status = smfi_main() == MI_SUCCESS || atomic_load(&stopping) ? 0 : 1;
+	status = adapter_run() || atomic_load(&stopping) ? 0 : 1;
 	metrics_stop();
 	log_msg(LOG_LEVEL_NOTICE, "signet stopped");
 	pidfile_remove(pid_file);

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	session.c - per-connection and per-message state, and the signing policy
+ *	session.c - per-connection and per-message state, and the policy of each step
  * DESCRIPTION
  *	A message is outbound when the client address is in InternalHosts or the client
  *	authenticated (the MTA's {auth_authen} macro is set).  Outbound mail is signed when
@@ -16,10 +16,14 @@
  *
  *	Authentication-Results fields that carry our authserv-id are removed from every
  *	message, outbound included (arfields.h): they are recorded before anything else a
- *	header field goes through, so no other error can leave one unrecorded.
+ *	header field goes through, so no other error can leave one unrecorded.  A message
+ *	whose forged fields cannot all be removed -- their record is incomplete, or the MTA
+ *	refuses a removal -- is tempfailed whatever else was decided: a forgery of our
+ *	verdict must never pass.
+ *
+ *	An internal error tempfails or accepts the message as OnInternalError says (an
+ *	accepted one still loses its forged fields); it is never discarded or rejected.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,81 +32,78 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "keys/keystore.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include "milter/arfields.h"
+#include "milter/canon.h"
+#include "milter/flight.h"
+#include "milter/inbound.h"
+#include "milter/msgheaders.h"
+#include "milter/runtime.h"
 #include "milter/session.h"
 #include "milter/sign.h"
 
-/* Messages in flight, for a shutdown that lets them finish. */
-static pthread_mutex_t flight_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t flight_done = PTHREAD_COND_INITIALIZER;
-static unsigned messages_in_flight;
-static int stopping;
+#define AR_FIELD	"Authentication-Results"
+#define INTERNAL_ERROR_TEXT "Signet: temporary internal error, try again later"
 
-/* Counts a message in, unless shutdown has begun: one test under the lock, so a drain
- * that saw no message in flight can never be followed by one starting. */
-static int flight_begin(void)
-{
-	int	ok;
+/* From MAIL FROM to the end of the message. */
+struct message {
+	struct runtime *rt;
+	struct timespec started;	/* CLOCK_MONOTONIC at MAIL FROM, for the latency metric */
+	char	queue_id[64];
+	int	authenticated;
+	int	outbound;
+	int	overflow;		/* too many or too large header fields */
+	int	failed;			/* an internal error happened; reported at the end */
+	struct msgheaders headers;
+	struct arfields arfields;	/* Authentication-Results fields: which are forged */
+	int	pass_through;		/* nothing to sign or check: only forged fields to
+					 * remove at end of message */
+	int	checking_inbound;	/* an inbound message under Mode v (even if inbound
+					 * failed to start: its errors are handled at EOM) */
+	struct inbound *inbound;	/* inbound checks, when verifying this message */
+	char	from_domain[KEYSTORE_DOMAIN_MAX + 1];
+	const struct keystore_key *keys[SESSION_MAX_KEYS];
+	size_t	key_count;
+	struct body_canon *body;
+};
 
-	pthread_mutex_lock(&flight_lock);
-	if ((ok = !stopping))
-		messages_in_flight++;
-	pthread_mutex_unlock(&flight_lock);
-	return ok;
-}
-
-static void flight_end(void)
-{
-	pthread_mutex_lock(&flight_lock);
-	if (messages_in_flight > 0 && --messages_in_flight == 0)
-		pthread_cond_broadcast(&flight_done);
-	pthread_mutex_unlock(&flight_lock);
-}
-
-void	session_stop_accepting(void)
-{
-	pthread_mutex_lock(&flight_lock);
-	stopping = 1;
-	pthread_mutex_unlock(&flight_lock);
-}
-
-int	session_stopping(void)
-{
-	int	value;
-
-	pthread_mutex_lock(&flight_lock);
-	value = stopping;
-	pthread_mutex_unlock(&flight_lock);
-	return value;
-}
-
-unsigned session_wait_idle(unsigned seconds)
-{
-	struct timespec deadline;
-	unsigned left;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += seconds;
-	pthread_mutex_lock(&flight_lock);
-	while (messages_in_flight > 0 &&
-	    pthread_cond_timedwait(&flight_done, &flight_lock, &deadline) != ETIMEDOUT)
-		;
-	left = messages_in_flight;
-	pthread_mutex_unlock(&flight_lock);
-	return left;
-}
+struct session {
+	struct sockaddr_storage client;
+	int	client_known;
+	char	client_text[64];	/* for logs: the address, or the MTA's name for it */
+	char   *helo;			/* as sent, whole; NULL before HELO */
+	int	helo_lost;		/* memory ran out keeping it */
+	struct message *msg;		/* NULL between messages */
+};
 
 struct session *session_new(void)
 {
-	return calloc(1, sizeof(struct session));
+	return mem_calloc(1, sizeof(struct session));
+}
+
+static void message_end(struct session *s)
+{
+	struct message *m = s->msg;
+
+	if (m == NULL)
+		return;
+	msgheaders_clear(&m->headers);
+	arfields_free(&m->arfields);
+	inbound_free(m->inbound);
+	body_canon_free(m->body);
+	runtime_release(m->rt);
+	flight_end();
+	free(m);
+	s->msg = NULL;
 }
 
 void	session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	session_message_end(s);
+	message_end(s);
 	free(s->helo);
 	free(s);
 }
@@ -135,231 +136,477 @@ void	session_helo(struct session *s, const char *helo)
 	s->helo_lost = s->helo == NULL;
 }
 
-int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen,
+static void set_queue_id(struct message *m, const char *queue_id)
+{
+	if (queue_id != NULL && *queue_id != '\0')
+		snprintf(m->queue_id, sizeof(m->queue_id), "%s", queue_id);
+	else if (m->queue_id[0] == '\0')
+		snprintf(m->queue_id, sizeof(m->queue_id), "NOQUEUE");
+}
+
+static void tempfail_internal(struct step_result *r)
+{
+	step_reply(r, REPLY_TEMPFAIL, "451", "4.3.0", INTERNAL_ERROR_TEXT);
+}
+
+static int tempfails_on_error(const struct message *m)
+{
+	return m == NULL || m->rt->conf->on_internal_error == ON_ERROR_TEMPFAIL;
+}
+
+/* An internal error: OnInternalError decides between tempfail and accept. */
+static void internal_error_reply(const struct message *m, struct step_result *r)
+{
+	if (tempfails_on_error(m))
+		tempfail_internal(r);
+	else
+		r->reply = REPLY_ACCEPT;
+}
+
+/* 0 when the message cannot start (shutdown, or no runtime or memory). */
+static int message_begin(struct session *s, const char *queue_id, const char *auth_authen,
     const char *mail_from)
 {
-	session_message_end(s);
+	struct message *m;
+
 	if (!flight_begin())
 		return 0;
-	if ((s->rt = runtime_acquire()) == NULL) {
+	if ((m = mem_calloc(1, sizeof(*m))) == NULL) {
 		flight_end();
 		return 0;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	session_set_queue_id(s, queue_id);
-	s->authenticated = auth_authen != NULL && *auth_authen != '\0';
-	s->client_internal = s->client_known &&
-	    addrlist_contains(s->rt->conf->internal_hosts, (const struct sockaddr *)&s->client);
-	s->outbound = s->client_internal || s->authenticated;
-	if (!s->outbound && (s->rt->conf->mode & CONF_MODE_VERIFY)) {
-		s->checking_inbound = 1;
+	if ((m->rt = runtime_acquire()) == NULL) {
+		free(m);
+		flight_end();
+		return 0;
+	}
+	s->msg = m;
+	clock_gettime(CLOCK_MONOTONIC, &m->started);
+	set_queue_id(m, queue_id);
+	m->authenticated = auth_authen != NULL && *auth_authen != '\0';
+	m->outbound = m->authenticated || (s->client_known &&
+	    addrlist_contains(m->rt->conf->internal_hosts, (const struct sockaddr *)&s->client));
+	if (!m->outbound && (m->rt->conf->mode & CONF_MODE_VERIFY)) {
+		m->checking_inbound = 1;
 		if (!s->helo_lost)
-			s->inbound = inbound_begin(s->rt, s->queue_id,
+			m->inbound = inbound_begin(m->rt, m->queue_id,
 			    s->client_known ? s->client_text : "", s->helo ? s->helo : "", mail_from);
-		if (s->inbound == NULL)
-			s->failed = 1;
+		if (m->inbound == NULL)
+			m->failed = 1;
 	}
 	return 1;
 }
 
-void	session_set_queue_id(struct session *s, const char *queue_id)
+void	session_mail_from(struct session *s, const char *queue_id, const char *auth_authen,
+    const char *mail_from, struct step_result *r)
 {
-	if (queue_id != NULL && *queue_id != '\0')
-		snprintf(s->queue_id, sizeof(s->queue_id), "%s", queue_id);
-	else if (s->queue_id[0] == '\0')
-		snprintf(s->queue_id, sizeof(s->queue_id), "NOQUEUE");
+	step_init(r);
+	message_end(s);
+	if (flight_stopping())
+		step_reply(r, REPLY_TEMPFAIL, "451", "4.3.2",
+		    "Signet is restarting, try again shortly");
+	else if (!message_begin(s, queue_id, auth_authen, mail_from))
+		tempfail_internal(r);
 }
 
 void	session_header(struct session *s, const char *name, const char *value)
 {
-	if (s->rt == NULL)
+	struct message *m = s->msg;
+
+	if (m == NULL)
 		return;
 	/* Before anything that can fail: every field must be counted and judged, or a
 	 * forged one could stay in place after an unrelated error (issue 13). */
-	if (strcasecmp(name, "Authentication-Results") == 0)
-		arfields_add(&s->arfields, value, s->rt->authserv_id);
-	if (s->failed)
+	if (strcasecmp(name, AR_FIELD) == 0)
+		arfields_add(&m->arfields, value, m->rt->authserv_id);
+	if (m->failed)
 		return;
-	if (s->inbound != NULL)
-		inbound_header(s->inbound, name, value);
-	if (s->overflow)
+	if (m->inbound != NULL)
+		inbound_header(m->inbound, name, value);
+	if (m->overflow)
 		return;
-	switch (msgheaders_add(&s->headers, name, value)) {
+	switch (msgheaders_add(&m->headers, name, value)) {
 	case MSGHEADERS_OK:
 		break;
 	case MSGHEADERS_TOO_MANY:
-		s->overflow = 1;
+		m->overflow = 1;
 		break;
 	case MSGHEADERS_NOMEM:
-		s->failed = 1;
+		m->failed = 1;
 		break;
 	}
 }
 
-/* Chooses the keys; 0 when the message is not to be signed (already logged). */
-static int choose_keys(struct session *s)
+void	session_header_lost(struct session *s, const char *name)
 {
-	const struct conf *conf = s->rt->conf;
+	if (s->msg == NULL)
+		return;
+	if (strcasecmp(name, AR_FIELD) == 0)
+		s->msg->arfields.incomplete = 1;
+	s->msg->failed = 1;
+}
+
+/* Chooses the keys; 0 when the message is not to be signed (already logged). */
+static int choose_keys(struct message *m)
+{
+	const struct conf *conf = m->rt->conf;
 	const struct keystore_key *found[SESSION_MAX_KEYS];
 	enum from_status from;
 	size_t	n;
 
-	if (s->overflow) {
+	if (m->overflow) {
 		log_msg(LOG_LEVEL_NOTICE, "%s: not signed: over %d header fields or %d bytes of "
-		    "header", s->queue_id, MSGHEADERS_MAX_FIELDS, MSGHEADERS_MAX_BYTES);
+		    "header", m->queue_id, MSGHEADERS_MAX_FIELDS, MSGHEADERS_MAX_BYTES);
 		return 0;
 	}
-	from = msgheaders_from_domain(&s->headers, s->from_domain, sizeof(s->from_domain));
+	from = msgheaders_from_domain(&m->headers, m->from_domain, sizeof(m->from_domain));
 	if (from != FROM_OK) {
-		log_msg(LOG_LEVEL_NOTICE, "%s: not signed: %s", s->queue_id, from_status_text(from));
+		log_msg(LOG_LEVEL_NOTICE, "%s: not signed: %s", m->queue_id, from_status_text(from));
 		return 0;
 	}
-	n = keystore_find_active(s->rt->keys, s->from_domain, found, SESSION_MAX_KEYS);
+	n = keystore_find_active(m->rt->keys, m->from_domain, found, SESSION_MAX_KEYS);
 	if (n > SESSION_MAX_KEYS)
 		n = SESSION_MAX_KEYS;
-	s->key_count = 0;
+	m->key_count = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (found[i]->algorithm != KEY_ALG_ED25519 && found[i]->bits < conf->minimum_key_bits)
 			continue;	/* reported once at load, not per message */
-		s->keys[s->key_count++] = found[i];
+		m->keys[m->key_count++] = found[i];
 	}
-	if (s->key_count == 0) {
-		log_msg(LOG_LEVEL_INFO, "%s: not signed: no active key for %s", s->queue_id,
-		    s->from_domain);
+	if (m->key_count == 0) {
+		log_msg(LOG_LEVEL_INFO, "%s: not signed: no active key for %s", m->queue_id,
+		    m->from_domain);
 		return 0;
 	}
 	return 1;
 }
 
-/* A message with nothing to sign or check passes at once, unless forged
- * Authentication-Results fields must first be removed at end of message. */
-static enum session_verdict pass_unchanged(struct session *s)
+/* The message ends with this step; it counts under verdict. */
+static void count_message(const struct message *m, struct step_result *r,
+    enum metrics_verdict verdict)
 {
-	if (s->arfields.forged_count == 0 && arfields_complete(&s->arfields))
-		return VERDICT_PASS;
-	s->pass_through = 1;
-	return VERDICT_CONTINUE;
+	r->report.message_done = 1;
+	r->report.direction = m->outbound ? METRICS_OUTBOUND : METRICS_INBOUND;
+	r->report.verdict = verdict;
 }
 
-enum session_verdict session_end_of_headers(struct session *s)
+static enum metrics_verdict unchanged_verdict(const struct message *m)
 {
-	if (s->rt == NULL || s->failed)
-		return VERDICT_ERROR;
-	if (s->inbound != NULL) {
-		inbound_end_of_headers(s->inbound);
-		return VERDICT_CONTINUE;
+	return m->outbound ? METRICS_VERDICT_UNSIGNED : METRICS_VERDICT_ACCEPT;
+}
+
+/* A message with nothing to sign or check is accepted at once, unless forged
+ * Authentication-Results fields must first be removed at end of message. */
+static void pass_unchanged(struct message *m, struct step_result *r)
+{
+	if (m->arfields.forged_count == 0 && arfields_complete(&m->arfields)) {
+		r->reply = REPLY_ACCEPT;
+		count_message(m, r, unchanged_verdict(m));
+		r->report.count_latency = 1;
+		return;
 	}
-	if (!(s->rt->conf->mode & CONF_MODE_SIGN) || !s->outbound) {
-		log_msg(LOG_LEVEL_DEBUG, "%s: inbound from %s: passed unchanged", s->queue_id,
+	m->pass_through = 1;
+}
+
+void	session_end_of_headers(struct session *s, const char *queue_id, struct step_result *r)
+{
+	struct message *m = s->msg;
+
+	step_init(r);
+	if (m != NULL)
+		set_queue_id(m, queue_id);
+	if (m == NULL || m->failed) {
+		/* Decided at end of message, where forged Authentication-Results fields can
+		 * still be removed if OnInternalError accepts the message. */
+		log_msg(LOG_LEVEL_ERROR, "%s: internal error at end of headers",
+		    m != NULL ? m->queue_id : "NOQUEUE");
+		return;
+	}
+	if (m->inbound != NULL) {
+		inbound_end_of_headers(m->inbound);
+		return;
+	}
+	if (!(m->rt->conf->mode & CONF_MODE_SIGN) || !m->outbound) {
+		log_msg(LOG_LEVEL_DEBUG, "%s: inbound from %s: passed unchanged", m->queue_id,
 		    s->client_text);
-		return pass_unchanged(s);
+		pass_unchanged(m, r);
+		return;
 	}
-	if (!choose_keys(s))
-		return pass_unchanged(s);
-	if ((s->body = body_canon_new(s->rt->conf->canon_body)) == NULL) {
-		s->failed = 1;
-		return VERDICT_ERROR;
+	if (!choose_keys(m)) {
+		pass_unchanged(m, r);
+		return;
 	}
-	return VERDICT_CONTINUE;
+	if ((m->body = body_canon_new(m->rt->conf->canon_body)) == NULL) {
+		m->failed = 1;
+		log_msg(LOG_LEVEL_ERROR, "%s: internal error at end of headers", m->queue_id);
+	}
 }
 
 void	session_body(struct session *s, const unsigned char *data, size_t len)
 {
-	if (s->failed)
+	struct message *m = s->msg;
+
+	if (m == NULL || m->failed)
 		return;
-	if (s->inbound != NULL)
-		inbound_body(s->inbound, data, len);
-	else if (s->body != NULL && !body_canon_update(s->body, data, len))
-		s->failed = 1;
+	if (m->inbound != NULL)
+		inbound_body(m->inbound, data, len);
+	else if (m->body != NULL && !body_canon_update(m->body, data, len))
+		m->failed = 1;
 }
 
-enum session_verdict session_inbound_finish(struct session *s, struct inbound_outcome *out)
+/* Adds the removal of every forged Authentication-Results field, highest occurrence
+ * first (removing one never renumbers the next); 0 after making r a tempfail when they
+ * cannot all be removed. */
+static int remove_forged(const struct message *m, struct step_result *r)
 {
-	if (s->rt == NULL || s->failed || s->inbound == NULL ||
-	    !inbound_finish(s->inbound, &s->headers, s->overflow, s->arfields.forged_count,
-		out)) {
-		log_msg(LOG_LEVEL_ERROR, "%s: internal error in the inbound checks", s->queue_id);
-		return VERDICT_ERROR;
+	if (!arfields_complete(&m->arfields)) {
+		log_msg(LOG_LEVEL_ERROR, "%s: out of memory while recording forged "
+		    "Authentication-Results fields", m->queue_id);
+		tempfail_internal(r);
+		return 0;
 	}
-	log_msg(LOG_LEVEL_INFO, "%s: %s", s->queue_id, out->summary);
-	return VERDICT_CONTINUE;
+	for (size_t n = arfields_forged_before(&m->arfields, SIZE_MAX); n != 0;
+	    n = arfields_forged_before(&m->arfields, n))
+		if (!step_remove(r, AR_FIELD, n)) {
+			log_msg(LOG_LEVEL_ERROR, "%s: out of memory listing forged "
+			    "Authentication-Results fields", m->queue_id);
+			tempfail_internal(r);
+			return 0;
+		}
+	return 1;
 }
 
-enum session_verdict session_sign(struct session *s, char **values, size_t *count)
+/* An internal error at end of message: OnInternalError decides, and a message it
+ * accepts still loses its forged fields. */
+static void message_error(const struct message *m, struct step_result *r)
+{
+	r->report.internal_errors++;
+	r->report.verdict = METRICS_VERDICT_ERROR;
+	internal_error_reply(m, r);
+	if (r->reply == REPLY_ACCEPT)
+		(void)remove_forged(m, r);
+}
+
+/* Inbound: forged A-R fields removed, ours on top, then the action. */
+static void finish_inbound(struct message *m, struct step_result *r)
+{
+	struct inbound_outcome out;
+
+	count_message(m, r, METRICS_VERDICT_ERROR);
+	if (m->failed || m->inbound == NULL ||
+	    !inbound_finish(m->inbound, &m->headers, m->overflow, m->arfields.forged_count, &out)) {
+		log_msg(LOG_LEVEL_ERROR, "%s: internal error in the inbound checks", m->queue_id);
+		message_error(m, r);
+		return;
+	}
+	log_msg(LOG_LEVEL_INFO, "%s: %s", m->queue_id, out.summary);
+	r->report.count_latency = 1;
+	if (!remove_forged(m, r)) {
+		inbound_outcome_free(&out);
+		return;
+	}
+	int	added = step_insert(r, AR_FIELD, out.authres);
+
+	out.authres = NULL;
+	if (!added) {
+		log_msg(LOG_LEVEL_ERROR, "%s: out of memory adding Authentication-Results",
+		    m->queue_id);
+		r->report.internal_errors++;
+		if (tempfails_on_error(m)) {
+			tempfail_internal(r);
+			inbound_outcome_free(&out);
+			return;
+		}
+	}
+	r->reply = REPLY_ACCEPT;
+	switch (out.action) {
+	case INBOUND_ACCEPT:
+		r->report.verdict = METRICS_VERDICT_ACCEPT;
+		break;
+	case INBOUND_QUARANTINE:
+		r->quarantine = 1;
+		snprintf(r->quarantine_reason, sizeof(r->quarantine_reason), "%s", out.reason);
+		r->report.verdict = METRICS_VERDICT_QUARANTINE;
+		break;
+	case INBOUND_REJECT:
+		step_reply(r, REPLY_REJECT, "550", "5.7.1", out.reply);
+		r->report.verdict = METRICS_VERDICT_REJECT;
+		break;
+	case INBOUND_TEMPFAIL:
+		step_reply(r, REPLY_TEMPFAIL, "451", "4.7.1", out.reply);
+		r->report.dns_errors++;
+		r->report.verdict = METRICS_VERDICT_TEMPFAIL;
+		break;
+	}
+	inbound_outcome_free(&out);
+}
+
+/* Nothing to sign or check: only the forged fields go. */
+static void finish_pass_through(struct message *m, struct step_result *r)
+{
+	count_message(m, r, METRICS_VERDICT_ERROR);
+	r->report.count_latency = 1;
+	if (remove_forged(m, r)) {
+		r->reply = REPLY_ACCEPT;
+		r->report.verdict = unchanged_verdict(m);
+	}
+}
+
+/* The one log line of a signed message, logged if it goes out signed. */
+static void signed_line(const struct session *s, const struct message *m,
+    struct step_report *rep)
+{
+	char	keys[384];
+	size_t	used = 0;
+
+	keys[0] = '\0';
+	for (size_t i = 0; i < m->key_count && used < sizeof(keys); i++) {
+		int	n = snprintf(keys + used, sizeof(keys) - used, "%s%s (%s)", i ? ", " : "",
+		    m->keys[i]->selector, keystore_dkim_algorithm(m->keys[i]->algorithm));
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	snprintf(rep->log_line, sizeof(rep->log_line), "%s: outbound from %s%s: signed d=%s s=%s",
+	    m->queue_id, s->client_text, m->authenticated ? " (authenticated)" : "",
+	    m->from_domain, keys);
+	rep->log_level = LOG_LEVEL_INFO;
+	rep->log_verdict = METRICS_VERDICT_SIGNED;
+}
+
+/* Makes the signatures: values[i] for key i; 0 after logging an error. */
+static int make_signatures(struct message *m, char **values)
 {
 	unsigned char body_hash[CANON_HASH_LEN];
-	const struct conf *conf;
+	const struct conf *conf = m->rt->conf;
 	char	err[256];
 
-	*count = 0;
-	if (s->rt == NULL || s->failed || s->body == NULL || !body_canon_final(s->body, body_hash)) {
-		log_msg(LOG_LEVEL_ERROR, "%s: internal error while hashing the body", s->queue_id);
-		return VERDICT_ERROR;
+	if (m->failed || m->body == NULL || !body_canon_final(m->body, body_hash)) {
+		log_msg(LOG_LEVEL_ERROR, "%s: internal error while hashing the body", m->queue_id);
+		return 0;
 	}
-	conf = s->rt->conf;
 	struct sign_request req = {
-		.headers = &s->headers,
+		.headers = &m->headers,
 		.sign_headers = &conf->sign_headers,
 		.oversign_headers = &conf->oversign_headers,
 		.canon_header = conf->canon_header,
 		.canon_body = conf->canon_body,
 		.body_hash = body_hash,
 		.timestamp = time(NULL),
-		.leading_space = s->leading_space,
 	};
-	for (size_t i = 0; i < s->key_count; i++) {
-		if ((values[i] = sign_message(&req, s->keys[i], err, sizeof(err))) == NULL) {
-			log_msg(LOG_LEVEL_ERROR, "%s: %s", s->queue_id, err);
+	for (size_t i = 0; i < m->key_count; i++) {
+		if ((values[i] = sign_message(&req, m->keys[i], err, sizeof(err))) == NULL) {
+			log_msg(LOG_LEVEL_ERROR, "%s: %s", m->queue_id, err);
 			while (i-- > 0)
 				free(values[i]);
-			return VERDICT_ERROR;
+			return 0;
 		}
 	}
-	*count = s->key_count;
-	return VERDICT_CONTINUE;
+	return 1;
 }
 
-size_t	session_forged_before(const struct session *s, size_t n)
+/* Outbound: forged fields removed, then one DKIM-Signature per key, each inserted at
+ * the top (above the last: the order of the list is kept reversed, which does not
+ * matter to verifiers). */
+static void finish_signing(struct session *s, struct message *m, struct step_result *r)
 {
-	return arfields_forged_before(&s->arfields, n);
-}
+	char   *values[SESSION_MAX_KEYS];
+	size_t	i;
 
-int	session_forged_complete(const struct session *s)
-{
-	return arfields_complete(&s->arfields);
-}
-
-void	session_message_end(struct session *s)
-{
-	msgheaders_clear(&s->headers);
-	arfields_free(&s->arfields);
-	s->pass_through = 0;
-	inbound_free(s->inbound);
-	s->inbound = NULL;
-	s->checking_inbound = 0;
-	body_canon_free(s->body);
-	s->body = NULL;
-	if (s->rt != NULL) {
-		runtime_release(s->rt);
-		s->rt = NULL;
-		flight_end();
+	count_message(m, r, METRICS_VERDICT_ERROR);
+	if (!make_signatures(m, values)) {
+		message_error(m, r);
+		return;
 	}
-	s->queue_id[0] = '\0';
-	s->authenticated = s->outbound = s->overflow = s->failed = 0;
-	s->from_domain[0] = '\0';
-	s->key_count = 0;
+	r->report.count_latency = 1;
+	if (!remove_forged(m, r)) {
+		for (i = 0; i < m->key_count; i++)
+			free(values[i]);
+		return;
+	}
+	for (i = 0; i < m->key_count; i++)
+		if (!step_insert(r, "DKIM-Signature", values[i]))
+			break;
+	if (i < m->key_count) {
+		while (++i < m->key_count)
+			free(values[i]);
+		log_msg(LOG_LEVEL_ERROR, "%s: out of memory adding DKIM-Signature", m->queue_id);
+		message_error(m, r);
+		return;
+	}
+	r->reply = REPLY_ACCEPT;
+	r->report.verdict = METRICS_VERDICT_SIGNED;
+	for (i = 0; i < m->key_count && i < sizeof(r->report.signatures) /
+	    sizeof(r->report.signatures[0]); i++)
+		r->report.signatures[r->report.signature_count++] =
+		    m->keys[i]->algorithm == KEY_ALG_ED25519 ? METRICS_ALG_ED25519_SHA256 :
+		    METRICS_ALG_RSA_SHA256;
+	signed_line(s, m, &r->report);
 }
 
-double	session_elapsed(const struct session *s)
+void	session_end_of_message(struct session *s, const char *queue_id, struct step_result *r)
 {
-	struct timespec now;
+	struct message *m = s->msg;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - s->started.tv_sec) +
-	    (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
+	step_init(r);
+	if (m == NULL) {		/* nothing was started: pass */
+		r->reply = REPLY_ACCEPT;
+		return;
+	}
+	set_queue_id(m, queue_id);
+	if (m->checking_inbound)
+		finish_inbound(m, r);
+	else if (m->pass_through && !m->failed)
+		finish_pass_through(m, r);
+	else
+		finish_signing(s, m, r);
 }
 
-int	session_tempfail_on_error(const struct session *s)
+int	session_edit_refused(struct session *s, struct step_result *r, size_t i)
 {
-	return s->rt == NULL || s->rt->conf->on_internal_error == ON_ERROR_TEMPFAIL;
+	const struct header_edit *e = &r->edits[i];
+	const char *queue_id = s->msg != NULL ? s->msg->queue_id : "NOQUEUE";
+
+	r->report.mta_errors++;
+	if (e->kind == EDIT_REMOVE) {
+		log_msg(LOG_LEVEL_ERROR, "%s: the MTA refused to remove a forged %s header",
+		    queue_id, e->name);
+		tempfail_internal(r);
+	} else {
+		log_msg(LOG_LEVEL_ERROR, "%s: the MTA refused to add the %s header", queue_id,
+		    e->name);
+		if (!tempfails_on_error(s->msg))
+			return 1;	/* the reply and the other edits stand */
+		tempfail_internal(r);
+	}
+	r->quarantine = 0;
+	r->report.verdict = METRICS_VERDICT_ERROR;
+	return 0;
+}
+
+void	session_quarantine_refused(struct session *s, struct step_result *r)
+{
+	log_msg(LOG_LEVEL_WARNING, "%s: the MTA refused to quarantine the message",
+	    s->msg != NULL ? s->msg->queue_id : "NOQUEUE");
+	r->report.mta_errors++;
+}
+
+void	session_step_done(struct session *s, struct step_result *r)
+{
+	if (r->report.count_latency && s->msg != NULL) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		r->report.latency = (double)(now.tv_sec - s->msg->started.tv_sec) +
+		    (double)(now.tv_nsec - s->msg->started.tv_nsec) / 1e9;
+	}
+	step_report(r);
+	step_free(r);
+	if (r->reply != REPLY_CONTINUE)
+		message_end(s);
+}
+
+void	session_abort(struct session *s)
+{
+	message_end(s);
 }

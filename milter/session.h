@@ -1,103 +1,62 @@
 /*
  * NAME
- *	session.h - one MTA connection and the message in progress on it
+ *	session.h - one MTA connection, the message in progress on it, and their policy
  * SYNOPSIS
  *	#include "milter/session.h"
+ *
+ *	struct step_result r;
+ *	session_end_of_message(s, queue_id, &r);
+ *	for each edit i of r: apply it, or if the MTA refuses:
+ *		if (!session_edit_refused(s, &r, i)) break;
+ *	quarantine and reply as r says;
+ *	session_step_done(s, &r);
  * DESCRIPTION
- *	The milter callbacks turn into calls on a session; the session holds the policy:
- *	is this message outbound, can it be signed, with which keys.  It knows nothing of
- *	libmilter.  A message takes a runtime reference at session_message_begin() and
- *	drops it at session_message_end(), so it is signed with the keys it started with.
+ *	The libmilter adapter turns each milter step into a call on a session; the session
+ *	decides -- is this message outbound, can it be signed and with which keys, what do
+ *	the inbound checks say, what does an internal error do -- and answers each step with
+ *	one struct step_result (step.h).  It knows nothing of libmilter.
+ *
+ *	Connection state (client, HELO) lives as long as the session; message state is
+ *	allocated at MAIL FROM and freed once, when a step ends the message (any reply but
+ *	REPLY_CONTINUE), at session_abort() or at session_free().  A message takes a runtime
+ *	reference at MAIL FROM and drops it at its end, so it is signed with the keys it
+ *	started with.  Header values are as they stand after the colon, leading space
+ *	included.
  */
 #ifndef SIGNET_SESSION_H
 #define SIGNET_SESSION_H
 
 #include <stddef.h>
-#include <time.h>
 #include <sys/socket.h>
 
-#include "keys/keystore.h"
-#include "milter/arfields.h"
-#include "milter/canon.h"
-#include "milter/inbound.h"
-#include "milter/msgheaders.h"
-#include "milter/runtime.h"
+#include "milter/step.h"
 
 #define SESSION_MAX_KEYS 8	/* active keys used per domain */
 
-enum session_verdict {
-	VERDICT_CONTINUE,	/* go on with the message */
-	VERDICT_PASS,		/* nothing to do: accept it unchanged */
-	VERDICT_ERROR,		/* internal failure: OnInternalError decides */
-};
-
-struct session {
-	/* connection */
-	struct sockaddr_storage client;
-	int	client_known;
-	char	client_text[64];	/* for logs: the address, or the MTA's name for it */
-	int	client_internal;
-	char   *helo;			/* as sent, whole; NULL before HELO */
-	int	helo_lost;		/* memory ran out keeping it */
-	int	leading_space;		/* SMFIP_HDR_LEADSPC negotiated */
-
-	/* message */
-	struct runtime *rt;
-	struct timespec started;	/* CLOCK_MONOTONIC at MAIL FROM, for the latency metric */
-	char	queue_id[64];
-	int	authenticated;
-	int	outbound;
-	int	overflow;		/* too many or too large header fields */
-	int	failed;			/* an internal error happened; reported at the end */
-	struct msgheaders headers;
-	struct arfields arfields;	/* Authentication-Results fields: which are forged */
-	int	pass_through;		/* nothing to sign or check: only forged fields to
-					 * remove at end of message */
-	int	checking_inbound;	/* an inbound message under Mode v (even if inbound
-					 * failed to start: its errors are handled at EOM) */
-	struct inbound *inbound;	/* inbound checks, when verifying this message */
-	char	from_domain[KEYSTORE_DOMAIN_MAX + 1];
-	const struct keystore_key *keys[SESSION_MAX_KEYS];
-	size_t	key_count;
-	struct body_canon *body;
-};
+struct session;
 
 struct session *session_new(void);
 void	session_free(struct session *s);
 
 void	session_connect(struct session *s, const struct sockaddr *client, const char *hostname);
 void	session_helo(struct session *s, const char *helo);
-int	session_message_begin(struct session *s, const char *queue_id, const char *auth_authen,
-	    const char *mail_from);
-void	session_set_queue_id(struct session *s, const char *queue_id);
+void	session_mail_from(struct session *s, const char *queue_id, const char *auth_authen,
+	    const char *mail_from, struct step_result *r);
 void	session_header(struct session *s, const char *name, const char *value);
-enum session_verdict session_end_of_headers(struct session *s);
+/* The adapter could not hand a header field over (memory): the message has an internal
+ * error, and if the field was an Authentication-Results one it cannot be accepted. */
+void	session_header_lost(struct session *s, const char *name);
+void	session_end_of_headers(struct session *s, const char *queue_id, struct step_result *r);
 void	session_body(struct session *s, const unsigned char *data, size_t len);
+void	session_end_of_message(struct session *s, const char *queue_id, struct step_result *r);
 
-/* Inbound: the verdict and header changes; the caller frees out->authres. */
-enum session_verdict session_inbound_finish(struct session *s, struct inbound_outcome *out);
-
-/* The forged Authentication-Results fields to remove, highest first: the highest below
- * n (SIZE_MAX to start), 0 when none is left.  Whatever else happened to the message,
- * and whether it goes out signed, checked or neither, these are removed before it is
- * accepted; when their record is incomplete (memory) it must not be accepted. */
-size_t	session_forged_before(const struct session *s, size_t n);
-int	session_forged_complete(const struct session *s);
-
-/* Makes the signatures: values[i] for key i, count in *count; caller frees each value. */
-enum session_verdict session_sign(struct session *s, char **values, size_t *count);
-void	session_message_end(struct session *s);
-
-/* Seconds since the message started. */
-double	session_elapsed(const struct session *s);
-
-/* Shutdown: no new message starts (they are tempfailed), and the caller waits up to
- * seconds for those in flight; returns how many are still running. */
-void	session_stop_accepting(void);
-int	session_stopping(void);
-unsigned session_wait_idle(unsigned seconds);
-
-/* The action for an internal error under the message's configuration. */
-int	session_tempfail_on_error(const struct session *s);
+/* The MTA refused edit i of r, or the quarantine: r is amended (reply, report); returns
+ * 1 when the remaining edits are still to be applied. */
+int	session_edit_refused(struct session *s, struct step_result *r, size_t i);
+void	session_quarantine_refused(struct session *s, struct step_result *r);
+/* After r was applied: reports it, frees it, and ends the message if r did. */
+void	session_step_done(struct session *s, struct step_result *r);
+/* The MTA dropped the message (SMFIC_ABORT). */
+void	session_abort(struct session *s);
 
 #endif

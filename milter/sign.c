@@ -248,12 +248,8 @@ char   *sign_message(const struct sign_request *req, const struct keystore_key *
 		    key->domain, key->selector);
 		goto done;
 	}
-	if (req->leading_space) {
-		result = value.data;
-		value.data = NULL;
-	} else {
-		result = strdup(value.data + 1);
-	}
+	result = value.data;
+	value.data = NULL;
 done:
 	free(names);
 	free(sig);

@@ -6,8 +6,8 @@
  *	#include "milter/sign.h"
  * DESCRIPTION
  *	sign_message() returns the value of a DKIM-Signature header field, folded with LF
- *	(the MTA turns LF into CRLF), beginning with one space when leading_space is set
- *	(the filter negotiated SMFIP_HDR_LEADSPC, so the MTA writes the value verbatim).
+ *	(the MTA turns LF into CRLF), as it stands after the colon: beginning with one space
+ *	(the libmilter adapter drops it for an MTA that adds its own).
  *	The key's EVP_PKEY is used as it is: it was parsed when the keystore was loaded.
  *	No libmilter types here.
  */
@@ -30,7 +30,6 @@ struct sign_request {
 	enum canon_kind canon_body;
 	const unsigned char *body_hash;		/* CANON_HASH_LEN bytes, canon_body applied */
 	time_t	timestamp;			/* t= */
-	int	leading_space;
 };
 
 /* The caller frees the result; NULL with err filled on failure. */

@@ -253,7 +253,8 @@ def test_unix_socket_and_user(tmp):
         conf += "UserID %s\n" % user
     d = Daemon(tmp, conf, "unix")
     try:
-        ok = wait_listening("unix:" + path)
+        # Its mode and group are set after it listens: the log line says when all is done.
+        ok = wait_listening("unix:" + path) and d.wait_log("listening on")
         tap(ok, "unix_socket_listens", d.log())
         st = os.stat(path) if ok else None
         tap(st is not None and stat.S_IMODE(st.st_mode) == 0o660,
@@ -396,7 +397,8 @@ def test_unix_socket_symlinks(tmp):
     path = socket_path_in(tmp, "planted", symlink_to=other_path)
     d = Daemon(tmp, unix_conf(tmp, path), "planted")
     try:
-        ok = wait_listening("unix:" + path)
+        # Its mode and group are set after it listens: the log line says when all is done.
+        ok = wait_listening("unix:" + path) and d.wait_log("listening on")
         st = os.lstat(path)
         tap(ok and stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660 and
             st.st_gid == grp.getgrnam(group).gr_gid,

@@ -1,6 +1,6 @@
 #!/bin/sh
 # NAME
-#	dnssec.sh - milter/dns.c validating answers from a real signing server (TAP)
+#	dnssec.sh - lib/dns.c validating answers from a real signing server (TAP)
 # SYNOPSIS
 #	top_srcdir=... top_builddir=... tests/dns/dnssec.sh
 # DESCRIPTION

@@ -1,6 +1,6 @@
 #!/bin/sh
 # NAME
-#	run.sh - milter/dns.c against a private NSD (TAP)
+#	run.sh - lib/dns.c against a private NSD (TAP)
 # SYNOPSIS
 #	top_srcdir=... top_builddir=... tests/dns/run.sh
 # DESCRIPTION

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	test-dns.c - milter/dns.c against a real NSD, and against servers that never answer
+ *	test-dns.c - lib/dns.c against a real NSD, and against servers that never answer
  * SYNOPSIS
  *	tests/dns/test-dns PORT WORKDIR	(run by tests/dns/run.sh, which starts the NSD)
  *	tests/dns/test-dns		(run by make check as a program: no NSD)

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	test-dnssec.c - milter/dns.c validating DNSSEC against a real signing server (knotd)
+ *	test-dnssec.c - lib/dns.c validating DNSSEC against a real signing server (knotd)
  * SYNOPSIS
  *	tests/dns/test-dnssec PORT WORKDIR	(run by tests/dns/dnssec.sh, which starts knotd)
  *	tests/dns/test-dnssec			(run by make check as a program: no server)

@@ -107,7 +107,7 @@ static int target_authres(const uint8_t *data, size_t len)
 	authres_add(&ar, "dkim", "pass", value, "header.d", value + half, "header.s", value,
 	    NULL);
 	authres_add(&ar, "spf", "none", NULL, "smtp.mailfrom", value, NULL);
-	out = authres_finish(&ar, 1);
+	out = authres_finish(&ar);
 	ok = out != NULL && folds_only(out);
 	free(out);
 	free(value);

@@ -110,7 +110,7 @@ static int sign_fixture(const struct fixture *f, EVP_PKEY *pkey, enum key_algori
 	body_canon_update(bc, (const unsigned char *)f->body, strlen(f->body));
 	body_canon_final(bc, bh);
 	body_canon_free(bc);
-	struct sign_request req = {&f->headers, &sign, &over, ch, cb, bh, time(NULL), 1};
+	struct sign_request req = {&f->headers, &sign, &over, ch, cb, bh, time(NULL)};
 	if ((value = sign_message(&req, &key, err, sizeof(err))) == NULL) {
 		printf("# sign_message: %s\n", err);
 		return 0;

@@ -1,0 +1,333 @@
+/*
+ * NAME
+ *	adapter.c - libmilter in, session steps out: the only file that knows libmilter
+ * DESCRIPTION
+ *	Each callback fetches what libmilter knows (addresses, macros, header fields, body
+ *	chunks), hands it to the session, and applies the session's step result as it
+ *	stands: header edits in order, then a quarantine, then the reply.  When the MTA
+ *	refuses an edit, the session says what follows (session_edit_refused()).  No policy
+ *	lives here.
+ *
+ *	Negotiation asks for SMFIP_HDR_LEADSPC, so header values arrive exactly as they
+ *	stand after the colon (simple canonicalization needs the exact bytes), and inserted
+ *	values are written verbatim.  An MTA that cannot do that drops the one space after
+ *	the colon on the way in and adds one on the way out (DEPENDENCIES.md): this file
+ *	puts it back and takes it off, so the rest of Signet sees one form only.  Steps
+ *	Signet never uses (RCPT, DATA, unknown commands) are skipped.
+ *
+ *	Signet deliberately does NOT ask for "no reply" to header and body steps
+ *	(SMFIP_NR_HDR, SMFIP_NR_BODY): then the MTA writes several small commands in a row
+ *	with nothing coming back, and an MTA socket without TCP_NODELAY holds each one until
+ *	our delayed ACK, measured at 135 ms a message against 0.6 ms with replies.  A reply
+ *	per step keeps the exchange strictly ping-pong, so ACKs ride on the replies.
+ *
+ *	At end of message Signet answers with several small writes (one per header change,
+ *	then the reply).  With Nagle's algorithm on, the second write waits for the MTA to
+ *	ACK the first, and the MTA, having nothing to send, delays that ACK (~40 ms on
+ *	Linux).  libmilter never sets TCP_NODELAY and does not expose its sockets; but on
+ *	Linux a connection returned by accept() inherits TCP_NODELAY from the listening
+ *	socket, so once smfi_opensocket() has opened it we find it among our descriptors --
+ *	the only TCP socket with SO_ACCEPTCONN set, since nothing else listens yet -- and
+ *	set the option there.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <libmilter/mfapi.h>
+
+#include "lib/buffer.h"
+#include "lib/log.h"
+#include "lib/printable.h"
+#include "milter/adapter.h"
+#include "milter/session.h"
+
+/* libmilter's private pointer: one per MTA connection. */
+struct connection {
+	struct session *session;
+	int	leading_space;		/* SMFIP_HDR_LEADSPC negotiated */
+	struct buffer spaced;		/* a header value with its space put back */
+};
+
+static struct connection *connection_of(SMFICTX *ctx)
+{
+	return (struct connection *)smfi_getpriv(ctx);
+}
+
+/* The connection for ctx, made at the first callback; NULL when memory ran out. */
+static struct connection *connection_open(SMFICTX *ctx, int leading_space)
+{
+	struct connection *c = connection_of(ctx);
+
+	if (c != NULL)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->session = session_new()) == NULL) {
+		free(c);
+		log_msg(LOG_LEVEL_ERROR, "out of memory for a new MTA connection");
+		return NULL;
+	}
+	c->leading_space = leading_space;
+	smfi_setpriv(ctx, c);
+	return c;
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+    unsigned long *pf2, unsigned long *pf3)
+{
+	unsigned long wanted_steps = SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NODATA |
+	    SMFIP_NOUNKNOWN;
+
+	(void)f2;
+	(void)f3;
+	if ((f0 & SMFIF_ADDHDRS) == 0) {
+		log_msg(LOG_LEVEL_ERROR, "the MTA does not allow adding header fields; refusing "
+		    "the connection");
+		return SMFIS_REJECT;
+	}
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf1 = f1 & wanted_steps;
+	*pf2 = 0;
+	*pf3 = 0;
+	if (connection_open(ctx, (*pf1 & SMFIP_HDR_LEADSPC) != 0) == NULL)
+		return SMFIS_TEMPFAIL;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
+{
+	/* An MTA that does not negotiate (old protocol) never offers the leading space. */
+	struct connection *c = connection_open(ctx, 0);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	session_connect(c->session, addr, hostname);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct connection *c = connection_of(ctx);
+
+	if (c != NULL)
+		session_helo(c->session, helo);
+	return SMFIS_CONTINUE;
+}
+
+/* smfi_setreply() and smfi_quarantine() text: printable ASCII, and no '%' (libmilter
+ * would drop the text). */
+static void reply_text(char *out, size_t size, const char *text)
+{
+	(void)printable_copy(out, size, text, "%");
+}
+
+static int apply_edit(SMFICTX *ctx, const struct connection *c, const struct header_edit *e)
+{
+	const char *value;
+
+	if (e->kind == EDIT_REMOVE)
+		return smfi_chgheader(ctx, (char *)e->name, (int)e->occurrence, NULL) ==
+		    MI_SUCCESS;
+	value = e->value;
+	/* Without SMFIP_HDR_LEADSPC the MTA writes "Name: " itself. */
+	if (!c->leading_space && value[0] == ' ')
+		value++;
+	return smfi_insheader(ctx, 0, (char *)e->name, (char *)value) == MI_SUCCESS;
+}
+
+/* Applies the session's result of one step and hands it back. */
+static sfsistat apply(SMFICTX *ctx, struct connection *c, struct step_result *r)
+{
+	char	text[sizeof(r->text) > sizeof(r->quarantine_reason) ? sizeof(r->text) :
+	    sizeof(r->quarantine_reason)];
+	sfsistat status = SMFIS_CONTINUE;
+
+	for (size_t i = 0; i < r->edit_count; i++)
+		if (!apply_edit(ctx, c, &r->edits[i]) && !session_edit_refused(c->session, r, i))
+			break;
+	if (r->quarantine && r->reply == REPLY_ACCEPT) {
+		reply_text(text, sizeof(text), r->quarantine_reason);
+		if (smfi_quarantine(ctx, text) != MI_SUCCESS)
+			session_quarantine_refused(c->session, r);
+	}
+	switch (r->reply) {
+	case REPLY_CONTINUE:
+		status = SMFIS_CONTINUE;
+		break;
+	case REPLY_ACCEPT:
+		status = SMFIS_ACCEPT;
+		break;
+	case REPLY_REJECT:
+	case REPLY_TEMPFAIL:
+		status = r->reply == REPLY_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+		if (r->smtp_code == NULL)
+			break;
+		reply_text(text, sizeof(text), r->text);
+		(void)smfi_setreply(ctx, (char *)r->smtp_code, (char *)r->status_code,
+		    text[0] != '\0' ? text : NULL);
+		break;
+	}
+	session_step_done(c->session, r);
+	return status;
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct connection *c = connection_of(ctx);
+	struct step_result r;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	session_mail_from(c->session, smfi_getsymval(ctx, "i"),
+	    smfi_getsymval(ctx, "{auth_authen}"), argv != NULL ? argv[0] : NULL, &r);
+	return apply(ctx, c, &r);
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct connection *c = connection_of(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->leading_space) {
+		session_header(c->session, name, value);
+		return SMFIS_CONTINUE;
+	}
+	/* The MTA ate the one space after the colon: put it back. */
+	c->spaced.len = 0;
+	if (!buffer_append(&c->spaced, " ", 1) || !buffer_append_str(&c->spaced, value))
+		session_header_lost(c->session, name);
+	else
+		session_header(c->session, name, c->spaced.data);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+	struct connection *c = connection_of(ctx);
+	struct step_result r;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	session_end_of_headers(c->session, smfi_getsymval(ctx, "i"), &r);
+	return apply(ctx, c, &r);
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct connection *c = connection_of(ctx);
+
+	if (c != NULL)
+		session_body(c->session, data, len);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	struct connection *c = connection_of(ctx);
+	struct step_result r;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	session_end_of_message(c->session, smfi_getsymval(ctx, "i"), &r);
+	return apply(ctx, c, &r);
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	struct connection *c = connection_of(ctx);
+
+	if (c != NULL)
+		session_abort(c->session);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	struct connection *c = connection_of(ctx);
+
+	if (c != NULL) {
+		session_free(c->session);
+		buffer_free(&c->spaced);
+		free(c);
+	}
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+int	adapter_register(void)
+{
+	static struct smfiDesc desc = {
+		.xxfi_name = "signet",
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+		.xxfi_connect = cb_connect,
+		.xxfi_helo = cb_helo,
+		.xxfi_envfrom = cb_envfrom,
+		.xxfi_header = cb_header,
+		.xxfi_eoh = cb_eoh,
+		.xxfi_body = cb_body,
+		.xxfi_eom = cb_eom,
+		.xxfi_abort = cb_abort,
+		.xxfi_close = cb_close,
+		.xxfi_negotiate = cb_negotiate,
+	};
+
+	return smfi_register(desc) == MI_SUCCESS;
+}
+
+static int is_tcp_listener(int fd)
+{
+	int	value = 0, type = 0, domain = 0;
+	socklen_t len = sizeof(value);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &len) != 0 || !value)
+		return 0;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+		return 0;
+	len = sizeof(domain);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
+		return 0;
+	return domain == AF_INET || domain == AF_INET6;
+}
+
+int	adapter_set_nodelay(char *err, size_t errlen)
+{
+	struct rlimit lim;
+	int	limit = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+	    lim.rlim_cur < 65536)
+		limit = (int)lim.rlim_cur;
+	for (int fd = 0; fd < limit; fd++) {
+		int	one = 1;
+
+		if (is_tcp_listener(fd) &&
+		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+			snprintf(err, errlen, "setting TCP_NODELAY on the milter socket: %s",
+			    strerror(errno));
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int	adapter_open_socket(const char *spec, char *err, size_t errlen)
+{
+	if (smfi_setconn((char *)spec) != MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS) {
+		snprintf(err, errlen, "cannot open milter socket %s (in use, or no permission?)",
+		    spec);
+		return 0;
+	}
+	return 1;
+}
+
+int	adapter_run(void)
+{
+	return smfi_main() == MI_SUCCESS;
+}

@@ -8,6 +8,14 @@
  *	size_t n;
  *	if (taglist_parse(value, len, TAGLIST_STRICT, tags, TAGLIST_MAX, &n, err, sizeof(err)))
  *		...
+ *
+ *	struct taglist_cursor c;
+ *	struct tag t;
+ *	struct span spec;
+ *	enum taglist_item item;
+ *	taglist_start(&c, txt, len, TAGLIST_WSP);
+ *	while ((item = taglist_next(&c, &t, &spec)) != TAGLIST_END)
+ *		... one tag-spec, judged on its own ...
  * DESCRIPTION
  *	One parser for RFC 6376 section 3.2 (which DMARC, RFC 9989 section 4.7, and ARC,
  *	RFC 8617 section 4.1, reuse):
@@ -28,6 +36,22 @@
  *	stops reading a DKIM-Signature at such an error, so any laxer reading here would
  *	disagree with it about which tags the field holds.  TAGLIST_SKIP_EMPTY lets ";;"
  *	pass, for tools that explain a published record rather than judge a signature.
+ *
+ *	taglist_parse() is built on a cursor that the caller may use itself when one bad
+ *	tag-spec must not spoil the others, as in a DMARC record (RFC 9989 section 4.8:
+ *	malformed tags are ignored one by one).  taglist_next() cuts the next tag-spec and
+ *	says what it is; it checks no duplicates and keeps no count (that is the caller's
+ *	business), and allocates nothing.  A final empty tag-spec (the optional ';' at the
+ *	end, or a list that is only white space) is TAGLIST_END; any other empty one is
+ *	TAGLIST_EMPTY.  With TAGLIST_BAD_VALUE the name and value are still set, so that
+ *	the caller can say which tag was bad.  spec is the tag-spec without the white
+ *	space around it (for TAGLIST_EMPTY, as it was), for an error message.
+ *
+ *	What counts as white space is the one legitimate difference between the users:
+ *	TAGLIST_FWS (what taglist_parse() uses) takes SP, HTAB, CR and LF, as a header
+ *	field folds; TAGLIST_WSP takes only SP and HTAB, for a DNS TXT record such as
+ *	DMARC's (RFC 9989: dmarc-sep = *WSP ";" *WSP), which has no folding, so a CR or
+ *	LF in it is a byte like any other and is not valid in a value.
  */
 #ifndef SIGNET_TAGLIST_H
 #define SIGNET_TAGLIST_H
@@ -48,9 +72,35 @@ struct tag {
 	struct span value;
 };
 
+enum taglist_space {
+	TAGLIST_FWS,		/* SP, HTAB, CR, LF: a header field and its folding */
+	TAGLIST_WSP,		/* SP and HTAB only: a DNS TXT record */
+};
+
+enum taglist_item {
+	TAGLIST_END,		/* no more tag-specs */
+	TAGLIST_TAG,		/* a valid tag-spec: name and value are set */
+	TAGLIST_EMPTY,		/* nothing (or only white space) between two ';' */
+	TAGLIST_NOT_TAG,	/* no '=' */
+	TAGLIST_BAD_NAME,	/* the name is not ALPHA *ALNUMPUNC */
+	TAGLIST_BAD_VALUE,	/* a byte that is neither VALCHAR nor white space */
+};
+
+struct taglist_cursor {
+	const char *text;
+	size_t	len;
+	size_t	at;		/* where the next tag-spec begins */
+	int	done;		/* the last tag-spec was returned */
+	enum taglist_space space;
+};
+
 /* 1 when text is a valid tag list of at most max tags; else 0 with err saying where. */
 int	taglist_parse(const char *text, size_t len, enum taglist_mode mode, struct tag *tags,
 	    size_t max, size_t *count, char *err, size_t errlen);
+
+void	taglist_start(struct taglist_cursor *c, const char *text, size_t len,
+	    enum taglist_space space);
+enum taglist_item taglist_next(struct taglist_cursor *c, struct tag *tag, struct span *spec);
 
 /* The tag of that name, or NULL. */
 const struct tag *taglist_find(const struct tag *tags, size_t count, const char *name);

@@ -21,7 +21,7 @@
  *	only when nothing passed aligned, and leaves the result open only if it could have
  *	aligned had the check passed.
  * SEE ALSO
- *	dmarc.h, dmarcrecord.c, RFC 9989 sections 4.10, 4.10.1, 4.10.2, 5.3
+ *	dmarc.h, dmarcrecord.c, lib/domain.h, RFC 9989 sections 4.10, 4.10.1, 4.10.2, 5.3
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -31,12 +31,13 @@
 
 #include <libpsl.h>
 
+#include "lib/domain.h"
+#include "lib/printable.h"
 #include "milter/dmarc.h"
 
 #define WALK_MAX_QUERIES	8	/* section 4.10: at most eight queries */
 #define WALK_JUMP_LABELS	7	/* longer names jump to their last seven labels */
 #define CACHE_SIZE		32
-#define LABEL_MAX		63
 
 struct dmarc_psl {
 	psl_ctx_t *ctx;
@@ -83,44 +84,14 @@ static void copy_string(char *out, size_t size, const char *in)
 		snprintf(out, size, "%s", in);
 }
 
-/* Lowercases a host name into out: labels of 1-63 letters, digits, "-" or "_", 253
- * characters in all, one final dot allowed.  Returns its label count, 0 if unusable. */
+/* Lowercases a host name into out, without its final dot (lib/domain.c: LDH labels, and
+ * "_" as in the names found in mail).  Returns its label count, 0 if unusable. */
 static int domain_normalize(const char *in, char out[DMARC_DOMAIN_MAX])
 {
-	size_t	n = 0, i = 0, label = 0;
-	int	labels = 0;
-
 	if (in == NULL)
 		return 0;
-	n = strnlen(in, DMARC_DOMAIN_MAX + 1);
-	if (n > 0 && in[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= DMARC_DOMAIN_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return 0;	/* an empty label */
-			label = 0;
-		} else {
-			if (c >= 'A' && c <= 'Z')
-				c = (unsigned char)(c - 'A' + 'a');
-			else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '_'))
-				return 0;
-			if (label == 0)
-				labels++;
-			if (++label > LABEL_MAX)
-				return 0;
-		}
-		out[i] = (char)c;
-	}
-	if (label == 0)
-		return 0;
-	out[n] = '\0';
-	return labels;
+	return domain_check(in, strnlen(in, DMARC_DOMAIN_MAX + 1),
+	    DOMAIN_UNDERSCORE | DOMAIN_FINAL_DOT, out, DMARC_DOMAIN_MAX);
 }
 
 static int count_labels(const char *domain)
@@ -497,14 +468,11 @@ __attribute__((format(printf, 2, 3)))
 static void set_reason(struct dmarc_verdict *out, const char *fmt, ...)
 {
 	va_list	ap;
-	char   *c;
 
 	va_start(ap, fmt);
 	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
 	va_end(ap);
-	for (c = out->reason; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
-			*c = '?';
+	printable_in_place(out->reason, NULL);
 }
 
 static void set_undecided(struct dmarc_verdict *out, const struct undecided *why)

@@ -2,11 +2,13 @@
  * NAME
  *	dmarcrecord.c - parse one DMARC Policy Record (RFC 9989 sections 4.7 and 4.8)
  * DESCRIPTION
- *	A cursor over [txt, txt + len): the version first, then the rest is cut at each
- *	";" into tags, and each tag is split into a name (1*ALPHA), "=" and a value.  A tag
- *	is handled on its own, so one bad tag never spoils the others: that is what
- *	section 4.8 asks for.  Everything is ASCII and locale-free; no copy of the record
- *	is made.
+ *	The record is a tag-list (section 4.7 reuses DKIM's, RFC 6376 section 3.2), read
+ *	with the cursor of lib/taglist.c over [txt, txt + len) with white space being WSP
+ *	only (a TXT record does not fold): the version first, then one tag-spec at a
+ *	time.  A tag is handled on its own, so one bad tag never spoils the others: that
+ *	is what section 4.8 asks for.  Only the values are DMARC's own grammar: printable
+ *	ASCII and spaces (no HTAB inside a value), and the keywords and URIs of each tag.
+ *	Everything is ASCII and locale-free; no copy of the record is made.
  * SEE ALSO
  *	dmarcrecord.h
  */
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/span.h"
+#include "lib/taglist.h"
 #include "milter/dmarcrecord.h"
 
 enum tag_id {
@@ -23,12 +27,6 @@ enum tag_id {
 
 static const char *const tag_names[TAG_COUNT] = {
 	"p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo",
-};
-
-/* A piece of the record: never NUL-terminated. */
-struct span {
-	const char *s;
-	size_t	n;
 };
 
 static int is_alpha(unsigned char c)
@@ -51,32 +49,14 @@ static int is_wsp(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
-static unsigned char lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-/* The span equals word, ignoring ASCII case. */
-static int span_is(struct span v, const char *word)
-{
-	size_t	i;
-
-	if (v.n != strlen(word))
-		return 0;
-	for (i = 0; i < v.n; i++)
-		if (lower((unsigned char)v.s[i]) != (unsigned char)word[i])
-			return 0;
-	return 1;
-}
-
 static struct span trim_wsp(struct span v)
 {
-	while (v.n > 0 && is_wsp((unsigned char)v.s[0])) {
-		v.s++;
-		v.n--;
+	while (v.len > 0 && is_wsp((unsigned char)v.p[0])) {
+		v.p++;
+		v.len--;
 	}
-	while (v.n > 0 && is_wsp((unsigned char)v.s[v.n - 1]))
-		v.n--;
+	while (v.len > 0 && is_wsp((unsigned char)v.p[v.len - 1]))
+		v.len--;
 	return v;
 }
 
@@ -92,36 +72,13 @@ static void note(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "v" *WSP "=" *WSP "DMARC1", then a separator or the end; *pos is left after it. */
-static int parse_version(const char *txt, size_t len, size_t *pos)
-{
-	size_t	i = 0;
-
-	if (len == 0 || (txt[0] != 'v' && txt[0] != 'V'))
-		return 0;
-	for (i = 1; i < len && is_wsp((unsigned char)txt[i]); i++)
-		;
-	if (i == len || txt[i] != '=')
-		return 0;
-	for (i++; i < len && is_wsp((unsigned char)txt[i]); i++)
-		;
-	if (len - i < 6 || memcmp(txt + i, "DMARC1", 6) != 0)
-		return 0;
-	for (i += 6; i < len && is_wsp((unsigned char)txt[i]); i++)
-		;
-	if (i < len && txt[i] != ';')
-		return 0;
-	*pos = i;
-	return 1;
-}
-
 static int parse_request(struct span v, enum dmarc_policy *out)
 {
-	if (span_is(v, "none"))
+	if (span_is_nocase(v, "none"))
 		*out = DMARC_POLICY_NONE;
-	else if (span_is(v, "quarantine"))
+	else if (span_is_nocase(v, "quarantine"))
 		*out = DMARC_POLICY_QUARANTINE;
-	else if (span_is(v, "reject"))
+	else if (span_is_nocase(v, "reject"))
 		*out = DMARC_POLICY_REJECT;
 	else
 		return 0;
@@ -141,12 +98,12 @@ static int size_suffix_valid(struct span v)
 {
 	size_t	i = 0;
 
-	if (v.n > 0 && v.s[v.n - 1] != '\0' && strchr("kmgtKMGT", v.s[v.n - 1]) != NULL)
-		v.n--;
-	if (v.n == 0)
+	if (v.len > 0 && v.p[v.len - 1] != '\0' && strchr("kmgtKMGT", v.p[v.len - 1]) != NULL)
+		v.len--;
+	if (v.len == 0)
 		return 0;
-	for (i = 0; i < v.n; i++)
-		if (!is_digit((unsigned char)v.s[i]))
+	for (i = 0; i < v.len; i++)
+		if (!is_digit((unsigned char)v.p[i]))
 			return 0;
 	return 1;
 }
@@ -154,33 +111,33 @@ static int size_suffix_valid(struct span v)
 /* scheme ":" 1*(URI characters or %HH), optionally followed by the obsolete size. */
 static int uri_valid(struct span v)
 {
-	const char *bang = v.n ? memchr(v.s, '!', v.n) : NULL;
+	const char *bang = v.len ? memchr(v.p, '!', v.len) : NULL;
 	size_t	i = 0;
 
 	if (bang != NULL) {
-		struct span size = { bang + 1, v.n - (size_t)(bang + 1 - v.s) };
+		struct span size = { bang + 1, v.len - (size_t)(bang + 1 - v.p) };
 
 		if (!size_suffix_valid(size))
 			return 0;
-		v.n = (size_t)(bang - v.s);
+		v.len = (size_t)(bang - v.p);
 	}
-	if (v.n == 0 || !is_alpha((unsigned char)v.s[0]))
+	if (v.len == 0 || !is_alpha((unsigned char)v.p[0]))
 		return 0;
-	for (i = 1; i < v.n && v.s[i] != ':'; i++) {
-		unsigned char c = (unsigned char)v.s[i];
+	for (i = 1; i < v.len && v.p[i] != ':'; i++) {
+		unsigned char c = (unsigned char)v.p[i];
 
 		if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.')
 			return 0;
 	}
-	if (i + 1 >= v.n)
+	if (i + 1 >= v.len)
 		return 0;		/* no ":" or nothing after it */
-	for (i++; i < v.n; i++) {
-		if (v.s[i] == '%') {
-			if (i + 2 >= v.n || !is_hex((unsigned char)v.s[i + 1]) ||
-			    !is_hex((unsigned char)v.s[i + 2]))
+	for (i++; i < v.len; i++) {
+		if (v.p[i] == '%') {
+			if (i + 2 >= v.len || !is_hex((unsigned char)v.p[i + 1]) ||
+			    !is_hex((unsigned char)v.p[i + 2]))
 				return 0;
 			i += 2;
-		} else if (!uri_char((unsigned char)v.s[i])) {
+		} else if (!uri_char((unsigned char)v.p[i])) {
 			return 0;
 		}
 	}
@@ -194,10 +151,10 @@ static size_t uri_list(struct span v, int *all_valid)
 	size_t	valid = 0;
 
 	*all_valid = 1;
-	while (v.n > 0) {
-		const char *comma = memchr(v.s, ',', v.n);
-		size_t	n = comma ? (size_t)(comma - v.s) : v.n;
-		struct span one = trim_wsp((struct span){ v.s, n });
+	while (v.len > 0) {
+		const char *comma = memchr(v.p, ',', v.len);
+		size_t	n = comma ? (size_t)(comma - v.p) : v.len;
+		struct span one = trim_wsp((struct span){ v.p, n });
 
 		if (uri_valid(one))
 			valid++;
@@ -205,9 +162,9 @@ static size_t uri_list(struct span v, int *all_valid)
 			*all_valid = 0;
 		if (comma == NULL)
 			break;
-		v.s = comma + 1;
-		v.n -= n + 1;
-		if (v.n == 0)
+		v.p = comma + 1;
+		v.len -= n + 1;
+		if (v.len == 0)
 			*all_valid = 0;		/* a trailing comma */
 	}
 	return valid;
@@ -219,17 +176,17 @@ static int fo_valid(struct span v)
 	unsigned seen = 0;
 	size_t	i = 0;
 
-	for (i = 0; i < v.n; i += 2) {
+	for (i = 0; i < v.len; i += 2) {
 		unsigned bit = 0;
 
-		switch (lower((unsigned char)v.s[i])) {
+		switch (span_ascii_lower((unsigned char)v.p[i])) {
 		case '0': bit = 1; break;
 		case '1': bit = 2; break;
 		case 'd': bit = 4; break;
 		case 's': bit = 8; break;
 		default: return 0;
 		}
-		if ((seen & bit) || (i + 1 < v.n && v.s[i + 1] != ':') || i + 1 == v.n - 1)
+		if ((seen & bit) || (i + 1 < v.len && v.p[i + 1] != ':') || i + 1 == v.len - 1)
 			return 0;
 		seen |= bit;
 	}
@@ -238,9 +195,9 @@ static int fo_valid(struct span v)
 
 static int parse_yn(struct span v, int *out)
 {
-	if (span_is(v, "y"))
+	if (span_is_nocase(v, "y"))
 		*out = 1;
-	else if (span_is(v, "n"))
+	else if (span_is_nocase(v, "n"))
 		*out = 0;
 	else
 		return 0;
@@ -249,9 +206,9 @@ static int parse_yn(struct span v, int *out)
 
 static int parse_rs(struct span v, int *strict)
 {
-	if (span_is(v, "s"))
+	if (span_is_nocase(v, "s"))
 		*strict = 1;
-	else if (span_is(v, "r"))
+	else if (span_is_nocase(v, "r"))
 		*strict = 0;
 	else
 		return 0;
@@ -260,11 +217,11 @@ static int parse_rs(struct span v, int *strict)
 
 static int parse_psd(struct span v, enum dmarc_psd *out)
 {
-	if (span_is(v, "y"))
+	if (span_is_nocase(v, "y"))
 		*out = DMARC_PSD_Y;
-	else if (span_is(v, "n"))
+	else if (span_is_nocase(v, "n"))
 		*out = DMARC_PSD_N;
-	else if (span_is(v, "u"))
+	else if (span_is_nocase(v, "u"))
 		*out = DMARC_PSD_U;
 	else
 		return 0;
@@ -340,46 +297,32 @@ static enum tag_id find_tag(struct span name)
 	size_t	i;
 
 	for (i = 0; i < TAG_COUNT; i++)
-		if (span_is(name, tag_names[i]))
+		if (span_is_nocase(name, tag_names[i]))
 			return (enum tag_id)i;
 	return TAG_UNKNOWN;
 }
 
-/* Splits "name *WSP = *WSP value" (the chunk has no ";").  0 if there is no name and
- * "="; the value may then still be empty, which is a bad value for a known tag. */
-static int split_tag(struct span chunk, struct span *name, struct span *value)
-{
-	size_t	i = 0;
-
-	while (i < chunk.n && is_alpha((unsigned char)chunk.s[i]))
-		i++;
-	*name = (struct span){ chunk.s, i };
-	while (i < chunk.n && is_wsp((unsigned char)chunk.s[i]))
-		i++;
-	if (name->n == 0 || i == chunk.n || chunk.s[i] != '=')
-		return 0;
-	*value = trim_wsp((struct span){ chunk.s + i + 1, chunk.n - i - 1 });
-	return 1;
-}
-
-/* Every value byte must be a printing character or a space (%x20-3A / %x3C-7E). */
+/* Section 4.7: every value byte must be a printing character or a space (%x20-3A /
+ * %x3C-7E); unlike a DKIM tag-value, no HTAB inside. */
 static int value_printable(struct span v)
 {
 	size_t	i;
 
-	for (i = 0; i < v.n; i++)
-		if ((unsigned char)v.s[i] < 0x20 || (unsigned char)v.s[i] > 0x7e)
+	for (i = 0; i < v.len; i++)
+		if ((unsigned char)v.p[i] < 0x20 || (unsigned char)v.p[i] > 0x7e)
 			return 0;
 	return 1;
 }
 
-static void take_tag(struct dmarc_record *rec, struct span chunk, unsigned *seen,
-	    unsigned *twice, char *err, size_t errlen)
+/* One tag-spec after the version.  A TAGLIST_BAD_VALUE tag still has its name: an
+ * unknown tag is ignored whatever its value, a known one gets its value judged here. */
+static void take_tag(struct dmarc_record *rec, enum taglist_item item, const struct tag *tag,
+	    unsigned *seen, unsigned *twice, char *err, size_t errlen)
 {
-	struct span name, value;
+	struct span name = tag->name, value = tag->value;
 	enum tag_id id;
 
-	if (!split_tag(chunk, &name, &value)) {
+	if (item != TAGLIST_TAG && item != TAGLIST_BAD_VALUE) {
 		rec->ignored++;
 		note(err, errlen, "a malformed tag was ignored");
 		return;
@@ -387,8 +330,8 @@ static void take_tag(struct dmarc_record *rec, struct span chunk, unsigned *seen
 	id = find_tag(name);
 	if (id == TAG_UNKNOWN) {
 		rec->ignored++;
-		note(err, errlen, "unknown tag \"%.*s\" ignored", (int)(name.n > 16 ? 16 : name.n),
-		    name.s);
+		note(err, errlen, "unknown tag \"%.*s\" ignored", (int)(name.len > 16 ? 16 : name.len),
+		    name.p);
 		return;
 	}
 	if (*twice & (1u << id)) {
@@ -403,7 +346,7 @@ static void take_tag(struct dmarc_record *rec, struct span chunk, unsigned *seen
 		return;
 	}
 	*seen |= 1u << id;
-	if (value.n == 0 || !value_printable(value)) {
+	if (value.len == 0 || !value_printable(value)) {
 		invalidate_tag(rec, id);
 		rec->ignored++;
 		note(err, errlen, "tag \"%s\" has an empty or unprintable value", tag_names[id]);
@@ -413,33 +356,36 @@ static void take_tag(struct dmarc_record *rec, struct span chunk, unsigned *seen
 	}
 }
 
+/* Section 4.7: "v=DMARC1" as the very first bytes ("v" in any case, "DMARC1" exactly,
+ * WSP around "="), then a separator or the end. */
+static int is_version(enum taglist_item item, const struct tag *tag, const char *txt)
+{
+	return item == TAGLIST_TAG && tag->name.p == txt && span_is_nocase(tag->name, "v") &&
+	    span_is(tag->value, "DMARC1");
+}
+
 int	dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *out, char *err,
 	    size_t errlen)
 {
+	struct taglist_cursor c;
+	enum taglist_item item = TAGLIST_END;
 	unsigned seen = 0, twice = 0;
-	size_t	pos = 0;
+	struct span spec;
+	struct tag tag;
 
 	memset(out, 0, sizeof(*out));
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (txt == NULL || !parse_version(txt, len, &pos)) {
+	if (txt != NULL) {
+		taglist_start(&c, txt, len, TAGLIST_WSP);
+		item = taglist_next(&c, &tag, &spec);
+	}
+	if (txt == NULL || !is_version(item, &tag, txt)) {
 		note(err, errlen, "not a DMARC record (it must begin with v=DMARC1)");
 		return 0;
 	}
-	while (pos < len) {
-		const char *semi;
-		size_t	stop;
-
-		pos++;				/* the ";" */
-		while (pos < len && is_wsp((unsigned char)txt[pos]))
-			pos++;
-		if (pos == len)
-			break;			/* a final separator */
-		semi = memchr(txt + pos, ';', len - pos);
-		stop = semi ? (size_t)(semi - txt) : len;
-		take_tag(out, (struct span){ txt + pos, stop - pos }, &seen, &twice, err, errlen);
-		pos = stop;
-	}
+	while ((item = taglist_next(&c, &tag, &spec)) != TAGLIST_END)
+		take_tag(out, item, &tag, &seen, &twice, err, errlen);
 	return 1;
 }
 

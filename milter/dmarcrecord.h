@@ -36,10 +36,13 @@
  *	ruf, fo		checked for form only and otherwise ignored.
  *	pct, rf, ri	removed by RFC 9989 (appendix A.6): ignored like any unknown tag.
  *
+ *	The tag-list syntax is DKIM's (RFC 6376 section 3.2, read by lib/taglist.c): a tag
+ *	name is ALPHA *(ALPHA / DIGIT / "_"), anything else before "=" is a malformed tag.
  *	Tag names and the keyword values (none, quarantine, reject, y, n, u, r, s) compare
  *	case-insensitively, as RFC 5234 string literals do; only "DMARC1" is
- *	case-sensitive (RFC 9989 marks it %s).  Spaces and tabs may surround "=" and ";";
- *	trailing blanks of a value are not part of it.
+ *	case-sensitive (RFC 9989 marks it %s).  Spaces and tabs (not CR or LF: a TXT
+ *	record does not fold) may surround "=" and ";"; trailing blanks of a value are not
+ *	part of it.
  * DIAGNOSTICS
  *	Returns 1 for a DMARC record, 0 for anything else (err says why).  When it returns
  *	1, err is empty, or names the first tag that was ignored or found invalid, for logs.

@@ -45,7 +45,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +56,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "lib/buffer.h"
 #include "lib/log.h"
 #include "milter/metrics.h"
 
@@ -149,108 +149,77 @@ void	metrics_set_dns_source(metrics_dns_source get)
 
 /* ---- the exposition text ----------------------------------------------------------------- */
 
-/* A growing buffer; after a failed allocation it stays failed and adds nothing. */
-struct text {
-	char   *data;
-	size_t	len, cap;
-	int	failed;
-};
+/* Each render_*() appends its series to out and returns 0 as soon as memory runs out. */
 
-__attribute__((format(printf, 2, 3)))
-static void text_add(struct text *t, const char *fmt, ...)
+static int header(struct buffer *out, const char *name, const char *type, const char *help)
 {
-	va_list ap;
-	int	n;
-
-	for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->data ? t->data + t->len : NULL, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->failed = 1;
-		} else if ((size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		} else {
-			size_t	cap = t->cap * 2 > t->len + (size_t)n + 1 ? t->cap * 2 :
-			    t->len + (size_t)n + 1;
-			char   *data = realloc(t->data, cap);
-
-			if (data == NULL)
-				t->failed = 1;
-			else {
-				t->data = data;
-				t->cap = cap;
-			}
-		}
-	}
+	return buffer_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void text_free(struct text *t)
+static int render_messages(struct buffer *out)
 {
-	free(t->data);
-	t->data = NULL;
-	t->len = t->cap = 0;
-}
+	int	ok = header(out, "signet_messages_total", "counter",
+	    "Messages finished, by direction and verdict.");
 
-static void header(struct text *t, const char *name, const char *type, const char *help)
-{
-	text_add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void render_messages(struct text *t)
-{
-	header(t, "signet_messages_total", "counter", "Messages finished, by direction and verdict.");
 	for (int d = 0; d < METRICS_DIRECTION_COUNT; d++)
 		for (int v = 0; v < METRICS_VERDICT_COUNT; v++) {
 			unsigned long n = peek(&messages[d][v]);
 
 			if (n > 0 || verdict_expected[d][v])
-				text_add(t, "signet_messages_total{direction=\"%s\",verdict=\"%s\"} "
-				    "%lu\n", direction_label[d], verdict_label[v], n);
+				ok = ok && buffer_printf(out, "signet_messages_total{direction="
+				    "\"%s\",verdict=\"%s\"} %lu\n", direction_label[d],
+				    verdict_label[v], n);
 		}
+	return ok;
 }
 
-static void render_signatures(struct text *t)
+static int render_signatures(struct buffer *out)
 {
-	header(t, "signet_signatures_total", "counter", "DKIM signatures made, by algorithm.");
+	int	ok = header(out, "signet_signatures_total", "counter",
+	    "DKIM signatures made, by algorithm.");
+
 	for (int a = 0; a < METRICS_ALG_COUNT; a++)
-		text_add(t, "signet_signatures_total{algorithm=\"%s\"} %lu\n", algorithm_label[a],
-		    peek(&signatures[a]));
+		ok = ok && buffer_printf(out, "signet_signatures_total{algorithm=\"%s\"} %lu\n",
+		    algorithm_label[a], peek(&signatures[a]));
+	return ok;
 }
 
-static void render_errors(struct text *t)
+static int render_errors(struct buffer *out)
 {
-	header(t, "signet_errors_total", "counter", "Errors, by kind.");
+	int	ok = header(out, "signet_errors_total", "counter", "Errors, by kind.");
+
 	for (int k = 0; k < METRICS_ERROR_COUNT; k++)
-		text_add(t, "signet_errors_total{kind=\"%s\"} %lu\n", error_label[k],
-		    peek(&errors[k]));
+		ok = ok && buffer_printf(out, "signet_errors_total{kind=\"%s\"} %lu\n",
+		    error_label[k], peek(&errors[k]));
+	return ok;
 }
 
-static void render_duration(struct text *t)
+static int render_duration(struct buffer *out)
 {
 	const char *name = "signet_message_duration_seconds";
 	unsigned long cumulative = 0;
 	uint64_t sum = atomic_load_explicit(&duration_sum_ns, memory_order_relaxed);
+	int	ok = header(out, name, "histogram",
+	    "Time from MAIL FROM to the verdict of a message.");
 
-	header(t, name, "histogram", "Time from MAIL FROM to the verdict of a message.");
 	for (size_t i = 0; i <= BUCKET_COUNT; i++) {
 		cumulative += peek(&duration_bucket[i]);
-		text_add(t, "%s_bucket{le=\"%s\"} %lu\n", name,
+		ok = ok && buffer_printf(out, "%s_bucket{le=\"%s\"} %lu\n", name,
 		    i < BUCKET_COUNT ? buckets[i].text : "+Inf", cumulative);
 	}
-	text_add(t, "%s_sum %llu.%09llu\n%s_count %lu\n", name,
+	return ok && buffer_printf(out, "%s_sum %llu.%09llu\n%s_count %lu\n", name,
 	    (unsigned long long)(sum / 1000000000u), (unsigned long long)(sum % 1000000000u),
 	    name, cumulative);
 }
 
-static void render_dns(struct text *t)
+static int render_dns(struct buffer *out)
 {
 	metrics_dns_source get = atomic_load(&dns_source);
 	struct dns_stats st = {0};
+	int	ok = 1;
 
 	if (get == NULL)
-		return;
+		return 1;
 	get(&st);
 	const struct {
 		const char *name, *help;
@@ -264,29 +233,27 @@ static void render_dns(struct text *t)
 		 st.failures},
 	};
 
-	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++) {
-		header(t, series[i].name, "counter", series[i].help);
-		text_add(t, "%s %lu\n", series[i].name, series[i].value);
-	}
+	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]) && ok; i++)
+		ok = header(out, series[i].name, "counter", series[i].help) &&
+		    buffer_printf(out, "%s %lu\n", series[i].name, series[i].value);
+	return ok;
 }
 
-static void render_process(struct text *t, long long start_time)
+static int render_process(struct buffer *out, long long start_time)
 {
-	header(t, "signet_build_info", "gauge", "Always 1; the version is in the label.");
-	text_add(t, "signet_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
-	header(t, "process_start_time_seconds", "gauge",
-	    "Start time of the process since the Unix epoch, in seconds.");
-	text_add(t, "process_start_time_seconds %lld\n", start_time);
+	return header(out, "signet_build_info", "gauge",
+	    "Always 1; the version is in the label.") &&
+	    buffer_printf(out, "signet_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION) &&
+	    header(out, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch, in seconds.") &&
+	    buffer_printf(out, "process_start_time_seconds %lld\n", start_time);
 }
 
-static void render(struct text *t, long long start_time)
+/* The whole exposition appended to out; 0 when memory ran out (out is then partial). */
+static int render(struct buffer *out, long long start_time)
 {
-	render_messages(t);
-	render_signatures(t);
-	render_errors(t);
-	render_duration(t);
-	render_dns(t);
-	render_process(t, start_time);
+	return render_messages(out) && render_signatures(out) && render_errors(out) &&
+	    render_duration(out) && render_dns(out) && render_process(out, start_time);
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------- */
@@ -371,7 +338,7 @@ struct conn {
 	size_t	len;			/* bytes of the request head in buf */
 	size_t	sent;			/* bytes of out written so far */
 	long long deadline_ms;
-	struct text out;		/* the whole reply, status line to the last byte */
+	struct buffer out;		/* the whole reply, status line to the last byte */
 	char	buf[METRICS_REQUEST_MAX];
 };
 
@@ -411,7 +378,7 @@ static void conn_close(struct conn *c)
 	c->len = 0;
 	c->replying = 0;
 	c->sent = 0;
-	text_free(&c->out);
+	buffer_free(&c->out);
 }
 
 /* Writes what the socket takes now of the reply; the rest when poll() says it can.  The
@@ -433,49 +400,32 @@ static void conn_write(struct conn *c)
 	conn_close(c);
 }
 
-static void text_append(struct text *t, const char *data, size_t len)
-{
-	if (t->failed)
-		return;
-	if (t->cap - t->len <= len) {
-		size_t	cap = t->len + len + 1;
-		char   *grown = realloc(t->data, cap);
-
-		if (grown == NULL) {
-			t->failed = 1;
-			return;
-		}
-		t->data = grown;
-		t->cap = cap;
-	}
-	memcpy(t->data + t->len, data, len);
-	t->len += len;
-	t->data[t->len] = '\0';
-}
-
-/* Makes the reply to a request answered with status and starts writing it. */
+/* Makes the reply to a request answered with status and starts writing it.  The body is
+ * made first, so that Content-Length can be written; when memory runs out for it the
+ * reply is a 500 without a body, and when it runs out for the reply the connection is
+ * closed. */
 static void respond(struct server *sv, struct conn *c, int status)
 {
-	struct text body = {0};
+	struct buffer body = {0};
 	const char *type = "text/plain; charset=utf-8";
+	int	ok;
 
 	if (status != 200)
-		text_add(&body, "%d %s\n", status, status_reason(status));
+		ok = buffer_printf(&body, "%d %s\n", status, status_reason(status));
 	else {
 		type = "text/plain; version=0.0.4; charset=utf-8";
-		render(&body, sv->start_time);
+		ok = render(&body, sv->start_time);
 	}
-	if (body.failed) {
-		text_free(&body);	/* no body: it is what could not be made */
+	if (!ok) {
+		buffer_free(&body);	/* no body: it is what could not be made */
 		status = 500;
 	}
-	text_add(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "%sConnection: close\r\n\r\n", status, status_reason(status), type, body.len,
-	    status == 405 ? "Allow: GET\r\n" : "");
-	if (body.len > 0)
-		text_append(&c->out, body.data, body.len);
-	text_free(&body);
-	if (c->out.failed) {
+	ok = buffer_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status,
+	    status_reason(status), type, body.len, status == 405 ? "Allow: GET\r\n" : "") &&
+	    (body.len == 0 || buffer_append(&c->out, body.data, body.len));
+	buffer_free(&body);
+	if (!ok) {
 		conn_close(c);
 		return;
 	}

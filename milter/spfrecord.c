@@ -14,8 +14,9 @@
  *	(optionally followed by a dot) or in a macro-expand; a domain-spec without macros
  *	must also be a well-formed name (no empty label, labels of at most 63 octets).
  *
- *	Nothing is allocated; the record is never copied except into small stack buffers
- *	of checked size.
+ *	Terms and their arguments are spans (lib/span.h) into the record.  Nothing is
+ *	allocated; the record is never copied except into small stack buffers of checked
+ *	size.
  * SEE ALSO
  *	spfrecord.h, RFC 7208 section 12
  */
@@ -25,6 +26,7 @@
 #include <strings.h>
 
 #include "lib/domain.h"
+#include "lib/span.h"
 #include "milter/spfrecord.h"
 
 #define SPF_VERSION_TAG "v=spf1"
@@ -35,12 +37,6 @@ struct check {
 	int	seen_exp;
 	char   *why;
 	size_t	whylen;
-};
-
-/* A piece of the record: pointer and length, never NUL-terminated. */
-struct span {
-	const char *p;
-	size_t	len;
 };
 
 static int
@@ -75,14 +71,6 @@ static int
 in_set(int c, const char *set)
 {
 	return c != '\0' && strchr(set, c) != NULL;
-}
-
-static int
-span_is(struct span s, const char *word)
-{
-	size_t n = strlen(word);
-
-	return s.len == n && strncasecmp(s.p, word, n) == 0;
 }
 
 int
@@ -390,17 +378,17 @@ directive_ok(struct check *ck, struct span term)
 	name.len = (size_t)(term.p + i - name.p);
 	arg.p = term.p + i;
 	arg.len = term.len - i;
-	if (span_is(name, "all"))
+	if (span_is_nocase(name, "all"))
 		ok = arg.len == 0;
-	else if (span_is(name, "include") || span_is(name, "exists"))
+	else if (span_is_nocase(name, "include") || span_is_nocase(name, "exists"))
 		ok = colon_spec_ok(arg, 1);
-	else if (span_is(name, "a") || span_is(name, "mx"))
+	else if (span_is_nocase(name, "a") || span_is_nocase(name, "mx"))
 		ok = a_mx_arg_ok(arg);
-	else if (span_is(name, "ptr"))
+	else if (span_is_nocase(name, "ptr"))
 		ok = colon_spec_ok(arg, 0);
-	else if (span_is(name, "ip4"))
+	else if (span_is_nocase(name, "ip4"))
 		ok = ip_arg_ok(arg, 0);
-	else if (span_is(name, "ip6"))
+	else if (span_is_nocase(name, "ip6"))
 		ok = ip_arg_ok(arg, 1);
 	else
 		return refuse(ck, "unknown mechanism", term);
@@ -429,8 +417,8 @@ modifier_ok(struct check *ck, struct span term, size_t namelen)
 
 	value.p = term.p + namelen + 1;
 	value.len = term.len - namelen - 1;
-	if (span_is(name, "redirect") || span_is(name, "exp")) {
-		int *seen = span_is(name, "exp") ? &ck->seen_exp : &ck->seen_redirect;
+	if (span_is_nocase(name, "redirect") || span_is_nocase(name, "exp")) {
+		int *seen = span_is_nocase(name, "exp") ? &ck->seen_exp : &ck->seen_redirect;
 
 		if ((*seen)++)
 			return refuse(ck, "modifier given twice", term);
@@ -588,7 +576,7 @@ rewrite_term(struct out *o, struct span term, int v6, struct span *redirect, int
 	struct span qual, name, arg;
 
 	if (namelen > 0) {
-		if (namelen == 8 && strncasecmp(term.p, "redirect", 8) == 0)
+		if (span_is_nocase(span_of(term.p, namelen), "redirect"))
 			*redirect = term;
 		return;		/* exp= and unknown modifiers: not used */
 	}
@@ -602,14 +590,14 @@ rewrite_term(struct out *o, struct span term, int v6, struct span *redirect, int
 	name.len = (size_t)(term.p + i - name.p);
 	arg.p = term.p + i;
 	arg.len = term.len - i;
-	if (span_is(name, "all"))
+	if (span_is_nocase(name, "all"))
 		*has_all = 1;
-	if (span_is(name, "a") || span_is(name, "mx")) {
+	if (span_is_nocase(name, "a") || span_is_nocase(name, "mx")) {
 		rewrite_a_mx(o, qual, name, arg, v6);
 		return;
 	}
-	if ((span_is(name, "ip4") || span_is(name, "ip6")) &&
-	    rewrite_ip(o, qual, term, span_is(name, "ip6")))
+	if ((span_is_nocase(name, "ip4") || span_is_nocase(name, "ip6")) &&
+	    rewrite_ip(o, qual, term, span_is_nocase(name, "ip6")))
 		return;
 	put(o, " ", 1);
 	put(o, term.p, term.len);

@@ -4,12 +4,14 @@
  *	selection and alignment (RFC 9989), and of PSL mode (RFC 7489)
  * DESCRIPTION
  *	DNS is a table: _dmarc names with their TXT strings, names whose lookup fails,
- *	domains that do not exist.  The fake logs every name asked, so the tests can check
+ *	domains that do not exist.  The record parser reads with lib/taglist.c's cursor,
+ *	whose TAGLIST_WSP white space DMARC alone uses, so that cursor is tested here too.  The fake logs every name asked, so the tests can check
  *	the order and number of queries a walk makes.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/taglist.h"
 #include "milter/dmarc.h"
 #include "tests/unit/tap.h"
 
@@ -133,6 +135,65 @@ static void test_record_bounds(void)
 	    strstr(err, "zz") != NULL, "record_parse_names_the_ignored_tag (%s)", err);
 	TAP_OK(!dmarc_record_parse("v=DMARC2", 8, &r, err, sizeof(err)) && err[0] != '\0',
 	    "record_parse_says_why_not (%s)", err);
+}
+
+/* ---- lib/taglist.c's cursor ---------------------------------------------------------- */
+
+/* What the cursor says about each tag-spec of txt, in one line. */
+static void walk_tags(const char *txt, enum taglist_space space, char *out, size_t size)
+{
+	static const char *const names[] = {"END", "TAG", "EMPTY", "NOT_TAG", "BAD_NAME",
+	    "BAD_VALUE"};
+	struct taglist_cursor c;
+	enum taglist_item item;
+	struct span spec;
+	struct tag t;
+	size_t	n = 0;
+
+	out[0] = '\0';
+	taglist_start(&c, txt, strlen(txt), space);
+	do {
+		item = taglist_next(&c, &t, &spec);
+		if (item == TAGLIST_TAG || item == TAGLIST_BAD_VALUE)
+			n += (size_t)snprintf(out + n, size - n, "%s(%.*s|%.*s) ", names[item],
+			    (int)t.name.len, t.name.p, (int)t.value.len, t.value.p);
+		else
+			n += (size_t)snprintf(out + n, size - n, "%s ", names[item]);
+	} while (item != TAGLIST_END && n < size);
+}
+
+struct cursor_case {
+	const char *txt;
+	enum taglist_space space;
+	const char *want;
+};
+
+static const struct cursor_case cursor_cases[] = {
+	{"v=DMARC1; p = none ;", TAGLIST_WSP, "TAG(v|DMARC1) TAG(p|none) END "},
+	{"a=1;; b ;=c;d_2=x y", TAGLIST_WSP,
+	 "TAG(a|1) EMPTY NOT_TAG BAD_NAME TAG(d_2|x y) END "},
+	{"a=1; ; ", TAGLIST_WSP, "TAG(a|1) EMPTY END "},
+	{"", TAGLIST_WSP, "END "},
+	{"p=re\001ject; q=1", TAGLIST_WSP, "BAD_VALUE(p|re\001ject) TAG(q|1) END "},
+	/* folding is white space in a header field, a byte like any other in a TXT record */
+	{"a=1;\r\n\tb=x\r\n y", TAGLIST_FWS, "TAG(a|1) TAG(b|x\r\n y) END "},
+	{"a=1;\r\n\tb=2", TAGLIST_WSP, "TAG(a|1) BAD_NAME END "},
+	{"b=x\r\n y", TAGLIST_WSP, "BAD_VALUE(b|x\r\n y) END "},
+	{"b=1\r\n", TAGLIST_WSP, "BAD_VALUE(b|1\r\n) END "},
+	{"b=1\r\n", TAGLIST_FWS, "TAG(b|1) END "},
+};
+
+static void test_taglist_cursor(void)
+{
+	char	got[200];
+
+	for (size_t i = 0; i < sizeof(cursor_cases) / sizeof(cursor_cases[0]); i++) {
+		const struct cursor_case *c = &cursor_cases[i];
+
+		walk_tags(c->txt, c->space, got, sizeof(got));
+		TAP_STR_EQ(got, c->want, "taglist_cursor_%s case %zu",
+		    c->space == TAGLIST_WSP ? "wsp" : "fws", i);
+	}
 }
 
 /* ---- the fake DNS ---------------------------------------------------------------------- */
@@ -785,6 +846,7 @@ int	main(void)
 {
 	test_record_table();
 	test_record_bounds();
+	test_taglist_cursor();
 	test_org_domains();
 	test_walk_order();
 	test_eval_table();

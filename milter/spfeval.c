@@ -389,6 +389,13 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *server, const char *domain,
 	return rr;
 }
 
+/*
+ * How a get_spf hook reports that it gives no record: as libspf2's own
+ * SPF_server_get_record() does, in these three fields, which have no setter
+ * (SPF_i_done() sets them but also writes comment strings).  query_record() reads the
+ * result back with SPF_response_result(); for an include or redirect libspf2 goes by the
+ * error code alone.
+ */
 static SPF_errcode_t respond(SPF_response_t *resp, SPF_result_t result, SPF_errcode_t err)
 {
 	resp->result = result;
@@ -477,6 +484,12 @@ static SPF_errcode_t select_and_compile(struct layer *s, SPF_server_t *server,
 	return err;
 }
 
+/*
+ * libspf2's get_spf hook: the record of req->cur_dom, the domain being checked or the
+ * target of an include or redirect.  libspf2 hands the hook neither that domain nor the
+ * DNS layer in any other way, and has no getter for either (SPF_server_get_record()
+ * itself reads cur_dom and server->resolver).
+ */
 static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req,
     SPF_response_t *resp, SPF_record_t **recordp)
 {
@@ -608,6 +621,20 @@ static int request_setup(SPF_request_t *req, const struct spfeval_client *c, con
  * 127.0.0.0/8 or ::1 without looking at the record ("localhost gets a free ride"): Signet
  * decides locally who is internal (InternalHosts), and a loopback client that is not
  * internal -- a re-injecting content filter, the test bed -- gets a real answer.
+ *
+ * No public call runs a request without that shortcut: SPF_request_query_rcptto() and
+ * SPF_request_query_fallback() take it too, and nothing turns it off.  So two fields
+ * are set here as SPF_request_query_mailfrom() sets them, for neither has a setter:
+ *   - cur_dom, the domain whose record is fetched.  It is set in the static
+ *     SPF_request_prepare() to env_from_dp, the part after the last "@" that
+ *     SPF_request_set_env_from() took (helo_dom only when use_helo is set, which has no
+ *     setter and stays 0).  env_from_dp has no getter either.
+ *   - spf_record_exp, the record whose exp= explains a "fail": SPF_record_interpret()
+ *     asserts it is set.  A redirect can leave it on a record already freed, so it is
+ *     cleared after.
+ * When no record comes, the result is the one get_spf reported (respond()).  libspf2
+ * calls SPF_i_done() there, which sets the same result again and writes the comment
+ * strings that Signet never reads; for none, temperror and permerror it looks nothing up.
  */
 static SPF_response_t *query_record(SPF_server_t *server, SPF_request_t *req)
 {
@@ -617,13 +644,10 @@ static SPF_response_t *query_record(SPF_server_t *server, SPF_request_t *req)
 
 	if (resp == NULL)
 		return NULL;
-	req->cur_dom = req->use_helo ? req->helo_dom : req->env_from_dp;
+	req->cur_dom = req->env_from_dp;
 	err = SPF_server_get_record(server, req, resp, &record);
-	if (err != SPF_E_SUCCESS || record == NULL) {
-		/* get_record set the result (none, temperror, permerror): finish it */
-		SPF_i_done(resp, resp->result, resp->reason, resp->err);
-	} else {
-		resp->spf_record_exp = record;	/* interpret() requires it */
+	if (err == SPF_E_SUCCESS && record != NULL) {
+		resp->spf_record_exp = record;
 		(void)SPF_record_interpret(record, req, resp, 0);
 		resp->spf_record_exp = NULL;
 	}

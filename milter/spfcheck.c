@@ -1,33 +1,25 @@
 /*
  * NAME
- *	spfcheck.c - SPF checks of the MAIL FROM and HELO identities with libspf2
+ *	spfcheck.c - SPF checks of the MAIL FROM and HELO identities
  * DESCRIPTION
  *	What is decided here, before libspf2 is called: the identity and its domain
  *	(null sender, missing local-part, section 4.3 domain test giving "none"), and
  *	the client address (an IPv4-mapped IPv6 address is checked as IPv4, section 5,
- *	which libspf2 does not do).  Then a libspf2 server over a fresh spfdns layer
- *	evaluates the record; a result the layer forced (lookup limits, DNS failures)
- *	replaces libspf2's.
- *
- *	libspf2's message handlers print to stderr and its error handler aborts; they are
- *	replaced once by quiet ones (its errors are internal assertions: the process still
- *	stops, as libspf2 requires, but through Signet's log).
+ *	which libspf2 does not do).  Then spfeval_run() evaluates the record, and the
+ *	outcome is worded here for Authentication-Results.  This file does not know
+ *	libspf2; spfeval.c alone does.
  * SEE ALSO
- *	spfcheck.h, spfdns.h, spfrecord.h, RFC 7208
+ *	spfcheck.h, spfeval.h, spfrecord.h, RFC 7208
  */
 #include <sys/types.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <spf2/spf.h>
 
 #include "lib/printable.h"
-#include "lib/log.h"
 #include "milter/spfcheck.h"
-#include "milter/spfdns.h"
+#include "milter/spfeval.h"
 #include "milter/spfrecord.h"
 
 #define LOCAL_PART_MAX 64	/* RFC 5321 section 4.5.3.1.1 */
@@ -37,37 +29,6 @@ struct identity {
 	char	local[LOCAL_PART_MAX + 1];
 	char	domain[256];
 };
-
-struct client {
-	int	family;
-	struct in_addr v4;
-	struct in6_addr v6;
-};
-
-static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
-
-static void spf2_quiet(const char *file, int line, const char *msg)
-{
-	(void)file;
-	(void)line;
-	(void)msg;
-}
-
-__attribute__((noreturn))
-static void spf2_fatal(const char *file, int line, const char *msg)
-{
-	log_msg(LOG_LEVEL_ERROR, "libspf2 internal error at %s:%d: %s", file ? file : "?",
-	    line, msg);
-	abort();
-}
-
-static void install_handlers(void)
-{
-	SPF_error_handler = spf2_fatal;
-	SPF_warning_handler = spf2_quiet;
-	SPF_info_handler = spf2_quiet;
-	SPF_debug_handler = spf2_quiet;
-}
 
 const char *spfcheck_result_name(enum spfcheck_result r)
 {
@@ -92,7 +53,7 @@ static void set_outcome(struct spfcheck_outcome *out, enum spfcheck_result r,
 }
 
 /* ::ffff:a.b.c.d is a.b.c.d (RFC 4291 section 2.5.5.2). */
-static int parse_client(const char *ip, struct client *c)
+static int parse_client(const char *ip, struct spfeval_client *c)
 {
 	static const unsigned char mapped[12] = { 0,0,0,0, 0,0,0,0, 0,0,0xff,0xff };
 
@@ -161,19 +122,6 @@ static const char *identity_from_sender(const char *mail_from, const char *helo,
 	return NULL;
 }
 
-static enum spfcheck_result map_result(SPF_result_t r)
-{
-	switch (r) {
-	case SPF_RESULT_NEUTRAL:	return SPFCHECK_NEUTRAL;
-	case SPF_RESULT_PASS:		return SPFCHECK_PASS;
-	case SPF_RESULT_FAIL:		return SPFCHECK_FAIL;
-	case SPF_RESULT_SOFTFAIL:	return SPFCHECK_SOFTFAIL;
-	case SPF_RESULT_NONE:		return SPFCHECK_NONE;
-	case SPF_RESULT_TEMPERROR:	return SPFCHECK_TEMPERROR;
-	default:			return SPFCHECK_PERMERROR;
-	}
-}
-
 /* The reason names the whole domain checked (at most 253 octets), never a prefix. */
 static void describe(struct spfcheck_outcome *out, enum spfcheck_result r, const char *why,
     const char *ip)
@@ -192,92 +140,29 @@ static void describe(struct spfcheck_outcome *out, enum spfcheck_result r, const
 	set_outcome(out, r, r == SPFCHECK_NONE ? "no SPF record" : text);
 }
 
-static int request_setup(SPF_request_t *req, const struct client *c, const char *helo,
-    const struct identity *id)
+/* Evaluates id with libspf2 (spfeval.c); 0 when memory ran out. */
+static int evaluate(struct dns_resolver *dns, struct dns_budget *budget,
+    const struct spfeval_client *c, const char *ip, const char *helo,
+    const struct identity *id, struct spfcheck_outcome *out)
 {
-	char sender[sizeof(id->local) + sizeof(id->domain) + 1];
+	char sender[sizeof(id->local) + sizeof(id->domain) + 1], why[sizeof(out->reason)];
+	enum spfcheck_result r;
 
-	if (c->family == AF_INET)
-		SPF_request_set_ipv4(req, c->v4);
-	else
-		SPF_request_set_ipv6(req, c->v6);
-	if (helo != NULL && helo[0] != '\0' && SPF_request_set_helo_dom(req, helo) != SPF_E_SUCCESS)
-		return 0;
 	snprintf(sender, sizeof(sender), "%s@%s", id->local, id->domain);
-	return SPF_request_set_env_from(req, sender) == SPF_E_SUCCESS;
-}
-
-/*
- * Runs check_host() for the request's MAIL FROM domain.  This is what libspf2's
- * SPF_request_query_mailfrom() does, less its shortcut that passes every client on
- * 127.0.0.0/8 or ::1 without looking at the record ("localhost gets a free ride"): Signet
- * decides locally who is internal (InternalHosts), and a loopback client that is not
- * internal -- a re-injecting content filter, the test bed -- gets a real answer.
- */
-static SPF_response_t *query_record(SPF_server_t *server, SPF_request_t *req)
-{
-	SPF_response_t *resp = SPF_response_new(req);
-	SPF_record_t *record = NULL;
-	SPF_errcode_t err;
-
-	if (resp == NULL)
-		return NULL;
-	req->cur_dom = req->use_helo ? req->helo_dom : req->env_from_dp;
-	err = SPF_server_get_record(server, req, resp, &record);
-	if (err != SPF_E_SUCCESS || record == NULL) {
-		/* get_record set the result (none, temperror, permerror): finish it */
-		SPF_i_done(resp, resp->result, resp->reason, resp->err);
-	} else {
-		resp->spf_record_exp = record;	/* interpret() requires it */
-		(void)SPF_record_interpret(record, req, resp, 0);
-		resp->spf_record_exp = NULL;
-	}
-	if (record != NULL)
-		SPF_record_free(record);
-	return resp;
-}
-
-/* Evaluates id with libspf2 over a fresh layer; 0 when memory ran out. */
-static int evaluate(struct dns_resolver *dns, struct dns_budget *budget, const struct client *c,
-    const char *ip, const char *helo, const struct identity *id, struct spfcheck_outcome *out)
-{
-	struct spfdns *layer = spfdns_new(dns, budget, c->family, &c->v4, &c->v6);
-	SPF_server_t *server = NULL;
-	SPF_request_t *req = NULL;
-	SPF_response_t *resp = NULL;
-	enum spfcheck_result r = SPFCHECK_TEMPERROR;
-	int ok = 0;
-
-	if (layer == NULL || (server = SPF_server_new_dns(spfdns_server(layer), 0)) == NULL ||
-	    (req = SPF_request_new(server)) == NULL || !request_setup(req, c, helo, id))
-		goto done;
-	if ((resp = query_record(server, req)) == NULL)
-		goto done;
-	if (!spfdns_forced(layer, &r))
-		r = map_result(SPF_response_result(resp));
-	describe(out, r, spfdns_reason(layer), ip);
-	ok = 1;
-done:
-	if (!ok)
+	if (!spfeval_run(dns, budget, c, helo, sender, &r, why, sizeof(why))) {
 		set_outcome(out, SPFCHECK_TEMPERROR, "out of memory");
-	if (resp != NULL)
-		SPF_response_free(resp);
-	if (req != NULL)
-		SPF_request_free(req);
-	if (server != NULL)
-		SPF_server_free(server);
-	if (layer != NULL)
-		spfdns_free(layer);
-	return ok;
+		return 0;
+	}
+	describe(out, r, why, ip);
+	return 1;
 }
 
 static int check_identity(struct dns_resolver *dns, struct dns_budget *budget,
     const char *client_ip, const char *helo, const struct identity *id,
     struct spfcheck_outcome *out)
 {
-	struct client c;
+	struct spfeval_client c;
 
-	pthread_once(&handlers_once, install_handlers);
 	copy_clean(out->domain, sizeof(out->domain), id->domain);
 	if (!spfrecord_domain_ok(id->domain)) {
 		set_outcome(out, SPFCHECK_NONE, "no checkable domain");

@@ -31,7 +31,6 @@
  *	Return 1 when out holds the outcome (whatever the result), 0 only when memory ran
  *	out (out then says temperror).  Nothing is logged here; the caller logs once.
  * BUGS
- *	libspf2 gives clients on 127.0.0.0/8 and ::1 "pass" without looking at DNS.
  *	Explanations (exp=) are not fetched: Signet never uses them.
  * SEE ALSO
  *	spfrecord.h, dns.h, RFC 7208

@@ -23,7 +23,7 @@
  *	change nothing that Signet uses); redirect= goes last, and is left out when the
  *	record has an "all" (section 6.1); a CIDR length of 0, which libspf2 cannot
  *	express, becomes two /1 networks for ip4 and ip6, and for a and mx a target name
- *	ending in SPFRECORD_ANY_ADDRESS (see spfdns.c, which answers such a name with the
+ *	ending in SPFRECORD_ANY_ADDRESS (see spfeval.c, which answers such a name with the
  *	client's own address whenever the real name has any); a and mx keep only the
  *	CIDR length of the client's family.
  *

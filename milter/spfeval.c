@@ -1,11 +1,20 @@
 /*
  * NAME
- *	spfdns.c - a libspf2 DNS layer over Signet's resolver, counting RFC 7208 lookups
+ *	spfeval.c - check_host() by libspf2, over Signet's resolver, with RFC 7208 limits
  * DESCRIPTION
- *	libspf2 asks its DNS layer for (name, type) pairs and never says which term of
- *	the record asked, and it counts lookups per include (a fresh response each time),
- *	so section 4.6.4 cannot be left to it.  This layer tells the terms apart from what
- *	libspf2's interpreter is known to do:
+ *	The one file that knows libspf2: its headers are included nowhere else, not even
+ *	in spfeval.h.  Swapping the SPF library touches this file only.
+ *
+ *	One evaluation builds a libspf2 server over a fresh DNS layer (below), a request
+ *	and a response, and frees them all; nothing is shared between threads but the
+ *	message handlers.  libspf2's handlers print to stderr and its error handler
+ *	aborts; they are replaced once by quiet ones (its errors are internal assertions:
+ *	the process still stops, as libspf2 requires, but through Signet's log).
+ *
+ *	The DNS layer.  libspf2 asks its DNS layer for (name, type) pairs and never says
+ *	which term of the record asked, and it counts lookups per include (a fresh response
+ *	each time), so section 4.6.4 cannot be left to it.  This layer tells the terms
+ *	apart from what libspf2's interpreter is known to do:
  *	  - an MX lookup is an "mx" term; libspf2 then looks up the address of each name of
  *	    the answer, in order;
  *	  - a PTR lookup with should_cache set is a "ptr" term, then the address of each
@@ -15,20 +24,41 @@
  *	  - a record fetch (get_spf) other than the first is an include or redirect.
  *	A term that returns no address, no MX/PTR name (NODATA or NXDOMAIN) is a void
  *	lookup.  Address lookups for "ptr" names that fail are skipped (section 5.5).
+ *	Once a result is forced (a limit, a failed lookup), every later lookup answers
+ *	TRY_AGAIN so that libspf2 stops at once, and the forced result replaces libspf2's.
+ *
+ *	The layer fetches SPF records itself (the get_spf hook): TXT only, selected per
+ *	section 4.5 and checked by spfrecord_check() before libspf2 compiles
+ *	spfrecord_rewrite()'s form of them.  A name ending in SPFRECORD_ANY_ADDRESS is
+ *	looked up without that suffix and, when it has any address, answered with the
+ *	client's own (a CIDR length of 0).  Explanations are not fetched.
  *
  *	libspf2 structures are built with its own SPF_dns_rr_* functions, which it frees.
  *	Names inside MX and PTR data are read from the record data; libunbound hands them
  *	over uncompressed, and a compressed or unprintable one is skipped.
+ *
+ *	libspf2's structures.  A DNS layer is libspf2's public SPF_dns_server_t, filled
+ *	with our functions, and its answers are SPF_dns_rr_t records filled in place:
+ *	that is how libspf2's own layers (spf_dns_zone.c, spf_dns_resolv.c) are written
+ *	and there is no other way.  The few other fields of libspf2's structures used
+ *	here have no public call; each place says why (checked against libspf2 1.2.10).
  * SEE ALSO
- *	spfdns.h, RFC 7208 sections 4.4, 4.5, 4.6.4, 5.5
+ *	spfeval.h, spfcheck.h, spfrecord.h, dns.h, spf2/spf_dns.h,
+ *	RFC 7208 sections 4.4, 4.5, 4.6.4, 5.5
  */
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "milter/spfdns.h"
+#include <spf2/spf.h>
+
+#include "lib/log.h"
+#include "milter/spfeval.h"
 #include "milter/spfrecord.h"
 
 #define MAX_TERMS	10	/* section 4.6.4: DNS-querying terms */
@@ -44,13 +74,11 @@ enum role {
 	ROLE_OTHER,		/* TXT outside record fetches */
 };
 
-struct spfdns {
+struct layer {
 	SPF_dns_server_t server;	/* server.hook points back here */
 	struct dns_resolver *dns;
 	struct dns_budget *budget;
-	int	family;			/* the client's */
-	struct in_addr v4;
-	struct in6_addr v6;
+	struct spfeval_client client;
 	unsigned terms;
 	unsigned voids;
 	unsigned fetches;		/* record fetches: the first is the checked domain */
@@ -64,7 +92,7 @@ struct spfdns {
 };
 
 __attribute__((format(printf, 2, 3)))
-static void note(struct spfdns *s, const char *fmt, ...)
+static void note(struct layer *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -76,7 +104,7 @@ static void note(struct spfdns *s, const char *fmt, ...)
 }
 
 __attribute__((format(printf, 3, 4)))
-static void force(struct spfdns *s, enum spfcheck_result result, const char *fmt, ...)
+static void force(struct layer *s, enum spfcheck_result result, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -90,7 +118,7 @@ static void force(struct spfdns *s, enum spfcheck_result result, const char *fmt
 }
 
 /* One more DNS-querying term; 0 (and permerror forced) past the limit. */
-static int count_term(struct spfdns *s, const char *domain)
+static int count_term(struct layer *s, const char *domain)
 {
 	if (++s->terms <= MAX_TERMS)
 		return 1;
@@ -98,14 +126,14 @@ static int count_term(struct spfdns *s, const char *domain)
 	return 0;
 }
 
-static void count_void(struct spfdns *s, const char *domain)
+static void count_void(struct layer *s, const char *domain)
 {
 	if (++s->voids > MAX_VOIDS)
 		force(s, SPFCHECK_PERMERROR, "more than %d void lookups (at %.100s)", MAX_VOIDS,
 		    domain);
 }
 
-static enum role classify(struct spfdns *s, const char *domain, ns_type type, int should_cache)
+static enum role classify(struct layer *s, const char *domain, ns_type type, int should_cache)
 {
 	if (type == ns_t_a || type == ns_t_aaaa) {
 		if (s->name_next < s->name_count &&
@@ -219,7 +247,7 @@ static int rr_add(SPF_dns_rr_t *rr, int idx, ns_type type, const struct dns_reco
 	}
 }
 
-static void remember_names(struct spfdns *s, const SPF_dns_rr_t *rr, enum role role)
+static void remember_names(struct layer *s, const SPF_dns_rr_t *rr, enum role role)
 {
 	int i;
 
@@ -243,19 +271,19 @@ static size_t any_address_base(const char *name)
  * CIDR length 0: an address answer becomes the client's own address; MX names get the
  * suffix, so that their address lookups are answered the same way.
  */
-static void any_address(struct spfdns *s, SPF_dns_rr_t *rr, ns_type type)
+static void any_address(struct layer *s, SPF_dns_rr_t *rr, ns_type type)
 {
 	int i, n = 0;
 
 	if (rr->num_rr == 0)
 		return;
 	if (type == ns_t_a || type == ns_t_aaaa) {
-		if ((type == ns_t_a) != (s->family == AF_INET))
+		if ((type == ns_t_a) != (s->client.family == AF_INET))
 			return;
 		if (type == ns_t_a)
-			rr->rr[0]->a = s->v4;
+			rr->rr[0]->a = s->client.v4;
 		else
-			rr->rr[0]->aaaa = s->v6;
+			rr->rr[0]->aaaa = s->client.v6;
 		rr->num_rr = 1;
 		return;
 	}
@@ -272,7 +300,7 @@ static void any_address(struct spfdns *s, SPF_dns_rr_t *rr, ns_type type)
 		rr->num_rr = n;
 }
 
-static SPF_dns_stat_t failure_herrno(struct spfdns *s, const char *domain, enum role role,
+static SPF_dns_stat_t failure_herrno(struct layer *s, const char *domain, enum role role,
     enum dns_status st)
 {
 	if (st == DNS_NXDOMAIN || st == DNS_ERROR)	/* DNS_ERROR: a name that cannot exist */
@@ -303,7 +331,7 @@ static void fill_records(SPF_dns_rr_t *rr, ns_type type, const struct dns_answer
 }
 
 /* Limits that apply to the answer of a term: void lookups, MX and PTR names. */
-static void apply_limits(struct spfdns *s, SPF_dns_rr_t *rr, const char *domain,
+static void apply_limits(struct layer *s, SPF_dns_rr_t *rr, const char *domain,
     ns_type type, enum role role)
 {
 	if (role == ROLE_TERM && (rr->herrno == NO_DATA || rr->herrno == HOST_NOT_FOUND))
@@ -326,7 +354,7 @@ static void apply_limits(struct spfdns *s, SPF_dns_rr_t *rr, const char *domain,
 static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *server, const char *domain,
     ns_type type, int should_cache)
 {
-	struct spfdns *s = server->hook;
+	struct layer *s = server->hook;
 	struct dns_answer *ans = NULL;
 	enum dns_status st;
 	SPF_dns_rr_t *rr;
@@ -361,6 +389,13 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *server, const char *domain,
 	return rr;
 }
 
+/*
+ * How a get_spf hook reports that it gives no record: as libspf2's own
+ * SPF_server_get_record() does, in these three fields, which have no setter
+ * (SPF_i_done() sets them but also writes comment strings).  query_record() reads the
+ * result back with SPF_response_result(); for an include or redirect libspf2 goes by the
+ * error code alone.
+ */
 static SPF_errcode_t respond(SPF_response_t *resp, SPF_result_t result, SPF_errcode_t err)
 {
 	resp->result = result;
@@ -391,10 +426,10 @@ static void txt_strings_free(char **txts, size_t count)
 }
 
 /* libspf2 compiles the rewritten form of a checked record. */
-static SPF_errcode_t compile(struct spfdns *s, SPF_server_t *server, SPF_response_t *resp,
+static SPF_errcode_t compile(struct layer *s, SPF_server_t *server, SPF_response_t *resp,
     SPF_record_t **recordp, const char *domain, const char *txt, size_t len)
 {
-	char *record = spfrecord_rewrite(txt, len, s->family == AF_INET6);
+	char *record = spfrecord_rewrite(txt, len, s->client.family == AF_INET6);
 	SPF_errcode_t err;
 
 	if (record == NULL) {
@@ -411,7 +446,7 @@ static SPF_errcode_t compile(struct spfdns *s, SPF_server_t *server, SPF_respons
 }
 
 /* Sections 4.5 and 12 on the TXT records of domain; compiles the one SPF record. */
-static SPF_errcode_t select_and_compile(struct spfdns *s, SPF_server_t *server,
+static SPF_errcode_t select_and_compile(struct layer *s, SPF_server_t *server,
     SPF_response_t *resp, SPF_record_t **recordp, const char *domain,
     const struct dns_answer *ans)
 {
@@ -449,10 +484,16 @@ static SPF_errcode_t select_and_compile(struct spfdns *s, SPF_server_t *server,
 	return err;
 }
 
+/*
+ * libspf2's get_spf hook: the record of req->cur_dom, the domain being checked or the
+ * target of an include or redirect.  libspf2 hands the hook neither that domain nor the
+ * DNS layer in any other way, and has no getter for either (SPF_server_get_record()
+ * itself reads cur_dom and server->resolver).
+ */
 static SPF_errcode_t layer_get_spf(SPF_server_t *server, SPF_request_t *req,
     SPF_response_t *resp, SPF_record_t **recordp)
 {
-	struct spfdns *s = server->resolver->hook;
+	struct layer *s = server->resolver->hook;
 	const char *domain = req->cur_dom;
 	struct dns_answer *ans = NULL;
 	enum dns_status st;
@@ -503,20 +544,16 @@ static SPF_errcode_t layer_get_exp(SPF_server_t *server, const char *domain, cha
 	return SPF_E_SUCCESS;
 }
 
-struct spfdns *spfdns_new(struct dns_resolver *dns, struct dns_budget *budget, int family,
-    const struct in_addr *v4, const struct in6_addr *v6)
+static struct layer *layer_new(struct dns_resolver *dns, struct dns_budget *budget,
+    const struct spfeval_client *client)
 {
-	struct spfdns *s = calloc(1, sizeof(*s));
+	struct layer *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		return NULL;
 	s->dns = dns;
 	s->budget = budget;
-	s->family = family;
-	if (family == AF_INET)
-		s->v4 = *v4;
-	else
-		s->v6 = *v6;
+	s->client = *client;
 	s->server.destroy = NULL;	/* ours: libspf2 must not free it */
 	s->server.lookup = layer_lookup;
 	s->server.get_spf = layer_get_spf;
@@ -528,24 +565,124 @@ struct spfdns *spfdns_new(struct dns_resolver *dns, struct dns_budget *budget, i
 	return s;
 }
 
-SPF_dns_server_t *spfdns_server(struct spfdns *layer)
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static void spf2_quiet(const char *file, int line, const char *msg)
 {
-	return &layer->server;
+	(void)file;
+	(void)line;
+	(void)msg;
 }
 
-int spfdns_forced(const struct spfdns *layer, enum spfcheck_result *result)
+__attribute__((noreturn))
+static void spf2_fatal(const char *file, int line, const char *msg)
 {
-	if (layer->forced)
-		*result = layer->forced_result;
-	return layer->forced;
+	log_msg(LOG_LEVEL_ERROR, "libspf2 internal error at %s:%d: %s", file ? file : "?",
+	    line, msg);
+	abort();
 }
 
-const char *spfdns_reason(const struct spfdns *layer)
+static void install_handlers(void)
 {
-	return layer->reason;
+	SPF_error_handler = spf2_fatal;
+	SPF_warning_handler = spf2_quiet;
+	SPF_info_handler = spf2_quiet;
+	SPF_debug_handler = spf2_quiet;
 }
 
-void spfdns_free(struct spfdns *layer)
+static enum spfcheck_result map_result(SPF_result_t r)
 {
+	switch (r) {
+	case SPF_RESULT_NEUTRAL:	return SPFCHECK_NEUTRAL;
+	case SPF_RESULT_PASS:		return SPFCHECK_PASS;
+	case SPF_RESULT_FAIL:		return SPFCHECK_FAIL;
+	case SPF_RESULT_SOFTFAIL:	return SPFCHECK_SOFTFAIL;
+	case SPF_RESULT_NONE:		return SPFCHECK_NONE;
+	case SPF_RESULT_TEMPERROR:	return SPFCHECK_TEMPERROR;
+	default:			return SPFCHECK_PERMERROR;
+	}
+}
+
+static int request_setup(SPF_request_t *req, const struct spfeval_client *c, const char *helo,
+    const char *sender)
+{
+	if (c->family == AF_INET)
+		SPF_request_set_ipv4(req, c->v4);
+	else
+		SPF_request_set_ipv6(req, c->v6);
+	if (helo != NULL && helo[0] != '\0' && SPF_request_set_helo_dom(req, helo) != SPF_E_SUCCESS)
+		return 0;
+	return SPF_request_set_env_from(req, sender) == SPF_E_SUCCESS;
+}
+
+/*
+ * Runs check_host() for the request's MAIL FROM domain.  This is what libspf2's
+ * SPF_request_query_mailfrom() does, less its shortcut that passes every client on
+ * 127.0.0.0/8 or ::1 without looking at the record ("localhost gets a free ride"): Signet
+ * decides locally who is internal (InternalHosts), and a loopback client that is not
+ * internal -- a re-injecting content filter, the test bed -- gets a real answer.
+ *
+ * No public call runs a request without that shortcut: SPF_request_query_rcptto() and
+ * SPF_request_query_fallback() take it too, and nothing turns it off.  So two fields
+ * are set here as SPF_request_query_mailfrom() sets them, for neither has a setter:
+ *   - cur_dom, the domain whose record is fetched.  It is set in the static
+ *     SPF_request_prepare() to env_from_dp, the part after the last "@" that
+ *     SPF_request_set_env_from() took (helo_dom only when use_helo is set, which has no
+ *     setter and stays 0).  env_from_dp has no getter either.
+ *   - spf_record_exp, the record whose exp= explains a "fail": SPF_record_interpret()
+ *     asserts it is set.  A redirect can leave it on a record already freed, so it is
+ *     cleared after.
+ * When no record comes, the result is the one get_spf reported (respond()).  libspf2
+ * calls SPF_i_done() there, which sets the same result again and writes the comment
+ * strings that Signet never reads; for none, temperror and permerror it looks nothing up.
+ */
+static SPF_response_t *query_record(SPF_server_t *server, SPF_request_t *req)
+{
+	SPF_response_t *resp = SPF_response_new(req);
+	SPF_record_t *record = NULL;
+	SPF_errcode_t err;
+
+	if (resp == NULL)
+		return NULL;
+	req->cur_dom = req->env_from_dp;
+	err = SPF_server_get_record(server, req, resp, &record);
+	if (err == SPF_E_SUCCESS && record != NULL) {
+		resp->spf_record_exp = record;
+		(void)SPF_record_interpret(record, req, resp, 0);
+		resp->spf_record_exp = NULL;
+	}
+	if (record != NULL)
+		SPF_record_free(record);
+	return resp;
+}
+
+int spfeval_run(struct dns_resolver *dns, struct dns_budget *budget,
+    const struct spfeval_client *client, const char *helo, const char *sender,
+    enum spfcheck_result *result, char *why, size_t whylen)
+{
+	struct layer *layer;
+	SPF_server_t *server = NULL;
+	SPF_request_t *req = NULL;
+	SPF_response_t *resp = NULL;
+	int ok = 0;
+
+	pthread_once(&handlers_once, install_handlers);
+	layer = layer_new(dns, budget, client);
+	if (layer == NULL || (server = SPF_server_new_dns(&layer->server, 0)) == NULL ||
+	    (req = SPF_request_new(server)) == NULL || !request_setup(req, client, helo, sender))
+		goto done;
+	if ((resp = query_record(server, req)) == NULL)
+		goto done;
+	*result = layer->forced ? layer->forced_result : map_result(SPF_response_result(resp));
+	snprintf(why, whylen, "%s", layer->reason);
+	ok = 1;
+done:
+	if (resp != NULL)
+		SPF_response_free(resp);
+	if (req != NULL)
+		SPF_request_free(req);
+	if (server != NULL)
+		SPF_server_free(server);
 	free(layer);
+	return ok;
 }

@@ -226,6 +226,7 @@ struct dmarc_outcome {
 	struct from_domains from;
 	struct dmarc_verdict verdict[FROM_DOMAINS_MAX];	/* one per from.domain */
 	const char *from_problem;	/* set when From is unusable: dmarc=permerror */
+	int	over_limit;		/* ... because of our own header limit, not the message */
 };
 
 static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int overflow,
@@ -240,6 +241,7 @@ static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int
 	memset(out, 0, sizeof(*out));
 	if (overflow) {
 		out->from_problem = "too many header fields to find From";
+		out->over_limit = 1;
 		return 1;
 	}
 	from = msgheaders_from_domains(headers, &out->from);
@@ -307,6 +309,16 @@ static void decide(const struct conf *conf, const struct dmarc_outcome *d,
 	out->action = INBOUND_ACCEPT;
 	if (!conf->dmarc_enforce)
 		return;
+	if (d->from_problem != NULL && d->over_limit) {
+		/* Our own limit (MSGHEADERS_MAX_FIELDS) kept From from being read: an internal
+		 * limit, never a 5xx (issue 15 item 2); OnInternalError decides. */
+		if (conf->on_internal_error == ON_ERROR_TEMPFAIL) {
+			out->action = INBOUND_TEMPFAIL;
+			snprintf(out->reply, sizeof(out->reply), "Message has more header fields "
+			    "than Signet checks; its DMARC was not evaluated, try again later");
+		}
+		return;
+	}
 	if (d->from_problem != NULL) {
 		out->action = INBOUND_REJECT;
 		snprintf(out->reply, sizeof(out->reply), "Message rejected: %s, so its author "

@@ -151,15 +151,58 @@ struct lookup {
 	int	dnssec;
 };
 
-/* 1 with why in reason when libopendkim would read this answer cut: the packet does not
- * fit its buffer (buflen), or a TXT record, its character-strings joined, does not fit
- * its key buffer. */
+/* The end of a name at pos in a DNS packet of len bytes, 0 when it runs past the end. */
+static size_t skip_name(const unsigned char *p, size_t len, size_t pos)
+{
+	while (pos < len) {
+		if ((p[pos] & 0xC0) == 0xC0)
+			return pos + 2 <= len ? pos + 2 : 0;
+		if ((p[pos] & 0xC0) != 0)
+			return 0;
+		if (p[pos] == 0)
+			return pos + 1;
+		pos += 1 + (size_t)p[pos];
+	}
+	return 0;
+}
+
+/*
+ * How many bytes of the packet libopendkim needs: header, question and answer sections
+ * (dkim_get_key_dns() reads nothing after the answers); the whole packet when it cannot
+ * be walked.  A server may add authority and additional records as it likes: 9 kB of
+ * additional records beside a key of normal size made that key a permerror "over the
+ * 8192 libopendkim reads" (tests/faults, issue 15 item 2).
+ */
+static size_t packet_needed(const unsigned char *p, size_t len)
+{
+	size_t	pos = 12;
+	unsigned qd, an;
+
+	if (len < 12)
+		return len;
+	qd = (unsigned)p[4] << 8 | p[5];
+	an = (unsigned)p[6] << 8 | p[7];
+	for (unsigned i = 0; i < qd + an; i++) {
+		if ((pos = skip_name(p, len, pos)) == 0 || pos + (i < qd ? 4 : 10) > len)
+			return len;
+		pos += i < qd ? 4 : 10 + ((size_t)p[pos + 8] << 8 | p[pos + 9]);
+		if (pos > len)
+			return len;
+	}
+	return pos;
+}
+
+/* 1 with why in reason when libopendkim would read this answer cut: the part of the packet
+ * it reads (packet_needed) does not fit its buffer (buflen), or a TXT record, its
+ * character-strings joined, does not fit its key buffer. */
 static int too_large(const struct dns_answer *answer, int type, size_t buflen, char *reason,
     size_t size)
 {
-	if (answer->packet_len > buflen) {
+	size_t	needed = packet_needed(answer->packet, answer->packet_len);
+
+	if (needed > buflen) {
 		snprintf(reason, size, "DNS answer of %zu bytes, over the %zu libopendkim reads",
-		    answer->packet_len, buflen);
+		    needed, buflen);
 		return 1;
 	}
 	for (size_t i = 0; type == DNS_TYPE_TXT && i < answer->count; i++) {
@@ -241,8 +284,11 @@ static int dns_hook_start(void *service, int type, unsigned char *name, unsigned
 		if (too_large(answer, type, buflen, refused, sizeof(refused))) {
 			note_oversized(m, (const char *)name, refused);	/* q->ok stays 0 */
 		} else {
-			q->len = answer->packet_len;
+			/* Without the authority and additional sections, counted as 0. */
+			q->len = packet_needed(answer->packet, answer->packet_len);
 			memcpy(buf, answer->packet, q->len);
+			if (q->len < answer->packet_len)
+				memset(buf + 8, 0, 4);
 			q->ok = 1;
 			q->dnssec = answer->secure ? DKIM_DNSSEC_SECURE : DKIM_DNSSEC_INSECURE;
 		}

@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Tap, free_port, wait_listening  # noqa: E402
+from signettest import Tap, free_port, hwm_kb, wait_listening  # noqa: E402
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
@@ -36,11 +36,6 @@ FORGED_FIELDS = 2000
 MAX_GROWTH_KB = 64 * 1024
 
 tap = Tap()
-
-
-def hwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
 
 
 def message(subject, signature_fields=0, forged_fields=0):

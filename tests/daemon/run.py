@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Tap, free_port, wait_listening  # noqa: E402
+from signettest import Daemon, Tap, free_port, wait_listening  # noqa: E402
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
@@ -55,47 +55,6 @@ def signed_selectors(result):
 def keys(store, *args):
     return subprocess.run([KEYS_TOOL, "-k", store] + list(args), capture_output=True,
                           text=True, check=True).stdout.strip()
-
-
-class Daemon:
-    def __init__(self, tmp, conf_text, name="signet", env=None):
-        self.conf = os.path.join(tmp, name + ".conf")
-        self.logfile = os.path.join(tmp, name + ".log")
-        with open(self.conf, "w") as f:
-            f.write(conf_text)
-        self.proc = subprocess.Popen([SIGNET, "-c", self.conf, "-f"],
-                                     stderr=open(self.logfile, "w"), env=env)
-
-    def log(self):
-        with open(self.logfile) as f:
-            return f.read()
-
-    def wait_log(self, text, timeout=10):
-        """True once text is in the log; False after timeout, or at once if the daemon
-        exited without writing it."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if text in self.log():
-                return True
-            if self.proc.poll() is not None:
-                return text in self.log()
-            time.sleep(0.05)
-        return False
-
-    def exit_status(self, timeout=20):
-        """The exit status, or None while it still runs after timeout seconds."""
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=70)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 class PausingSession(milterclient.Session):

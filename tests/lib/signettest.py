@@ -21,10 +21,23 @@ DESCRIPTION
 
     wait_listening(spec) waits until a milter socket spec (inet:PORT@HOST, unix:PATH...)
     accepts connections; it needs tests/milter on sys.path for milterclient.
+
+    Daemon(tmp, conf_text, name) writes TMP/NAME.conf and starts milter/signet -f on it
+    (from $top_builddir), its stderr in TMP/NAME.log; log(), wait_log(), exit_status()
+    and stop() (SIGTERM, then SIGKILL after 70 s).  env and preexec_fn go to Popen.
+
+    hwm_kb(pid) is a process's peak resident set (VmHWM) in kB.
 """
+import os
+import re
 import socket
+import subprocess
 import sys
 import time
+
+TOP_BUILDDIR = os.environ.get("top_builddir",
+                              os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
 
 
 class Tap:
@@ -86,3 +99,50 @@ def wait_listening(spec, timeout=30):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+class Daemon:
+    def __init__(self, tmp, conf_text, name="signet", env=None, preexec_fn=None):
+        self.conf = os.path.join(tmp, name + ".conf")
+        self.logfile = os.path.join(tmp, name + ".log")
+        with open(self.conf, "w") as f:
+            f.write(conf_text)
+        with open(self.logfile, "w") as log:
+            self.proc = subprocess.Popen([SIGNET, "-c", self.conf, "-f"], stderr=log,
+                                         env=env, preexec_fn=preexec_fn)
+
+    def log(self):
+        with open(self.logfile, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, text, timeout=10):
+        """True once text is in the log; False after timeout, or at once if the daemon
+        exited without writing it."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if text in self.log():
+                return True
+            if self.proc.poll() is not None:
+                return text in self.log()
+            time.sleep(0.05)
+        return False
+
+    def exit_status(self, timeout=20):
+        """The exit status, or None while it still runs after timeout seconds."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=70)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))

@@ -21,10 +21,17 @@ DESCRIPTION
 
     wait_listening(spec) waits until a milter socket spec (inet:PORT@HOST, unix:PATH...)
     accepts connections; it needs tests/milter on sys.path for milterclient.
+
+    start_nsd(dir, {zone: records_path}) starts a private NSD through
+    tests/lib/dnsserver.sh and returns (port, pid); stop it with os.kill(pid, SIGTERM).
 """
+import os
 import socket
+import subprocess
 import sys
 import time
+
+DNSSERVER_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsserver.sh")
 
 
 class Tap:
@@ -86,3 +93,18 @@ def wait_listening(spec, timeout=30):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def start_nsd(dir, zones):
+    """zones: {zone: records_path}; returns (port, pid) of an NSD started through
+    tests/lib/dnsserver.sh."""
+    args = []
+    for z, p in zones.items():
+        args += [z, p]
+    script = ('. "$1"; shift; dns_start "$@" || exit 1; echo "$DNS_PORT $DNS_PID"')
+    r = subprocess.run(["bash", "-c", script, "dns", DNSSERVER_SH, dir] + args,
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise RuntimeError("NSD: %s" % r.stderr.strip())
+    port, pid = r.stdout.split()
+    return int(port), int(pid)

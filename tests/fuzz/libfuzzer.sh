@@ -42,7 +42,7 @@ JOBS=${FUZZ_JOBS:-2}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-g -O1 -fno-omit-frame-pointer $SAN ${FUZZ_CFLAGS:-}"
 
-mkdir -p "$out/obj" || exit 1
+mkdir -p "$out/obj" && rm -f "$out/results.tap" || exit 1
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "make fuzz: $CC not found; install clang and its libFuzzer runtime" \
 	    "(Debian: apt-get install clang libclang-rt-dev)" >&2

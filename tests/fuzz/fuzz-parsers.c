@@ -4,14 +4,17 @@
  *	verifier, fed mutated input under AddressSanitizer and UBSan
  * SYNOPSIS
  *	fuzz-parsers [ITERATIONS]		(make check: a fixed seed, TAP output)
- *	fuzz-parsers --write-seeds DIR		(the verify seeds, to start a libFuzzer corpus)
+ *	fuzz-parsers --write-seeds DIR		(every target's own seeds, DIR/TARGET/seed-NN)
  *	clang -fsanitize=fuzzer,address -DSIGNET_LIBFUZZER -DFUZZ_TARGET=n ...	(libFuzzer)
  * DESCRIPTION
  *	Targets: the From parser, Authentication-Results recognition and writing, DKIM
  *	header and body canonicalization, InternalHosts lists, DMARC records, SPF records
  *	(check, selection, rewrite), the DKIM key record comparison of signet-keys, the
- *	configuration file parser, and whole messages through the DKIM verifier
- *	(fuzz-verify.c).  Each starts from valid seeds and mutates them with a fixed-seed
+ *	configuration file parser, whole messages through the DKIM verifier
+ *	(fuzz-verify.c) and through a session (fuzz-session.c), resolver answers
+ *	(fuzz-dns.c), and signet-keys' OpenDKIM and TSIG parsers (fuzz-keys.c).  Seeds
+ *	are each target's own plus the files of tests/fuzz/corpus/TARGET ($top_srcdir),
+ *	every one run unmutated first: regressions live there.  Each starts from valid seeds and mutates them with a fixed-seed
  *	generator (bit flips, byte changes towards the characters parsers care about,
  *	insertions, deletions, truncation, splicing), so a run is reproducible.
  *

@@ -10,7 +10,9 @@ libunbound-dev libspf2-dev libpsl-dev libidn2-dev"
 test="nsd knot-dnsutils python3 python3-dkim python3-nacl python3-dnspython \
 libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix curl \
 postfix swaks sasl2-bin libsasl2-modules libsasl2-modules-db m4 \
-libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libwrap0 knot opendkim-tools util-linux openssl"
+libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libwrap0 knot opendkim-tools util-linux openssl \
+clang libclang-rt-dev"
+# make fuzz: clang and its libFuzzer runtime (libclang-rt-dev is only recommended by clang).
 # tests/mta: above, a private Postfix (swaks as client, Cyrus SASL's sasldb for SMTP AUTH)
 # and, for a private Sendmail, m4 (to build sendmail.cf) and the libraries its binary
 # links against.  sendmail-bin itself conflicts with postfix and is not installed: the

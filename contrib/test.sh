@@ -1,7 +1,9 @@
 #!/bin/sh
 # test.sh -- the whole test suite, exactly as CI runs it: install dependencies, build with
-# warnings as errors and with AddressSanitizer + UBSan, run "make check", and end with a
-# line "N passed, N failed".  Exit status is make check's.
+# warnings as errors and with AddressSanitizer + UBSan, run "make check", then "make fuzz"
+# (each libFuzzer target 60 s, tests/fuzz/README.md), and end with a line "N passed, N
+# failed": every TAP line of make check, and one per fuzz target.  Exit status: make
+# check's, or make fuzz's when make check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 contrib/deps.sh --test || exit 1
@@ -10,10 +12,21 @@ contrib/deps.sh --test || exit 1
 make -j"$(nproc)" || exit 1
 make -j1 check VERBOSE=1
 status=$?
+make fuzz
+fuzz_status=$?
+[ $status -eq 0 ] && status=$fuzz_status
 # The public conformance suites report their own pass counts.
 grep -h '^# .*suite: ' $(find tests -name '*.log') 2>/dev/null | sed 's/^# /conformance: /'
 # Every TAP line is one test; automake's summary counts them.
 passed=$(grep -hc '^:test-result: PASS' $(find tests -name '*.trs') 2>/dev/null | awk '{s+=$1} END {print s+0}')
 failed=$(grep -hcE '^:test-result: (FAIL|XPASS|ERROR)' $(find tests -name '*.trs') 2>/dev/null | awk '{s+=$1} END {print s+0}')
+# make fuzz: one line per target in its results (none at all when it could not build).
+fuzz_tap=tests/fuzz/libfuzzer/results.tap
+fuzz_passed=$(grep -c '^ok ' "$fuzz_tap" 2>/dev/null)
+fuzz_failed=$(grep -c '^not ok ' "$fuzz_tap" 2>/dev/null)
+[ "$fuzz_status" -ne 0 ] && [ "${fuzz_failed:-0}" -eq 0 ] && fuzz_failed=1
+passed=$((passed + ${fuzz_passed:-0}))
+failed=$((failed + ${fuzz_failed:-0}))
+echo "make fuzz: ${fuzz_passed:-0} targets passed, ${fuzz_failed:-0} failed"
 echo "$passed passed, $failed failed"
 exit $status

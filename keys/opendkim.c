@@ -178,7 +178,10 @@ key_value(const char *value, struct odkim_key *k)
 		return -1;
 	dlen = (size_t)(c1 - value);
 	slen = (size_t)(c2 - c1 - 1);
-	if (dlen == 0 || dlen >= sizeof(k->domain) || slen == 0 || slen >= sizeof(k->selector))
+	/* KEYFILE is required: "k %:sel:" once planned an import of key file "" (found by
+	 * make fuzz, tests/fuzz/corpus/opendkim/keytable-empty-keyfile). */
+	if (dlen == 0 || dlen >= sizeof(k->domain) || slen == 0 || slen >= sizeof(k->selector)
+	    || c2[1] == '\0')
 		return -1;
 	memcpy(k->domain, value, dlen);
 	k->domain[dlen] = '\0';

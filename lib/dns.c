@@ -116,6 +116,8 @@ struct dns_resolver {
 	int	broken;
 
 	struct dns_cache *cache;
+	dns_test_source *test_source;	/* test seam: see dns_set_test_source() */
+	void	*test_ctx;
 
 	pthread_mutex_t stats_lock;
 	struct dns_stats stats;
@@ -366,6 +368,22 @@ static void *dispatcher_main(void *arg)
 
 /* ---- resolver --------------------------------------------------------------------- */
 
+/*
+ * Test seam, for the fuzzers (tests/fuzz/fuzz-dns.c, fuzz-session.c) only; never set in
+ * the daemon.  A resolver made while a source is set has no libunbound context and no
+ * thread: resolve() asks the source for the ub_result libunbound would have given, and
+ * everything after that -- answer_from_result(), the cache, the TXT joining, every
+ * caller's reading of the records -- runs as for a real reply.
+ */
+static dns_test_source *test_source;
+static void *test_source_ctx;
+
+void	dns_set_test_source(dns_test_source *source, void *ctx)
+{
+	test_source = source;
+	test_source_ctx = ctx;
+}
+
 static int configure_servers(struct dns_resolver *r, const struct dns_options *options,
     char *err, size_t errlen)
 {
@@ -500,6 +518,10 @@ struct dns_resolver *dns_resolver_new(const struct dns_options *options, char *e
 		snprintf(err, errlen, "dns: out of memory");
 		goto fail;
 	}
+	if ((r->test_source = test_source) != NULL) {
+		r->test_ctx = test_source_ctx;
+		return r;
+	}
 	if (configure_context(r, options, err, errlen) != 0 ||
 	    start_context(r, options->trust_anchor_file, err, errlen) != 0)
 		goto fail;
@@ -603,14 +625,46 @@ static enum dns_status tempfail(struct dns_resolver *r, unsigned long *counter,
 	return DNS_TEMPFAIL;
 }
 
+/* The answer for what libunbound (or the test source) gave, counted and cached. */
+static enum dns_status take_result(struct dns_resolver *r, const char *key, int rrtype,
+    int err, const struct ub_result *result, struct dns_answer **out)
+{
+	if (err != 0 || result == NULL)
+		*out = dns_answer_empty(DNS_TEMPFAIL, 0);
+	else
+		*out = answer_from_result(result);
+	if (*out == NULL)
+		return DNS_ERROR;
+	if ((*out)->status == DNS_TEMPFAIL || (*out)->status == DNS_BOGUS)
+		stats_count(r, &r->stats.failures);
+	dns_cache_put(r->cache, key, rrtype, *out);
+	return (*out)->status;
+}
+
+/* The test seam's resolve(). */
+static enum dns_status resolve_from_test_source(struct dns_resolver *r, const char *key,
+    int rrtype, struct dns_answer **out)
+{
+	struct ub_result *result = NULL;
+	int err = r->test_source(r->test_ctx, key, rrtype, &result);
+	enum dns_status status = take_result(r, key, rrtype, err, result, out);
+
+	if (result != NULL)
+		ub_resolve_free(result);
+	return status;
+}
+
 /* Asks libunbound, waiting at most the query timeout and the budget's deadline. */
 static enum dns_status resolve(struct dns_resolver *r, struct dns_budget *budget,
     const char *key, int rrtype, struct dns_answer **out)
 {
 	struct timespec deadline = timespec_add_ms(now_monotonic(), r->timeout_ms);
 	struct pending *p;
+	enum dns_status status;
 	int async_id = 0, broken;
 
+	if (r->test_source != NULL)
+		return resolve_from_test_source(r, key, rrtype, out);
 	pthread_mutex_lock(&r->lock);
 	broken = r->broken;
 	pthread_mutex_unlock(&r->lock);
@@ -629,17 +683,9 @@ static enum dns_status resolve(struct dns_resolver *r, struct dns_budget *budget
 			budget->timeouts++;
 		return tempfail(r, &r->stats.timeouts, out);	/* p is the dispatcher's now */
 	}
-	if (p->err != 0 || p->result == NULL)
-		*out = dns_answer_empty(DNS_TEMPFAIL, 0);
-	else
-		*out = answer_from_result(p->result);
+	status = take_result(r, key, rrtype, p->err, p->result, out);
 	pending_free(p);
-	if (*out == NULL)
-		return DNS_ERROR;
-	if ((*out)->status == DNS_TEMPFAIL || (*out)->status == DNS_BOGUS)
-		stats_count(r, &r->stats.failures);
-	dns_cache_put(r->cache, key, rrtype, *out);
-	return (*out)->status;
+	return status;
 }
 
 enum dns_status dns_query(struct dns_resolver *resolver, struct dns_budget *budget,

@@ -118,4 +118,15 @@ void	dns_stats_get(struct dns_resolver *resolver, struct dns_stats *out);
 
 const char *dns_status_name(enum dns_status status);
 
+/*
+ * Test seam, for the fuzzers only (tests/fuzz/): resolvers made while a source is set
+ * start no libunbound and no thread, and take every answer from source(ctx, name,
+ * rrtype, &result), which returns 0 with a result laid out as libunbound's (every part
+ * from malloc(); dns.c frees it with ub_resolve_free()) or nonzero for a failed query.
+ * Set it before making resolvers, NULL to go back to libunbound.
+ */
+struct ub_result;
+typedef int dns_test_source(void *ctx, const char *name, int rrtype, struct ub_result **result);
+void	dns_set_test_source(dns_test_source *source, void *ctx);
+
 #endif

@@ -84,14 +84,13 @@ FOLDERS = ("inbound", "outbound")
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
 SIGNET_KEYS = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
 SIGNER = os.environ.get("SIGNET_SIGNER") or SIGNET
-DNSSERVER_SH = os.path.join(TOP_SRCDIR, "tests", "lib", "dnsserver.sh")
 SIGN_MAILDKIM = os.path.join(HERE, "sign-maildkim.pl")
 
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "milter"))
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "lib"))
 import milterclient  # noqa: E402
 import signing  # noqa: E402
-from signettest import free_udp_tcp_port  # noqa: E402
+from signettest import free_udp_tcp_port, start_nsd  # noqa: E402
 
 AUTHSERV_ID = "mx.signet.test"
 # Zones always served, so that lookups anywhere under them get real NXDOMAIN/NODATA
@@ -680,21 +679,6 @@ def recv_exact(s, n):
             raise OSError("closed")
         buf += chunk
     return buf
-
-
-def start_nsd(dir, zones):
-    """zones: {zone: records_path}; returns (port, pid) of an NSD started through
-    tests/lib/dnsserver.sh."""
-    args = []
-    for z, p in zones.items():
-        args += [z, p]
-    script = ('. "$1"; shift; dns_start "$@" || exit 1; echo "$DNS_PORT $DNS_PID"')
-    r = subprocess.run(["bash", "-c", script, "dns", DNSSERVER_SH, dir] + args,
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if r.returncode != 0:
-        raise RuntimeError("NSD: %s" % r.stderr.strip())
-    port, pid = r.stdout.split()
-    return int(port), int(pid)
 
 
 # ---- preparing a case ----------------------------------------------------------------

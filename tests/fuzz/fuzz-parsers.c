@@ -4,14 +4,17 @@
  *	verifier, fed mutated input under AddressSanitizer and UBSan
  * SYNOPSIS
  *	fuzz-parsers [ITERATIONS]		(make check: a fixed seed, TAP output)
- *	fuzz-parsers --write-seeds DIR		(the verify seeds, to start a libFuzzer corpus)
+ *	fuzz-parsers --write-seeds DIR		(every target's own seeds, DIR/TARGET/seed-NN)
  *	clang -fsanitize=fuzzer,address -DSIGNET_LIBFUZZER -DFUZZ_TARGET=n ...	(libFuzzer)
  * DESCRIPTION
  *	Targets: the From parser, Authentication-Results recognition and writing, DKIM
  *	header and body canonicalization, InternalHosts lists, DMARC records, SPF records
  *	(check, selection, rewrite), the DKIM key record comparison of signet-keys, the
- *	configuration file parser, and whole messages through the DKIM verifier
- *	(fuzz-verify.c).  Each starts from valid seeds and mutates them with a fixed-seed
+ *	configuration file parser, whole messages through the DKIM verifier
+ *	(fuzz-verify.c) and through a session (fuzz-session.c), resolver answers
+ *	(fuzz-dns.c), and signet-keys' OpenDKIM and TSIG parsers (fuzz-keys.c).  Seeds
+ *	are each target's own plus the files of tests/fuzz/corpus/TARGET ($top_srcdir),
+ *	every one run unmutated first: regressions live there.  Each starts from valid seeds and mutates them with a fixed-seed
  *	generator (bit flips, byte changes towards the characters parsers care about,
  *	insertions, deletions, truncation, splicing), so a run is reproducible.
  *
@@ -34,11 +37,13 @@
  *	Built with -DSIGNET_LIBFUZZER the same targets serve as libFuzzer entry points
  *	(FUZZ_TARGET picks one) for longer, coverage-guided runs by developers.
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "conf/addrlist.h"
 #include "conf/conf.h"
@@ -48,11 +53,17 @@
 #include "milter/dmarcrecord.h"
 #include "milter/msgheaders.h"
 #include "milter/spfrecord.h"
+#include "tests/fuzz/fuzz-dns.h"
+#include "tests/fuzz/fuzz-keys.h"
+#include "tests/fuzz/fuzz-session.h"
 #include "tests/fuzz/fuzz-verify.h"
 #include "tests/unit/tap.h"
 
 #define FUZZ_MAX_INPUT 4096
 #define VERIFY_SHARE 150	/* percent of ITERATIONS: see README.md for its cost */
+#define SESSION_SHARE 5
+#define DNS_SHARE 3
+#define OPENDKIM_SHARE 10
 
 /* ---- targets: each takes bytes, returns 1 when its invariants hold -------------------- */
 
@@ -222,6 +233,7 @@ static int target_conf(const uint8_t *data, size_t len)
 
 struct target {
 	const char *name;
+	const char *corpus;		/* tests/fuzz/corpus/CORPUS: more seeds, regressions */
 	int	(*run)(const uint8_t *data, size_t len);
 	const char *const *seeds;
 	unsigned iterations_share;	/* of ITERATIONS, in percent (file-based ones are slow) */
@@ -256,17 +268,29 @@ static const char *const conf_seeds[] = {
 /* Signed at start-up (fuzz-verify.c); filled in by main(). */
 static const char *verify_seeds[16];
 
+/* The seeds of the targets whose inputs are binary come from their corpus only. */
+static const char *const no_seeds[] = {NULL};
+
+/* The order is the libFuzzer target numbers' (FUZZ_TARGET; Makefile.am's FUZZ_TARGETS). */
 static const struct target targets[] = {
-	{"From parser", target_from, from_seeds, 100, 0},
-	{"Authentication-Results", target_authres, authres_seeds, 100, 0},
-	{"canonicalization", target_canon, canon_seeds, 50, 0},
-	{"InternalHosts list", target_addrlist, addrlist_seeds, 100, 0},
-	{"DMARC record", target_dmarc, dmarc_seeds, 100, 0},
-	{"SPF record", target_spf, spf_seeds, 100, 0},
-	{"DKIM key record comparison", target_dkimrecord, dkimrecord_seeds, 100, 0},
-	{"configuration file", target_conf, conf_seeds, 5, 0},
-	{"verify: a pass only for the domain whose key verified it", fuzz_verify_run,
+	{"From parser", "from", target_from, from_seeds, 100, 0},
+	{"Authentication-Results", "authres", target_authres, authres_seeds, 100, 0},
+	{"canonicalization", "canon", target_canon, canon_seeds, 50, 0},
+	{"InternalHosts list", "addrlist", target_addrlist, addrlist_seeds, 100, 0},
+	{"DMARC record", "dmarc", target_dmarc, dmarc_seeds, 100, 0},
+	{"SPF record", "spf", target_spf, spf_seeds, 100, 0},
+	{"DKIM key record comparison", "dkimrecord", target_dkimrecord, dkimrecord_seeds, 100,
+	    0},
+	{"configuration file", "conf", target_conf, conf_seeds, 5, 0},
+	{"verify: a pass only for the domain whose key verified it", "verify", fuzz_verify_run,
 	    verify_seeds, VERIFY_SHARE, 1},
+	{"session: whole messages, signed and checked", "session", fuzz_session_run, no_seeds,
+	    SESSION_SHARE, 0},
+	{"DNS answers: cache, TXT, SPF and DMARC lookups", "dns", fuzz_dns_run, no_seeds,
+	    DNS_SHARE, 0},
+	{"OpenDKIM tables and opendkim.conf", "opendkim", fuzz_opendkim_run, no_seeds,
+	    OPENDKIM_SHARE, 0},
+	{"TSIG key and DNS UPDATE answer", "tsig", fuzz_tsig_run, no_seeds, 100, 0},
 };
 
 #define TARGET_COUNT (sizeof(targets) / sizeof(targets[0]))
@@ -299,9 +323,10 @@ static uint64_t rng(void)
 /* Bytes that parsers of mail, DNS records and configuration treat specially. */
 static const char interesting[] = "\0\r\n\t \"\\()<>@,;:=/.%{}[]!+-_*?~'#\xff\x80\xc3";
 
-/* Mutates buf (len bytes, never more than max); seeds are spliced in. */
+/* Mutates buf (len bytes, never more than max); seeds (lens[i] bytes each, or strings
+ * when lens is NULL) are spliced in. */
 static size_t mutate(uint8_t *buf, size_t len, size_t max, const char *const *seeds,
-    size_t nseeds)
+    const size_t *lens, size_t nseeds)
 {
 	unsigned rounds = 1 + (unsigned)(rng() % 8);
 
@@ -351,8 +376,9 @@ static size_t mutate(uint8_t *buf, size_t len, size_t max, const char *const *se
 			}
 			break;
 		default: {	/* splice in another seed */
-			const char *seed = seeds[rng() % nseeds];
-			size_t	n = strlen(seed);
+			size_t	pick = (size_t)(rng() % nseeds);
+			const char *seed = seeds[pick];
+			size_t	n = lens != NULL ? lens[pick] : strlen(seed);
 
 			if (len + n <= max) {
 				memmove(buf + pos + n, buf + pos, len - pos);
@@ -380,10 +406,10 @@ static size_t mutate_message(uint8_t *buf, size_t len, size_t seed)
 
 	head = seeds[seed % nseeds].signed_from;
 	if (rng() % 4 == 0 || head > len || len + 2 > FUZZ_MAX_INPUT)
-		return mutate(buf, len, FUZZ_MAX_INPUT, splices, nsplices);
+		return mutate(buf, len, FUZZ_MAX_INPUT, splices, NULL, nsplices);
 	tail_len = len - head;
 	memcpy(tail, buf + head, tail_len);
-	head = mutate(buf, head, FUZZ_MAX_INPUT - tail_len - 2, splices, nsplices);
+	head = mutate(buf, head, FUZZ_MAX_INPUT - tail_len - 2, splices, NULL, nsplices);
 	if (head > 0 && buf[head - 1] != '\n') {	/* whole lines: the signature stays a field */
 		buf[head++] = '\r';
 		buf[head++] = '\n';
@@ -417,21 +443,97 @@ static void print_input(const uint8_t *data, size_t len)
 	printf("\"\n");
 }
 
-/* The verify seeds as files, to start a libFuzzer corpus with (see README.md). */
+/* ---- seeds: the target's own, then its corpus files ------------------------------------ */
+
+struct seedset {
+	const char **data;
+	size_t *len;
+	size_t	count;
+	size_t	owned_from;	/* data[i] from here on was read from a file: ours to free */
+};
+
+static void seed_add(struct seedset *set, const char *data, size_t len)
+{
+	set->data = realloc(set->data, (set->count + 1) * sizeof(*set->data));
+	set->len = realloc(set->len, (set->count + 1) * sizeof(*set->len));
+	if (set->data == NULL || set->len == NULL)
+		abort();
+	set->data[set->count] = data;
+	set->len[set->count++] = len;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* DIR's files of at most FUZZ_MAX_INPUT bytes, in name order (kept for the whole run). */
+static void seeds_from_dir(struct seedset *set, const char *dir)
+{
+	struct dirent **names;
+	int	n = scandir(dir, &names, NULL, by_name);
+
+	for (int i = 0; i < n; i++) {
+		char	path[4096 + 256], *data = malloc(FUZZ_MAX_INPUT + 1);
+		FILE   *f;
+		size_t	len;
+
+		if (data == NULL)
+			abort();
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) <
+		    sizeof(path) && names[i]->d_name[0] != '.' && (f = fopen(path, "rb")) != NULL) {
+			len = fread(data, 1, FUZZ_MAX_INPUT + 1, f);
+			fclose(f);
+			if (len <= FUZZ_MAX_INPUT) {
+				seed_add(set, data, len);
+				data = NULL;
+			}
+		}
+		free(data);
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+}
+
+static struct seedset seeds_of(const struct target *target)
+{
+	const char *top = getenv("top_srcdir");
+	struct seedset set = {0};
+	char	dir[4096];
+
+	for (size_t i = 0; target->seeds[i] != NULL; i++)
+		seed_add(&set, target->seeds[i], strlen(target->seeds[i]));
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", top ? top : ".", target->corpus);
+	set.owned_from = set.count;
+	seeds_from_dir(&set, dir);
+	return set;
+}
+
+static void seeds_free(struct seedset *set)
+{
+	for (size_t i = set->owned_from; i < set->count; i++)
+		free((char *)set->data[i]);
+	free(set->data);
+	free(set->len);
+}
+
+/* Every target's own seeds as files, DIR/CORPUS/seed-NN: how tests/fuzz/corpus began. */
 static int write_seeds(const char *dir)
 {
-	size_t	count;
-	const struct fuzz_verify_seed *seeds = fuzz_verify_seeds(&count);
+	for (size_t t = 0; t < TARGET_COUNT; t++) {
+		for (size_t i = 0; targets[t].seeds[i] != NULL; i++) {
+			char	path[4096];
+			FILE   *f;
 
-	for (size_t i = 0; i < count; i++) {
-		char	path[4096];
-		FILE   *f;
-
-		snprintf(path, sizeof(path), "%s/verify-seed-%02zu", dir, i);
-		if ((f = fopen(path, "w")) == NULL || fputs(seeds[i].message, f) == EOF ||
-		    fclose(f) != 0) {
-			perror(path);
-			return 1;
+			snprintf(path, sizeof(path), "%s/%s", dir, targets[t].corpus);
+			(void)mkdir(path, 0777);
+			snprintf(path, sizeof(path), "%s/%s/seed-%02zu", dir, targets[t].corpus, i);
+			if ((f = fopen(path, "w")) == NULL || fputs(targets[t].seeds[i], f) == EOF ||
+			    fclose(f) != 0) {
+				perror(path);
+				return 1;
+			}
 		}
 	}
 	return 0;
@@ -472,26 +574,28 @@ int	main(int argc, char **argv)
 	check_verify_seeds();
 	for (size_t t = 0; t < TARGET_COUNT; t++) {
 		const struct target *target = &targets[t];
-		size_t	nseeds = 0;
+		struct seedset set = seeds_of(target);
 		unsigned long runs = iterations * target->iterations_share / 100, bad = 0;
 
-		while (target->seeds[nseeds] != NULL)
-			nseeds++;
+		if (!TAP_OK(set.count > 0, "%s: %zu seeds", target->name, set.count)) {
+			seeds_free(&set);
+			continue;
+		}
+		if (runs < set.count)
+			runs = set.count;	/* every seed, unmutated, at least */
 		for (unsigned long i = 0; i < runs; i++) {
-			const char *seed = target->seeds[i % nseeds];
-			size_t	len = strlen(seed);
+			size_t	len = set.len[i % set.count];
 
-			if (len > FUZZ_MAX_INPUT)
-				abort();
-			memcpy(buf, seed, len);
-			if (i >= nseeds)
-				len = target->spare_signed ? mutate_message(buf, len, i % nseeds) :
-				    mutate(buf, len, FUZZ_MAX_INPUT, target->seeds, nseeds);
+			memcpy(buf, set.data[i % set.count], len);
+			if (i >= set.count)
+				len = target->spare_signed ? mutate_message(buf, len, i % set.count) :
+				    mutate(buf, len, FUZZ_MAX_INPUT, set.data, set.len, set.count);
 			if (!target->run(buf, len) && ++bad <= 3)
 				print_input(buf, len);
 		}
-		TAP_OK(bad == 0, "%s: %lu mutated inputs, no crash, invariants hold (%lu broke them)",
-		    target->name, runs, bad);
+		TAP_OK(bad == 0, "%s: %lu inputs (the %zu seeds, then mutated), no crash, "
+		    "invariants hold (%lu broke them)", target->name, runs, set.count, bad);
+		seeds_free(&set);
 		if (target->run == fuzz_verify_run)
 			printf("# %lu of them had a passing signature\n", fuzz_verify_passes());
 	}

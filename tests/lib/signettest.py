@@ -27,6 +27,9 @@ DESCRIPTION
     and stop() (SIGTERM, then SIGKILL after 70 s).  env and preexec_fn go to Popen.
 
     hwm_kb(pid) is a process's peak resident set (VmHWM) in kB.
+
+    start_nsd(dir, {zone: records_path}) starts a private NSD through
+    tests/lib/dnsserver.sh and returns (port, pid); stop it with os.kill(pid, SIGTERM).
 """
 import os
 import re
@@ -38,6 +41,7 @@ import time
 TOP_BUILDDIR = os.environ.get("top_builddir",
                               os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
+DNSSERVER_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsserver.sh")
 
 
 class Tap:
@@ -146,3 +150,18 @@ class Daemon:
 def hwm_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def start_nsd(dir, zones):
+    """zones: {zone: records_path}; returns (port, pid) of an NSD started through
+    tests/lib/dnsserver.sh."""
+    args = []
+    for z, p in zones.items():
+        args += [z, p]
+    script = ('. "$1"; shift; dns_start "$@" || exit 1; echo "$DNS_PORT $DNS_PID"')
+    r = subprocess.run(["bash", "-c", script, "dns", DNSSERVER_SH, dir] + args,
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise RuntimeError("NSD: %s" % r.stderr.strip())
+    port, pid = r.stdout.split()
+    return int(port), int(pid)

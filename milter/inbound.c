@@ -310,13 +310,14 @@ static void decide(const struct conf *conf, const struct dmarc_outcome *d,
 	if (!conf->dmarc_enforce)
 		return;
 	if (d->from_problem != NULL && d->over_limit) {
-		/* Our own limit (MSGHEADERS_MAX_FIELDS) kept From from being read: an internal
-		 * limit, never a 5xx (issue 15 item 2); OnInternalError decides. */
-		if (conf->on_internal_error == ON_ERROR_TEMPFAIL) {
-			out->action = INBOUND_TEMPFAIL;
-			snprintf(out->reply, sizeof(out->reply), "Message has more header fields "
-			    "than Signet checks; its DMARC was not evaluated, try again later");
-		}
+		/* Our own limit (MSGHEADERS_MAX_FIELDS) kept From from being read: not the
+		 * message's fault, so never a 5xx (issue 15 item 2).  Nor an accept, whatever
+		 * OnInternalError says: anyone could then pass DMARCEnforce by padding a
+		 * forged message's header past the limit.  Always a tempfail. */
+		out->action = INBOUND_TEMPFAIL;
+		out->internal_limit = 1;
+		snprintf(out->reply, sizeof(out->reply), "Message has more header fields than "
+		    "Signet checks; its DMARC was not evaluated, try again later");
 		return;
 	}
 	if (d->from_problem != NULL) {

@@ -35,6 +35,7 @@ enum inbound_action {
 struct inbound_outcome {
 	char   *authres;		/* value to insert at the top */
 	enum inbound_action action;
+	int	internal_limit;		/* a tempfail for our own limit, not for DNS */
 	char	reply[512];		/* text of a reject or tempfail */
 	char	reason[384];		/* quarantine reason */
 	char	summary[1024];		/* for the one log line of the message */

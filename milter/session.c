@@ -433,8 +433,12 @@ static void finish_inbound(struct message *m, struct step_result *r)
 		r->report.verdict = METRICS_VERDICT_REJECT;
 		break;
 	case INBOUND_TEMPFAIL:
-		step_reply(r, REPLY_TEMPFAIL, "451", "4.7.1", out.reply);
-		r->report.dns_errors++;
+		step_reply(r, REPLY_TEMPFAIL, "451", out.internal_limit ? "4.3.0" : "4.7.1",
+		    out.reply);
+		if (out.internal_limit)
+			r->report.internal_errors++;
+		else
+			r->report.dns_errors++;
 		r->report.verdict = METRICS_VERDICT_TEMPFAIL;
 		break;
 	}

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conf/addrlist.h"
+#include "lib/alloc.h"
 #include "lib/grow.h"
 #include "conf/listitem.h"
 
@@ -105,7 +106,7 @@ static int parse_entry(const char *entry, struct addr_entry *out, char *err, siz
 
 struct addrlist *addrlist_parse(const char *text, char *err, size_t errlen)
 {
-	struct addrlist *list = calloc(1, sizeof(*list));
+	struct addrlist *list = mem_calloc(1, sizeof(*list));
 	size_t	cap = 0;
 	const char *p = text;
 

@@ -26,6 +26,7 @@
 
 #include "conf/conf.h"
 #include "conf/listitem.h"
+#include "lib/alloc.h"
 #include "lib/grow.h"
 
 #ifndef KEYSTORE_DIR
@@ -150,7 +151,7 @@ static const struct conf_key conf_table[] = {
 /* Replaces the string in *slot with a copy of value. */
 static int set_string(char **slot, const char *value)
 {
-	char   *copy = strdup(value);
+	char   *copy = mem_strdup(value);
 
 	if (copy == NULL)
 		return 0;
@@ -367,7 +368,7 @@ static int parse_names(const char *value, struct name_list *out, char *err, size
 
 	while ((status = list_next_item(&p, item, sizeof(item))) != 0) {
 		char  **grown = array_grow(list.names, &cap, list.count + 1, sizeof(*grown));
-		char   *name = strdup(item);
+		char   *name = mem_strdup(item);
 
 		if (grown)
 			list.names = grown;
@@ -605,7 +606,7 @@ static void report_at(conf_report_fn report, void *context, const char *file, un
 
 static struct conf *conf_defaults(conf_report_fn report, void *context)
 {
-	struct conf *conf = calloc(1, sizeof(*conf));
+	struct conf *conf = mem_calloc(1, sizeof(*conf));
 	char	err[512];
 	int	ok = conf != NULL;
 
@@ -665,7 +666,7 @@ struct conf *conf_load(const char *path, conf_report_fn report, void *context)
 		return NULL;
 	if (path == NULL)
 		return conf;
-	if ((conf->file = strdup(path)) == NULL || (fp = fopen(path, "r")) == NULL) {
+	if ((conf->file = mem_strdup(path)) == NULL || (fp = fopen(path, "r")) == NULL) {
 		char	msg[256];
 
 		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));

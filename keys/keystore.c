@@ -45,6 +45,7 @@
 #include <openssl/pem.h>
 
 #include "keys/keystore.h"
+#include "lib/alloc.h"
 #include "lib/grow.h"
 #include "keys/keystore-meta.h"
 
@@ -64,7 +65,7 @@ struct keystore {
 static int
 read_bounded(int fd, size_t max, char **out, size_t *len)
 {
-	char *buf = malloc(max + 1);
+	char *buf = mem_malloc(max + 1);
 	size_t have = 0;
 	ssize_t n;
 
@@ -528,7 +529,7 @@ check_duplicates(const struct keystore *store, const char *root, struct keystore
 struct keystore *
 keystore_load(const char *dir, unsigned flags, struct keystore_error *err)
 {
-	struct keystore *store = calloc(1, sizeof(*store));
+	struct keystore *store = mem_calloc(1, sizeof(*store));
 	struct scan sc = { .store = store, .root = dir, .flags = flags, .err = err };
 	DIR *d;
 	int rc;

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/alloc.h"
 #include "lib/printable.h"
 #include "milter/authres.h"
 
@@ -155,7 +156,7 @@ char   *authres_finish(struct authres *ar)
 		return NULL;
 	}
 	/* As it stands after the colon: one space first. */
-	if ((value = malloc(ar->buf.len + 2)) != NULL) {
+	if ((value = mem_malloc(ar->buf.len + 2)) != NULL) {
 		value[0] = ' ';
 		memcpy(value + 1, ar->buf.data, ar->buf.len + 1);
 	}

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/alloc.h"
 #include "milter/canon.h"
 
 struct body_canon {
@@ -96,7 +97,7 @@ static void take_byte(struct body_canon *c, unsigned char ch)
 
 struct body_canon *body_canon_new(enum canon_kind kind)
 {
-	struct body_canon *c = calloc(1, sizeof(*c));
+	struct body_canon *c = mem_calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return NULL;

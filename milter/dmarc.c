@@ -31,6 +31,7 @@
 
 #include <libpsl.h>
 
+#include "lib/alloc.h"
 #include "lib/domain.h"
 #include "lib/printable.h"
 #include "milter/dmarc.h"
@@ -648,7 +649,7 @@ struct dmarc_psl *dmarc_psl_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s is not a public suffix list (no rules read)", path);
 		return NULL;
 	}
-	if ((psl = malloc(sizeof(*psl))) == NULL) {
+	if ((psl = mem_malloc(sizeof(*psl))) == NULL) {
 		psl_free(ctx);
 		copy_string(err, errlen, "out of memory loading the public suffix list");
 		return NULL;

@@ -101,7 +101,7 @@ const char *from_status_text(enum from_status status)
 /* Copies value without comments, each quoted string as the single character 'q'. */
 static char *strip_comments_and_quotes(const char *value)
 {
-	char   *out = malloc(strlen(value) + 1), *o = out;
+	char   *out = mem_malloc(strlen(value) + 1), *o = out;
 	int	depth = 0;
 
 	if (out == NULL)

@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "milter/sign.h"
+#include "lib/alloc.h"
 #include "lib/grow.h"
 
 #define FOLD_COLUMN 78
@@ -124,7 +125,7 @@ static int hash_signed_fields(struct buffer *data, const struct sign_request *re
 
 static char *base64(const unsigned char *data, size_t len)
 {
-	char   *out = malloc(4 * ((len + 2) / 3) + 1);
+	char   *out = mem_malloc(4 * ((len + 2) / 3) + 1);
 
 	if (out != NULL)
 		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
@@ -149,13 +150,13 @@ static char *sign_data(const struct keystore_key *key, const struct buffer *data
 		ok = EVP_Digest(data->data, data->len, digest, &digest_len, EVP_sha256(), NULL) &&
 		    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
 		    EVP_DigestSign(ctx, NULL, &sig_len, digest, digest_len) == 1 &&
-		    (sig = malloc(sig_len)) != NULL &&
+		    (sig = mem_malloc(sig_len)) != NULL &&
 		    EVP_DigestSign(ctx, sig, &sig_len, digest, digest_len) == 1;
 	} else {
 		ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
 		    EVP_DigestSign(ctx, NULL, &sig_len, (const unsigned char *)data->data,
 			data->len) == 1 &&
-		    (sig = malloc(sig_len)) != NULL &&
+		    (sig = mem_malloc(sig_len)) != NULL &&
 		    EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)data->data,
 			data->len) == 1;
 	}

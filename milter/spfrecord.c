@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/alloc.h"
 #include "lib/domain.h"
 #include "lib/span.h"
 #include "milter/spfrecord.h"
@@ -613,7 +614,7 @@ spfrecord_rewrite(const char *txt, size_t len, int client_is_ipv6)
 
 	/* Worst growth: "a/0" (3 bytes and a space) becomes ' a:%{d}' and the suffix. */
 	o.cap = VERSION_LEN + 1 + (len / 2 + 1) * (sizeof(SPFRECORD_ANY_ADDRESS) + 16) + len;
-	if ((o.buf = malloc(o.cap)) == NULL)
+	if ((o.buf = mem_malloc(o.cap)) == NULL)
 		return NULL;
 	o.len = 0;
 	put_str(&o, SPF_VERSION_TAG);

@@ -149,12 +149,14 @@ static const struct conf_key conf_table[] = {
 /* ---- value parsers: each returns 1, or 0 with err filled --------------------------------- */
 
 /* Replaces the string in *slot with a copy of value. */
-static int set_string(char **slot, const char *value)
+static int set_string(char **slot, const char *value, char *err, size_t errlen)
 {
 	char   *copy = mem_strdup(value);
 
-	if (copy == NULL)
+	if (copy == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return 0;
+	}
 	free(*slot);
 	*slot = copy;
 	return 1;
@@ -516,14 +518,14 @@ static int set_value(struct conf *conf, const struct conf_key *key, const char *
 			snprintf(err, errlen, "%s needs a value", key->name);
 			return 0;
 		}
-		return set_string(slot, value);
+		return set_string(slot, value, err, errlen);
 	case T_OPTIONAL:
-		return set_string(slot, value);
+		return set_string(slot, value, err, errlen);
 	case T_SOCKET:
-		return parse_socket(value, err, errlen) && set_string(slot, value);
+		return parse_socket(value, err, errlen) && set_string(slot, value, err, errlen);
 	case T_HOSTPORT:
 		return (*value == '\0' || parse_hostport(value, err, errlen)) &&
-		    set_string(slot, value);
+		    set_string(slot, value, err, errlen);
 	case T_MODE:
 		return parse_mode(value, slot, err, errlen);
 	case T_ADDRLIST:
@@ -610,6 +612,8 @@ static struct conf *conf_defaults(conf_report_fn report, void *context)
 	char	err[512];
 	int	ok = conf != NULL;
 
+	if (conf == NULL)
+		report_at(report, context, "(built-in default)", 0, "out of memory");
 	for (size_t i = 0; ok && i < CONF_KEY_COUNT; i++) {
 		if (!set_value(conf, &conf_table[i], conf_table[i].default_value, err, sizeof(err))) {
 			report_at(report, context, "(built-in default)", 0, err);
@@ -669,7 +673,8 @@ struct conf *conf_load(const char *path, conf_report_fn report, void *context)
 	if ((conf->file = mem_strdup(path)) == NULL || (fp = fopen(path, "r")) == NULL) {
 		char	msg[256];
 
-		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+		snprintf(msg, sizeof(msg), "cannot open: %s", conf->file == NULL ?
+		    "out of memory" : strerror(errno));
 		report_at(report, context, path, 0, msg);
 		conf_free(conf);
 		return NULL;

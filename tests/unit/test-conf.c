@@ -11,6 +11,7 @@
 
 #include "conf/conf.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 static char reported[8192];
 static int report_count;
@@ -48,6 +49,45 @@ static void check_error(const char *text, int line, const char *fragment)
 	if (conf != NULL || strstr(reported, fragment) == NULL)
 		printf("#   reported: %s", reported);
 	conf_free(conf);
+}
+
+/* Every key type that allocates: strings, address lists, nameservers, names. */
+static const char full_file[] =
+    "Socket unix:/run/signet.sock\nAuthservID mx.example.com\nKeystore /var/lib/k\n"
+    "InternalHosts 10.0.0.0/8, 2001:db8::/32, 192.0.2.1\nNameservers 127.0.0.1@5353, ::1\n"
+    "UserID signet:signet\nPidFile /run/signet.pid\nSignHeaders From, Subject, Date, To\n"
+    "OversignHeaders From, To\nMetricsListen 127.0.0.1:9795\nUpdateServer 192.0.2.53\n";
+
+/* conf_load of full_file: NULL with one "out of memory" report, or the right values. */
+static enum torture_outcome load_full_file(void *context)
+{
+	struct conf *conf;
+	int	right;
+
+	(void)context;
+	reported[0] = '\0';
+	report_count = 0;
+	conf = conf_load(conf_path, collect, NULL);
+	if (conf == NULL) {
+		if (report_count == 1 && strstr(reported, "out of memory") != NULL)
+			return TORTURE_ERROR;
+		printf("#   reported: %s", reported);
+		return TORTURE_WRONG;
+	}
+	right = conf->nameserver_count == 2 && conf->oversign_headers.count == 2 &&
+	    strcmp(conf->metrics_listen, "127.0.0.1:9795") == 0 &&
+	    addrlist_contains_text(conf->internal_hosts, "192.0.2.1");
+	conf_free(conf);
+	return right ? TORTURE_DONE : TORTURE_WRONG;
+}
+
+static void torture_full_file(void)
+{
+	FILE   *fp = fopen(conf_path, "w");
+
+	fputs(full_file, fp);
+	fclose(fp);
+	torture("conf_load of a full file", load_full_file, NULL, TORTURE_NO_RECOVERY);
 }
 
 int	main(void)
@@ -154,6 +194,7 @@ int	main(void)
 	TAP_OK(conf != NULL, "the generated sample parses");
 	conf_free(conf);
 
+	torture_full_file();
 	unlink(conf_path);
 	return tap_done();
 }

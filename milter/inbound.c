@@ -245,6 +245,8 @@ static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int
 		return 1;
 	}
 	from = msgheaders_from_domains(headers, &out->from);
+	if (from == FROM_NOMEM)
+		return 0;	/* an internal error, not a From the author got wrong */
 	if (from != FROM_OK) {
 		out->from_problem = from_status_text(from);
 		out->from.count = 0;	/* over the cap: none is evaluated */

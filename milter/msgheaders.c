@@ -94,6 +94,8 @@ const char *from_status_text(enum from_status status)
 	case FROM_TOO_MANY_DOMAINS:
 		return "From names more than " NUMBER(FROM_DOMAINS_MAX) " domains (DMARC evaluates at "
 		    "most " NUMBER(FROM_DOMAINS_MAX) ")";
+	case FROM_NOMEM:
+		return "out of memory reading From";
 	}
 	return "?";
 }
@@ -254,7 +256,7 @@ enum from_status from_value_domains(const char *value, struct from_domains *out)
 
 	memset(out, 0, sizeof(*out));
 	if (clean == NULL)
-		return FROM_NO_DOMAIN;
+		return FROM_NOMEM;
 	for (char *p = clean, *item = clean;; p++) {
 		if (*p == '<')
 			angle = 1;

@@ -48,6 +48,7 @@ enum from_status {
 	FROM_NO_DOMAIN,		/* no mailbox with a usable domain */
 	FROM_MIXED_DOMAINS,	/* several mailboxes in different domains */
 	FROM_TOO_MANY_DOMAINS,	/* more than FROM_DOMAINS_MAX distinct domains */
+	FROM_NOMEM,		/* out of memory: nothing is known of From */
 };
 
 #define FROM_DOMAINS_MAX	8	/* distinct author domains kept (and evaluated) */
@@ -67,7 +68,7 @@ enum from_status msgheaders_from_domain(const struct msgheaders *h, char *domain
 const char *from_status_text(enum from_status status);
 
 /* FROM_OK with at least one domain in *out; FROM_TOO_MANY_DOMAINS with the first
- * FROM_DOMAINS_MAX; FROM_MISSING, FROM_SEVERAL or FROM_NO_DOMAIN with none. */
+ * FROM_DOMAINS_MAX; FROM_MISSING, FROM_SEVERAL, FROM_NO_DOMAIN or FROM_NOMEM with none. */
 enum from_status msgheaders_from_domains(const struct msgheaders *h, struct from_domains *out);
 
 /* The same on an RFC 5322 address-list value; exported for the unit tests.

@@ -11,6 +11,7 @@
 
 #include "milter/msgheaders.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 static void check(const char *value, enum from_status want_status, const char *want_domain,
     size_t want_mailboxes)
@@ -89,6 +90,43 @@ static void test_from_domains(void)
 	msgheaders_clear(&h);
 }
 
+/* Twenty fields added (the array grows twice), then the domains of the one From. */
+static enum torture_outcome add_fields_read_from(void *context)
+{
+	struct msgheaders h = {0};
+	struct from_domains d;
+	enum from_status status;
+	char	value[32];
+	int	i;
+
+	(void)context;
+	for (i = 0; i < 20; i++) {
+		snprintf(value, sizeof(value), " value %d", i);
+		if (msgheaders_add(&h, i == 7 ? "From" : "X-Field", i == 7 ?
+		    " \"Doe, J\" <j@example.org>, (x@evil.example) k@Example.COM" : value) !=
+		    MSGHEADERS_OK)
+			break;
+	}
+	if (i < 20) {
+		size_t	kept = h.count;
+
+		msgheaders_clear(&h);
+		if (kept == (size_t)i)
+			return TORTURE_ERROR;
+		printf("#   %zu fields kept after %d were added\n", kept, i);
+		return TORTURE_WRONG;
+	}
+	status = msgheaders_from_domains(&h, &d);
+	msgheaders_clear(&h);
+	if (status == FROM_NOMEM)
+		return TORTURE_ERROR;
+	if (status == FROM_OK && d.count == 2 && strcmp(d.domain[0], "example.org") == 0 &&
+	    strcmp(d.domain[1], "example.com") == 0)
+		return TORTURE_DONE;
+	printf("#   from_domains: %s, %zu domains\n", from_status_text(status), d.count);
+	return TORTURE_WRONG;
+}
+
 int	main(void)
 {
 	struct msgheaders h = {0};
@@ -141,5 +179,7 @@ int	main(void)
 	TAP_INT_EQ(refused, 5, "fields past the limit are refused, not stored");
 	msgheaders_clear(&h);
 	test_from_domains();
+	torture("twenty fields added, the domains of From read", add_fields_read_from, NULL,
+	    TORTURE_NO_RECOVERY);
 	return tap_done();
 }

@@ -3,9 +3,11 @@
  *	test-addrlist - unit tests of InternalHosts address lists
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf/addrlist.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 static void check_contains(const char *list_text, const char *addr, int want)
 {
@@ -24,6 +26,27 @@ static void check_rejects(const char *list_text)
 
 	TAP_OK(list == NULL && err[0] != '\0', "\"%s\" is refused (%s)", list_text, err);
 	addrlist_free(list);
+}
+
+/* Ten entries: the list and its array, grown once past eight. */
+static enum torture_outcome parse_ten(void *context)
+{
+	char	err[256] = "";
+	struct addrlist *list = addrlist_parse("10.0.0.0/8, ::1, 192.0.2.1, 192.0.2.2, "
+	    "192.0.2.3, 192.0.2.4, 192.0.2.5, 192.0.2.6, 2001:db8::/32, 198.51.100.0/24", err,
+	    sizeof(err));
+	int	right;
+
+	(void)context;
+	if (list == NULL) {
+		if (strcmp(err, "out of memory") == 0)
+			return TORTURE_ERROR;
+		printf("#   err: \"%s\"\n", err);
+		return TORTURE_WRONG;
+	}
+	right = addrlist_count(list) == 10 && addrlist_contains_text(list, "198.51.100.7");
+	addrlist_free(list);
+	return right ? TORTURE_DONE : TORTURE_WRONG;
 }
 
 int	main(void)
@@ -48,5 +71,6 @@ int	main(void)
 	check_rejects("300.1.1.1");
 	check_rejects("example.com");
 	check_rejects("::1/129");
+	torture("a list of ten entries", parse_ten, NULL, TORTURE_NO_RECOVERY);
 	return tap_done();
 }

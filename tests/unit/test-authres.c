@@ -12,6 +12,7 @@
 
 #include "milter/authres.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 static void check_ours(const char *value, int want)
 {
@@ -65,6 +66,44 @@ static void too_long_values_are_left_out_not_cut(void)
 	    NULL, "the rest of that result stays");
 	TAP_OK(v != NULL && strstr(v, fits) != NULL, "a value of 512 bytes is kept whole");
 	free(v);
+}
+
+/* A value of over 256 bytes (the buffer grows) with a quoted, escaped and a left-out part. */
+static char *build_value(void)
+{
+	struct authres ar;
+
+	authres_begin(&ar, "mx.example.com");
+	authres_add(&ar, "dkim", "pass", NULL, "header.d", "example.com", "header.s", "sel",
+	    "header.a", "rsa-sha256", "header.b", "abcd/+EF", NULL);
+	authres_add(&ar, "dkim", "fail", "signature (did not) verify", "header.d",
+	    "example.org", "header.s", "sel2024", NULL);
+	authres_add(&ar, "spf", "pass", NULL, "smtp.mailfrom", "\"odd local\"@example.com",
+	    "smtp.helo", "mail.example.com", NULL);
+	authres_add(&ar, "dmarc", "fail", "p=reject", "header.from", "example.com",
+	    "policy.dmarc", "reject", NULL);
+	return authres_finish(&ar);
+}
+
+static enum torture_outcome build_once(void *context)
+{
+	char   *v = build_value();
+	int	right = v != NULL && strcmp(v, context) == 0;
+
+	if (v == NULL)
+		return TORTURE_ERROR;
+	free(v);
+	return right ? TORTURE_DONE : TORTURE_WRONG;
+}
+
+static void torture_build(void)
+{
+	char   *want = build_value();
+	size_t	len = want != NULL ? strlen(want) : 0;
+
+	if (TAP_OK(len > 256, "a value of %zu bytes to build", len))
+		torture("building a value", build_once, want, TORTURE_NO_RECOVERY);
+	free(want);
 }
 
 int	main(void)
@@ -128,5 +167,6 @@ int	main(void)
 	    "a quoted local part is quoted and escaped");
 	free(v);
 	too_long_values_are_left_out_not_cut();
+	torture_build();
 	return tap_done();
 }

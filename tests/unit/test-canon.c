@@ -12,6 +12,7 @@
 
 #include "milter/canon.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 static void hash_of(const char *text, size_t len, unsigned char out[32])
 {
@@ -66,6 +67,62 @@ static void check_header(enum canon_kind kind, const char *name, const char *val
 	buffer_free(&out);
 }
 
+struct canonical {
+	unsigned char body[32];
+	struct buffer header;
+};
+
+static const char torture_body[] = "line one  \r\n\tline two\r\n\r\n\r\n";
+
+/* Both canonicalizations of a body and of header fields longer than the buffer's start. */
+static int canonicalize(struct canonical *out)
+{
+	static const char *const fields[][2] = {
+		{"From", " Alice <alice@example.com>"}, {"Subject", " a subject\r\n  folded  "},
+		{"To", " bob@example.org,\r\n\tcarol@example.net"}, {"Date", " Mon, 1 Jan 2024"},
+		{"Message-ID", " <0123456789abcdef0123456789abcdef@mail.example.com>"},
+		{"X-Long", " 0123456789012345678901234567890123456789012345678901234567890123"},
+	};
+	unsigned char other[32];
+	int	ok;
+
+	memset(&out->header, 0, sizeof(out->header));
+	ok = body_hash(CANON_RELAXED, torture_body, strlen(torture_body), 7, out->body) &&
+	    body_hash(CANON_SIMPLE, torture_body, strlen(torture_body), 7, other);
+	for (size_t i = 0; ok && i < sizeof(fields) / sizeof(fields[0]); i++)
+		ok = header_canon(&out->header, CANON_RELAXED, fields[i][0], fields[i][1], 1) &&
+		    header_canon(&out->header, CANON_SIMPLE, fields[i][0], fields[i][1], 1);
+	if (!ok)
+		buffer_free(&out->header);
+	return ok;
+}
+
+static enum torture_outcome canonicalize_once(void *context)
+{
+	const struct canonical *want = context;
+	struct canonical got;
+	int	right;
+
+	if (!canonicalize(&got))
+		return TORTURE_ERROR;
+	right = memcmp(got.body, want->body, 32) == 0 && got.header.len == want->header.len &&
+	    memcmp(got.header.data, want->header.data, got.header.len) == 0;
+	buffer_free(&got.header);
+	return right ? TORTURE_DONE : TORTURE_WRONG;
+}
+
+static void torture_canon(void)
+{
+	struct canonical want;
+	int	ok = canonicalize(&want);
+
+	if (TAP_OK(ok && want.header.len > 256, "header fields of %zu bytes canonicalized",
+	    want.header.len))
+		torture("body and header canonicalization", canonicalize_once, &want,
+		    TORTURE_NO_RECOVERY);
+	buffer_free(&want.header);
+}
+
 int	main(void)
 {
 	/* RFC 6376 section 3.4.5 */
@@ -107,5 +164,6 @@ int	main(void)
 	    body_hash(CANON_RELAXED, big, big_len, big_len, h2) && memcmp(h1, h2, 32) == 0,
 	    "1 MiB body: chunking does not change the hash");
 	free(big);
+	torture_canon();
 	return tap_done();
 }

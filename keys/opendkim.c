@@ -414,14 +414,20 @@ odkim_plan(const struct odkim_key *keys, size_t nkeys, const struct odkim_sign *
 		plan_entry(&entry, &signs[i], find_key(keys, nkeys, signs[i].keyname), refile);
 		if (entry.why[0] == '\0' && planned(out, entry.domain, entry.selector))
 			continue;	/* the same domain and selector again: once is enough */
-		if ((it = plan_add(out, &alloc, sign_path, signs[i].line)) == NULL)
+		if ((it = plan_add(out, &alloc, sign_path, signs[i].line)) == NULL) {
+			odkim_plan_free(out);
 			return -1;
+		}
 		memcpy(it->domain, entry.domain, sizeof(it->domain));
 		memcpy(it->selector, entry.selector, sizeof(it->selector));
 		memcpy(it->path, entry.path, sizeof(it->path));
 		memcpy(it->why, entry.why, sizeof(it->why));
 	}
-	return plan_unused(keys, nkeys, signs, nsigns, key_path, out, &alloc);
+	if (plan_unused(keys, nkeys, signs, nsigns, key_path, out, &alloc) < 0) {
+		odkim_plan_free(out);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -441,8 +447,10 @@ odkim_plan_single(const struct odkim_config *conf, const char *conf_path,
 			*end++ = '\0';
 		if (*p == '\0')
 			continue;
-		if ((it = plan_add(out, &alloc, conf_path, 0)) == NULL)
+		if ((it = plan_add(out, &alloc, conf_path, 0)) == NULL) {
+			odkim_plan_free(out);
 			return -1;
+		}
 		copy(it->selector, sizeof(it->selector), conf->selector);
 		copy(it->path, sizeof(it->path), conf->key_file);
 		if (keystore_domain_normalize(p, it->domain, sizeof(it->domain)) < 0) {

@@ -81,7 +81,7 @@ int	odkim_pattern_domain(const char *pattern, int refile, char *out, size_t size
 	    char *why, size_t whylen);
 
 /* Builds the plan from the tables; sign_path is for messages.  -1 only when out of
- * memory. */
+ * memory, and then *out holds nothing (odkim_plan_single() too). */
 int	odkim_plan(const struct odkim_key *keys, size_t nkeys, const struct odkim_sign *signs,
 	    size_t nsigns, int refile, const char *key_path, const char *sign_path,
 	    struct odkim_plan *out);

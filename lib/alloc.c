@@ -5,6 +5,7 @@
  *	See alloc.h.  The countdown is process-wide and atomic, so a test may arm it while
  *	other threads allocate; only the allocation that takes it to zero fails.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 static atomic_ulong countdown;		/* 0: disarmed */
 static atomic_int fired;
 
-/* 1 when this allocation is the one that must fail. */
+/* 1 when this allocation is the one that must fail; errno is then ENOMEM, as POSIX has
+ * the C library set it, so that messages built from strerror(errno) read as they would. */
 static int must_fail(void)
 {
 	unsigned long left = atomic_load_explicit(&countdown, memory_order_relaxed);
@@ -23,6 +25,7 @@ static int must_fail(void)
 		if (atomic_compare_exchange_weak(&countdown, &left, left - 1)) {
 			if (left == 1) {
 				atomic_store(&fired, 1);
+				errno = ENOMEM;
 				return 1;
 			}
 			return 0;

@@ -29,6 +29,7 @@
 #include "keys/keystore.h"
 #include "keys/keystore-write.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 static EVP_PKEY *rsa_key, *ed_key;
 static time_t t0;		/* 2026-11-27T07:21:00Z */
@@ -586,6 +587,56 @@ test_dns_txt(void)
 	    "dns_txt_refuses_algorithm_mismatch");
 }
 
+/* ---- allocation failures ------------------------------------------------------------ */
+
+/* The keystore's own message, or the C library's for ENOMEM ("cannot read X: ..."). */
+static int
+says_out_of_memory(const char *text)
+{
+	return strstr(text, "out of memory") != NULL || strstr(text, strerror(ENOMEM)) != NULL;
+}
+
+static enum torture_outcome
+load_private(void *context)
+{
+	struct keystore_error err;
+	struct keystore *store;
+	const struct keystore_key *found[4];
+	int right;
+
+	memset(&err, 0, sizeof(err));
+	if ((store = keystore_load(context, KEYSTORE_LOAD_PRIVATE, &err)) == NULL) {
+		if (says_out_of_memory(err.text))
+			return TORTURE_ERROR;
+		printf("#   err: %s\n", err.text);
+		return TORTURE_WRONG;
+	}
+	right = keystore_count(store) == 10 &&
+	    keystore_find_active(store, "c.example", found, 4) == 3 &&
+	    found[0]->pkey != NULL && found[2]->pkey != NULL;
+	keystore_free(store);
+	return right ? TORTURE_DONE : TORTURE_WRONG;
+}
+
+/* Ten keys in three domains (the key array grows past eight), six active, one RSA. */
+static void
+test_load_under_allocation_failures(void)
+{
+	static const char *const domains[] = { "a.example", "b.example", "c.example" };
+	char *dir = make_store(), sel[16];
+	int ok = 1;
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(sel, sizeof(sel), "s%d", i);
+		ok = ok && create(dir, domains[i % 3], sel, i == 5 ? KEY_ALG_RSA_2048 :
+		    KEY_ALG_ED25519) == 0 && (i % 3 == 1 || activate(dir, domains[i % 3], sel) == 0);
+	}
+	if (TAP_OK(ok, "a keystore of ten keys, six active"))
+		torture("keystore_load of ten keys, private keys parsed", load_private, dir,
+		    TORTURE_NO_RECOVERY);
+	remove_store(dir);
+}
+
 int
 main(void)
 {
@@ -613,6 +664,7 @@ main(void)
 	test_load_refuses_bad_names();
 	test_names();
 	test_dns_txt();
+	test_load_under_allocation_failures();
 
 	EVP_PKEY_free(rsa_key);
 	EVP_PKEY_free(ed_key);

@@ -14,6 +14,7 @@
 #include "lib/taglist.h"
 #include "milter/dmarc.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 #define PSL_FILE "/usr/share/publicsuffix/public_suffix_list.dat"
 
@@ -595,7 +596,10 @@ static void test_eval_details(void)
 	struct dmarc_verdict v;
 
 	fake_dns(&dns, &shared);
+	alloc_fail_at(1);
 	dmarc_evaluate(&dns, &in, &v);
+	TAP_OK(!alloc_failed(), "dmarc_evaluate allocates nothing (records parsed in place)");
+	alloc_fail_at(0);
 	TAP_OK(v.result == DMARC_RESULT_PASS && v.dkim_aligned,
 	    "third_signature_aligns (%s)", v.reason);
 	TAP_STR_EQ(v.org_domain, "example.com", "org_domain_reported_when_found");
@@ -746,6 +750,30 @@ static void test_policy_lookup_failure(void)
 
 /* ---- PSL mode (RFC 7489) ---------------------------------------------------------------- */
 
+/* dmarc_psl_load(): NULL with "out of memory", or a list that finds co.uk. */
+static enum torture_outcome psl_load_once(void *context)
+{
+	char	err[256] = "", got[DMARC_DOMAIN_MAX];
+	struct dmarc_psl *psl = dmarc_psl_load(PSL_FILE, err, sizeof(err));
+	struct dmarc_dns dns;
+	enum dns_status status;
+	int	right;
+
+	(void)context;
+	if (psl == NULL) {
+		if (strstr(err, "out of memory") != NULL)
+			return TORTURE_ERROR;
+		printf("#   err: %s\n", err);
+		return TORTURE_WRONG;
+	}
+	fake_dns(&dns, &shared);
+	dns.psl = psl;
+	right = dmarc_org_domain(&dns, "mail.example.co.uk", got, sizeof(got), &status) &&
+	    strcmp(got, "example.co.uk") == 0;
+	dmarc_psl_free(psl);
+	return right ? TORTURE_DONE : TORTURE_WRONG;
+}
+
 static void test_psl(void)
 {
 	static const char *const want_queries[] = {
@@ -793,6 +821,7 @@ static void test_psl(void)
 	dmarc_evaluate(&dns, &in, &v);
 	TAP_OK(v.result == DMARC_RESULT_PASS && v.spf_aligned && shared.queries == 2,
 	    "psl_relaxed_alignment_without_walk (%s, %zu queries)", v.reason, shared.queries);
+	torture("dmarc_psl_load", psl_load_once, NULL, TORTURE_NO_RECOVERY);
 
 	/* _dmarc.co.uk has psd=y; RFC 7489 never looks there */
 	in.from_domain = "nobody.co.uk";

@@ -14,6 +14,7 @@
 
 #include "milter/spfrecord.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 struct record_case {
 	const char *record;
@@ -274,6 +275,42 @@ test_domains(void)
 		    "domain_%s: \"%s\"", domains[i].ok ? "ok" : "refused", domains[i].domain);
 }
 
+/* ---- allocation failures: the rewrite is the one allocation of this file --------------- */
+
+static const char torture_record[] = "v=spf1 ip4:192.0.2.0/24 a/0 mx:mail.example.com//0 "
+    "include:_spf.example.net -ip6:::1.1.1.1/0 redirect=r.example.org";
+
+static enum torture_outcome
+rewrite_once(void *context)
+{
+	char *got = spfrecord_rewrite(torture_record, strlen(torture_record), 0);
+	int right = got != NULL && strcmp(got, context) == 0;
+
+	if (got == NULL)
+		return TORTURE_ERROR;
+	free(got);
+	return right ? TORTURE_DONE : TORTURE_WRONG;
+}
+
+static void
+test_allocation_failures(void)
+{
+	char *want = spfrecord_rewrite(torture_record, strlen(torture_record), 0);
+	size_t idx, len = strlen(torture_record);
+	const char *one[] = { torture_record };
+	int valid;
+
+	alloc_fail_at(1);
+	valid = spfrecord_check(torture_record, len, NULL, 0) &&
+	    spfrecord_select(one, &len, 1, &idx) == SPFRECORD_ONE &&
+	    spfrecord_domain_ok("mail.example.com");
+	TAP_OK(valid && !alloc_failed(), "check, select and domain_ok allocate nothing");
+	alloc_fail_at(0);
+	if (TAP_OK(want != NULL, "a record to rewrite: %s", want ? want : "(null)"))
+		torture("spfrecord_rewrite", rewrite_once, want, TORTURE_NO_RECOVERY);
+	free(want);
+}
+
 int
 main(void)
 {
@@ -282,5 +319,6 @@ main(void)
 	test_rewrites();
 	test_selection();
 	test_domains();
+	test_allocation_failures();
 	return tap_done();
 }

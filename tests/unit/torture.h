@@ -78,8 +78,9 @@ static unsigned long torture(const char *what, torture_fn run, void *context,
 			wrong++;
 		}
 	}
-	if (!TAP_OK(!fired && nth > 1 && outcome == TORTURE_DONE, "%s: %lu allocations made to "
-	    "fail in turn, then a run without failure succeeds", what, nth - 1))
+	if (!TAP_OK(!fired && nth > 1 && outcome == TORTURE_DONE, "%s: %lu allocation%s made to "
+	    "fail in turn, then a run without failure succeeds", what, nth - 1, nth == 2 ? "" :
+	    "s"))
 		printf("#   last run: %s\n", fired ? "still failing" : outcome == TORTURE_DONE ?
 		    "no allocation at all" : "failed without an allocation failing");
 	if (recovery == TORTURE_NO_RECOVERY)

@@ -141,7 +141,7 @@ static char *sign_data(const struct keystore_key *key, const struct buffer *data
 	unsigned int digest_len = 0;
 	size_t	sig_len = 0;
 	char   *result = NULL;
-	int	ok;
+	int	ok = 0;
 
 	if (ctx == NULL)
 		goto fail;
@@ -163,9 +163,12 @@ static char *sign_data(const struct keystore_key *key, const struct buffer *data
 	if (ok)
 		result = base64(sig, sig_len);
 fail:
+	/* Ours ran out when the signature's size was known but no room was had for it, or
+	 * when it was made but not encoded; anything else failed inside OpenSSL. */
 	if (result == NULL)
-		snprintf(err, errlen, "signing with %s/%s failed (OpenSSL)", key->domain,
-		    key->selector);
+		snprintf(err, errlen, "signing with %s/%s failed (%s)", key->domain,
+		    key->selector, ok || (sig == NULL && sig_len > 0) ? "out of memory" :
+		    "OpenSSL");
 	free(sig);
 	EVP_MD_CTX_free(ctx);
 	return result;

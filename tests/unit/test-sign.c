@@ -20,6 +20,7 @@
 #include "milter/msgheaders.h"
 #include "milter/sign.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/torture.h"
 
 static EVP_PKEY *rsa_key, *ed_key;
 
@@ -124,6 +125,69 @@ static int sign_fixture(const struct fixture *f, EVP_PKEY *pkey, enum key_algori
 	return 1;
 }
 
+/* ---- allocation failures ------------------------------------------------------------ */
+
+struct signed_pair {
+	const struct fixture *f;
+	char   *rsa, *ed;		/* the values signed without failure */
+};
+
+/* Both signatures of the fixture, relaxed/simple, at a fixed time; 0 with err on failure. */
+static int sign_both(const struct fixture *f, char **rsa, char **ed, char *err, size_t errlen)
+{
+	struct name_list sign = {(char **)signed_names, 5};
+	struct name_list over = {(char **)oversigned_names, 3};
+	struct keystore_key key = {.algorithm = KEY_ALG_RSA_2048, .state = KEY_STATE_ACTIVE,
+	    .pkey = rsa_key, .domain = "example.com", .selector = "rsa"};
+	unsigned char bh[CANON_HASH_LEN] = "0123456789abcdef0123456789abcdef";
+	struct sign_request req = {&f->headers, &sign, &over, CANON_RELAXED, CANON_SIMPLE, bh,
+	    1795676400};
+
+	*ed = NULL;
+	if ((*rsa = sign_message(&req, &key, err, errlen)) == NULL)
+		return 0;
+	key.algorithm = KEY_ALG_ED25519;
+	key.pkey = ed_key;
+	snprintf(key.selector, sizeof(key.selector), "ed");
+	if ((*ed = sign_message(&req, &key, err, errlen)) == NULL) {
+		free(*rsa);
+		*rsa = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+static enum torture_outcome sign_once(void *context)
+{
+	const struct signed_pair *want = context;
+	char	err[256] = "", *rsa, *ed;
+	int	right;
+
+	if (!sign_both(want->f, &rsa, &ed, err, sizeof(err))) {
+		if (strstr(err, "out of memory") != NULL)
+			return TORTURE_ERROR;
+		printf("#   err: %s\n", err);
+		return TORTURE_WRONG;
+	}
+	right = strcmp(rsa, want->rsa) == 0 && strcmp(ed, want->ed) == 0;
+	free(rsa);
+	free(ed);
+	return right ? TORTURE_DONE : TORTURE_WRONG;
+}
+
+static void torture_sign(const struct fixture *f)
+{
+	struct signed_pair want = {f, NULL, NULL};
+	char	err[256] = "";
+
+	if (TAP_OK(sign_both(f, &want.rsa, &want.ed, err, sizeof(err)),
+	    "rsa-sha256 and ed25519-sha256 signatures to make (%s)", err))
+		torture("sign_message, rsa-sha256 then ed25519-sha256", sign_once, &want,
+		    TORTURE_NO_RECOVERY);
+	free(want.rsa);
+	free(want.ed);
+}
+
 int	main(void)
 {
 	DKIM_LIB *lib = dkim_init(NULL, NULL);
@@ -174,6 +238,7 @@ int	main(void)
 	TAP_INT_EQ(verify(lib, &msg), 0, "a changed body byte fails");
 	buffer_free(&msg);
 
+	torture_sign(&f);
 	msgheaders_clear(&f.headers);
 	EVP_PKEY_free(rsa_key);
 	EVP_PKEY_free(ed_key);

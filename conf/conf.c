@@ -110,9 +110,12 @@ static const struct conf_key conf_table[] = {
 	{"DNSTimeout", T_INTEGER, "5", 1, 60, AT(dns_timeout),
 	 "Seconds to wait for one DNS answer; a query that times out is a temperror."},
 	{"DNSMessageQueries", T_INTEGER, "60", 1, 1000, AT(dns_message_queries),
-	 "At most this many DNS queries for one message (DKIM keys, SPF, DMARC together)."},
+	 "At most this many DNS queries for one message's DKIM keys and SPF together, and as\n"
+	 "many again for its DMARC policy discovery."},
 	{"DNSMessageTime", T_INTEGER, "20", 1, 300, AT(dns_message_time),
-	 "At most this many seconds of DNS for one message; then checks end in temperror."},
+	 "At most this many seconds of DNS for one message's DKIM keys and SPF together, and\n"
+	 "as many again for its DMARC policy.  A DKIM key not looked up for want of budget\n"
+	 "is dkim=policy; once it is spent, no DKIM or SPF temperror makes DMARC temperror."},
 	{"TrustAnchorFile", T_OPTIONAL, "", 0, 0, AT(trust_anchor_file),
 	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); empty: no validation."},
 	{"MaximumSignatures", T_INTEGER, "10", 1, 100, AT(maximum_signatures),

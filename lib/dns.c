@@ -578,6 +578,7 @@ void	dns_budget_init(struct dns_budget *budget, unsigned max_queries, unsigned m
 	budget->deadline = timespec_add_ms(now_monotonic(), max_ms);
 	budget->queries = 0;
 	budget->timeouts = 0;
+	budget->spent = 0;
 }
 
 /* Charges one lookup; -1 when the budget is spent. */
@@ -585,8 +586,10 @@ static int budget_charge(struct dns_budget *budget)
 {
 	if (budget == NULL)
 		return 0;
-	if (budget->queries_left == 0 || !timespec_before(now_monotonic(), budget->deadline))
+	if (budget->queries_left == 0 || !timespec_before(now_monotonic(), budget->deadline)) {
+		budget->spent = 1;
 		return -1;
+	}
 	budget->queries_left--;
 	budget->queries++;
 	return 0;
@@ -679,8 +682,12 @@ static enum dns_status resolve(struct dns_resolver *r, struct dns_budget *budget
 		return tempfail(r, &r->stats.failures, out);
 	}
 	if (pending_wait(r, p, async_id, deadline) != 0) {
-		if (budget != NULL)
+		if (budget != NULL) {
 			budget->timeouts++;
+			/* Cut short by the message's deadline, not by DNSTimeout. */
+			if (!timespec_before(now_monotonic(), budget->deadline))
+				budget->spent = 1;
+		}
 		return tempfail(r, &r->stats.timeouts, out);	/* p is the dispatcher's now */
 	}
 	status = take_result(r, key, rrtype, p->err, p->result, out);

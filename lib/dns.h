@@ -67,6 +67,7 @@ struct dns_budget {
 	struct timespec deadline;	/* CLOCK_MONOTONIC */
 	unsigned queries;		/* sent, for the log */
 	unsigned timeouts;
+	int	spent;			/* a query was refused, or cut short, for the budget */
 };
 
 void	dns_budget_init(struct dns_budget *budget, unsigned max_queries, unsigned max_ms);

@@ -4,9 +4,11 @@
  * DESCRIPTION
  *	Order of work: DKIM is verified as the message streams past (verify.c); SPF for
  *	MAIL FROM and HELO and then DMARC run at end of message, when the DKIM results that
- *	DMARC needs are known.  All DNS of the message is charged to one budget
- *	(DNSMessageQueries, DNSMessageTime), so a message cannot hold a thread longer than
- *	that whatever its signatures and records ask for.
+ *	DMARC needs are known.  The DNS of DKIM and SPF is charged to one budget
+ *	(DNSMessageQueries, DNSMessageTime) and DMARC's policy discovery to a second one of
+ *	the same size, so a message cannot hold a thread longer than twice that whatever its
+ *	signatures and records ask for, and what a stranger's signatures spend never keeps
+ *	the From domain's policy from being found.
  *
  *	Forged Authentication-Results fields are recorded by the session for every message
  *	(arfields.h), not here.
@@ -41,7 +43,8 @@
 
 struct inbound {
 	struct runtime *rt;
-	struct dns_budget budget;
+	struct dns_budget budget;	/* DKIM and SPF */
+	struct dns_budget dmarc_budget;	/* DMARC policy discovery: never starved by them */
 	struct verify_message *verify;
 	char	queue_id[64];
 	char	client_ip[64];		/* numeric: at most INET6_ADDRSTRLEN */
@@ -201,12 +204,12 @@ static const char *spf_identity_domain(const struct inbound *in, const struct sp
 /* The DKIM results DMARC looks at: passes first, then temperrors (section 5.3.6), each
  * with the domain libopendkim read; no other result can count.  Returns how many. */
 static size_t dmarc_dkim_input(const struct verify_signature *sigs, size_t sig_count,
-    struct dmarc_dkim_result *out, size_t max)
+    struct dmarc_dkim_result *out, size_t max, int with_temperrors)
 {
 	static const enum verify_result wanted[] = { VERIFY_PASS, VERIFY_TEMPERROR };
 	size_t	n = 0;
 
-	for (size_t w = 0; w < sizeof(wanted) / sizeof(wanted[0]); w++) {
+	for (size_t w = 0; w < (with_temperrors ? 2u : 1u); w++) {
 		for (size_t i = 0; i < sig_count && n < max; i++) {
 			if (sigs[i].result != wanted[w] || sigs[i].domain[0] == '\0')
 				continue;
@@ -253,10 +256,23 @@ static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int
 		return 1;
 	}
 	memset(&input, 0, sizeof(input));
+	/* Once the message's DNS budget ran out, a DKIM or SPF temperror no longer says the
+	 * sender's DNS failed: a stranger can spend the budget (slow keys for signatures of
+	 * his own, put first) so that the lookups for the From domain's identifiers are
+	 * never made, and a temperror would then spare a forgery its policy.  Those count
+	 * as not passing.  Policy discovery has a budget of its own, so a spent message
+	 * budget never hides the policy; a From domain whose DNS is really down still gets
+	 * its temperror there. */
+	int	starved = in->budget.spent;
+
 	input.spf_domain = spf_identity_domain(in, spf, &input.spf_pass, &input.spf_temperror);
+	if (starved)
+		input.spf_temperror = 0;
 	input.dkim = dkim;
-	input.dkim_count = dmarc_dkim_input(sigs, sig_count, dkim, INBOUND_MAX_DKIM);
-	dmarc_dns_from_resolver(&dns, in->rt->dns, &in->budget);
+	input.dkim_count = dmarc_dkim_input(sigs, sig_count, dkim, INBOUND_MAX_DKIM, !starved);
+	dns_budget_init(&in->dmarc_budget, (unsigned)in->rt->conf->dns_message_queries,
+	    (unsigned)in->rt->conf->dns_message_time * 1000);
+	dmarc_dns_from_resolver(&dns, in->rt->dns, &in->dmarc_budget);
 	dns.psl = in->rt->psl;
 	for (size_t i = 0; i < out->from.count; i++) {
 		input.from_domain = out->from.domain[i];
@@ -408,8 +424,8 @@ static void summarise(const struct inbound *in, const struct verify_signature *s
 	snprintf(out->summary, sizeof(out->summary), "inbound from %s: dkim=%s spf=%s "
 	    "spf.helo=%s %s forged-ar-removed=%zu dns-queries=%u action=%s",
 	    in->client_ip, dkim, spfcheck_result_name(spf->mailfrom.result),
-	    spfcheck_result_name(spf->helo.result), dmarc, forged, in->budget.queries,
-	    action_name(out->action));
+	    spfcheck_result_name(spf->helo.result), dmarc, forged,
+	    in->budget.queries + in->dmarc_budget.queries, action_name(out->action));
 }
 
 int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int overflow,

@@ -260,6 +260,11 @@ static int choose_keys(struct message *m)
 		return 0;
 	}
 	from = msgheaders_from_domain(&m->headers, m->from_domain, sizeof(m->from_domain));
+	if (from == FROM_NOMEM) {	/* not the message's fault: OnInternalError decides */
+		log_msg(LOG_LEVEL_ERROR, "%s: out of memory reading From", m->queue_id);
+		m->failed = 1;
+		return 0;
+	}
 	if (from != FROM_OK) {
 		log_msg(LOG_LEVEL_NOTICE, "%s: not signed: %s", m->queue_id, from_status_text(from));
 		return 0;
@@ -333,7 +338,8 @@ void	session_end_of_headers(struct session *s, const char *queue_id, struct step
 		return;
 	}
 	if (!choose_keys(m)) {
-		pass_unchanged(m, r);
+		if (!m->failed)
+			pass_unchanged(m, r);
 		return;
 	}
 	if ((m->body = body_canon_new(m->rt->conf->canon_body)) == NULL) {
@@ -485,7 +491,12 @@ static int make_signatures(struct message *m, char **values)
 	const struct conf *conf = m->rt->conf;
 	char	err[256];
 
-	if (m->failed || m->body == NULL || !body_canon_final(m->body, body_hash)) {
+	if (m->failed) {
+		log_msg(LOG_LEVEL_ERROR, "%s: not signed: an internal error earlier in the "
+		    "message", m->queue_id);
+		return 0;
+	}
+	if (m->body == NULL || !body_canon_final(m->body, body_hash)) {
 		log_msg(LOG_LEVEL_ERROR, "%s: internal error while hashing the body", m->queue_id);
 		return 0;
 	}

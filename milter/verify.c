@@ -128,17 +128,19 @@ struct verify_message {
 	size_t	field_count;
 	size_t	field_cap;
 	size_t	beyond_limit;		/* fields past MaximumSignatures: only counted */
-	struct oversized *oversized;	/* key names whose answer was too large */
-	size_t	oversized_count;
+	struct refused *refused;	/* key names whose answer was not used */
+	size_t	refused_count;
 	struct verify_signature *results;
 	char	queue_id[64];
 };
 
-/* A key lookup refused because libopendkim would have read it cut.  One per name; no
- * more than the message's lookups, which its DNS budget bounds. */
-struct oversized {
+/* A key lookup whose answer was not used: libopendkim would have read it cut
+ * (permerror), or the message's DNS budget was spent (policy: not evaluated).  One per
+ * name; no more than the message's lookups, which its DNS budget bounds. */
+struct refused {
 	char	name[256];		/* selector._domainkey.domain, as libopendkim asked */
-	char	reason[96];
+	enum verify_result result;
+	char	reason[112];
 };
 
 static __thread struct verify_message *lookup_message;
@@ -222,38 +224,40 @@ static int too_large(const struct dns_answer *answer, int type, size_t buflen, c
 
 /* Notes that the key at name was refused, once per name; m->failed when memory runs
  * out (the message then ends in an internal error, not a verdict). */
-static void note_oversized(struct verify_message *m, const char *name, const char *reason)
+static void note_refused(struct verify_message *m, const char *name,
+    enum verify_result result, const char *reason)
 {
-	struct oversized *grown;
+	struct refused *grown;
 
-	for (size_t i = 0; i < m->oversized_count; i++)
-		if (strcasecmp(m->oversized[i].name, name) == 0)
+	for (size_t i = 0; i < m->refused_count; i++)
+		if (strcasecmp(m->refused[i].name, name) == 0)
 			return;
 	log_msg(LOG_LEVEL_NOTICE, "%s: key %s refused: %s", m->queue_id, name, reason);
-	grown = mem_realloc(m->oversized, (m->oversized_count + 1) * sizeof(*grown));
+	grown = mem_realloc(m->refused, (m->refused_count + 1) * sizeof(*grown));
 	if (grown == NULL) {
 		m->failed = 1;
 		return;
 	}
-	m->oversized = grown;
-	snprintf(grown[m->oversized_count].name, sizeof(grown->name), "%s", name);
-	snprintf(grown[m->oversized_count].reason, sizeof(grown->reason), "%s", reason);
-	m->oversized_count++;
+	m->refused = grown;
+	snprintf(grown[m->refused_count].name, sizeof(grown->name), "%s", name);
+	grown[m->refused_count].result = result;
+	snprintf(grown[m->refused_count].reason, sizeof(grown->reason), "%s", reason);
+	m->refused_count++;
 }
 
-/* The reason the key of selector and domain was refused, or NULL. */
-static const char *oversized_reason(const struct verify_message *m, const char *selector,
-    const char *domain)
+/* What refused the key of selector and domain, or NULL. */
+static const struct refused *refused_key(const struct verify_message *m,
+    const char *selector, const char *domain)
 {
-	char	name[sizeof(m->oversized->name)];
+	char	name[sizeof(m->refused->name)];
 
-	if (m->oversized_count == 0 || selector == NULL || domain == NULL ||
+	if (m->refused_count == 0 || selector == NULL || domain == NULL ||
 	    (size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", selector, domain) >=
 	    sizeof(name))
 		return NULL;
-	for (size_t i = 0; i < m->oversized_count; i++)
-		if (strcasecmp(m->oversized[i].name, name) == 0)
-			return m->oversized[i].reason;
+	for (size_t i = 0; i < m->refused_count; i++)
+		if (strcasecmp(m->refused[i].name, name) == 0)
+			return &m->refused[i];
 	return NULL;
 }
 
@@ -279,10 +283,14 @@ static int dns_hook_start(void *service, int type, unsigned char *name, unsigned
 		return DKIM_DNS_SUCCESS;
 	}
 	status = dns_query(v->dns, m->budget, (const char *)name, type, &answer);
+	if (status == DNS_BUDGET)
+		note_refused(m, (const char *)name, VERIFY_POLICY, "not evaluated: the "
+		    "message's DNS budget was spent (DNSMessageQueries, DNSMessageTime)");
 	if (answer != NULL && answer->packet != NULL && answer->packet_len > 0 &&
 	    status != DNS_TEMPFAIL && status != DNS_BOGUS) {
 		if (too_large(answer, type, buflen, refused, sizeof(refused))) {
-			note_oversized(m, (const char *)name, refused);	/* q->ok stays 0 */
+			/* q->ok stays 0 */
+			note_refused(m, (const char *)name, VERIFY_PERMERROR, refused);
 		} else {
 			/* Without the authority and additional sections, counted as 0. */
 			q->len = packet_needed(answer->packet, answer->packet_len);
@@ -642,7 +650,7 @@ static int same_tags(DKIM_SIGINFO *sig, unsigned tags)
 static void judge(const struct verify_message *m, const struct field *f, DKIM_SIGINFO *sig,
     struct verify_signature *out)
 {
-	const char *refused;
+	const struct refused *refused;
 	char	b[9];
 
 	memset(out, 0, sizeof(*out));
@@ -665,9 +673,9 @@ static void judge(const struct verify_message *m, const struct field *f, DKIM_SI
 	else if (!valid_dns_name(sig_tag(sig, "d")) || !valid_dns_name(sig_tag(sig, "s")))
 		set_result(out, VERIFY_PERMERROR, "d= or s= is not a domain name");
 	else if (dkim_sig_geterror(sig) == DKIM_SIGERROR_KEYFAIL &&
-	    (refused = oversized_reason(m, (const char *)dkim_sig_getselector(sig),
+	    (refused = refused_key(m, (const char *)dkim_sig_getselector(sig),
 		(const char *)dkim_sig_getdomain(sig))) != NULL)
-		set_result(out, VERIFY_PERMERROR, refused);
+		set_result(out, refused->result, refused->reason);
 	else
 		classify(sig, out);
 }
@@ -733,7 +741,7 @@ void	verify_free(struct verify_message *m)
 	if (m->dkim != NULL)
 		dkim_free(m->dkim);
 	free(m->fields);
-	free(m->oversized);
+	free(m->refused);
 	free(m->results);
 	free(m);
 }

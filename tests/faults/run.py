@@ -295,10 +295,10 @@ def describe(r):
                                                      our_results(r))
 
 
-def is_outcome(r, action, results):
+def is_outcome(r, action, results, tempfail_code="451 4.7.1"):
     return (not isinstance(r, Exception) and r.action == action and
             our_results(r) == results and
-            (action != "tempfail" or (r.reply or "").startswith("451 4.7.1")))
+            (action != "tempfail" or (r.reply or "").startswith(tempfail_code)))
 
 
 class Harness:
@@ -458,8 +458,7 @@ def test_many_fields(h):
     extra = b"".join(b"X-Field-%05d: value %d\r\n" % (i, i) for i in range(10000))
     r = send(h.spec, w.inbound("ok.test", "10000-fields", extra=extra), timeout=120)
     tap(is_outcome(r, "tempfail", {"dkim": ["pass"], "spf": ["pass", "pass"],
-                                    "dmarc": ["permerror"]}) and
-        (r.reply or "").startswith("451 4.3.0"),
+                                    "dmarc": ["permerror"]}, tempfail_code="451 4.3.0"),
         "ten_thousand_header_fields_tempfailed_never_rejected",
         describe(r))
     h.serves("10000_header_fields")

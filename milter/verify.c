@@ -145,6 +145,8 @@ struct refused {
 
 static __thread struct verify_message *lookup_message;
 
+static DKIM_CBSTAT set_aside_long_key_names(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs);
+
 /* ---- DNS hooks ------------------------------------------------------------------------ */
 
 struct lookup {
@@ -382,6 +384,7 @@ struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, ch
 		verifier_free(v);
 		return NULL;
 	}
+	dkim_set_prescreen(v->lib, set_aside_long_key_names);
 	dkim_dns_set_query_service(v->lib, v);
 	dkim_dns_set_query_start(v->lib, dns_hook_start);
 	dkim_dns_set_query_waitreply(v->lib, dns_hook_wait);
@@ -520,6 +523,39 @@ void	verify_header(struct verify_message *m, const char *name, const char *value
 		    m->queue_id, dkim_getresultstr(status));
 		m->failed = 1;
 	}
+}
+
+/*
+ * A key name (s=._domainkey.d=) longer than a domain name can be (RFC 1035: 253
+ * characters) makes libopendkim fail the whole message at end of message ("key query
+ * name too large", DKIM_STAT_NORESOURCE) -- an internal error a stranger could cause
+ * at will, which OnInternalError accept would turn into a message delivered unchecked.
+ * So such a signature, as libopendkim read it, is set aside by the prescreen hook,
+ * which dkim_eoh() calls before it looks any key up (dkim_sig_ignore), and reported
+ * as a permerror.
+ */
+#define KEY_NAME_MAX	253
+
+static DKIM_CBSTAT set_aside_long_key_names(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
+{
+	struct verify_message *m = lookup_message;
+
+	(void)dkim;
+	if (m == NULL || sigs == NULL)
+		return DKIM_CBSTAT_CONTINUE;
+	for (int i = 0; i < nsigs && (size_t)i < m->field_count; i++) {
+		const char *sel = (const char *)dkim_sig_getselector(sigs[i]);
+		const char *dom = (const char *)dkim_sig_getdomain(sigs[i]);
+
+		if (sel == NULL || dom == NULL ||
+		    strlen(sel) + sizeof("._domainkey.") - 1 + strlen(dom) <= KEY_NAME_MAX)
+			continue;
+		dkim_sig_ignore(sigs[i]);
+		if (m->fields[i].problem[0] == '\0')
+			snprintf(m->fields[i].problem, sizeof(m->fields[i].problem), "the key name "
+			    "s=._domainkey.d= is over %d characters", KEY_NAME_MAX);
+	}
+	return DKIM_CBSTAT_CONTINUE;
 }
 
 void	verify_end_of_headers(struct verify_message *m)
@@ -702,8 +738,12 @@ int	verify_finish(struct verify_message *m, const struct verify_signature **resu
 	if (m->failed)			/* memory, in a DNS hook */
 		return 0;
 	if (library_failed(m->eoh_status) || library_failed(eom_status)) {
-		log_msg(LOG_LEVEL_ERROR, "%s: libopendkim failed: %s", m->queue_id,
-		    dkim_getresultstr(library_failed(m->eoh_status) ? m->eoh_status : eom_status));
+		const char *why = dkim_geterror(m->dkim);
+
+		log_msg(LOG_LEVEL_ERROR, "%s: libopendkim failed at end of %s: %s%s%s",
+		    m->queue_id, library_failed(m->eoh_status) ? "headers" : "message",
+		    dkim_getresultstr(library_failed(m->eoh_status) ? m->eoh_status : eom_status),
+		    why != NULL ? ": " : "", why != NULL ? why : "");
 		return 0;
 	}
 	if (m->eoh_status == DKIM_STAT_OK || m->eoh_status == DKIM_STAT_SYNTAX)

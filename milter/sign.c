@@ -28,6 +28,7 @@
 #include "milter/sign.h"
 #include "lib/alloc.h"
 #include "lib/grow.h"
+#include "keys/keysign.h"
 
 #define FOLD_COLUMN 78
 
@@ -132,45 +133,29 @@ static char *base64(const unsigned char *data, size_t len)
 	return out;
 }
 
-/* Signs data per the key's algorithm; returns the base64 signature. */
-static char *sign_data(const struct keystore_key *key, const struct buffer *data,
-    char *err, size_t errlen)
+/* Hashes the header data and has the digest signed, in this process (keysign.c) or by
+ * whoever the request names (the signer process); returns the base64 signature. */
+static char *sign_data(const struct sign_request *req, const struct keystore_key *key,
+    const struct buffer *data, char *err, size_t errlen)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char digest[EVP_MAX_MD_SIZE], *sig = NULL;
+	unsigned char digest[EVP_MAX_MD_SIZE], sig[KEYSIGN_MAX];
 	unsigned int digest_len = 0;
 	size_t	sig_len = 0;
-	char   *result = NULL;
-	int	ok = 0;
+	char   *result;
 
-	if (ctx == NULL)
-		goto fail;
-	if (key->algorithm == KEY_ALG_ED25519) {
-		/* RFC 8463 section 3: PureEdDSA over the SHA-256 of the header data. */
-		ok = EVP_Digest(data->data, data->len, digest, &digest_len, EVP_sha256(), NULL) &&
-		    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) == 1 &&
-		    EVP_DigestSign(ctx, NULL, &sig_len, digest, digest_len) == 1 &&
-		    (sig = mem_malloc(sig_len)) != NULL &&
-		    EVP_DigestSign(ctx, sig, &sig_len, digest, digest_len) == 1;
-	} else {
-		ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
-		    EVP_DigestSign(ctx, NULL, &sig_len, (const unsigned char *)data->data,
-			data->len) == 1 &&
-		    (sig = mem_malloc(sig_len)) != NULL &&
-		    EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)data->data,
-			data->len) == 1;
+	if (EVP_Digest(data->data, data->len, digest, &digest_len, EVP_sha256(), NULL) != 1 ||
+	    digest_len != KEYSIGN_DIGEST_LEN) {
+		snprintf(err, errlen, "hashing the header for %s/%s failed (OpenSSL)", key->domain,
+		    key->selector);
+		return NULL;
 	}
-	if (ok)
-		result = base64(sig, sig_len);
-fail:
-	/* Ours ran out when the signature's size was known but no room was had for it, or
-	 * when it was made but not encoded; anything else failed inside OpenSSL. */
-	if (result == NULL)
-		snprintf(err, errlen, "signing with %s/%s failed (%s)", key->domain,
-		    key->selector, ok || (sig == NULL && sig_len > 0) ? "out of memory" :
-		    "OpenSSL");
-	free(sig);
-	EVP_MD_CTX_free(ctx);
+	if (req->sign_digest != NULL ?
+	    !req->sign_digest(req->sign_context, key, digest, sig, &sig_len, err, errlen) :
+	    !keysign_digest(key, digest, sig, &sig_len, err, errlen))
+		return NULL;
+	if ((result = base64(sig, sig_len)) == NULL)
+		snprintf(err, errlen, "signing with %s/%s failed (out of memory)", key->domain,
+		    key->selector);
 	return result;
 }
 
@@ -218,11 +203,6 @@ char   *sign_message(const struct sign_request *req, const struct keystore_key *
 	size_t	count = 0;
 	char   *sig = NULL, *result = NULL;
 
-	if (key->pkey == NULL) {
-		snprintf(err, errlen, "key %s/%s has no private key loaded", key->domain,
-		    key->selector);
-		return NULL;
-	}
 	if (!collect_signed_names(req, &names, &count) || !write_tags(&f, req, key, names, count) ||
 	    !hash_signed_fields(&data, req, names, count) ||
 	    !header_canon(&data, req->canon_header, "DKIM-Signature", value.data, 0)) {
@@ -230,7 +210,7 @@ char   *sign_message(const struct sign_request *req, const struct keystore_key *
 		    key->domain, key->selector);
 		goto done;
 	}
-	if ((sig = sign_data(key, &data, err, errlen)) == NULL)
+	if ((sig = sign_data(req, key, &data, err, errlen)) == NULL)
 		goto done;
 	/* b= is folded anywhere: whitespace inside it is ignored by verifiers. */
 	int	ok = 1;

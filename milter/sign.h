@@ -8,7 +8,9 @@
  *	sign_message() returns the value of a DKIM-Signature header field, folded with LF
  *	(the MTA turns LF into CRLF), as it stands after the colon: beginning with one space
  *	(the libmilter adapter drops it for an MTA that adds its own).
- *	The key's EVP_PKEY is used as it is: it was parsed when the keystore was loaded.
+ *	The header data is hashed here; the digest is signed by req->sign_digest (the
+ *	signer process, in the daemon: signerclient.c) or, when that is NULL, in this
+ *	process with the key's EVP_PKEY (keysign.c; the unit tests and signet-keys).
  *	No libmilter types here.
  */
 #ifndef SIGNET_SIGN_H
@@ -22,6 +24,11 @@
 #include "milter/canon.h"
 #include "milter/msgheaders.h"
 
+/* Signs a SHA-256 digest with key (see keys/keysign.h for the arguments). */
+typedef int sign_digest_fn(void *context, const struct keystore_key *key,
+	    const unsigned char digest[32], unsigned char sig[512], size_t *sig_len,
+	    char *err, size_t errlen);
+
 struct sign_request {
 	const struct msgheaders *headers;
 	const struct name_list *sign_headers;
@@ -30,6 +37,8 @@ struct sign_request {
 	enum canon_kind canon_body;
 	const unsigned char *body_hash;		/* CANON_HASH_LEN bytes, canon_body applied */
 	time_t	timestamp;			/* t= */
+	sign_digest_fn *sign_digest;		/* NULL: keysign_digest() here */
+	void   *sign_context;
 };
 
 /* The caller frees the result; NULL with err filled on failure. */

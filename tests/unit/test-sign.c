@@ -111,7 +111,7 @@ static int sign_fixture(const struct fixture *f, EVP_PKEY *pkey, enum key_algori
 	body_canon_update(bc, (const unsigned char *)f->body, strlen(f->body));
 	body_canon_final(bc, bh);
 	body_canon_free(bc);
-	struct sign_request req = {&f->headers, &sign, &over, ch, cb, bh, time(NULL)};
+	struct sign_request req = {&f->headers, &sign, &over, ch, cb, bh, time(NULL), NULL, NULL};
 	if ((value = sign_message(&req, &key, err, sizeof(err))) == NULL) {
 		printf("# sign_message: %s\n", err);
 		return 0;
@@ -141,7 +141,7 @@ static int sign_both(const struct fixture *f, char **rsa, char **ed, char *err, 
 	    .pkey = rsa_key, .domain = "example.com", .selector = "rsa"};
 	unsigned char bh[CANON_HASH_LEN] = "0123456789abcdef0123456789abcdef";
 	struct sign_request req = {&f->headers, &sign, &over, CANON_RELAXED, CANON_SIMPLE, bh,
-	    1795676400};
+	    1795676400, NULL, NULL};
 
 	*ed = NULL;
 	if ((*rsa = sign_message(&req, &key, err, errlen)) == NULL)

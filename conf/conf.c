@@ -85,6 +85,12 @@ static const struct conf_key conf_table[] = {
 	 "DNS servers to ask, IP[@PORT] comma separated; empty means /etc/resolv.conf."},
 	{"UserID", T_OPTIONAL, "", 0, 0, AT(user_id),
 	 "User (and group, as USER:GROUP) to run as after opening the socket; empty: do not change."},
+	{"SignerUserID", T_OPTIONAL, "", 0, 0, AT(signer_user_id),
+	 "User (and group, as USER:GROUP) of the signer process, the only one that reads the\n"
+	 "private keys; empty: the owner of Keystore.  Only a daemon started as root changes it."},
+	{"SignerTimeout", T_INTEGER, "5", 1, 60, AT(signer_timeout),
+	 "Seconds to wait for the signer process to sign; past that it is restarted and the\n"
+	 "message is handled as OnInternalError says."},
 	{"PidFile", T_OPTIONAL, "", 0, 0, AT(pid_file),
 	 "File to write the daemon's process id to; empty: none."},
 	{"LogLevel", T_LOGLEVEL, "info", 0, 0, AT(log_level),

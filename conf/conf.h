@@ -50,6 +50,8 @@ struct conf {
 	struct nameserver *nameservers;
 	size_t	nameserver_count;
 	char   *user_id;		/* empty: keep the starting user */
+	char   *signer_user_id;		/* empty: the keystore's owner */
+	long	signer_timeout;		/* seconds per request to the signer */
 	char   *pid_file;		/* empty: none */
 	enum log_level log_level;
 	struct name_list sign_headers;

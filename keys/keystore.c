@@ -606,3 +606,50 @@ keystore_find_active(const struct keystore *store, const char *domain,
 	}
 	return found;
 }
+
+struct keystore *
+keystore_from_list(const struct keystore_key *keys, size_t count, struct keystore_error *err)
+{
+	struct keystore *store = mem_calloc(1, sizeof(*store));
+	size_t i;
+
+	if (store == NULL)
+		goto nomem;
+	for (i = 0; i < count; i++) {
+		struct keystore_key copy = keys[i];
+
+		copy.pkey = NULL;	/* facts only: never key material */
+		if (store_add(store, &copy) < 0)
+			goto nomem;
+	}
+	if (store->count > 1) {
+		qsort(store->keys, store->count, sizeof(store->keys[0]), key_compare);
+		if (check_duplicates(store, "key list", err) < 0) {
+			keystore_free(store);
+			return NULL;
+		}
+	}
+	return store;
+nomem:
+	keystore_free(store);
+	keystore_error_set(err, "out of memory copying a key list");
+	return NULL;
+}
+
+const struct keystore_key *
+keystore_find(const struct keystore *store, const char *domain, const char *selector)
+{
+	size_t lo = 0, hi = store->count, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(store->keys[mid].domain, domain) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < store->count && strcmp(store->keys[lo].domain, domain) == 0; lo++)
+		if (strcmp(store->keys[lo].selector, selector) == 0)
+			return &store->keys[lo];
+	return NULL;
+}

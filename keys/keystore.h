@@ -85,6 +85,15 @@ const struct keystore_key *keystore_key_at(const struct keystore *store, size_t 
 size_t	keystore_find_active(const struct keystore *store, const char *domain,
 	    const struct keystore_key **out, size_t max);
 
+/* A keystore of the given keys' public facts (pkey NULL whatever the input holds): the
+ * milter process's copy of the list the signer process sends it.  NULL, err filled, on
+ * duplicates or memory. */
+struct keystore *keystore_from_list(const struct keystore_key *keys, size_t count,
+	    struct keystore_error *err);
+/* The key DOMAIN/SELECTOR (exactly as stored: lower-case domain), or NULL. */
+const struct keystore_key *keystore_find(const struct keystore *store, const char *domain,
+	    const char *selector);
+
 /* Names: "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"; and "pending", "active", ... */
 const char *keystore_algorithm_name(enum key_algorithm algorithm);
 int	keystore_algorithm_parse(const char *name, enum key_algorithm *out);

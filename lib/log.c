@@ -33,6 +33,18 @@ void	log_init(enum log_target target, enum log_level level)
 		openlog("signet", LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void	log_suspend(void)
+{
+	if (current_target == LOG_TO_SYSLOG)
+		closelog();
+}
+
+void	log_resume(void)
+{
+	if (current_target == LOG_TO_SYSLOG)
+		openlog("signet", LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
 void	log_set_level(enum log_level level)
 {
 	current_level = level;

@@ -25,6 +25,11 @@ enum log_target {
 
 const char *log_level_name(enum log_level level);
 void	log_init(enum log_target target, enum log_level level);
+/* Around closing a forked child's inherited descriptors: syslog's socket is closed
+ * first (so that it cannot later close a descriptor that reused its number), then
+ * opened again. */
+void	log_suspend(void);
+void	log_resume(void);
 void	log_set_level(enum log_level level);
 int	log_enabled(enum log_level level);
 void	log_msg(enum log_level level, const char *fmt, ...)

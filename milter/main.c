@@ -47,6 +47,7 @@
 
 #include "config.h"
 #include "conf/conf.h"
+#include "keys/keyload.h"
 #include "keys/keystore.h"
 #include "milter/adapter.h"
 #include "milter/detach.h"
@@ -56,7 +57,10 @@
 #include "milter/pidfile.h"
 #include "milter/runtime.h"
 #include "milter/flight.h"
+#include "milter/proctitle.h"
 #include "milter/signals.h"
+#include "milter/signer.h"
+#include "milter/signerclient.h"
 #include "milter/unixsock.h"
 
 #ifndef SYSCONF_DIR
@@ -131,32 +135,62 @@ static int parse_args(int argc, char **argv, struct options *opt)
 	return -1;
 }
 
-/* Loads the keystore into *out and reports unusable active keys; 0 after reporting an
- * error.  Without signing (Mode v) no keystore is needed and *out stays NULL. */
-static int load_keys(const struct conf *conf, int quiet, struct keystore **out)
+/* Warns about active keys too short to be used. */
+static void warn_short_keys(const struct conf *conf, const struct keystore *keys)
 {
-	struct keystore_error err;
-	struct keystore *keys;
-
-	*out = NULL;
-	if (!(conf->mode & CONF_MODE_SIGN))
-		return 1;
-	if ((keys = keystore_load(conf->keystore, KEYSTORE_LOAD_PRIVATE, &err)) == NULL) {
-		/* To the log: on a reload stderr is long gone (daemon()). */
-		log_msg(LOG_LEVEL_ERROR, "%s: keystore: %s", conf->file ? conf->file : "signet",
-		    err.text);
-		return 0;
-	}
-	for (size_t i = 0; i < keystore_count(keys); i++) {
+	for (size_t i = 0; keys != NULL && i < keystore_count(keys); i++) {
 		const struct keystore_key *k = keystore_key_at(keys, i);
 
 		if (k->state == KEY_STATE_ACTIVE && k->algorithm != KEY_ALG_ED25519 &&
-		    k->bits < conf->minimum_key_bits && !quiet)
+		    k->bits < conf->minimum_key_bits)
 			log_msg(LOG_LEVEL_WARNING, "key %s/%s has %d bits, under MinimumKeyBits %ld: "
 			    "not used for signing", k->domain, k->selector, k->bits,
 			    conf->minimum_key_bits);
 	}
-	*out = keys;
+}
+
+/* signet -n: loads the keystore with its private keys, as the signer would, into *out;
+ * 0 after reporting an error.  Without signing (Mode v) *out stays NULL. */
+static int check_keys(const struct conf *conf, struct keystore **out)
+{
+	struct keystore_error err;
+
+	*out = NULL;
+	if (!(conf->mode & CONF_MODE_SIGN))
+		return 1;
+	if ((*out = keyload_private(conf, &err)) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "%s: keystore: %s", conf->file ? conf->file : "signet",
+		    err.text);
+		return 0;
+	}
+	return 1;
+}
+
+/* The signer process's client: NULL in Mode v (no signer is started). */
+static struct signer_client *signer;
+
+/* The key list of the signer (a new generation when reload is set) into *keys and
+ * *ref; 0 after logging why not.  Without signing *keys stays NULL. */
+static int signer_keys(const struct conf *conf, int reload, struct keystore **keys,
+    struct signer_ref *ref)
+{
+	char	err[512];
+
+	*keys = NULL;
+	*ref = (struct signer_ref){0};
+	if (!(conf->mode & CONF_MODE_SIGN))
+		return 1;
+	if (signer == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "Mode %s signs, but signet was started without signing: "
+		    "the signer process starts only with signet", conf->mode & CONF_MODE_VERIFY ?
+		    "sv" : "s");
+		return 0;
+	}
+	if ((*keys = signer_client_keys(signer, reload, ref, err, sizeof(err))) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "signer: %s", err);
+		return 0;
+	}
+	warn_short_keys(conf, *keys);
 	return 1;
 }
 
@@ -210,6 +244,7 @@ static void reload(void)
 	struct conf *conf = conf_load(reload_path, report_to_log, NULL);
 	struct runtime *old = runtime_acquire();
 	struct keystore *keys;
+	struct signer_ref ref;
 	struct runtime *rt;
 	char	err[512];
 
@@ -224,7 +259,7 @@ static void reload(void)
 	    strcmp(conf->pid_file, old->conf->pid_file) != 0))
 		log_msg(LOG_LEVEL_WARNING, "reload: Socket, UserID and PidFile changes take effect "
 		    "only after a restart");
-	if (!load_keys(conf, 0, &keys)) {
+	if (!signer_keys(conf, 1, &keys, &ref)) {
 		log_msg(LOG_LEVEL_ERROR, "reload refused: the keystore did not load; the running "
 		    "configuration stays");
 		metrics_error(METRICS_ERROR_CONFIG_RELOAD);
@@ -234,8 +269,10 @@ static void reload(void)
 	if ((rt = runtime_rebuild(old, conf, keys, err, sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "reload refused: %s; the running configuration stays", err);
 		metrics_error(METRICS_ERROR_CONFIG_RELOAD);
+		signer_client_release(&ref);
 		goto done;
 	}
+	rt->signer = ref;
 	runtime_install(rt);
 	log_set_level(rt->conf->log_level);
 	log_msg(LOG_LEVEL_NOTICE, "reloaded %s: %zu key(s), generation %lu%s", reload_path,
@@ -335,9 +372,11 @@ static int open_socket(const struct conf *conf)
 }
 
 /* Everything between the PID file and libmilter's loop; 0 after logging a failure. */
-static int start(struct conf *conf, struct keystore *keys, const struct options *opt,
+static int start(struct conf *conf, int signer_control, const struct options *opt,
     const char *user_id)
 {
+	struct keystore *keys;
+	struct signer_ref ref;
 	struct runtime *rt;
 	char	err[512];
 
@@ -352,11 +391,19 @@ static int start(struct conf *conf, struct keystore *keys, const struct options 
 	}
 	if (user_id != NULL && !drop_privileges(user_id))
 		return 0;
+	if (signer_control >= 0 && (signer = signer_client_new(signer_control,
+	    conf->signer_timeout, err, sizeof(err))) == NULL) {
+		log_msg(LOG_LEVEL_ERROR, "signer: %s", err);
+		return 0;
+	}
+	if (!signer_keys(conf, 0, &keys, &ref))
+		return 0;
 	/* The resolver's threads do not survive fork(): build the services only now. */
 	if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "%s: %s", opt->conf_path, err);
 		return 0;
 	}
+	rt->signer = ref;
 	runtime_install(rt);
 	signals_on_reload(reload);
 	signals_on_terminate(drain);
@@ -377,6 +424,12 @@ int	main(int argc, char **argv)
 
 	if (status >= 0)
 		return status;
+	/* The process titles are written over argv: keep what we need of it. */
+	static char conf_path_copy[PATH_MAX];
+
+	snprintf(conf_path_copy, sizeof(conf_path_copy), "%s", opt.conf_path);
+	opt.conf_path = conf_path_copy;
+	proctitle_init(argc, argv);
 	/* First of all: a SIGHUP or SIGTERM sent while we start (systemctl reload, signet-keys
 	 * after reading PidFile) stays pending until libmilter's signal thread takes it,
 	 * instead of ending the process with its default action.  Every thread and the
@@ -389,14 +442,14 @@ int	main(int argc, char **argv)
 		return 1;
 	log_init(opt.foreground || opt.check_only ? LOG_TO_STDERR : LOG_TO_SYSLOG,
 	    conf->log_level);
-	if (!load_keys(conf, opt.check_only, &keys)) {
-		conf_free(conf);
-		return 1;
-	}
 	char	err[512];
 	struct runtime *rt;
 
 	if (opt.check_only) {
+		if (!check_keys(conf, &keys)) {
+			conf_free(conf);
+			return 1;
+		}
 		if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "%s: %s\n", opt.conf_path, err);
 			return 1;
@@ -435,7 +488,18 @@ int	main(int argc, char **argv)
 		log_msg(LOG_LEVEL_ERROR, "%s", err);
 		return 1;
 	}
-	if (!start(conf, keys, &opt, user_id)) {
+	/* The keeper and the signer, forked while this process is one thread and has read
+	 * no key: from here on only the signer reads them. */
+	int	signer_control = -1;
+
+	if ((conf->mode & CONF_MODE_SIGN) &&
+	    (signer_control = signer_spawn(reload_path, conf, err, sizeof(err))) < 0) {
+		log_msg(LOG_LEVEL_ERROR, "%s", err);
+		pidfile_remove(pid_file);
+		return 1;
+	}
+	proctitle_set("signet: milter");
+	if (!start(conf, signer_control, &opt, user_id)) {
 		pidfile_remove(pid_file);
 		return 1;
 	}
@@ -449,6 +513,7 @@ int	main(int argc, char **argv)
 	log_msg(LOG_LEVEL_NOTICE, "signet stopped");
 	pidfile_remove(pid_file);
 	runtime_shutdown();
+	signer_client_free(signer);
 	free(user_id);
 	return status;
 }

@@ -83,6 +83,7 @@ static void runtime_destroy(struct runtime *rt)
 {
 	dns_service_release(rt->dns_service);
 	dmarc_psl_free(rt->psl);
+	signer_client_release(&rt->signer);
 	if (rt->keys != NULL)
 		keystore_free((struct keystore *)rt->keys);	/* ours: see runtime.h */
 	conf_free((struct conf *)rt->conf);

@@ -18,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "keys/keystore.h"
+#include "milter/signerclient.h"
 
 struct dns_resolver;
 struct verifier;
@@ -28,7 +29,9 @@ struct dns_service;
  * builds a new runtime.  The runtime owns both and frees them with itself. */
 struct runtime {
 	const struct conf *conf;
-	const struct keystore *keys;		/* NULL without signing */
+	const struct keystore *keys;		/* NULL without signing; public facts only
+						 * in the daemon (the signer has the keys) */
+	struct signer_ref signer;		/* client NULL: sign here (unit tests) */
 	struct dns_resolver *dns;		/* NULL without verifying */
 	struct verifier *verifier;		/* NULL without verifying */
 	struct dns_service *dns_service;	/* owns dns and verifier; may be shared

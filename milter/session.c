@@ -508,6 +508,8 @@ static int make_signatures(struct message *m, char **values)
 		.canon_body = conf->canon_body,
 		.body_hash = body_hash,
 		.timestamp = time(NULL),
+		.sign_digest = m->rt->signer.client != NULL ? signer_sign_digest : NULL,
+		.sign_context = &m->rt->signer,
 	};
 	for (size_t i = 0; i < m->key_count; i++) {
 		if ((values[i] = sign_message(&req, m->keys[i], err, sizeof(err))) == NULL) {

@@ -34,6 +34,10 @@ void	proctitle_set(const char *title)
 	prctl(PR_SET_NAME, title, 0, 0, 0);
 	if (area == NULL || area_len < 2)
 		return;
+	size_t	n = strlen(title);
+
+	if (n > area_len - 1)
+		n = area_len - 1;
 	memset(area, 0, area_len);
-	strncpy(area, title, area_len - 1);
+	memcpy(area, title, n);
 }

@@ -700,7 +700,8 @@ generate_pair(struct token *tok, enum key_algorithm algorithm, CK_ATTRIBUTE *nam
 	CK_ATTRIBUTE privt[] = {
 		{ CKA_TOKEN, &yes, sizeof(yes) }, { CKA_PRIVATE, &yes, sizeof(yes) },
 		{ CKA_SENSITIVE, &yes, sizeof(yes) }, { CKA_EXTRACTABLE, &no, sizeof(no) },
-		{ CKA_SIGN, &yes, sizeof(yes) }, name[0], name[1],
+		{ CKA_SIGN, &yes, sizeof(yes) }, { CKA_DECRYPT, &no, sizeof(no) },
+		{ CKA_UNWRAP, &no, sizeof(no) }, name[0], name[1],
 	};
 	CK_ULONG npub = 7;
 	CK_RV rv;

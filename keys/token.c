@@ -155,7 +155,10 @@ module_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "PKCS11Module %s: out of memory", path);
 		return NULL;
 	}
-	if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	/* NODELETE: a module's atexit handlers and thread-local destructors (SoftHSM has
+	 * them, through OpenSSL) must find its code mapped at exit, after the last
+	 * token_close(). */
+	if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) == NULL) {
 		snprintf(err, errlen, "PKCS11Module %s: cannot load it: %s", path, dlerror());
 		goto fail;
 	}
@@ -594,10 +597,18 @@ token_key_protected(struct token *tok, unsigned long object, char *err, size_t e
 		snprintf(err, errlen, "the private key is CKA_EXTRACTABLE");
 		return 0;
 	}
-	if ((value = get_attr(tok, object, CKA_PRIVATE_EXPONENT, &len, &rv)) != NULL
-	    || (value = get_attr(tok, object, CKA_VALUE, &len, &rv)) != NULL) {
+	/* RSA's secret is CKA_PRIVATE_EXPONENT, an EdDSA key's CKA_VALUE. */
+	value = get_attr(tok, object, CKA_PRIVATE_EXPONENT, &len, &rv);
+	if (value == NULL && rv == CKR_ATTRIBUTE_TYPE_INVALID)
+		value = get_attr(tok, object, CKA_VALUE, &len, &rv);
+	if (value != NULL) {
 		OPENSSL_clear_free(value, len);
 		snprintf(err, errlen, "the token gave out the private key's value");
+		return 0;
+	}
+	if (rv != CKR_ATTRIBUTE_SENSITIVE) {
+		snprintf(err, errlen, "reading the private key's value failed with %s, not "
+		    "CKR_ATTRIBUTE_SENSITIVE", rv_name(rv));
 		return 0;
 	}
 	snprintf(err, errlen, "the token refuses to give out the private key (%s)",

@@ -151,6 +151,15 @@ static const struct conf_key conf_table[] = {
 	 "Primary DNS server for signet-keys publish (RFC 2136 update), IP[@PORT]; empty: none."},
 	{"UpdateKey", T_OPTIONAL, "", 0, 0, AT(update_key),
 	 "TSIG key for UpdateServer as ALGORITHM:NAME:SECRET (e.g. hmac-sha256:signet:BASE64)."},
+	/* Keys in a PKCS#11 token (signet-keys generate --token) */
+	{"PKCS11Module", T_OPTIONAL, "", 0, 0, AT(pkcs11_module),
+	 "PKCS#11 module (shared object, absolute path) of the token that holds keys made with\n"
+	 "signet-keys generate --token, e.g. /usr/lib/softhsm/libsofthsm2.so; empty: none."},
+	{"PKCS11Token", T_OPTIONAL, "", 0, 0, AT(pkcs11_token),
+	 "Label of that token."},
+	{"PKCS11PinFile", T_OPTIONAL, "", 0, 0, AT(pkcs11_pin_file),
+	 "File whose first line is the token's user PIN; mode 0600 or 0400, since a file that\n"
+	 "group or others may read is refused."},
 };
 
 #define CONF_KEY_COUNT (sizeof(conf_table) / sizeof(conf_table[0]))

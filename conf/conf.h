@@ -81,6 +81,11 @@ struct conf {
 	long	retire_grace;		/* seconds a retiring key stays published */
 	char   *update_server;		/* RFC 2136 primary, IP[@PORT]; empty: none */
 	char   *update_key;		/* TSIG ALGORITHM:NAME:BASE64SECRET */
+
+	/* keys in a PKCS#11 token */
+	char   *pkcs11_module;		/* empty: no token */
+	char   *pkcs11_token;		/* the token's label */
+	char   *pkcs11_pin_file;	/* its user PIN, first line */
 	char   *file;			/* the file this was read from */
 };
 

@@ -16,8 +16,9 @@
  *	    transition pending 2026-11-27T07:21:00Z
  *	    transition active 2026-11-27T08:02:13Z
  *	    dns-match 2026-11-27T07:40:02Z
+ *	    uri pkcs11:token=signet;id=example.com%2Fs1;object=example.com%2Fs1;type=private
  *
- *	algorithm and state appear once; the last transition must be to the current state.
+ *	uri is there only for a key on a PKCS#11 token; algorithm, state and uri appear once; the last transition must be to the current state.
  *	key->created is the first "pending" transition, key->since[STATE] the last
  *	transition to each state (0 when there is none).  dns-match, written by "signet-keys
  *	check", is the time the key's DNS record was first seen matching (0 when absent);
@@ -36,7 +37,7 @@
 #include "keys/keystore.h"
 #include "keys/keystore-meta.h"
 
-#define META_LINE_MAX	255	/* bytes in one .meta line, without its newline */
+#define META_LINE_MAX	(KEYSTORE_URI_MAX + 16)	/* bytes in one .meta line, without its newline */
 
 static int
 two_digits(const char *s, int *out)
@@ -147,6 +148,28 @@ meta_dns_match(struct meta_parse *mp, char **field, size_t n, struct keystore_ke
 	return 0;
 }
 
+/* The PKCS#11 URI of a token key; only its scheme is checked here (token.c reads it). */
+static int
+meta_uri(struct meta_parse *mp, char **field, size_t n, struct keystore_key *key,
+    struct keystore_error *err)
+{
+	if (n != 2 || strncmp(field[1], "pkcs11:", 7) != 0) {
+		keystore_error_set(err, "%s:%u: want \"uri pkcs11:...\"", mp->path, mp->lineno);
+		return -1;
+	}
+	if (key->uri[0] != '\0') {
+		keystore_error_set(err, "%s:%u: second uri line", mp->path, mp->lineno);
+		return -1;
+	}
+	if (strlen(field[1]) > KEYSTORE_URI_MAX) {
+		keystore_error_set(err, "%s:%u: uri longer than %d bytes", mp->path, mp->lineno,
+		    KEYSTORE_URI_MAX);
+		return -1;
+	}
+	snprintf(key->uri, sizeof(key->uri), "%s", field[1]);
+	return 0;
+}
+
 static int
 meta_line(struct meta_parse *mp, char *line, struct keystore_key *key,
     struct keystore_error *err)
@@ -160,6 +183,8 @@ meta_line(struct meta_parse *mp, char *line, struct keystore_key *key,
 		return meta_transition(mp, field, n, key, err);
 	if (strcmp(field[0], "dns-match") == 0)
 		return meta_dns_match(mp, field, n, key, err);
+	if (strcmp(field[0], "uri") == 0)
+		return meta_uri(mp, field, n, key, err);
 	if (strcmp(field[0], "algorithm") != 0 && strcmp(field[0], "state") != 0) {
 		keystore_error_set(err, "%s:%u: unknown name \"%s\"", mp->path, mp->lineno,
 		    field[0]);
@@ -235,6 +260,7 @@ keystore_meta_parse(const char *path, const char *text, size_t len, struct keyst
 
 	key->created = 0;
 	key->dns_match = 0;
+	key->uri[0] = '\0';
 	memset(key->since, 0, sizeof(key->since));
 	while (at < len) {
 		mp.lineno++;

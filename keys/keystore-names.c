@@ -133,3 +133,19 @@ keystore_selector_valid(const char *selector)
 	    domain_check(selector, len, DOMAIN_UNDERSCORE, NULL, 0) > 0;
 }
 
+
+int
+keystore_algorithm_bits(enum key_algorithm algorithm)
+{
+	switch (algorithm) {
+	case KEY_ALG_RSA_2048:
+		return 2048;
+	case KEY_ALG_RSA_3072:
+		return 3072;
+	case KEY_ALG_RSA_4096:
+		return 4096;
+	case KEY_ALG_ED25519:
+		break;
+	}
+	return 256;
+}

@@ -450,38 +450,43 @@ selector_taken(const char *ddir, const char *selector, struct keystore_error *er
 
 /* ---- creating keys and changing states --------------------------------------------- */
 
+/* The .key (pkey) or none (a token key, uri), then the .meta. */
 static int
 create_files(const char *dir, const char *domain, const char *selector,
-    enum key_algorithm algorithm, EVP_PKEY *pkey, time_t now, struct keystore_error *err)
+    enum key_algorithm algorithm, EVP_PKEY *pkey, const char *uri, time_t now,
+    struct keystore_error *err)
 {
 	struct content key = { .pkey = pkey }, meta = { 0 };
-	char name[KEYSTORE_SELECTOR_MAX + 8], text[256], when[32], path[PATH_MAX];
+	char name[KEYSTORE_SELECTOR_MAX + 8], text[KEYSTORE_URI_MAX + 256], when[32];
+	char path[PATH_MAX];
 
 	if (keystore_format_time(now, when, sizeof(when)) < 0) {
 		keystore_error_set(err, "cannot format the time %lld", (long long)now);
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%s.key", selector);
-	if (write_atomic(dir, domain, name, &key, MODE_KEY, 1, err) < 0)
+	if (uri == NULL && write_atomic(dir, domain, name, &key, MODE_KEY, 1, err) < 0)
 		return -1;
-	meta.len = (size_t)snprintf(text, sizeof(text), "algorithm %s\nstate %s\n"
-	    "transition %s %s\n", keystore_algorithm_name(algorithm),
-	    keystore_state_name(KEY_STATE_PENDING), keystore_state_name(KEY_STATE_PENDING),
-	    when);
+	meta.len = (size_t)snprintf(text, sizeof(text), "algorithm %s\n%s%s%sstate %s\n"
+	    "transition %s %s\n", keystore_algorithm_name(algorithm), uri ? "uri " : "",
+	    uri ? uri : "", uri ? "\n" : "", keystore_state_name(KEY_STATE_PENDING),
+	    keystore_state_name(KEY_STATE_PENDING), when);
 	meta.text = text;
 	snprintf(name, sizeof(name), "%s.meta", selector);
-	if (write_atomic(dir, domain, name, &meta, MODE_META, 0, err) < 0) {
+	/* A token key's .meta is its only file: link, so as not to replace another's. */
+	if (write_atomic(dir, domain, name, &meta, MODE_META, uri != NULL, err) < 0) {
 		snprintf(name, sizeof(name), "%s.key", selector);
-		if (file_path(path, sizeof(path), dir, domain, name, NULL) == 0)
+		if (uri == NULL && file_path(path, sizeof(path), dir, domain, name, NULL) == 0)
 			unlink(path);
 		return -1;
 	}
 	return 0;
 }
 
-int
-keystore_create(const char *dir, const char *domain, const char *selector,
-    enum key_algorithm algorithm, EVP_PKEY *pkey, time_t now, struct keystore_error *err)
+static int
+create_key(const char *dir, const char *domain, const char *selector,
+    enum key_algorithm algorithm, EVP_PKEY *pkey, const char *uri, time_t now,
+    struct keystore_error *err)
 {
 	char norm[KEYSTORE_DOMAIN_MAX + 1], ddir[PATH_MAX];
 	int taken;
@@ -498,7 +503,27 @@ keystore_create(const char *dir, const char *domain, const char *selector,
 		keystore_error_set(err, "selector %s exists already in %s", selector, ddir);
 		return -1;
 	}
-	return create_files(dir, norm, selector, algorithm, pkey, now, err);
+	return create_files(dir, norm, selector, algorithm, pkey, uri, now, err);
+}
+
+int
+keystore_create(const char *dir, const char *domain, const char *selector,
+    enum key_algorithm algorithm, EVP_PKEY *pkey, time_t now, struct keystore_error *err)
+{
+	return create_key(dir, domain, selector, algorithm, pkey, NULL, now, err);
+}
+
+int
+keystore_create_token(const char *dir, const char *domain, const char *selector,
+    enum key_algorithm algorithm, const char *uri, time_t now, struct keystore_error *err)
+{
+	if (strlen(uri) > KEYSTORE_URI_MAX || strncmp(uri, "pkcs11:", 7) != 0
+	    || strpbrk(uri, " \t\n") != NULL) {
+		keystore_error_set(err, "%s/%s: not a PKCS#11 URI of at most %d bytes without "
+		    "blanks", domain, selector, KEYSTORE_URI_MAX);
+		return -1;
+	}
+	return create_key(dir, domain, selector, algorithm, NULL, uri, now, err);
 }
 
 /* Copies the .meta text into out with its state line replaced by "state NEW"; out must

@@ -40,6 +40,11 @@ int	keystore_create(const char *dir, const char *domain, const char *selector,
 	    enum key_algorithm algorithm, EVP_PKEY *pkey, time_t now,
 	    struct keystore_error *err);
 
+/* The same for a key on a PKCS#11 token: only DIR/DOMAIN/SELECTOR.meta, with "uri URI". */
+int	keystore_create_token(const char *dir, const char *domain, const char *selector,
+	    enum key_algorithm algorithm, const char *uri, time_t now,
+	    struct keystore_error *err);
+
 /* Rewrites the key's .meta with the new state and one more transition line; fails if
  * the key is in that state already. */
 int	keystore_set_state(const char *dir, const char *domain, const char *selector,

@@ -10,9 +10,9 @@
  *	    const struct keystore_key **out, size_t max);
  * DESCRIPTION
  *	keystore_load() walks KEYSTORE/DOMAIN/SELECTOR.meta once.  Every .meta must parse
- *	cleanly and have its .key next to it, except that a retired key whose private key
- *	has been destroyed is skipped: removing the .key is how a key reaches the end of its
- *	life.  A .key without a .meta is ignored (signet-keys writes the .key first, so a
+ *	cleanly and have its .key next to it (a token key, whose .meta has a uri line,
+ *	must have none), except that a retired key whose private key has been destroyed is
+ *	skipped: removing the .key is how a key reaches the end of its life.  A .key without a .meta is ignored (signet-keys writes the .key first, so a
  *	load that races a "generate" must not fail).  Names starting with a dot are the
  *	writers' temporary files and are ignored too.
  *
@@ -56,6 +56,8 @@ struct keystore {
 	struct keystore_key *keys;
 	size_t	count;
 	size_t	alloc;
+	void	(*release)(void *);	/* keystore_set_release(): the token, once */
+	void   *release_arg;
 };
 
 /* ---- files ------------------------------------------------------------------------- */
@@ -183,22 +185,6 @@ keystore_no_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 static int
-key_bits_wanted(enum key_algorithm algorithm)
-{
-	switch (algorithm) {
-	case KEY_ALG_RSA_2048:
-		return 2048;
-	case KEY_ALG_RSA_3072:
-		return 3072;
-	case KEY_ALG_RSA_4096:
-		return 4096;
-	case KEY_ALG_ED25519:
-		break;
-	}
-	return 256;
-}
-
-static int
 check_key_type(EVP_PKEY *pkey, enum key_algorithm algorithm, const char *path,
     struct keystore_error *err)
 {
@@ -216,7 +202,7 @@ check_key_type(EVP_PKEY *pkey, enum key_algorithm algorithm, const char *path,
 		    keystore_algorithm_name(algorithm));
 		return -1;
 	}
-	if (bits != key_bits_wanted(algorithm)) {
+	if (bits != keystore_algorithm_bits(algorithm)) {
 		keystore_error_set(err, "%s: RSA key of %d bits, but the .meta says %s", path,
 		    bits, keystore_algorithm_name(algorithm));
 		return -1;
@@ -361,13 +347,23 @@ store_add(struct keystore *store, const struct keystore_key *key)
 	return 0;
 }
 
-/* Checks the .key next to a .meta; 1 when a retired key's .key is gone (skip it). */
+/* Checks the .key next to a .meta; 1 when a retired key's .key is gone (skip it).  A
+ * token key has no .key: keyload_private() finds its private half on the token. */
 static int
 scan_key_file(struct scan *sc, struct keystore_key *key, const char *name,
     const char *path)
 {
 	struct stat st;
 
+	if (key->uri[0] != '\0') {
+		if (fstatat(sc->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			keystore_error_set(sc->err, "%s/%s/%s.meta names a key on a PKCS#11 "
+			    "token, but %s exists too", sc->root, sc->domain, key->selector,
+			    path);
+			return -1;
+		}
+		return 0;
+	}
 	if (fstatat(sc->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT && key->state == KEY_STATE_RETIRED)
 			return 1;
@@ -565,6 +561,8 @@ keystore_free(struct keystore *store)
 		return;
 	for (i = 0; i < store->count; i++)
 		EVP_PKEY_free(store->keys[i].pkey);
+	if (store->release != NULL)
+		store->release(store->release_arg);
 	free(store->keys);
 	free(store);
 }
@@ -579,6 +577,19 @@ const struct keystore_key *
 keystore_key_at(const struct keystore *store, size_t index)
 {
 	return index < store->count ? &store->keys[index] : NULL;
+}
+
+struct keystore_key *
+keystore_key_edit(struct keystore *store, size_t index)
+{
+	return index < store->count ? &store->keys[index] : NULL;
+}
+
+void
+keystore_set_release(struct keystore *store, void (*release)(void *), void *arg)
+{
+	store->release = release;
+	store->release_arg = arg;
 }
 
 size_t

@@ -17,6 +17,14 @@
  *	    transition active 2026-11-27T08:02:13Z
  *	    dns-match 2026-11-27T07:40:02Z
  *
+ *	A key made on a PKCS#11 token (signet-keys generate --token) has no .key file; its
+ *	.meta names it by its PKCS#11 URI (RFC 7512) in a line
+ *
+ *	    uri pkcs11:token=signet;id=example.com%2Fs1;object=example.com%2Fs1;type=private
+ *
+ *	keystore_load() never opens the token: keyload_private() (keyload.c) resolves the
+ *	active token keys of a loaded store to their objects on the token.
+ *
  *	keystore_load() reads the whole tree once; with KEYSTORE_LOAD_PRIVATE it also parses
  *	the private key of every active key into an EVP_PKEY, so that signing never parses
  *	key material per message.  A loaded keystore is immutable: the daemon builds a new one
@@ -50,6 +58,9 @@ enum key_state {
 
 #define KEYSTORE_DOMAIN_MAX	253
 #define KEYSTORE_SELECTOR_MAX	63
+#define KEYSTORE_URI_MAX	1000	/* bytes of a token key's PKCS#11 URI */
+
+struct token;
 
 struct keystore_key {
 	char	domain[KEYSTORE_DOMAIN_MAX + 1];
@@ -61,6 +72,9 @@ struct keystore_key {
 	time_t	since[KEY_STATE_COUNT];	/* last transition to each state; 0: none */
 	time_t	dns_match;	/* first seen matching in DNS by signet-keys check; 0: not */
 	EVP_PKEY *pkey;		/* parsed private key: active keys, KEYSTORE_LOAD_PRIVATE only */
+	char	uri[KEYSTORE_URI_MAX + 1];	/* PKCS#11 URI of a token key; "": a file key */
+	struct token *token;	/* token keys, once keyload_private() found them: */
+	unsigned long token_object;	/* ... the private key's object handle there */
 };
 
 struct keystore_error {
@@ -80,6 +94,11 @@ void	keystore_free(struct keystore *store);
 size_t	keystore_count(const struct keystore *store);
 const struct keystore_key *keystore_key_at(const struct keystore *store, size_t index);
 
+/* For keyload.c only, before the store is shared: a key to complete with its token
+ * object, and what keystore_free() must call to release the token (once). */
+struct keystore_key *keystore_key_edit(struct keystore *store, size_t index);
+void	keystore_set_release(struct keystore *store, void (*release)(void *), void *arg);
+
 /* The active keys of a domain (case-insensitive, no trailing dot), at most max of them,
  * into out[]; returns how many there are in all.  The pointers live as long as store. */
 size_t	keystore_find_active(const struct keystore *store, const char *domain,
@@ -97,6 +116,8 @@ const struct keystore_key *keystore_find(const struct keystore *store, const cha
 /* Names: "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"; and "pending", "active", ... */
 const char *keystore_algorithm_name(enum key_algorithm algorithm);
 int	keystore_algorithm_parse(const char *name, enum key_algorithm *out);
+/* The key size of an algorithm in bits: the RSA modulus, 256 for Ed25519. */
+int	keystore_algorithm_bits(enum key_algorithm algorithm);
 const char *keystore_state_name(enum key_state state);
 int	keystore_state_parse(const char *name, enum key_state *out);
 

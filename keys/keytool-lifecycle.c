@@ -105,7 +105,6 @@ keytool_cmd_activate(struct keytool *kt)
 	const char *selector = kt->pos[2];
 	struct keystore_error err;
 	struct keystore_key key;
-	EVP_PKEY *pkey;
 	int rc;
 
 	if (keytool_domain(kt->pos[1], domain) != KEYTOOL_OK || keytool_lock(kt) != KEYTOOL_OK)
@@ -118,10 +117,8 @@ keytool_cmd_activate(struct keytool *kt)
 		return keytool_fail("%s._domainkey.%s is retired and may be gone from DNS: "
 		    "generate a new key instead", selector, domain);
 	/* The daemon refuses a whole keystore with one unreadable active key: check first. */
-	if ((pkey = keystore_read_private(kt->keystore, domain, selector, key.algorithm,
-	    &err)) == NULL)
-		return keytool_fail("%s", err.text);
-	EVP_PKEY_free(pkey);
+	if (keytool_check_private(kt, &key) != KEYTOOL_OK)
+		return KEYTOOL_FAIL;
 	if ((rc = activate_check(kt, &key)) != KEYTOOL_OK)
 		return rc;
 	if ((rc = keytool_activate_key(kt, domain, selector)) == KEYTOOL_OK)
@@ -181,30 +178,24 @@ keytool_cmd_retire(struct keytool *kt)
 
 /* ---- rotate ------------------------------------------------------------------------ */
 
-/* Generates a pending key of the algorithm with the default selector into sel[]. */
+/* Generates a pending key of the algorithm with the default selector into sel[]; on the
+ * token when on_token (the key it replaces is there, or --token). */
 static int
-new_pending(struct keytool *kt, const char *domain, enum key_algorithm algorithm, char *sel,
-    size_t size)
+new_pending(struct keytool *kt, const char *domain, enum key_algorithm algorithm,
+    int on_token, char *sel, size_t size)
 {
 	struct keystore_error err;
-	EVP_PKEY *pkey;
-	int rc;
 
 	if (keystore_default_selector(kt->keystore, domain, kt->now, sel, size, &err) < 0)
 		return keytool_fail("%s", err.text);
-	if ((pkey = keystore_generate(algorithm, &err)) == NULL)
-		return keytool_fail("%s", err.text);
-	rc = keystore_create(kt->keystore, domain, sel, algorithm, pkey, kt->now, &err);
-	EVP_PKEY_free(pkey);
-	if (rc < 0)
-		return keytool_fail("%s", err.text);
-	return KEYTOOL_OK;
+	return keytool_make_key(kt, domain, sel, algorithm, on_token || kt->on_token);
 }
 
-/* The algorithm of the next key: -a, else that of the domain's active key(s). */
+/* The algorithm of the next key: -a, else that of the domain's active key(s); *on_token
+ * when the active key of that family is on a token. */
 static int
 rotate_algorithm(struct keytool *kt, const struct keystore *store, const char *domain,
-    enum key_algorithm *out)
+    enum key_algorithm *out, int *on_token)
 {
 	const struct keystore_key *k, *active = NULL;
 	size_t first, n, i;
@@ -213,18 +204,24 @@ rotate_algorithm(struct keytool *kt, const struct keystore *store, const char *d
 		if (keystore_algorithm_parse(kt->algorithm, out) < 0)
 			return keytool_fail("unknown algorithm \"%s\" (rsa-2048, rsa-3072, "
 			    "rsa-4096, ed25519)", kt->algorithm);
-		return KEYTOOL_OK;
 	}
 	n = keytool_domain_keys(store, domain, &first);
 	for (i = first; i < first + n; i++) {
 		k = keystore_key_at(store, i);
 		if (k->state != KEY_STATE_ACTIVE)
 			continue;
+		if (kt->algorithm != NULL && !keytool_same_family(*out, k->algorithm))
+			continue;
+		*on_token |= k->uri[0] != '\0';
+		if (kt->algorithm != NULL)
+			continue;
 		if (active != NULL && !keytool_same_family(active->algorithm, k->algorithm))
 			return keytool_fail("%s signs with an RSA and an Ed25519 key: say which "
 			    "to rotate with -a", domain);
 		active = k;
 	}
+	if (kt->algorithm != NULL)
+		return KEYTOOL_OK;
 	if (active == NULL)
 		return keytool_fail("%s has no active key to rotate: use signet-keys generate",
 		    domain);
@@ -255,17 +252,17 @@ rotate_domain(struct keytool *kt, const char *domain)
 	const struct keystore_key *pending;
 	enum key_algorithm algorithm;
 	struct keystore *store;
-	int rc;
+	int rc, on_token = 0;
 
 	if ((store = keytool_load(kt)) == NULL)
 		return KEYTOOL_FAIL;
-	if ((rc = rotate_algorithm(kt, store, domain, &algorithm)) == KEYTOOL_OK
+	if ((rc = rotate_algorithm(kt, store, domain, &algorithm, &on_token)) == KEYTOOL_OK
 	    && (pending = family_pending(store, domain, algorithm)) != NULL)
 		rc = keytool_fail("%s._domainkey.%s is pending already: publish and activate it "
 		    "(signet-keys status %s)", pending->selector, domain, domain);
 	keystore_free(store);
-	if (rc != KEYTOOL_OK || (rc = new_pending(kt, domain, algorithm, sel, sizeof(sel)))
-	    != KEYTOOL_OK)
+	if (rc != KEYTOOL_OK || (rc = new_pending(kt, domain, algorithm, on_token, sel,
+	    sizeof(sel))) != KEYTOOL_OK)
 		return rc;
 	printf("%s\n", sel);
 	return KEYTOOL_OK;
@@ -376,7 +373,8 @@ auto_generate(struct keytool *kt, const struct keystore *store, const char *doma
 	    + kt->conf->rotate_interval)
 		return;
 	ar->did++;
-	if (new_pending(kt, domain, newest->algorithm, sel, sizeof(sel)) != KEYTOOL_OK) {
+	if (new_pending(kt, domain, newest->algorithm, newest->uri[0] != '\0', sel,
+	    sizeof(sel)) != KEYTOOL_OK) {
 		ar->failed = 1;
 		return;
 	}

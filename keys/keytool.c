@@ -26,6 +26,7 @@
 
 #include "keys/keystore-write.h"
 #include "keys/keytool.h"
+#include "keys/token.h"
 
 #define PIDFILE_MAX	32	/* bytes of a pid file worth reading */
 
@@ -138,6 +139,98 @@ keytool_domain_keys(const struct keystore *store, const char *domain, size_t *fi
 	return n;
 }
 
+/* ---- keys on a PKCS#11 token ------------------------------------------------------- */
+
+struct token *
+keytool_token(struct keytool *kt)
+{
+	char err[512];
+
+	if (kt->token == NULL && (kt->token = token_open(kt->conf, err, sizeof(err))) == NULL)
+		keytool_fail("%s", err);
+	return kt->token;
+}
+
+int
+keytool_make_key(struct keytool *kt, const char *domain, const char *selector,
+    enum key_algorithm algorithm, int on_token)
+{
+	char uri[KEYSTORE_URI_MAX + 1], why[512];
+	struct keystore_error err;
+	EVP_PKEY *pkey;
+	int rc;
+
+	if (on_token) {
+		if (keytool_token(kt) == NULL)
+			return KEYTOOL_FAIL;
+		if (token_generate(kt->token, algorithm, domain, selector, uri, sizeof(uri), why,
+		    sizeof(why)) < 0)
+			return keytool_fail("%s", why);
+		rc = keystore_create_token(kt->keystore, domain, selector, algorithm, uri,
+		    kt->now, &err);
+	} else {
+		if ((pkey = keystore_generate(algorithm, &err)) == NULL)
+			return keytool_fail("%s", err.text);
+		rc = keystore_create(kt->keystore, domain, selector, algorithm, pkey, kt->now,
+		    &err);
+		EVP_PKEY_free(pkey);
+	}
+	if (rc < 0)
+		return keytool_fail("%s", err.text);
+	return KEYTOOL_OK;
+}
+
+int
+keytool_check_private(struct keytool *kt, const struct keystore_key *key)
+{
+	struct keystore_error err;
+	unsigned long object;
+	EVP_PKEY *pkey;
+	char why[512];
+	int bits;
+
+	if (key->uri[0] != '\0') {
+		if (keytool_token(kt) == NULL)
+			return KEYTOOL_FAIL;
+		if (token_find_private(kt->token, key->uri, key->algorithm, &object, &bits, why,
+		    sizeof(why)) < 0)
+			return keytool_fail("%s", why);
+		return KEYTOOL_OK;
+	}
+	if ((pkey = keystore_read_private(kt->keystore, key->domain, key->selector,
+	    key->algorithm, &err)) == NULL)
+		return keytool_fail("%s", err.text);
+	EVP_PKEY_free(pkey);
+	return KEYTOOL_OK;
+}
+
+/* The public key: from the .key, or from the token for a key whose .meta has a uri. */
+static EVP_PKEY *
+public_key(struct keytool *kt, const char *domain, const char *selector,
+    enum key_algorithm algorithm)
+{
+	struct keystore_error err;
+	struct keystore_key key;
+	EVP_PKEY *pkey;
+	char why[512];
+
+	if (keystore_read_meta(kt->keystore, domain, selector, &key, NULL, NULL, &err) < 0) {
+		keytool_fail("%s", err.text);
+		return NULL;
+	}
+	if (key.uri[0] != '\0') {
+		if (keytool_token(kt) == NULL)
+			return NULL;
+		if ((pkey = token_public(kt->token, key.uri, algorithm, why, sizeof(why))) == NULL)
+			keytool_fail("%s", why);
+		return pkey;
+	}
+	if ((pkey = keystore_read_private(kt->keystore, domain, selector, algorithm,
+	    &err)) == NULL)
+		keytool_fail("%s", err.text);
+	return pkey;
+}
+
 char *
 keytool_record(struct keytool *kt, const char *domain, const char *selector,
     enum key_algorithm algorithm)
@@ -146,11 +239,8 @@ keytool_record(struct keytool *kt, const char *domain, const char *selector,
 	EVP_PKEY *pkey;
 	char *txt;
 
-	if ((pkey = keystore_read_private(kt->keystore, domain, selector, algorithm,
-	    &err)) == NULL) {
-		keytool_fail("%s", err.text);
+	if ((pkey = public_key(kt, domain, selector, algorithm)) == NULL)
 		return NULL;
-	}
 	txt = keystore_dns_txt(pkey, algorithm, &err);
 	EVP_PKEY_free(pkey);
 	if (txt == NULL)

@@ -47,6 +47,7 @@ struct keytool {
 	const char *signing_table;	/* --signing-table */
 	const char *opendkim_conf;	/* --conf */
 	int	force, automatic, long_format, help;
+	int	on_token;		/* --token */
 	unsigned given;			/* KEYTOOL_OPT_* bits seen */
 
 	/* set up by main() and the helpers */
@@ -54,6 +55,7 @@ struct keytool {
 	time_t	now;
 	int	lock_fd;		/* -1 until keytool_lock() */
 	struct keycheck *checker;	/* made on first use */
+	struct token *token;		/* opened on first use (keytool_token) */
 };
 
 #define KEYTOOL_OPT_S		0x001
@@ -63,6 +65,8 @@ struct keytool {
 #define KEYTOOL_OPT_AUTO	0x010
 #define KEYTOOL_OPT_LONG	0x020
 #define KEYTOOL_OPT_IMPORT	0x040	/* --key-table, --signing-table, --conf */
+#define KEYTOOL_OPT_TOKEN	0x080
+#define KEYTOOL_OPT_LAST	KEYTOOL_OPT_TOKEN
 
 int	keytool_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	keytool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -85,6 +89,17 @@ struct keystore *keytool_load(struct keytool *kt);
  * frees it.  NULL after reporting. */
 char	*keytool_record(struct keytool *kt, const char *domain, const char *selector,
 	    enum key_algorithm algorithm);
+
+/* The PKCS#11 token of the configuration, opened on first use; NULL after reporting. */
+struct token *keytool_token(struct keytool *kt);
+
+/* Makes a new pending key, in a file or (on_token) on the token, and records it. */
+int	keytool_make_key(struct keytool *kt, const char *domain, const char *selector,
+	    enum key_algorithm algorithm, int on_token);
+
+/* Checks that the private key of a key can be had (its file, or its object on the
+ * token), as the daemon will need it; KEYTOOL_OK or KEYTOOL_FAIL after reporting. */
+int	keytool_check_private(struct keytool *kt, const struct keystore_key *key);
 
 /* The DNS checker: --nameserver, else Nameservers, else /etc/resolv.conf; made on
  * first use.  NULL after reporting. */

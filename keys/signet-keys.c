@@ -2,11 +2,11 @@
  * NAME
  *	signet-keys - manage the DKIM keys in Signet's key store
  * SYNOPSIS
- *	signet-keys [-c FILE] [-k DIR] generate DOMAIN [-s SELECTOR] [-a ALGORITHM]
+ *	signet-keys [-c FILE] [-k DIR] generate DOMAIN [-s SELECTOR] [-a ALGORITHM] [--token]
  *	signet-keys [-c FILE] [-k DIR] dns DOMAIN [SELECTOR]
  *	signet-keys [-c FILE] [-k DIR] check DOMAIN [SELECTOR] [--nameserver IP[@PORT]]
  *	signet-keys [-c FILE] [-k DIR] activate DOMAIN SELECTOR [--force]
- *	signet-keys [-c FILE] [-k DIR] rotate DOMAIN [-a ALGORITHM] | rotate --auto
+ *	signet-keys [-c FILE] [-k DIR] rotate DOMAIN [-a ALGORITHM] [--token] | rotate --auto
  *	signet-keys [-c FILE] [-k DIR] retire DOMAIN SELECTOR [--force]
  *	signet-keys [-c FILE] [-k DIR] publish DOMAIN [SELECTOR]
  *	signet-keys [-c FILE] [-k DIR] list [-l] | status [DOMAIN]
@@ -41,6 +41,7 @@
 #include "keys/keystore.h"
 #include "keys/keystore-write.h"
 #include "keys/keytool.h"
+#include "keys/token.h"
 
 #ifndef KEYSTORE_DIR
 #define KEYSTORE_DIR "/var/lib/signet/keys"
@@ -54,10 +55,11 @@
 
 static const char usage_text[] =
     "usage: signet-keys [-c FILE] [-k DIR] generate DOMAIN [-s SELECTOR] [-a ALGORITHM]\n"
+    "           [--token]\n"
     "       signet-keys [-c FILE] [-k DIR] dns DOMAIN [SELECTOR]\n"
     "       signet-keys [-c FILE] [-k DIR] check DOMAIN [SELECTOR] [--nameserver IP[@PORT]]\n"
     "       signet-keys [-c FILE] [-k DIR] activate DOMAIN SELECTOR [--force]\n"
-    "       signet-keys [-c FILE] [-k DIR] rotate DOMAIN [-a ALGORITHM]\n"
+    "       signet-keys [-c FILE] [-k DIR] rotate DOMAIN [-a ALGORITHM] [--token]\n"
     "       signet-keys [-c FILE] [-k DIR] rotate --auto\n"
     "       signet-keys [-c FILE] [-k DIR] retire DOMAIN SELECTOR [--force]\n"
     "       signet-keys [-c FILE] [-k DIR] publish DOMAIN [SELECTOR]\n"
@@ -87,6 +89,8 @@ static const char usage_text[] =
     KEYSTORE_DIR ")\n"
     "  -s SELECTOR   selector of the new key (default sYYYYMM plus a letter)\n"
     "  -a ALGORITHM  rsa-2048 (default), rsa-3072, rsa-4096 or ed25519\n"
+    "  --token       make the key on the PKCS#11 token of PKCS11Module and PKCS11Token\n"
+    "                (rotate does so anyway when the active key is there)\n"
     "  --force       activate without a passing DNS check; retire the last active key\n"
     "  --nameserver IP[@PORT]  DNS server to ask (default: Nameservers, resolv.conf)\n";
 
@@ -150,6 +154,8 @@ flag_option(struct keytool *kt, const char *arg)
 		kt->automatic = 1, kt->given |= KEYTOOL_OPT_AUTO;
 	else if (strcmp(arg, "-l") == 0 || strcmp(arg, "--long") == 0)
 		kt->long_format = 1, kt->given |= KEYTOOL_OPT_LONG;
+	else if (strcmp(arg, "--token") == 0)
+		kt->on_token = 1, kt->given |= KEYTOOL_OPT_TOKEN;
 	else
 		return 0;
 	return 1;
@@ -292,8 +298,6 @@ cmd_generate(struct keytool *kt)
 	char domain[KEYSTORE_DOMAIN_MAX + 1], selector[KEYSTORE_SELECTOR_MAX + 1];
 	enum key_algorithm algorithm = KEY_ALG_RSA_2048;
 	struct keystore_error err;
-	EVP_PKEY *pkey;
-	int rc;
 
 	if (kt->algorithm != NULL && keystore_algorithm_parse(kt->algorithm, &algorithm) < 0)
 		return fail_usage("unknown algorithm", kt->algorithm);
@@ -312,12 +316,8 @@ cmd_generate(struct keytool *kt)
 	if (selector_exists(kt->keystore, domain, selector))
 		return keytool_fail("selector %s exists already in %s/%s", selector, kt->keystore,
 		    domain);
-	if ((pkey = keystore_generate(algorithm, &err)) == NULL)
-		return keytool_fail("%s", err.text);
-	rc = keystore_create(kt->keystore, domain, selector, algorithm, pkey, kt->now, &err);
-	EVP_PKEY_free(pkey);
-	if (rc < 0)
-		return keytool_fail("%s", err.text);
+	if (keytool_make_key(kt, domain, selector, algorithm, kt->on_token) != KEYTOOL_OK)
+		return KEYTOOL_FAIL;
 	printf("%s\n", selector);
 	return KEYTOOL_OK;
 }
@@ -358,7 +358,8 @@ dns_domain(struct keytool *kt, const char *domain)
 	return rc;
 }
 
-/* A retired key whose .key is gone has no record left to print, only the comments. */
+/* A retired key whose .key is gone has no record left to print, only the comments; a
+ * token key's record is read from the token. */
 static int
 dns_one(struct keytool *kt, const char *domain, const struct keystore_key *key)
 {
@@ -367,7 +368,7 @@ dns_one(struct keytool *kt, const char *domain, const struct keystore_key *key)
 	int rc = KEYTOOL_OK;
 
 	snprintf(path, sizeof(path), "%s/%s/%s.key", kt->keystore, domain, key->selector);
-	if (key->state != KEY_STATE_RETIRED || lstat(path, &st) == 0)
+	if (key->state != KEY_STATE_RETIRED || key->uri[0] != '\0' || lstat(path, &st) == 0)
 		rc = print_key_record(kt, domain, key->selector, key->algorithm);
 	if (rc == KEYTOOL_OK && key->state == KEY_STATE_RETIRED)
 		print_retired(domain, key->selector, key->algorithm);
@@ -410,6 +411,8 @@ cmd_list(struct keytool *kt)
 				    keytool_time(k->since[s], 0));
 		if (kt->long_format && k->dns_match != 0)
 			printf(" dns-match=%s", keytool_time(k->dns_match, 0));
+		if (kt->long_format && k->uri[0] != '\0')
+			printf(" token=%s", k->uri);
 		putchar('\n');
 	}
 	keystore_free(store);
@@ -426,11 +429,12 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "generate", 1, 1, KEYTOOL_OPT_S | KEYTOOL_OPT_A, cmd_generate },
+	{ "generate", 1, 1, KEYTOOL_OPT_S | KEYTOOL_OPT_A | KEYTOOL_OPT_TOKEN, cmd_generate },
 	{ "dns", 1, 2, 0, cmd_dns },
 	{ "check", 1, 2, KEYTOOL_OPT_NAMESERVER, keytool_cmd_check },
 	{ "activate", 2, 2, KEYTOOL_OPT_FORCE | KEYTOOL_OPT_NAMESERVER, keytool_cmd_activate },
-	{ "rotate", 0, 1, KEYTOOL_OPT_A | KEYTOOL_OPT_AUTO | KEYTOOL_OPT_NAMESERVER,
+	{ "rotate", 0, 1, KEYTOOL_OPT_A | KEYTOOL_OPT_AUTO | KEYTOOL_OPT_NAMESERVER |
+	    KEYTOOL_OPT_TOKEN,
 	    keytool_cmd_rotate },
 	{ "retire", 2, 2, KEYTOOL_OPT_FORCE, keytool_cmd_retire },
 	{ "publish", 1, 2, KEYTOOL_OPT_NAMESERVER, keytool_cmd_publish },
@@ -455,6 +459,8 @@ option_name(unsigned bit)
 		return "--auto";
 	case KEYTOOL_OPT_LONG:
 		return "-l";
+	case KEYTOOL_OPT_TOKEN:
+		return "--token";
 	}
 	return "--key-table, --signing-table and --conf";
 }
@@ -470,7 +476,7 @@ check_args(const struct keytool *kt, const struct command *c)
 		return fail_usage("missing arguments for", c->name);
 	if (kt->npos - 1 > c->max)
 		return fail_usage("too many arguments for", c->name);
-	for (bit = 1; bit <= KEYTOOL_OPT_IMPORT; bit <<= 1) {
+	for (bit = 1; bit <= KEYTOOL_OPT_LAST; bit <<= 1) {
 		if ((kt->given & bit) && !(c->options & bit)) {
 			snprintf(what, sizeof(what), "%s does not belong to", option_name(bit));
 			return fail_usage(what, c->name);
@@ -515,6 +521,7 @@ main(int argc, char **argv)
 		return fail_usage("empty keystore directory", NULL);
 	rc = run(&kt);
 	keycheck_free(kt.checker);
+	token_close(kt.token);
 	conf_free(kt.conf);
 	if (kt.lock_fd >= 0)
 		close(kt.lock_fd);

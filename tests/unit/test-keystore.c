@@ -431,7 +431,7 @@ test_load_names_corrupt_meta_lines(void)
 		  ": state is active but the last transition is to pending" },
 		{ "control_byte", "algorithm ed25519\r\nstate active\n", ":1: unexpected byte 0x0d" },
 	};
-	char *dir = make_store(), want[1024], longline[400];
+	char *dir = make_store(), want[1024], longline[KEYSTORE_URI_MAX + 100];
 	const char *e;
 	size_t i;
 
@@ -454,7 +454,7 @@ test_load_names_corrupt_meta_lines(void)
 	create(dir, "example.com", "x", KEY_ALG_ED25519);
 	put(dir, "example.com", "x.meta", longline, 0640);
 	e = load_error(dir, 0);
-	TAP_OK(strstr(e, "x.meta:1: line longer than 255 bytes") != NULL,
+	TAP_OK(strstr(e, "x.meta:1: line longer than 1016 bytes") != NULL,
 	    "corrupt_meta_long_line: %s", e);
 	remove_store(dir);
 }

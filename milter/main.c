@@ -25,7 +25,8 @@
  *	SIGHUP reloads the configuration and keystore: a new runtime is built beside the old
  *	and swapped in whole; messages in flight finish with the one they started with.  A
  *	configuration or keystore that does not load is refused with a log line and the old
- *	one keeps serving.  Socket, UserID and PidFile changes need a restart.
+ *	one keeps serving.  Socket, UserID, PidFile, SignerUserID and SignerTimeout
+ *	changes need a restart.
  *	SIGTERM stops accepting connections, tempfails new messages on open ones, lets those
  *	in flight finish (up to 60 seconds), then exits.
  * DIAGNOSTICS
@@ -256,9 +257,11 @@ static void reload(void)
 	}
 	if (old != NULL && (strcmp(conf->socket, old->conf->socket) != 0 ||
 	    strcmp(conf->user_id, old->conf->user_id) != 0 ||
-	    strcmp(conf->pid_file, old->conf->pid_file) != 0))
-		log_msg(LOG_LEVEL_WARNING, "reload: Socket, UserID and PidFile changes take effect "
-		    "only after a restart");
+	    strcmp(conf->pid_file, old->conf->pid_file) != 0 ||
+	    strcmp(conf->signer_user_id, old->conf->signer_user_id) != 0 ||
+	    conf->signer_timeout != old->conf->signer_timeout))
+		log_msg(LOG_LEVEL_WARNING, "reload: Socket, UserID, PidFile, SignerUserID and "
+		    "SignerTimeout changes take effect only after a restart");
 	if (!signer_keys(conf, 1, &keys, &ref)) {
 		log_msg(LOG_LEVEL_ERROR, "reload refused: the keystore did not load; the running "
 		    "configuration stays");

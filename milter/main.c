@@ -384,23 +384,23 @@ static int start(struct conf *conf, int signer_control, const struct options *op
 	char	err[512];
 
 	if (!open_socket(conf))
-		return 0;
+		goto fail;
 	/* After fork (its thread would not survive it), before privileges go (it may bind a
 	 * low port), after TCP_NODELAY (which looks for the only TCP listener). */
 	if (conf->metrics_listen[0] != '\0' && !metrics_start(conf->metrics_listen, err,
 	    sizeof(err))) {
 		log_msg(LOG_LEVEL_ERROR, "MetricsListen %s: %s", conf->metrics_listen, err);
-		return 0;
+		goto fail;
 	}
 	if (user_id != NULL && !drop_privileges(user_id))
-		return 0;
+		goto fail;
 	if (signer_control >= 0 && (signer = signer_client_new(signer_control,
 	    conf->signer_timeout, err, sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "signer: %s", err);
-		return 0;
+		goto fail;
 	}
 	if (!signer_keys(conf, 0, &keys, &ref))
-		return 0;
+		goto fail;
 	/* The resolver's threads do not survive fork(): build the services only now. */
 	if ((rt = runtime_build(conf, keys, err, sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "%s: %s", opt->conf_path, err);
@@ -416,6 +416,9 @@ static int start(struct conf *conf, int signer_control, const struct options *op
 		return 0;
 	}
 	return 1;
+fail:
+	conf_free(conf);	/* runtime_build() did not take it */
+	return 0;
 }
 
 int	main(int argc, char **argv)
@@ -504,6 +507,7 @@ int	main(int argc, char **argv)
 	proctitle_set("signet: milter");
 	if (!start(conf, signer_control, &opt, user_id)) {
 		pidfile_remove(pid_file);
+		free(user_id);
 		return 1;
 	}
 	log_msg(LOG_LEVEL_NOTICE, "signet %s listening on %s", PACKAGE_VERSION, socket_spec);

@@ -83,8 +83,8 @@ static int load_generation(struct signer_state *st, char *why, size_t whylen)
 	struct generation *g;
 
 	if (conf == NULL) {
-		snprintf(why, whylen, "%s", errors.first[0] ? errors.first : "signet.conf has "
-		    "errors");
+		snprintf(why, whylen, "%s (read by the signer process as uid %ld)",
+		    errors.first[0] ? errors.first : "signet.conf has errors", (long)geteuid());
 		return 0;
 	}
 	keys = keyload_private(conf, &kerr);

@@ -12,8 +12,24 @@
  *	stand after the colon (simple canonicalization needs the exact bytes), and inserted
  *	values are written verbatim.  An MTA that cannot do that drops the one space after
  *	the colon on the way in and adds one on the way out (DEPENDENCIES.md): this file
- *	puts it back and takes it off, so the rest of Signet sees one form only.  Steps
- *	Signet never uses (RCPT, DATA, unknown commands) are skipped.
+ *	puts it back and takes it off, so the rest of Signet sees one form only.
+ *
+ *	Signet takes the RCPT and DATA steps although it has nothing to do there, and
+ *	answers "continue" (issue 17).  Skipping them (SMFIP_NORCPT, SMFIP_NODATA) does not
+ *	stop the MTA from sending their macros: Postfix and Sendmail send an event's
+ *	SMFIC_MACRO frame even when the event itself is skipped, and that frame gets no
+ *	reply.  Postfix's smtpd flushes it alone when it hands the milter connection to
+ *	cleanup for the headers; Sendmail writes it alone.  The MTA's next write (the first
+ *	header) then waits, under Nagle's algorithm on the MTA's socket, for the TCP ACK of
+ *	that frame, which our kernel delays (~40 ms): through Postfix 3.7 over TCP, 74
+ *	messages/s instead of 123 (contrib/bench/RESULTS.md).  TCP_NODELAY on our side
+ *	cannot help; the held write is the MTA's.  With the steps taken, each macro frame
+ *	travels with its command and the reply carries the ACK.  Asking for an empty macro
+ *	list for those steps (smfi_setsymlist) is not enough on its own: Postfix treats an
+ *	empty list as "use main.cf's list" and sends the frame anyway; Sendmail honours it
+ *	and then sends no RCPT or DATA macro frame at all, one write less per message, so
+ *	Signet asks for that too.  Unknown commands stay skipped: Postfix sends no macros
+ *	for them by default, and a client sending them is rare.
  *
  *	Signet deliberately does NOT ask for "no reply" to header and body steps
  *	(SMFIP_NR_HDR, SMFIP_NR_BODY): then the MTA writes several small commands in a row
@@ -79,8 +95,8 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
     unsigned long *pf2, unsigned long *pf3)
 {
-	unsigned long wanted_steps = SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NODATA |
-	    SMFIP_NOUNKNOWN;
+	/* Not SMFIP_NORCPT or SMFIP_NODATA: see the top of this file. */
+	unsigned long wanted_steps = SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN;
 
 	(void)f2;
 	(void)f3;
@@ -90,6 +106,12 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_REJECT;
 	}
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	/* No macros for RCPT and DATA, where Signet reads none: an MTA that honours the
+	 * empty list (Sendmail) then writes each of those commands in one piece. */
+	if ((f0 & SMFIF_SETSYMLIST) != 0 &&
+	    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "") == MI_SUCCESS &&
+	    smfi_setsymlist(ctx, SMFIM_DATA, "") == MI_SUCCESS)
+		*pf0 |= SMFIF_SETSYMLIST;
 	*pf1 = f1 & wanted_steps;
 	*pf2 = 0;
 	*pf3 = 0;
@@ -187,6 +209,20 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return apply(ctx, c, &r);
 }
 
+/* RCPT and DATA are taken only so that the MTA waits for a reply (top of this file). */
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	(void)ctx;
+	(void)argv;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_data(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct connection *c = connection_of(ctx);
@@ -264,10 +300,13 @@ int	adapter_register(void)
 	static struct smfiDesc desc = {
 		.xxfi_name = "signet",
 		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+		    SMFIF_SETSYMLIST,
 		.xxfi_connect = cb_connect,
 		.xxfi_helo = cb_helo,
 		.xxfi_envfrom = cb_envfrom,
+		.xxfi_envrcpt = cb_envrcpt,
+		.xxfi_data = cb_data,
 		.xxfi_header = cb_header,
 		.xxfi_eoh = cb_eoh,
 		.xxfi_body = cb_body,

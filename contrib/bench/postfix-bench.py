@@ -1,0 +1,368 @@
+#!/usr/bin/python3
+"""
+NAME
+    postfix-bench.py - mail through a real Postfix: no milter, Signet, OpenDKIM (msg/s)
+
+SYNOPSIS
+    contrib/bench/postfix-bench.py [-n 500] [-c 4] [-s 4096] [--rounds 3]
+        [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
+
+DESCRIPTION
+    Starts, on loopback, in one temporary directory: an SMTP sink (tests/mta/smtpsink.py),
+    a private Postfix (postfix -c DIR, every service unchrooted, main.cf as in
+    tests/mta/run.sh with the milter lines of contrib/postfix/main.cf), and one smtpd
+    listener per set-up, each with its own smtpd_milters:
+
+      no milter;  each Signet on a unix socket and on an inet socket;
+      Debian's OpenDKIM on inet and unix (installed with apt-get when missing).
+
+    For each set-up in turn (the set-ups alternate within a round), the milter is started,
+    N messages of about S bytes are sent from 127.0.0.1 (InternalHosts: outbound, signed)
+    over C SMTP sessions at once, and the time from the first connection to the last
+    "250" after DATA is taken: Postfix runs the milter inside the SMTP transaction, so this
+    is the rate at which Postfix accepts mail with the milter attached.  Delivery to the
+    sink is held during the timed part (defer_transports = smtp) and done afterwards,
+    untimed; every message must then reach the sink with a DKIM-Signature (none for "no
+    milter"), or the set-up's figure is marked FAILED.
+
+    Prints msg/s per set-up and round, the median of the rounds, and for each Signet the
+    ratios inet/unix and Signet/no-milter.  Figures, not assertions.
+
+    --signet LABEL=BINARY[@VAR=VALUE] adds a Signet (repeatable; default: one, "signet",
+    the build at --builddir).  VAR=VALUE is put into that Signet's environment: a bench
+    build can select code variants that way.
+FILES
+    tests/mta/run.sh (the Postfix set-up this copies), contrib/bench/RESULTS.md
+"""
+import argparse
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
+DOMAIN = "out.signet.test"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_smtp(port, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                if s.recv(512).startswith(b"220"):
+                    s.sendall(b"QUIT\r\n")
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def wait_milter(spec, proc, seconds=10):
+    end = time.time() + seconds
+    while time.time() < end:
+        if proc.poll() is not None:
+            return False
+        try:
+            if spec.startswith("unix:"):
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(spec[5:])
+            else:
+                s = socket.create_connection(("127.0.0.1", int(spec[5:].split("@")[0])), 1)
+            s.close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Postfix:
+    """A private Postfix as in tests/mta/run.sh, one smtpd per set-up."""
+
+    def __init__(self, tmp, sink_port, listeners):
+        self.dir = os.path.join(tmp, "postfix")
+        self.etc = os.path.join(self.dir, "etc")
+        os.makedirs(self.etc)
+        os.makedirs(os.path.join(self.dir, "queue"))
+        os.makedirs(os.path.join(self.dir, "data"))
+        shutil.chown(os.path.join(self.dir, "data"), "postfix")
+        with open(os.path.join(TOP, "contrib", "postfix", "main.cf")) as f:
+            contrib = [l for l in f.read().splitlines()
+                       if l.startswith(("milter_protocol", "milter_mail_macros"))]
+        d = self.dir
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write("""# Written by contrib/bench/postfix-bench.py
+compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+myhostname = mta.signet.test
+mydomain = signet.test
+myorigin = $myhostname
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+local_transport = error:no local delivery here
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.1/32
+relay_domains = example.net
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+relayhost = [127.0.0.1]:{sink}
+smtp_host_lookup = native
+smtpd_peername_lookup = no
+smtputf8_enable = no
+biff = no
+defer_transports = smtp
+queue_run_delay = 1h
+milter_default_action = tempfail
+{contrib}
+""".format(d=d, sink=sink_port, contrib="\n".join(contrib)))
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write("# Written by contrib/bench/postfix-bench.py: no chroot\n")
+            for port, milter in listeners:
+                f.write("127.0.0.1:%d inet n - n - - smtpd\n  -o smtpd_milters=%s\n"
+                        % (port, milter))
+            with open(os.path.join(TOP, "tests", "mta", "postfix-services.cf")) as services:
+                f.write(services.read())
+        open(os.path.join(d, "maillog"), "w").close()
+        subprocess.run(["postfix", "-c", self.etc, "start"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for port, _ in listeners:
+            if not wait_smtp(port, 15):
+                sys.exit("Postfix does not answer on 127.0.0.1:%d" % port)
+
+    def flush(self):
+        subprocess.run(["postqueue", "-c", self.etc, "-f"], check=False)
+
+    def stop(self):
+        subprocess.run(["postfix", "-c", self.etc, "stop"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        time.sleep(1)
+
+
+def wait_delivered(sink_dir, n):
+    """The sink's messages once it has n (or after 120 s); then 1 s more for strays."""
+    end = time.time() + 120
+    while time.time() < end:
+        if len([f for f in os.listdir(sink_dir) if f.endswith(".eml")]) >= n:
+            time.sleep(1)
+            break
+        time.sleep(0.2)
+    return [f for f in os.listdir(sink_dir) if f.endswith(".eml")]
+
+
+def is_signed(path):
+    with open(path, "rb") as f:
+        head = f.read().split(b"\r\n\r\n", 1)[0]
+    return (b"\r\n" + head).find(b"\r\nDKIM-Signature:") >= 0 and b"d=" + DOMAIN.encode() in head
+
+
+def send_all(port, message, n, sessions):
+    """Sends n messages over `sessions` SMTP sessions at once; returns seconds or raises."""
+    per = [n // sessions + (1 if i < n % sessions else 0) for i in range(sessions)]
+    errors = []
+    barrier = threading.Barrier(sessions + 1)
+
+    def session(count):
+        try:
+            barrier.wait()
+            with smtplib.SMTP("127.0.0.1", port, source_address=("127.0.0.1", 0),
+                              timeout=120) as s:
+                s.ehlo("client.signet.test")
+                for _ in range(count):
+                    s.sendmail("alice@" + DOMAIN, ["bob@example.net"], message)
+        except Exception as e:   # noqa: BLE001 -- reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=session, args=(c,)) for c in per]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.monotonic()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    if errors:
+        raise RuntimeError("; ".join(errors[:3]))
+    return elapsed
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("-n", "--messages", type=int, default=500)
+    p.add_argument("-c", "--sessions", type=int, default=4)
+    p.add_argument("-s", "--size", type=int, default=4096)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--builddir", default=TOP)
+    p.add_argument("--signet", action="append", default=[])
+    p.add_argument("--no-opendkim", action="store_true")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root (a private Postfix needs it)")
+    if not args.no_opendkim and shutil.which("opendkim") is None:
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "opendkim"],
+                       check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    signets = []
+    for spec in args.signet or ["signet=" + os.path.join(args.builddir, "milter", "signet")]:
+        label, _, rest = spec.partition("=")
+        binary, _, env = rest.partition("@")
+        signets.append((label, binary, dict([env.split("=", 1)]) if env else {}))
+
+    tmp = tempfile.mkdtemp(prefix="signet-pfbench-")
+    os.chmod(tmp, 0o755)     # Postfix's daemons run as user postfix
+    keys = os.path.join(tmp, "keys")
+    keys_tool = os.path.join(args.builddir, "keys", "signet-keys")
+    sel = subprocess.run([keys_tool, "-k", keys, "generate", DOMAIN, "-s", "rsa1"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([keys_tool, "-k", keys, "activate", DOMAIN, sel, "--force"],
+                   capture_output=True, check=True)
+
+    line = "The quick brown fox jumps over the lazy dog, again and again and again.\r\n"
+    head = ("From: Alice <alice@%s>\r\nTo: Bob <bob@example.net>\r\nSubject: bench\r\n"
+            "Date: Fri, 27 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench@%s>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+            % (DOMAIN, DOMAIN))
+    message = head + line * max(1, (args.size - len(head)) // len(line))
+
+    sink_dir = os.path.join(tmp, "sink")
+    os.makedirs(sink_dir)
+    sink = subprocess.Popen([sys.executable, os.path.join(TOP, "tests", "mta", "smtpsink.py"),
+                             sink_dir, os.path.join(tmp, "sink.port")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        if os.path.exists(os.path.join(tmp, "sink.port")):
+            break
+        time.sleep(0.1)
+    sink_port = int(open(os.path.join(tmp, "sink.port")).read())
+
+    # (label, command or None, environment, socket for the milter, socket for Postfix)
+    setups = [("no milter", None, None, None, None)]
+
+    def signet_setup(label, binary, env, kind):
+        name = "%s-%s" % (label, kind)
+        if kind == "unix":
+            spec = "unix:%s/%s.sock" % (tmp, name)
+            pf = spec
+        else:
+            port = free_port()
+            spec, pf = "inet:%d@127.0.0.1" % port, "inet:127.0.0.1:%d" % port
+        conf = os.path.join(tmp, name + ".conf")
+        with open(conf, "w") as f:
+            f.write("Socket %s\nSocketMode 0666\nKeystore %s\nInternalHosts 127.0.0.1\n"
+                    "LogLevel warning\n" % (spec, keys))
+        setups.append(("%s %s" % (label, kind), [binary, "-c", conf, "-f"], env, spec, pf))
+
+    for label, binary, env in signets:
+        for kind in ("unix", "inet"):
+            signet_setup(label, binary, env, kind)
+    if not args.no_opendkim:
+        for kind in ("unix", "inet"):
+            if kind == "unix":
+                spec = "local:%s/opendkim.sock" % tmp
+                pf, wait = "unix:%s/opendkim.sock" % tmp, "unix:%s/opendkim.sock" % tmp
+            else:
+                port = free_port()
+                spec = "inet:%d@127.0.0.1" % port
+                pf, wait = "inet:127.0.0.1:%d" % port, spec
+            conf = os.path.join(tmp, "opendkim-%s.conf" % kind)
+            with open(conf, "w") as f:
+                f.write("Syslog no\nMode sv\nDomain %s\nSelector %s\nKeyFile %s/%s/%s.key\n"
+                        "Socket %s\nUMask 000\nInternalHosts 127.0.0.1\n"
+                        "Canonicalization relaxed/relaxed\nRequireSafeKeys no\nUserID root\n"
+                        % (DOMAIN, sel, keys, DOMAIN, sel, spec))
+            setups.append(("opendkim " + kind, ["opendkim", "-f", "-x", conf], {}, wait, pf))
+
+    listeners = []
+    for s in setups:
+        listeners.append((free_port(), s[4] or ""))
+    postfix = Postfix(tmp, sink_port, listeners)
+
+    results = {s[0]: [] for s in setups}
+    running = []
+    send_all(listeners[0][0], message, 40, args.sessions)    # warm-up, untimed
+    postfix.flush()
+    wait_delivered(sink_dir, 40)
+    try:
+        for rnd in range(1, args.rounds + 1):
+            for (label, cmd, env, spec, _), (port, _) in zip(setups, listeners):
+                proc = None
+                if cmd:
+                    log = open(os.path.join(tmp, label.replace(" ", "-") + ".log"), "a")
+                    proc = subprocess.Popen(cmd, env=dict(os.environ, **env), stdout=log,
+                                            stderr=log)
+                    running.append(proc)
+                    if not wait_milter(spec, proc):
+                        sys.exit("%s did not start (log in %s)" % (label, log.name))
+                for f in os.listdir(sink_dir):
+                    os.unlink(os.path.join(sink_dir, f))
+                status = ""
+                try:
+                    secs = send_all(port, message, args.messages, args.sessions)
+                    rate = args.messages / secs
+                except RuntimeError as e:
+                    rate, status = 0.0, " FAILED: " + str(e)
+                if proc:
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait()
+                    running.remove(proc)
+                postfix.flush()
+                got = wait_delivered(sink_dir, args.messages)
+                signed = sum(1 for f in got if is_signed(os.path.join(sink_dir, f)))
+                want = 0 if cmd is None else args.messages
+                if len(got) != args.messages or signed != want:
+                    status += " FAILED: %d delivered, %d signed, want %d and %d" % (
+                        len(got), signed, args.messages, want)
+                    rate = 0.0
+                results[label].append(rate)
+                print("round %d  %-22s %7.1f msg/s%s" % (rnd, label, rate, status), flush=True)
+    finally:
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+        postfix.stop()
+        sink.terminate()
+        sink.wait()
+
+    load = open("/proc/loadavg").read().split()[:3]
+    print()
+    print("%d messages of %d bytes over %d SMTP sessions, median of %d rounds "
+          "(load average at the end: %s)" % (args.messages, len(message), args.sessions,
+                                             args.rounds, " ".join(load)))
+    print()
+    print("| set-up | msg/s (median) | rounds |")
+    print("|---|---:|---|")
+    med = {}
+    for label in results:
+        med[label] = statistics.median(results[label])
+        print("| %s | %.0f | %s |" % (label, med[label],
+                                       ", ".join("%.0f" % r for r in results[label])))
+    print()
+    base = med["no milter"]
+    for label, _, _ in signets + ([] if args.no_opendkim else [("opendkim", None, None)]):
+        u, i = med["%s unix" % label], med["%s inet" % label]
+        print("%s: inet/unix %.2f; unix/no-milter %.2f; inet/no-milter %.2f"
+              % (label, i / u if u else 0, u / base if base else 0, i / base if base else 0))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

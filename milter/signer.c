@@ -468,6 +468,26 @@ static void worker_main(int *fds, size_t n, const char *conf_path)
 	_exit(0);
 }
 
+/* Hands a signer's channels and its pid to the milter (what signerclient.c reads). */
+int	signer_send_channels(int control, const int fds[SIGNER_CHANNELS], pid_t pid)
+{
+	char	payload[8] = "SIGNER";
+	char	cbuf[CMSG_SPACE(sizeof(int) * SIGNER_CHANNELS)];
+	struct iovec iov = {payload, sizeof(payload)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	    .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * SIGNER_CHANNELS);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * SIGNER_CHANNELS);
+	memcpy(payload + 4, &(uint32_t){(uint32_t)pid}, 4);
+	return sendmsg(control, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(payload);
+}
+
 /* Starts a signer; its channels go to the milter.  The pid, or -1 (the milter is gone or
  * the system is out of resources). */
 static pid_t start_worker(int control, const char *conf_path)
@@ -490,21 +510,7 @@ static pid_t start_worker(int control, const char *conf_path)
 		log_resume();
 		worker_main(ours, SIGNER_CHANNELS, conf_path);
 	}
-	char	payload[8] = "SIGNER";
-	char	cbuf[CMSG_SPACE(sizeof(theirs))];
-	struct iovec iov = {payload, sizeof(payload)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-	    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c;
-
-	memset(cbuf, 0, sizeof(cbuf));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(theirs));
-	memcpy(CMSG_DATA(c), theirs, sizeof(theirs));
-	memcpy(payload + 4, &(uint32_t){(uint32_t)pid}, 4);
-	if (sendmsg(control, &msg, MSG_NOSIGNAL) < 0) {
+	if (!signer_send_channels(control, theirs, pid)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		pid = -1;

@@ -22,12 +22,17 @@
 #define SIGNET_SIGNER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "conf/conf.h"
 
 #define SIGNER_CHANNELS	4	/* channels per signer life: requests at once */
 
 int	signer_spawn(const char *conf_path, const struct conf *conf, char *err, size_t errlen);
+
+/* The keeper's message to the milter: a signer's channels (SCM_RIGHTS) and its pid;
+ * 1 when sent.  The unit test plays the keeper with it. */
+int	signer_send_channels(int control, const int fds[SIGNER_CHANNELS], pid_t pid);
 
 /* The signer's state, and one channel's loop (returns at end of file). */
 struct signer_state;

@@ -459,27 +459,6 @@ test_signer_side(void)
 
 /* ---- the client's side --------------------------------------------------------------- */
 
-/* What the keeper does: hands a set of channels to the milter, with the signer's pid. */
-static int
-send_set(int control, const int fds[SIGNER_CHANNELS], uint32_t pid)
-{
-	char	payload[8] = "SIGNER";
-	char	cbuf[CMSG_SPACE(sizeof(int) * SIGNER_CHANNELS)];
-	struct iovec iov = {payload, sizeof(payload)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-	    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c;
-
-	memset(cbuf, 0, sizeof(cbuf));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * SIGNER_CHANNELS);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * SIGNER_CHANNELS);
-	memcpy(payload + 4, &pid, 4);
-	return sendmsg(control, &msg, 0) == (ssize_t)sizeof(payload);
-}
-
 /* A set of channels: ours[] go to the client, theirs[] are the signer's ends. */
 static int
 make_set(int ours[SIGNER_CHANNELS], int theirs[SIGNER_CHANNELS])
@@ -561,7 +540,7 @@ test_client_side(void)
 		served[i] = (struct served){st, theirs[i]};
 		pthread_create(&tids[i], NULL, serve, &served[i]);
 	}
-	send_set(control[1], ours, 4242);
+	signer_send_channels(control[1], ours, 4242);
 	for (int i = 0; i < SIGNER_CHANNELS; i++)
 		close(ours[i]);
 	client = signer_client_new(control[0], 1, err, sizeof(err));
@@ -596,7 +575,7 @@ test_client_side(void)
 		ssize_t	n;
 
 		make_set(hung_ours, hung_theirs);
-		send_set(control[1], hung_ours, 5151);
+		signer_send_channels(control[1], hung_ours, 5151);
 		for (int i = 0; i < SIGNER_CHANNELS; i++)
 			close(hung_ours[i]);
 		/* The client reads a new set only when it finds the current one dead: kill
@@ -627,7 +606,7 @@ test_client_side(void)
 		pthread_t lt_tids[SIGNER_CHANNELS];
 
 		make_set(lo, lt);
-		send_set(control[1], lo, 6000 + mode);
+		signer_send_channels(control[1], lo, 6000 + mode);
 		for (int i = 0; i < SIGNER_CHANNELS; i++) {
 			close(lo[i]);
 			liars[i] = (struct liar){lt[i], mode};
@@ -652,7 +631,7 @@ test_client_side(void)
 		int	o[SIGNER_CHANNELS], t[SIGNER_CHANNELS];
 
 		make_set(o, t);
-		send_set(control[1], o, 7000);
+		signer_send_channels(control[1], o, 7000);
 		for (int i = 0; i < SIGNER_CHANNELS; i++) {
 			close(o[i]);
 			served[i] = (struct served){st, t[i]};

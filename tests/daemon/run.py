@@ -237,6 +237,18 @@ def test_unix_socket_and_user(tmp):
             s.connect("127.0.0.1", helo="mta.example")
             r = s.message(message("a.example"), "x@a.example", ["r@example.net"])
             tap(signed_selectors(r) == ["sa"], "signs_over_the_unix_socket", r)
+            # No reply to the steps that only ever continue (a stray reply would
+            # desynchronise the second message); MAIL, RCPT, EOH and EOM are answered.
+            silent = (milterclient.SMFIP_NR_CONN | milterclient.SMFIP_NR_HELO |
+                      milterclient.SMFIP_NR_DATA | milterclient.SMFIP_NR_HDR |
+                      milterclient.SMFIP_NR_BODY)
+            answered = (milterclient.SMFIP_NR_MAIL | milterclient.SMFIP_NR_RCPT |
+                        milterclient.SMFIP_NR_EOH)
+            r2 = s.message(message("a.example"), "x@a.example", ["r@example.net"])
+            tap(s.protocol & silent == silent and s.protocol & answered == 0
+                and signed_selectors(r2) == ["sa"],
+                "unix_socket_asks_no_reply_for_steps_that_only_continue",
+                "protocol 0x%x, %r" % (s.protocol, r2))
         if os.getuid() == 0:
             uid = None
             with open("/proc/%d/status" % d.proc.pid) as f:

@@ -12,7 +12,7 @@
 #	  out.signet.test (RSA and Ed25519), a key of a foreign sender sender.test, and
 #	  SPF ("v=spf1 ip4:127.0.0.2 -all") and DMARC (p=reject) records for sender.test;
 #	- milter/signet -f on a loopback port, InternalHosts 127.0.0.1 only, asking only
-#	  that NSD;
+#	  that NSD; and a second one, configured alike, on a unix socket;
 #	- smtpsink.py, an SMTP server that writes each message it receives to a file: the
 #	  MTAs' relay host;
 #	- a private Postfix (postfix -c DIR start: its own main.cf and master.cf, queue,
@@ -42,7 +42,9 @@
 #	  milterrelay.py in front of Signet's inet socket: every milter command is
 #	  answered before the MTA sends the next one (a macro frame may precede its
 #	  command; ABORT needs no reply), else the MTA's next write waits for our delayed
-#	  ACK under Nagle (issue 17: Postfix sends the macros of events a milter skips).
+#	  ACK under Nagle (issue 17: Postfix sends the macros of events a milter skips);
+#	  two messages through a listener whose milter is the Signet on the unix socket,
+#	  where Signet asks for no reply to the steps that only continue: both signed.
 #
 #	A missing tool or MTA is a failure with the reason, never a skip.  Each case prints,
 #	when it fails, what it got and what it wanted and the logs written meanwhile.
@@ -81,9 +83,13 @@ chmod 755 "$TMP"
 . "$LIB/tap.sh"
 
 SIGNET_PID='' SINK_PID='' SENDMAIL_PID='' POSTFIX_UP='' DNS_PORT='' RELAY_PID=''
-SIGNET_PORT='' SINK_PORT='' RELAY_PORT=''
+SIGNET_UNIX_PID='' SIGNET_PORT='' SINK_PORT='' RELAY_PORT=''
+# Sendmail refuses a milter socket below a world-writable directory such as /tmp.
+SOCK_DIR=$(mktemp -d /run/signet-mta.XXXXXX) && chmod 755 "$SOCK_DIR" || exit 99
+SIGNET_SOCK=$SOCK_DIR/signet.sock
 PF_DIR=$TMP/postfix SM_DIR=$TMP/sendmail SINK_DIR=$TMP/sink
-PF_SMTP_PORT='' PF_SUBMIT_PORT='' PF_RELAYED_PORT='' SM_PORT='' SM_RELAYED_PORT=''
+PF_SMTP_PORT='' PF_SUBMIT_PORT='' PF_RELAYED_PORT='' PF_UNIX_PORT='' SM_PORT=''
+SM_RELAYED_PORT='' SM_UNIX_PORT=''
 declare -A LOGS LOGOFF
 cleanup() {
 	if [ -n "$POSTFIX_UP" ]; then
@@ -103,12 +109,13 @@ cleanup() {
 	local pid
 	# Sendmail's pid file, in case the process we started is not Sendmail itself.
 	[ -s "$SM_DIR/sendmail.pid" ] && kill "$(head -n 1 "$SM_DIR/sendmail.pid")" 2>/dev/null
-	for pid in "$SENDMAIL_PID" "$SIGNET_PID" "$SINK_PID" "$RELAY_PID"; do
+	for pid in "$SENDMAIL_PID" "$SIGNET_PID" "$SIGNET_UNIX_PID" "$SINK_PID" "$RELAY_PID"; do
 		[ -n "$pid" ] || continue
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	dns_stop
+	rm -rf "$SOCK_DIR"
 	if [ -n "${SIGNET_TEST_KEEP:-}" ]; then
 		echo "# kept $TMP"
 	else
@@ -278,37 +285,64 @@ setup_dns() {
 	esac
 }
 
-setup_signet() {
-	SIGNET_PORT=$(free_port)
-	cat > "$TMP/signet.conf" <<EOF
+# start_signet NAME SOCKET [CONFIG LINES]: one Signet with the test's configuration on
+# SOCKET; sets STARTED_PID once it accepts connections.
+start_signet() {
+	local name=$1 spec=$2 _
+	cat > "$TMP/$name.conf" <<EOF
 # Written by tests/mta/run.sh
-Socket inet:$SIGNET_PORT@127.0.0.1
+Socket $spec
 Mode sv
 AuthservID $AUTHSERV
 Keystore $TMP/keys
 InternalHosts 127.0.0.1
 Nameservers 127.0.0.1@$DNS_PORT
 LogLevel debug
+${3:-}
 EOF
-	LOGS[signet]=$TMP/signet.log
-	"$SIGNET" -c "$TMP/signet.conf" -f >"$TMP/signet.log" 2>&1 &
-	SIGNET_PID=$!
-	local _
+	LOGS[$name]=$TMP/$name.log
+	"$SIGNET" -c "$TMP/$name.conf" -f >"$TMP/$name.log" 2>&1 &
+	STARTED_PID=$!
 	for _ in $(seq 1 100); do
-		if ! kill -0 "$SIGNET_PID" 2>/dev/null; then
-			wait "$SIGNET_PID"
-			err "signet exited with status $? at start-up:" "$(tail -n 20 "$TMP/signet.log")"
-			SIGNET_PID=
+		if ! kill -0 "$STARTED_PID" 2>/dev/null; then
+			wait "$STARTED_PID"
+			err "$name exited with status $? at start-up:" "$(tail -n 20 "$TMP/$name.log")"
+			STARTED_PID=
 			return 1
 		fi
-		if "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $SIGNET_PORT), 1).close()" \
-		    2>/dev/null; then
+		if "$PY" - "$spec" 2>/dev/null <<'EOF'
+import socket, sys
+spec = sys.argv[1]
+if spec.startswith("unix:"):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(1)
+    s.connect(spec[5:])
+else:
+    port, host = spec[5:].split("@")
+    socket.create_connection((host, int(port)), 1).close()
+EOF
+		then
 			return 0
 		fi
 		sleep 0.1
 	done
-	err "signet does not listen on 127.0.0.1:$SIGNET_PORT after 10 s:" "$(tail -n 20 "$TMP/signet.log")"
+	err "$name does not listen on $spec after 10 s:" "$(tail -n 20 "$TMP/$name.log")"
 	return 1
+}
+
+setup_signet() {
+	SIGNET_PORT=$(free_port)
+	start_signet signet "inet:$SIGNET_PORT@127.0.0.1"
+	SIGNET_PID=$STARTED_PID
+	[ -n "$SIGNET_PID" ]
+}
+
+# A second Signet on a unix socket: there it asks for no reply to the steps that only
+# continue (milter/adapter.c), which each MTA must honour.
+setup_signet_unix() {
+	start_signet signet-unix "unix:$SIGNET_SOCK" "SocketMode 0666"
+	SIGNET_UNIX_PID=$STARTED_PID
+	[ -n "$SIGNET_UNIX_PID" ]
 }
 
 # port_from FILE: the port a helper writes to FILE once it listens (5 s at most).
@@ -365,6 +399,11 @@ setup_postfix() {
 	while [ "$PF_RELAYED_PORT" = "$PF_SMTP_PORT" ] || [ "$PF_RELAYED_PORT" = "$PF_SUBMIT_PORT" ]; do
 		PF_RELAYED_PORT=$(free_port)
 	done
+	PF_UNIX_PORT=$(free_port)
+	while [ "$PF_UNIX_PORT" = "$PF_SMTP_PORT" ] || [ "$PF_UNIX_PORT" = "$PF_SUBMIT_PORT" ] ||
+	    [ "$PF_UNIX_PORT" = "$PF_RELAYED_PORT" ]; do
+		PF_UNIX_PORT=$(free_port)
+	done
 	{
 		cat <<EOF
 # Written by tests/mta/run.sh: a private Postfix on loopback ports.
@@ -415,6 +454,9 @@ EOF
 127.0.0.1:$PF_RELAYED_PORT inet n - n - - smtpd
   -o syslog_name=postfix/relayed
   -o smtpd_milters=inet:127.0.0.1:$RELAY_PORT
+127.0.0.1:$PF_UNIX_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/unix-milter
+  -o smtpd_milters=unix:$SIGNET_SOCK
 EOF
 	cat "$here/postfix-services.cf" >> "$etc/master.cf"
 	cat > "$etc/sasl/smtpd.conf" <<EOF
@@ -439,7 +481,7 @@ EOF
 	fi
 	POSTFIX_UP=1
 	if ! wait_smtp "$PF_SMTP_PORT" 15 || ! wait_smtp "$PF_SUBMIT_PORT" 5 ||
-	    ! wait_smtp "$PF_RELAYED_PORT" 5; then
+	    ! wait_smtp "$PF_RELAYED_PORT" 5 || ! wait_smtp "$PF_UNIX_PORT" 5; then
 		err "Postfix does not answer on 127.0.0.1:$PF_SMTP_PORT, :$PF_SUBMIT_PORT and :$PF_RELAYED_PORT:" \
 		    "$(tail -n 20 "$PF_DIR/maillog")"
 		return 1
@@ -500,6 +542,10 @@ setup_sendmail() {
 	SM_PORT=$(free_port)
 	SM_RELAYED_PORT=$(free_port)
 	while [ "$SM_RELAYED_PORT" = "$SM_PORT" ]; do SM_RELAYED_PORT=$(free_port); done
+	SM_UNIX_PORT=$(free_port)
+	while [ "$SM_UNIX_PORT" = "$SM_PORT" ] || [ "$SM_UNIX_PORT" = "$SM_RELAYED_PORT" ]; do
+		SM_UNIX_PORT=$(free_port)
+	done
 	printf 'hosts files\naliases files\n' > "$SM_DIR/service.switch"
 	# Cyrus SASL looks for Sendmail.conf in /usr/lib/sasl2 (among system paths); in
 	# Sendmail's mount namespace that directory is $SM_DIR/sasl.
@@ -550,6 +596,8 @@ EOF
 		cat <<EOF
 MAIL_FILTER(\`relayed', \`S=inet:$RELAY_PORT@127.0.0.1, F=T, T=S:30s;R:60s;E:5m')dnl
 DAEMON_OPTIONS(\`Family=inet, Name=MTA-relayed, Port=$SM_RELAYED_PORT, Addr=127.0.0.1, I=relayed')dnl
+MAIL_FILTER(\`signetunix', \`S=unix:$SIGNET_SOCK, F=T, T=S:30s;R:60s;E:5m')dnl
+DAEMON_OPTIONS(\`Family=inet, Name=MTA-unix, Port=$SM_UNIX_PORT, Addr=127.0.0.1, I=signetunix')dnl
 EOF
 		printf "MAILER(\`smtp')dnl\n"
 	} > "$SM_DIR/sendmail.mc"
@@ -569,7 +617,8 @@ EOF
 	sendmail_ns -C "$SM_DIR/sendmail.cf" -bD -X "$SM_DIR/traffic.log" \
 	    >"$SM_DIR/sendmail.out" 2>&1 </dev/null &
 	SENDMAIL_PID=$!
-	if ! wait_smtp "$SM_PORT" 20 || ! wait_smtp "$SM_RELAYED_PORT" 5; then
+	if ! wait_smtp "$SM_PORT" 20 || ! wait_smtp "$SM_RELAYED_PORT" 5 ||
+	    ! wait_smtp "$SM_UNIX_PORT" 5; then
 		err "Sendmail does not answer on 127.0.0.1:$SM_PORT after 20 s:" \
 		    "$(tail -n 20 "$SM_DIR/sendmail.out")"
 		return 1
@@ -699,6 +748,22 @@ case_internal() {	# NAME PORT [FAILED_SETUP]
 	message "$CASE_DIR/msg" "$OUR" "$tag"
 	submit "$2" 127.0.0.1 "alice@$OUR" "$CASE_DIR/msg" &&
 	    delivered "$tag" && expect_our_signatures "$DELIVERED"
+	finish
+}
+
+# Over Signet's unix socket, where it asks for no reply to header, body, connect, HELO
+# and DATA steps: two sessions of one message each, both signed and verified (a reply
+# the MTA does not expect, or one it waits for in vain, would fail or hang them).
+case_unix_socket() {	# NAME PORT [FAILED_SETUP]
+	begin "$1_over_a_unix_socket_steps_without_replies_stay_in_step_and_sign" || return
+	set_up "${3:-}" || return
+	local i tag
+	for i in 1 2; do
+		tag="$1-unix-$i-$RANDOM"
+		message "$CASE_DIR/msg$i" "$OUR" "$tag"
+		submit "$2" 127.0.0.1 "alice@$OUR" "$CASE_DIR/msg$i" && delivered "$tag" &&
+		    expect_our_signatures "$DELIVERED" || break
+	done
 	finish
 }
 
@@ -833,6 +898,7 @@ EOF
 setup setup_tools_present check_tools
 setup setup_nsd_serves_keys_spf_and_dmarc setup_dns
 setup setup_signet_starts setup_signet
+setup setup_signet_on_a_unix_socket_starts setup_signet_unix
 setup setup_smtp_sink_starts setup_sink
 setup setup_milter_relay_starts setup_relay
 COMMON_FAILED=$SETUP_FAILED
@@ -844,14 +910,16 @@ SM_FAILED=$SETUP_FAILED
 
 for mta in postfix sendmail; do
 	if [ $mta = postfix ]; then
-		set -- "$PF_SMTP_PORT" "$PF_SUBMIT_PORT" "$PF_FAILED" "$PF_RELAYED_PORT"
+		set -- "$PF_SMTP_PORT" "$PF_SUBMIT_PORT" "$PF_FAILED" "$PF_RELAYED_PORT" \
+		    "$PF_UNIX_PORT"
 	else
-		set -- "$SM_PORT" "$SM_PORT" "$SM_FAILED" "$SM_RELAYED_PORT"
+		set -- "$SM_PORT" "$SM_PORT" "$SM_FAILED" "$SM_RELAYED_PORT" "$SM_UNIX_PORT"
 	fi
 	case_auth $mta "$2" "$3"
 	case_internal $mta "$1" "$3"
 	case_inbound $mta "$1" "$3"
 	case_unanswered $mta "$4" "$3"
+	case_unix_socket $mta "$5" "$3"
 done
 
 echo "# mta suite: $npass passed, $nfail failed"

@@ -106,6 +106,12 @@ def main():
             tap(r.action == "accept" and len(signed) == 1,
                 "a message over the inet socket is signed (two replies at end of message)",
                 "action %s, inserted %r" % (r.action, r.inserted))
+            nr_all = 0
+            for name in ("HDR", "CONN", "HELO", "MAIL", "RCPT", "DATA", "UNKN", "EOH", "BODY"):
+                nr_all |= getattr(milterclient, "SMFIP_NR_" + name)
+            tap(s.protocol & nr_all == 0,
+                "over TCP every step is answered (no SMFIP_NR_*: Nagle on the MTA's side)",
+                "protocol 0x%x" % s.protocol)
             client_port = s.sock.getsockname()[1]
             fd = daemon_socket_for(daemon.pid, client_port)
             tap(fd is not None, "the daemon's end of the MTA connection is found",

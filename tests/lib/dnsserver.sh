@@ -13,7 +13,9 @@
 #	every file inside DIR; starts nsd in the foreground in the background and waits
 #	until it answers the SOA of the first zone.  It sets DNS_PORT and DNS_PID.
 #	Nothing outside DIR is read or written.  dns_stop kills that NSD (the caller's
-#	exit trap should call it).
+#	exit trap should call it).  DNS_ALSO_LISTEN=ADDR@PORT (optional) makes NSD answer
+#	on that address too: a benchmark points a resolver that cannot be given a port
+#	(libresolv, port 53) at it.
 # DIAGNOSTICS
 #	dns_start returns 1 with one line on stderr when nsd or kdig is missing, a zone does
 #	not load, or the server does not answer in 10 s; DIR/nsd.log then says why.
@@ -78,7 +80,8 @@ zone:
 server:
 	ip-address: 127.0.0.1
 	port: $DNS_PORT
-	do-ip6: no
+${DNS_ALSO_LISTEN:+	ip-address: $DNS_ALSO_LISTEN
+}	do-ip6: no
 	username: ""
 	chroot: ""
 	zonesdir: "$dir"

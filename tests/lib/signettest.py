@@ -152,15 +152,18 @@ def hwm_kb(pid):
         return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
 
 
-def start_nsd(dir, zones):
+def start_nsd(dir, zones, also_listen=None):
     """zones: {zone: records_path}; returns (port, pid) of an NSD started through
-    tests/lib/dnsserver.sh."""
+    tests/lib/dnsserver.sh.  also_listen "ADDR@PORT": answer there too."""
     args = []
     for z, p in zones.items():
         args += [z, p]
+    env = dict(os.environ)
+    if also_listen:
+        env["DNS_ALSO_LISTEN"] = also_listen
     script = ('. "$1"; shift; dns_start "$@" || exit 1; echo "$DNS_PORT $DNS_PID"')
     r = subprocess.run(["bash", "-c", script, "dns", DNSSERVER_SH, dir] + args,
-                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
     if r.returncode != 0:
         raise RuntimeError("NSD: %s" % r.stderr.strip())
     port, pid = r.stdout.split()

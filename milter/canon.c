@@ -7,15 +7,21 @@
  *	algorithms drop trailing empty lines without buffering the body.  "relaxed" also
  *	remembers a run of blanks and writes one space only if non-blank content follows on
  *	the same line (so blanks at line end vanish).  A CR not followed by LF is content.
- *	Output is staged in a small buffer and hashed in blocks.  Runs of plain content
- *	(no CR, LF, nor, under relaxed, blank) are the common case: they take one test per
- *	byte and are copied or hashed whole (issue 17: 1 MiB bodies cost 3x less CPU).
+ *	Output is staged in a small buffer and hashed in blocks.
+ *
+ *	Most lines of real mail are already in canonical form (CRLF at the end; under
+ *	relaxed no tab, no two blanks in a row, no blank before the line end).  A whole
+ *	such line found in the chunk, with nothing pending, is checked with memchr/memmem
+ *	and copied as it stands; anything else goes through the state machine, a run of
+ *	plain content (no CR, LF, nor, under relaxed, blank) at a time (issue 17: the
+ *	byte-at-a-time machine took two thirds of Signet's CPU on 1 MiB messages).
  *
  *	RFC 6376 section 3.4.3/3.4.4 with erratum 3192: an empty body is "CRLF" under simple
  *	and empty under relaxed; a last line without a line end gets one.
  * SEE ALSO
  *	canon.h, RFC 6376 section 3.4
  */
+#define _GNU_SOURCE	/* memmem */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +117,43 @@ struct body_canon *body_canon_new(enum canon_kind kind)
 	return c;
 }
 
+/* Bytes staged as they are (their line already begun or complete). */
+static void emit_bytes(struct body_canon *c, const unsigned char *bytes, size_t len)
+{
+	if (len > sizeof(c->out) - c->out_len) {
+		flush_out(c);
+		if (len >= sizeof(c->out)) {
+			if (!EVP_DigestUpdate(c->md, bytes, len))
+				c->failed = 1;
+			return;
+		}
+	}
+	memcpy(c->out + c->out_len, bytes, len);
+	c->out_len += len;
+}
+
+/* The bytes taken when data starts with a whole line, ended by CRLF, that is already
+ * canonical and has content, while nothing is pending; else 0. */
+static size_t take_canonical_line(struct body_canon *c, const unsigned char *data,
+    size_t len)
+{
+	const unsigned char *lf;
+	size_t	content;
+
+	if (c->pending_cr || c->pending_space || c->line_has_content ||
+	    (lf = memchr(data, '\n', len)) == NULL || lf - data < 2 || lf[-1] != '\r')
+		return 0;
+	content = (size_t)(lf - 1 - data);
+	if (c->kind == CANON_RELAXED && (lf[-2] == ' ' || lf[-2] == '\t' ||
+	    memchr(data, '\t', content) != NULL || memmem(data, content, "  ", 2) != NULL))
+		return 0;
+	for (; c->pending_empty_lines > 0; c->pending_empty_lines--)
+		emit(c, "\r\n", 2);
+	emit_bytes(c, data, content + 2);
+	c->wrote_anything = 1;
+	return content + 2;
+}
+
 /* Length of the run of plain content at the start of data. */
 static size_t plain_run(enum canon_kind kind, const unsigned char *data, size_t len)
 {
@@ -130,18 +173,7 @@ static size_t plain_run(enum canon_kind kind, const unsigned char *data, size_t 
 static void emit_run(struct body_canon *c, const unsigned char *run, size_t len)
 {
 	emit_content(c, run[0]);
-	run++;
-	len--;
-	if (len > sizeof(c->out) - c->out_len) {
-		flush_out(c);
-		if (len >= sizeof(c->out)) {
-			if (!EVP_DigestUpdate(c->md, run, len))
-				c->failed = 1;
-			return;
-		}
-	}
-	memcpy(c->out + c->out_len, run, len);
-	c->out_len += len;
+	emit_bytes(c, run + 1, len - 1);
 }
 
 int	body_canon_update(struct body_canon *c, const unsigned char *data, size_t len)
@@ -149,8 +181,13 @@ int	body_canon_update(struct body_canon *c, const unsigned char *data, size_t le
 	size_t	i = 0;
 
 	while (i < len) {
-		size_t	run = c->pending_cr ? 0 : plain_run(c->kind, data + i, len - i);
+		size_t	line = take_canonical_line(c, data + i, len - i), run;
 
+		if (line > 0) {
+			i += line;
+			continue;
+		}
+		run = c->pending_cr ? 0 : plain_run(c->kind, data + i, len - i);
 		if (run > 0) {
 			emit_run(c, data + i, run);
 			i += run;

@@ -11,8 +11,8 @@
  *
  *	Most lines of real mail are already in canonical form (CRLF at the end; under
  *	relaxed no tab, no two blanks in a row, no blank before the line end).  A whole
- *	such line found in the chunk, with nothing pending, is checked with memchr/memmem
- *	and copied as it stands; anything else goes through the state machine, a run of
+ *	such line found in the chunk, with nothing pending, is checked eight bytes at a
+ *	time and copied as it stands; anything else goes through the state machine, a run of
  *	plain content (no CR, LF, nor, under relaxed, blank) at a time (issue 17: the
  *	byte-at-a-time machine took two thirds of Signet's CPU on 1 MiB messages).
  *
@@ -21,8 +21,8 @@
  * SEE ALSO
  *	canon.h, RFC 6376 section 3.4
  */
-#define _GNU_SOURCE	/* memmem */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +132,40 @@ static void emit_bytes(struct body_canon *c, const unsigned char *bytes, size_t 
 	c->out_len += len;
 }
 
+/* Bytes of x equal to the byte in each byte of pattern: 0x80 there, 0 elsewhere (exact,
+ * no carries between bytes). */
+static uint64_t bytes_equal(uint64_t x, uint64_t pattern)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t v = x ^ pattern, t = (v & low7) + low7;
+
+	return ~(t | v | low7);
+}
+
+/* Relaxed: no tab and no two blanks in a row in data[0..len), eight bytes at a time. */
+static int relaxed_clean(const unsigned char *data, size_t len)
+{
+	const uint64_t spaces = 0x2020202020202020ULL, tabs = 0x0909090909090909ULL;
+	uint64_t carry = 0;	/* 0x80 when the byte before this word was a space */
+	size_t	i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, space;
+
+		memcpy(&x, data + i, 8);	/* little-endian: byte i is the lowest */
+		space = bytes_equal(x, spaces);
+		if (bytes_equal(x, tabs) != 0 || (space & ((space << 8) | carry)) != 0)
+			return 0;
+		carry = space >> 56;
+	}
+	for (; i < len; i++) {
+		if (data[i] == '\t' || (data[i] == ' ' && carry != 0))
+			return 0;
+		carry = data[i] == ' ';
+	}
+	return 1;
+}
+
 /* The bytes taken when data starts with a whole line, ended by CRLF, that is already
  * canonical and has content, while nothing is pending; else 0. */
 static size_t take_canonical_line(struct body_canon *c, const unsigned char *data,
@@ -144,8 +178,7 @@ static size_t take_canonical_line(struct body_canon *c, const unsigned char *dat
 	    (lf = memchr(data, '\n', len)) == NULL || lf - data < 2 || lf[-1] != '\r')
 		return 0;
 	content = (size_t)(lf - 1 - data);
-	if (c->kind == CANON_RELAXED && (lf[-2] == ' ' || lf[-2] == '\t' ||
-	    memchr(data, '\t', content) != NULL || memmem(data, content, "  ", 2) != NULL))
+	if (c->kind == CANON_RELAXED && (lf[-2] == ' ' || !relaxed_clean(data, content)))
 		return 0;
 	for (; c->pending_empty_lines > 0; c->pending_empty_lines--)
 		emit(c, "\r\n", 2);

@@ -51,7 +51,7 @@ DESCRIPTION
     that made it.  Figures, not assertions: this is a benchmark, not a test.  Run as
     root on a quiet machine.
 FILES
-    contrib/bench/milterload.c, contrib/bench/RESULTS.md
+    contrib/bench/milterload-src/, contrib/bench/RESULTS.md
 """
 import argparse
 import os

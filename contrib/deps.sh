@@ -5,13 +5,15 @@
 # Runs apt-get as root, or through sudo when started by another user.
 set -e
 build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-dev libssl-dev \
-libunbound-dev libspf2-dev libpsl-dev libidn2-dev libp11-kit-dev"
+libunbound-dev libspf2-dev libpsl-dev libidn2-dev libp11-kit-dev libhiredis-dev"
 # The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify.
 test="nsd knot-dnsutils python3 python3-dkim python3-nacl python3-dnspython \
 libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix curl \
 postfix swaks sasl2-bin libsasl2-modules libsasl2-modules-db m4 \
 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libwrap0 knot opendkim-tools util-linux openssl \
-clang libclang-rt-dev softhsm2 opensc"
+clang libclang-rt-dev softhsm2 opensc redis-server"
+# Rate limits shared by a fleet: hiredis is the client; the tests start a private
+# redis-server on a unix socket.
 # Keys in a PKCS#11 token: SoftHSM is the token, opensc's pkcs11-tool a second opinion.
 # make fuzz: clang and its libFuzzer runtime (libclang-rt-dev is only recommended by clang).
 # tests/mta: above, a private Postfix (swaks as client, Cyrus SASL's sasldb for SMTP AUTH)

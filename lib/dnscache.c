@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "lib/dnscache.h"
+#include "lib/hash.h"
 
 #define CACHE_SLOTS	1024
 #define CACHE_ENTRY_MAX	16384	/* bytes of one cached answer, all included */
@@ -132,13 +133,7 @@ static time_t now_seconds(void)
 
 static size_t cache_slot_of(const char *key, int rrtype)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)rrtype;	/* FNV-1a */
-
-	for (; *key; key++) {
-		h ^= (unsigned char)*key;
-		h *= 16777619u;
-	}
-	return h % CACHE_SLOTS;
+	return hash_fnv1a64(HASH_FNV1A64_INIT ^ (uint32_t)rrtype, key, strlen(key)) % CACHE_SLOTS;
 }
 
 struct dns_cache *dns_cache_new(void)

@@ -64,7 +64,7 @@ int	linefile_next(struct linefile *lf, char **line, char *err, size_t errlen)
 	while ((c = getc(lf->fp)) != EOF && c != '\n') {
 		if (seen++ <= LINEFILE_MAX)
 			lf->text[len++] = (char)c;
-		if (c < 0x20 && c != '\t' && c != '\r')
+		if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
 			control = 1;
 	}
 	if (ferror(lf->fp)) {
@@ -82,7 +82,7 @@ int	linefile_next(struct linefile *lf, char **line, char *err, size_t errlen)
 	}
 	lf->text[len] = '\0';
 	if (control || memchr(lf->text, '\r', len) != NULL) {
-		linefile_fail(lf, err, errlen, "NUL or control character in line");
+		linefile_fail(lf, err, errlen, "DEL or control character in line");
 		return -1;
 	}
 	*line = lf->text;

@@ -16,8 +16,8 @@
  *	through this: one line at a time into a fixed buffer, so no file can make a line
  *	cost more than LINEFILE_MAX bytes.  linefile_next() returns 1 with the line (its
  *	CR LF or LF removed; it may be blank: comments are the caller's syntax), 0 at the end
- *	of the file, -1 with err set for a line over LINEFILE_MAX bytes, a NUL or another
- *	control character but TAB in a line, or a read error.
+ *	of the file, -1 with err set for a line over LINEFILE_MAX bytes, a control character
+ *	(NUL included) but TAB, or DEL, in a line, or a read error.
  *
  *	linefile_fail() writes "PATH:LINE: message" into err, the form "signet -n" reports
  *	and an editor can jump to; bytes outside printable ASCII in it become '?', so a

@@ -185,11 +185,11 @@ static void errors(void)
 	    "z@x.org @x.org\na@x.org @x.org\nz@x.org @x.org\na@x.org @x.org\n",
 	    "3: user \"z@x.org\" listed again (first on line 1)");
 	ERROR_CASE("a NUL byte", "bob@example.com @exa\0mple.com\n",
-	    "1: NUL or control character in line");
+	    "1: DEL or control character in line");
 	ERROR_CASE("a control character", "ok@x.org @x.org\nbob@example.com\x1b[2J @x.org\n",
-	    "2: NUL or control character in line");
+	    "2: DEL or control character in line");
 	ERROR_CASE("a lone CR", "bob@example.com @x.org\rcarol @y.org\n",
-	    "1: NUL or control character in line");
+	    "1: DEL or control character in line");
 	memset(line, 'a', sizeof(line));
 	memcpy(line, "bob@example.com @", 17);
 	memcpy(line + 4097, "\n", 2);

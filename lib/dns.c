@@ -83,6 +83,7 @@
 #include "lib/dns.h"
 #include "lib/dnscache.h"
 #include "lib/log.h"
+#include "lib/monotonic.h"
 
 #define NAME_MAX_LEN	DNS_NAME_MAX_LEN
 #define LABEL_MAX_LEN	63
@@ -122,32 +123,6 @@ struct dns_resolver {
 	pthread_mutex_t stats_lock;
 	struct dns_stats stats;
 };
-
-/* ---- time ------------------------------------------------------------------------- */
-
-static struct timespec now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts;
-}
-
-static struct timespec timespec_add_ms(struct timespec ts, unsigned ms)
-{
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
-static int timespec_before(struct timespec a, struct timespec b)
-{
-	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
-}
 
 /* ---- names ------------------------------------------------------------------------ */
 

@@ -51,6 +51,8 @@ enum conf_type {
 	T_OCTAL,	/* file mode, e.g. 0660 */
 	T_DURATION,	/* NUMBER[s|m|h|d|w], bare number = seconds */
 	T_HOSTPORT,	/* PORT, HOST:PORT or [IPV6]:PORT; may be empty */
+	T_MISMATCH,	/* nosign | reject */
+	T_STORE,	/* memory | redis://HOST[:PORT][/DB] | unix:/PATH */
 };
 
 struct conf_key {
@@ -135,6 +137,31 @@ static const struct conf_key conf_table[] = {
 	{"DMARCPublicSuffixList", T_OPTIONAL, "", 0, 0, AT(dmarc_public_suffix_list),
 	 "Empty: organizational domains by the DNS tree walk of RFC 9989.  A file (e.g.\n"
 	 "/usr/share/publicsuffix/public_suffix_list.dat): the public suffix list, as RFC 7489."},
+	/* Submission protection: what an authenticated user may send (issue 18) */
+	{"SenderMap", T_OPTIONAL, "", 0, 0, AT(sender_map),
+	 "File of the From addresses each authenticated user may use, one line per user:\n"
+	 "USER PATTERN... with PATTERN an address, @domain or *@*.domain ('#' comments).\n"
+	 "A user without a line may use @ the domain of its own name (alice@example.com:\n"
+	 "@example.com); empty: that default rule only."},
+	{"SenderMismatch", T_MISMATCH, "nosign", 0, 0, AT(sender_mismatch),
+	 "An authenticated message whose From its user may not use: nosign (passed unsigned,\n"
+	 "logged) or reject (550 5.7.1 naming the From)."},
+	{"RateLimits", T_OPTIONAL, "", 0, 0, AT(rate_limits),
+	 "File of rate limits per authenticated user, one line per user and * for the\n"
+	 "default: USER msg/min=N msg/hour=N msg/day=N rcpt/hour=N rcpt/day=N (a user line\n"
+	 "overrides only what it names).  Over a limit: 451 4.7.1; empty: no limits."},
+	{"RateLimitStore", T_STORE, "memory", 0, 0, AT(rate_limit_store),
+	 "Where the rate counters and client networks are kept: memory (this daemon), or\n"
+	 "redis://HOST:PORT/DB or unix:/PATH (a Redis server shared by a fleet).  A change\n"
+	 "takes effect only after a restart."},
+	{"RateLimitStoreDown", T_ON_ERROR, "accept", 0, 0, AT(rate_limit_store_down),
+	 "When the RateLimitStore does not answer: accept (the message is not limited, and\n"
+	 "that is logged) or tempfail (451 4.3.0, the MTA retries)."},
+	{"AuditLog", T_OPTIONAL, "", 0, 0, AT(audit_log),
+	 "File that gets one JSON line per authenticated submission, besides syslog; it is\n"
+	 "reopened on SIGHUP (logrotate); empty: syslog only."},
+	{"NewClientWindow", T_DURATION, "24h", 60, 365L * 86400, AT(new_client_window),
+	 "Warn when a user submits from a client network (/24, /64) not seen for it this long."},
 	{"SocketMode", T_OCTAL, "0660", 0, 0777, AT(socket_mode),
 	 "Permissions of a unix Socket, in octal (the MTA's user must be able to connect)."},
 	{"SocketGroup", T_OPTIONAL, "", 0, 0, AT(socket_group),
@@ -509,6 +536,32 @@ static int parse_on_error(const char *value, const struct conf_key *key,
 	return 1;
 }
 
+static int parse_mismatch(const char *value, enum sender_mismatch *out, char *err,
+    size_t errlen)
+{
+	if (strcasecmp(value, "nosign") == 0)
+		*out = MISMATCH_NOSIGN;
+	else if (strcasecmp(value, "reject") == 0)
+		*out = MISMATCH_REJECT;
+	else {
+		snprintf(err, errlen, "SenderMismatch \"%s\": want nosign or reject", value);
+		return 0;
+	}
+	return 1;
+}
+
+/* The form only: the Redis URL itself is parsed where the store is made (runtime.c), and
+ * "signet -n" builds that too. */
+static int parse_store(const char *value, char *err, size_t errlen)
+{
+	if (strcasecmp(value, "memory") == 0 || strncmp(value, "redis://", 8) == 0 ||
+	    strncmp(value, "unix:/", 6) == 0)
+		return 1;
+	snprintf(err, errlen, "RateLimitStore \"%s\": want memory, redis://HOST:PORT/DB or "
+	    "unix:/PATH", value);
+	return 0;
+}
+
 static int parse_addrlist(const char *value, struct addrlist **slot, char *err, size_t errlen)
 {
 	struct addrlist *list = addrlist_parse(value, err, errlen);
@@ -566,6 +619,10 @@ static int set_value(struct conf *conf, const struct conf_key *key, const char *
 		return parse_duration(value, key, slot, err, errlen);
 	case T_ON_ERROR:
 		return parse_on_error(value, key, slot, err, errlen);
+	case T_MISMATCH:
+		return parse_mismatch(value, slot, err, errlen);
+	case T_STORE:
+		return parse_store(value, err, errlen) && set_string(slot, value, err, errlen);
 	}
 	snprintf(err, errlen, "internal error: key %s has no parser", key->name);
 	return 0;
@@ -581,6 +638,7 @@ static void free_value(struct conf *conf, const struct conf_key *key)
 	case T_OPTIONAL:
 	case T_SOCKET:
 	case T_HOSTPORT:
+	case T_STORE:
 		free(*(char **)slot);
 		break;
 	case T_ADDRLIST:
@@ -600,6 +658,7 @@ static void free_value(struct conf *conf, const struct conf_key *key)
 	case T_OCTAL:
 	case T_DURATION:
 	case T_ON_ERROR:
+	case T_MISMATCH:
 		break;
 	}
 }

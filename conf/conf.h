@@ -36,6 +36,11 @@ enum internal_error_action {
 	ON_ERROR_ACCEPT,
 };
 
+enum sender_mismatch {
+	MISMATCH_NOSIGN,		/* not signed, logged */
+	MISMATCH_REJECT,		/* 550 5.7.1 */
+};
+
 struct name_list {
 	char  **names;
 	size_t	count;
@@ -70,6 +75,15 @@ struct conf {
 	int	dmarc_enforce;		/* DMARCEnforce yes */
 	enum internal_error_action on_dns_error;	/* DNS trouble when enforcing */
 	char   *dmarc_public_suffix_list;	/* empty: RFC 9989 tree walk */
+
+	/* submission protection (issue 18) */
+	char   *sender_map;		/* empty: the default rule only */
+	enum sender_mismatch sender_mismatch;
+	char   *rate_limits;		/* empty: no limits */
+	char   *rate_limit_store;	/* "memory", redis://HOST:PORT/DB or unix:/PATH */
+	enum internal_error_action rate_limit_store_down;
+	char   *audit_log;		/* empty: syslog only */
+	long	new_client_window;	/* seconds */
 
 	/* operation */
 	long	socket_mode;		/* unix socket permissions, e.g. 0660 */

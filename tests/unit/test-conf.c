@@ -168,6 +168,38 @@ int	main(void)
 	check_error("MetricsListen [::1\n", 1, "want PORT, HOST:PORT");
 	check_error("MetricsListen 127.0.0.1:+80\n", 1, "bad port");
 	check_error("DMARCEnforce maybe\n", 1, "want yes or no");
+	check_error("SenderMismatch bounce\n", 1, "want nosign or reject");
+	check_error("RateLimitStore redis\n", 1, "want memory, redis://HOST:PORT/DB or unix:/PATH");
+	check_error("RateLimitStore unix:relative\n", 1, "want memory, redis://");
+	check_error("RateLimitStoreDown drop\n", 1, "want tempfail or accept");
+	check_error("NewClientWindow 10s\n", 1, "out of range");
+	check_error("NewClientWindow 1y\n", 1, "unit must be");
+
+	conf = conf_load(NULL, collect, NULL);
+	TAP_OK(conf && conf->sender_map[0] == '\0' && conf->sender_mismatch == MISMATCH_NOSIGN &&
+	    conf->rate_limits[0] == '\0' && strcmp(conf->rate_limit_store, "memory") == 0 &&
+	    conf->rate_limit_store_down == ON_ERROR_ACCEPT && conf->audit_log[0] == '\0' &&
+	    conf->new_client_window == 86400,
+	    "submission protection defaults: no maps, nosign, memory, accept, no audit file, 24h");
+	conf_free(conf);
+	conf = load_text("SenderMap /etc/signet/sendermap\nSenderMismatch reject\n"
+	    "RateLimits /etc/signet/ratelimits\nRateLimitStore redis://127.0.0.1:6379/2\n"
+	    "RateLimitStoreDown tempfail\nAuditLog /var/log/signet/audit.json\n"
+	    "NewClientWindow 7d\n");
+	TAP_OK(conf && strcmp(conf->sender_map, "/etc/signet/sendermap") == 0 &&
+	    conf->sender_mismatch == MISMATCH_REJECT &&
+	    strcmp(conf->rate_limits, "/etc/signet/ratelimits") == 0 &&
+	    strcmp(conf->rate_limit_store, "redis://127.0.0.1:6379/2") == 0 &&
+	    conf->rate_limit_store_down == ON_ERROR_TEMPFAIL &&
+	    strcmp(conf->audit_log, "/var/log/signet/audit.json") == 0 &&
+	    conf->new_client_window == 7 * 86400, "submission protection keys parse");
+	if (conf == NULL)
+		printf("#   reported: %s", reported);
+	conf_free(conf);
+	conf = load_text("RateLimitStore unix:/run/redis/redis.sock\n");
+	TAP_OK(conf && strcmp(conf->rate_limit_store, "unix:/run/redis/redis.sock") == 0,
+	    "RateLimitStore takes a unix socket");
+	conf_free(conf);
 
 	conf = load_text("RotateInterval 2w\nSocketMode 0640\nMetricsListen [::1]:9795\n"
 	    "DMARCEnforce yes\nRetireGrace 36h\n");

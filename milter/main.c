@@ -282,6 +282,9 @@ static void reload(void)
 	    rt->keys ? keystore_count(rt->keys) : 0, rt->generation,
 	    rt->dns_service == NULL ? "" : old != NULL && rt->dns_service == old->dns_service ?
 	    ", DNS resolver and cache kept" : ", new DNS resolver");
+	if (old != NULL && old->store != NULL && rt->store != NULL && rt->store != old->store)
+		log_msg(LOG_LEVEL_WARNING, "reload: RateLimitStore changed to %s: rate counters "
+		    "and client networks start afresh", rt->conf->rate_limit_store);
 done:
 	runtime_release(old);
 }

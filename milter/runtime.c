@@ -19,9 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "milter/audit.h"
 #include "milter/dmarc.h"
 #include "lib/dns.h"
+#include "milter/ratelimit.h"
+#include "milter/ratestore.h"
 #include "milter/runtime.h"
+#include "milter/sendermap.h"
 #include "milter/verify.h"
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -79,8 +83,78 @@ static int same_dns_settings(const struct conf *a, const struct conf *b)
 	return 1;
 }
 
+/* The rate store and the RateLimitStore text it was made from. */
+struct store_service {
+	struct ratestore *store;
+	char   *spec;
+	atomic_uint refs;
+};
+
+static void store_service_release(struct store_service *svc)
+{
+	if (svc == NULL || atomic_fetch_sub(&svc->refs, 1) != 1)
+		return;
+	ratestore_free(svc->store);
+	free(svc->spec);
+	free(svc);
+}
+
+static struct store_service *store_service_new(const char *spec, char *err, size_t errlen)
+{
+	struct store_service *svc = calloc(1, sizeof(*svc));
+	char	why[256];
+
+	if (svc == NULL || (svc->spec = strdup(spec)) == NULL) {
+		free(svc);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&svc->refs, 1);
+	if (strcmp(spec, "memory") == 0)
+		svc->store = ratestore_memory_new(0);
+	else
+		svc->store = ratestore_redis_new(spec, NULL, why, sizeof(why));
+	if (svc->store == NULL) {
+		snprintf(err, errlen, "RateLimitStore %s: %s", spec, strcmp(spec, "memory") == 0 ?
+		    "out of memory" : why);
+		store_service_release(svc);
+		return NULL;
+	}
+	return svc;
+}
+
+static const char *test_now_file;
+static pthread_once_t test_now_once = PTHREAD_ONCE_INIT;
+
+static void read_test_now_env(void)
+{
+	const char *path = getenv("SIGNET_TEST_NOW_FILE");
+
+	if (path != NULL && *path != '\0')
+		test_now_file = strdup(path);
+}
+
+time_t	runtime_clock(void)
+{
+	FILE   *fp;
+	long long seconds;
+
+	if (test_now_file == NULL)
+		return time(NULL);
+	if ((fp = fopen(test_now_file, "r")) == NULL)
+		return time(NULL);
+	if (fscanf(fp, "%lld", &seconds) != 1)
+		seconds = (long long)time(NULL);
+	fclose(fp);
+	return (time_t)seconds;
+}
+
 static void runtime_destroy(struct runtime *rt)
 {
+	audit_close(rt->audit);
+	sendermap_free((struct sendermap *)rt->senders);
+	ratelimit_free((struct ratelimits *)rt->limits);
+	store_service_release(rt->store_service);
 	dns_service_release(rt->dns_service);
 	dmarc_psl_free(rt->psl);
 	signer_client_release(&rt->signer);
@@ -88,6 +162,34 @@ static void runtime_destroy(struct runtime *rt)
 		keystore_free((struct keystore *)rt->keys);	/* ours: see runtime.h */
 	conf_free((struct conf *)rt->conf);
 	free(rt);
+}
+
+/* SenderMap, RateLimits, the rate store (kept from previous when RateLimitStore is the
+ * same) and the AuditLog: what authenticated submissions need. */
+static int build_submission(struct runtime *rt, const struct runtime *previous, char *err,
+    size_t errlen)
+{
+	const struct conf *conf = rt->conf;
+
+	if (conf->sender_map[0] != '\0' &&
+	    (rt->senders = sendermap_load(conf->sender_map, err, errlen)) == NULL)
+		return 0;
+	if (conf->rate_limits[0] != '\0' &&
+	    (rt->limits = ratelimit_load(conf->rate_limits, err, errlen)) == NULL)
+		return 0;
+	if (previous != NULL && previous->store_service != NULL &&
+	    strcmp(previous->store_service->spec, conf->rate_limit_store) == 0) {
+		rt->store_service = previous->store_service;
+		atomic_fetch_add(&rt->store_service->refs, 1);
+	} else if ((rt->store_service = store_service_new(conf->rate_limit_store, err,
+	    errlen)) == NULL) {
+		return 0;
+	}
+	rt->store = rt->store_service->store;
+	if (conf->audit_log[0] != '\0' &&
+	    (rt->audit = audit_open(conf->audit_log, err, errlen)) == NULL)
+		return 0;
+	return 1;
 }
 
 /* previous: the runtime being replaced, whose DNS service is taken over when it fits. */
@@ -100,6 +202,8 @@ static int build_services(struct runtime *rt, const struct runtime *previous, ch
 		snprintf(rt->authserv_id, sizeof(rt->authserv_id), "%s", conf->authserv_id);
 	else if (gethostname(rt->authserv_id, sizeof(rt->authserv_id) - 1) != 0)
 		snprintf(rt->authserv_id, sizeof(rt->authserv_id), "localhost");
+	if ((conf->mode & CONF_MODE_SIGN) && !build_submission(rt, previous, err, errlen))
+		return 0;
 	if (!(conf->mode & CONF_MODE_VERIFY))
 		return 1;
 	if (previous != NULL && previous->dns_service != NULL &&
@@ -138,6 +242,8 @@ struct runtime *runtime_rebuild(const struct runtime *previous, struct conf *con
 	rt->conf = conf;
 	rt->keys = keys;
 	rt->refs = 1;
+	pthread_once(&test_now_once, read_test_now_env);
+	rt->now = runtime_clock;
 	if (!build_services(rt, previous, err, errlen)) {
 		runtime_destroy(rt);
 		return NULL;

@@ -10,11 +10,18 @@
  *	starts and keeps it to the end, so it finishes with the configuration and keys it
  *	started with even if a reload installs new ones meanwhile.  The old runtime is freed
  *	when its last user releases it.
+ *
+ *	The rate store (RateLimitStore) is the exception: its counters must survive a
+ *	reload, so it lives in a reference-counted store_service that each new runtime takes
+ *	over from the one it replaces, unless RateLimitStore changed.  SenderMap and
+ *	RateLimits are read anew by every build, and the AuditLog file opened anew (so
+ *	SIGHUP reopens it after logrotate).
  */
 #ifndef SIGNET_RUNTIME_H
 #define SIGNET_RUNTIME_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "conf/conf.h"
 #include "keys/keystore.h"
@@ -24,6 +31,11 @@ struct dns_resolver;
 struct verifier;
 struct dmarc_psl;
 struct dns_service;
+struct sendermap;
+struct ratelimits;
+struct ratestore;
+struct store_service;
+struct audit;
 
 /* Immutable once built: users see the configuration and keystore read-only; a reload
  * builds a new runtime.  The runtime owns both and frees them with itself. */
@@ -37,6 +49,12 @@ struct runtime {
 	struct dns_service *dns_service;	/* owns dns and verifier; may be shared
 						 * with the runtime this one replaced */
 	struct dmarc_psl *psl;			/* NULL: DMARC uses the DNS tree walk */
+	const struct sendermap *senders;	/* SenderMap; NULL: the default rule only */
+	const struct ratelimits *limits;	/* RateLimits; NULL: no limits */
+	struct ratestore *store;		/* RateLimitStore; NULL without signing */
+	struct store_service *store_service;	/* owns store; handed on by a reload */
+	struct audit *audit;			/* AuditLog, opened anew by each reload */
+	time_t	(*now)(void);			/* wall clock of the limits: runtime_clock() */
 	char	authserv_id[256];		/* AuthservID, or the host name */
 	unsigned long generation;		/* 1 for the first, +1 per reload */
 	unsigned refs;				/* guarded by the runtime lock */
@@ -53,6 +71,9 @@ struct runtime *runtime_rebuild(const struct runtime *previous, struct conf *con
 void	runtime_install(struct runtime *rt);
 struct runtime *runtime_acquire(void);
 void	runtime_release(struct runtime *rt);
+/* time(NULL), or when the environment had SIGNET_TEST_NOW_FILE at the first runtime
+ * build, the epoch seconds written in that file (a testing aid, signet(8)). */
+time_t	runtime_clock(void);
 /* Drops the installed runtime (at exit, once no message can start). */
 void	runtime_shutdown(void);
 

@@ -14,8 +14,8 @@
  *	the colon on the way in and adds one on the way out (DEPENDENCIES.md): this file
  *	puts it back and takes it off, so the rest of Signet sees one form only.
  *
- *	Signet takes the RCPT and DATA steps although it has nothing to do there, and
- *	answers "continue" (issue 17).  Skipping them (SMFIP_NORCPT, SMFIP_NODATA) does not
+ *	Signet takes the RCPT and DATA steps (issue 17); at RCPT the rate limits of an
+ *	authenticated user may refuse a recipient (issue 18), at DATA it answers "continue".  Skipping them (SMFIP_NORCPT, SMFIP_NODATA) does not
  *	stop the MTA from sending their macros: Postfix and Sendmail send an event's
  *	SMFIC_MACRO frame even when the event itself is skipped, and that frame gets no
  *	reply.  Postfix's smtpd flushes it alone when it hands the milter connection to
@@ -79,6 +79,9 @@ struct connection {
 #define NO_REPLY_STEPS	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA | SMFIP_NR_HDR | \
 	SMFIP_NR_BODY)
 
+/* The MAIL FROM macros Signet reads: the queue id, and AUTH and TLS (issue 18). */
+#define MAIL_MACROS "i {auth_type} {auth_authen} {tls_version} {cipher}"
+
 static int listening_on_unix_socket;	/* set by adapter_open_socket() */
 
 static struct connection *connection_of(SMFICTX *ctx)
@@ -128,8 +131,12 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	}
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
 	/* No macros for RCPT and DATA, where Signet reads none: an MTA that honours the
-	 * empty list (Sendmail) then writes each of those commands in one piece. */
+	 * empty list (Sendmail) then writes each of those commands in one piece.  At MAIL
+	 * FROM, what the submission policy reads (session.h); Postfix and Sendmail send
+	 * {tls_version} and {cipher} with HELO by default, and asking for them at MAIL too
+	 * covers an MTA configured otherwise. */
 	if ((f0 & SMFIF_SETSYMLIST) != 0 &&
+	    smfi_setsymlist(ctx, SMFIM_ENVFROM, MAIL_MACROS) == MI_SUCCESS &&
 	    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "") == MI_SUCCESS &&
 	    smfi_setsymlist(ctx, SMFIM_DATA, "") == MI_SUCCESS)
 		*pf0 |= SMFIF_SETSYMLIST;
@@ -226,17 +233,24 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	session_auth(c->session, smfi_getsymval(ctx, "{auth_type}"),
+	    smfi_getsymval(ctx, "{tls_version}"), smfi_getsymval(ctx, "{cipher}"));
 	session_mail_from(c->session, smfi_getsymval(ctx, "i"),
 	    smfi_getsymval(ctx, "{auth_authen}"), argv != NULL ? argv[0] : NULL, &r);
 	return apply(ctx, c, &r);
 }
 
-/* RCPT and DATA are taken only so that the MTA waits for a reply (top of this file). */
+/* Each RCPT is answered: the rate limits of authenticated users count recipients, and
+ * the step must be taken anyway (top of this file). */
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
-	(void)ctx;
-	(void)argv;
-	return SMFIS_CONTINUE;
+	struct connection *c = connection_of(ctx);
+	struct step_result r;
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	session_rcpt(c->session, argv != NULL ? argv[0] : NULL, &r);
+	return apply(ctx, c, &r);
 }
 
 static sfsistat cb_data(SMFICTX *ctx)

@@ -80,6 +80,22 @@ static const char *const algorithm_label[METRICS_ALG_COUNT] = {"rsa-sha256", "ed
 static const char *const error_label[METRICS_ERROR_COUNT] = {
 	"internal", "dns", "config_reload", "mta",
 };
+static const char *const submission_label[METRICS_SUBMISSION_COUNT] = {
+	"signed", "not_signed", "unauthorized_from", "rejected", "rate_limited", "tempfailed",
+};
+static const char *const limit_label[METRICS_RATE_LIMITS] = {
+	"msg/min", "msg/hour", "msg/day", "rcpt/hour", "rcpt/day",
+};
+static const struct {
+	const char *name, *help;
+} event_series[METRICS_EVENT_COUNT] = {
+	{"signet_unauthorized_from_total",
+	 "Authenticated messages whose From their user may not use (SenderMap)."},
+	{"signet_auth_without_tls_total", "Connections that authenticated without TLS."},
+	{"signet_new_client_networks_total",
+	 "Submissions from a client network not seen for the user within NewClientWindow."},
+	{"signet_rate_store_errors_total", "Calls to the RateLimitStore that got no answer."},
+};
 
 /* Upper bounds in seconds, with the label text that stands for each exactly. */
 static const struct bucket {
@@ -95,6 +111,9 @@ static const struct bucket {
 static atomic_ulong messages[METRICS_DIRECTION_COUNT][METRICS_VERDICT_COUNT];
 static atomic_ulong signatures[METRICS_ALG_COUNT];
 static atomic_ulong errors[METRICS_ERROR_COUNT];
+static atomic_ulong submissions[METRICS_SUBMISSION_COUNT];
+static atomic_ulong events[METRICS_EVENT_COUNT];
+static atomic_ulong rate_trips[METRICS_RATE_LIMITS];
 static atomic_ulong duration_bucket[BUCKET_COUNT + 1];	/* the last one is +Inf */
 static _Atomic uint64_t duration_sum_ns;
 static _Atomic(metrics_dns_source) dns_source;
@@ -125,6 +144,24 @@ void	metrics_error(enum metrics_error kind)
 {
 	if ((unsigned)kind < METRICS_ERROR_COUNT)
 		bump(&errors[kind]);
+}
+
+void	metrics_submission(enum metrics_submission verdict)
+{
+	if ((unsigned)verdict < METRICS_SUBMISSION_COUNT)
+		bump(&submissions[verdict]);
+}
+
+void	metrics_event(enum metrics_event event)
+{
+	if ((unsigned)event < METRICS_EVENT_COUNT)
+		bump(&events[event]);
+}
+
+void	metrics_rate_trip(unsigned limit)
+{
+	if (limit < METRICS_RATE_LIMITS)
+		bump(&rate_trips[limit]);
 }
 
 void	metrics_latency(double seconds)
@@ -194,6 +231,25 @@ static int render_errors(struct buffer *out)
 	return ok;
 }
 
+static int render_submissions(struct buffer *out)
+{
+	int	ok = header(out, "signet_submissions_total", "counter",
+	    "Authenticated submissions finished, by verdict.");
+
+	for (int v = 0; v < METRICS_SUBMISSION_COUNT; v++)
+		ok = ok && buffer_printf(out, "signet_submissions_total{verdict=\"%s\"} %lu\n",
+		    submission_label[v], peek(&submissions[v]));
+	ok = ok && header(out, "signet_rate_limit_trips_total", "counter",
+	    "Recipients or messages refused over a rate limit, by limit.");
+	for (int l = 0; l < METRICS_RATE_LIMITS; l++)
+		ok = ok && buffer_printf(out, "signet_rate_limit_trips_total{limit=\"%s\"} %lu\n",
+		    limit_label[l], peek(&rate_trips[l]));
+	for (int e = 0; e < METRICS_EVENT_COUNT; e++)
+		ok = ok && header(out, event_series[e].name, "counter", event_series[e].help) &&
+		    buffer_printf(out, "%s %lu\n", event_series[e].name, peek(&events[e]));
+	return ok;
+}
+
 static int render_duration(struct buffer *out)
 {
 	const char *name = "signet_message_duration_seconds";
@@ -253,6 +309,7 @@ static int render_process(struct buffer *out, long long start_time)
 static int render(struct buffer *out, long long start_time)
 {
 	return render_messages(out) && render_signatures(out) && render_errors(out) &&
+	    render_submissions(out) &&
 	    render_duration(out) && render_dns(out) && render_process(out, start_time);
 }
 

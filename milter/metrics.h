@@ -65,6 +65,27 @@ enum metrics_error {
 	METRICS_ERROR_COUNT
 };
 
+/* Authenticated submissions (issue 18), by verdict; never by user. */
+enum metrics_submission {
+	METRICS_SUBMISSION_SIGNED,
+	METRICS_SUBMISSION_UNSIGNED,		/* no key, no usable From, an error */
+	METRICS_SUBMISSION_UNAUTHORIZED,	/* not signed: unauthorized From */
+	METRICS_SUBMISSION_REJECTED,		/* SenderMismatch reject */
+	METRICS_SUBMISSION_RATE_LIMITED,	/* a message limit, or every recipient refused */
+	METRICS_SUBMISSION_TEMPFAILED,		/* the store down under RateLimitStoreDown tempfail */
+	METRICS_SUBMISSION_COUNT
+};
+
+enum metrics_event {
+	METRICS_EVENT_UNAUTHORIZED_FROM,
+	METRICS_EVENT_AUTH_WITHOUT_TLS,
+	METRICS_EVENT_NEW_CLIENT_NETWORK,
+	METRICS_EVENT_RATE_STORE_ERROR,
+	METRICS_EVENT_COUNT
+};
+
+#define METRICS_RATE_LIMITS	5	/* enum rate_limit in ratelimit.h, in its order */
+
 /* Fills out with the resolver's counters; called on the metrics thread at each scrape. */
 typedef void (*metrics_dns_source)(struct dns_stats *out);
 
@@ -76,6 +97,10 @@ unsigned metrics_port(void);
 void	metrics_message(enum metrics_direction dir, enum metrics_verdict verdict);
 void	metrics_signature(enum metrics_algorithm alg);
 void	metrics_error(enum metrics_error kind);
+void	metrics_submission(enum metrics_submission verdict);
+void	metrics_event(enum metrics_event event);
+/* limit: enum rate_limit (msg/min, msg/hour, msg/day, rcpt/hour, rcpt/day). */
+void	metrics_rate_trip(unsigned limit);
 /* Wall time one message took, from MAIL FROM to its verdict. */
 void	metrics_latency(double seconds);
 /* NULL: no DNS series are exported. */

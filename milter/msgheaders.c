@@ -100,8 +100,8 @@ const char *from_status_text(enum from_status status)
 	return "?";
 }
 
-/* Copies value without comments, each quoted string as the single character 'q'. */
-static char *strip_comments_and_quotes(const char *value)
+/* Copies value without comments, each quoted string as the single character mark. */
+static char *strip_comments_marking_quotes(const char *value, char mark)
 {
 	char   *out = mem_malloc(strlen(value) + 1), *o = out;
 	int	depth = 0;
@@ -125,7 +125,7 @@ static char *strip_comments_and_quotes(const char *value)
 			for (p++; *p && *p != '"'; p++)
 				if (*p == '\\' && p[1])
 					p++;
-			*o++ = 'q';
+			*o++ = mark;
 			if (*p == '\0')
 				break;
 		} else {
@@ -134,6 +134,11 @@ static char *strip_comments_and_quotes(const char *value)
 	}
 	*o = '\0';
 	return out;
+}
+
+static char *strip_comments_and_quotes(const char *value)
+{
+	return strip_comments_marking_quotes(value, 'q');
 }
 
 static int valid_domain(const char *d, size_t len)
@@ -336,4 +341,73 @@ enum from_status msgheaders_from_domains(const struct msgheaders *h, struct from
 	if (status != FROM_OK)
 		return status;
 	return from_value_domains(from->value, out);
+}
+
+/* The addr-spec of the mailbox in [start, end) (between its angle brackets if any),
+ * blanks trimmed, appended to out after ", " when out is not empty; 0 if it has no '@'
+ * or does not fit. */
+static int append_address(const char *start, const char *end, char *out, size_t size)
+{
+	const char *lt = memchr(start, '<', (size_t)(end - start));
+	size_t	used = strlen(out), len;
+
+	if (lt != NULL) {
+		const char *gt = memchr(lt, '>', (size_t)(end - lt));
+
+		if (gt == NULL)
+			return 0;
+		start = lt + 1;
+		end = gt;
+	}
+	while (start < end && isspace((unsigned char)*start))
+		start++;
+	while (end > start && isspace((unsigned char)end[-1]))
+		end--;
+	len = (size_t)(end - start);
+	if (memchr(start, '@', len) == NULL || used + 2 + len + 1 > size)
+		return 0;
+	if (used > 0) {
+		memcpy(out + used, ", ", 2);
+		used += 2;
+	}
+	memcpy(out + used, start, len);
+	out[used + len] = '\0';
+	return 1;
+}
+
+enum from_status msgheaders_from_addresses(const struct msgheaders *h, char *out, size_t size,
+    size_t *count)
+{
+	const struct msgheader *from;
+	enum from_status status = find_from(h, &from);
+	char   *clean;
+	int	angle = 0;
+
+	*count = 0;
+	out[0] = '\0';
+	if (status != FROM_OK)
+		return status;
+	/* A quoted local part becomes '"', which no address a SenderMap allows contains. */
+	if ((clean = strip_comments_marking_quotes(from->value, '"')) == NULL)
+		return FROM_NOMEM;
+	for (char *p = clean, *item = clean;; p++) {
+		if (*p == '<')
+			angle = 1;
+		if (*p == ':' && !angle) {
+			item = p + 1;
+			continue;
+		}
+		if (*p != ',' && *p != ';' && *p != '\0')
+			continue;
+		if (append_address(item, p, out, size))
+			(*count)++;
+		else if (!blank(item, p))
+			status = FROM_NO_DOMAIN;
+		if (*p == '\0')
+			break;
+		item = p + 1;
+		angle = 0;
+	}
+	free(clean);
+	return status == FROM_OK && *count == 0 ? FROM_NO_DOMAIN : status;
 }

@@ -71,6 +71,13 @@ const char *from_status_text(enum from_status status);
  * FROM_DOMAINS_MAX; FROM_MISSING, FROM_SEVERAL, FROM_NO_DOMAIN or FROM_NOMEM with none. */
 enum from_status msgheaders_from_domains(const struct msgheaders *h, struct from_domains *out);
 
+/* The addr-spec (LOCAL@DOMAIN, comments removed, a quoted local part written as '"') of
+ * each mailbox of the one From field, joined by ", " into out, their number in *count:
+ * for SenderMap.  FROM_NO_DOMAIN when a mailbox has no '@', there is none, or out is too
+ * small (out then holds those that fit). */
+enum from_status msgheaders_from_addresses(const struct msgheaders *h, char *out, size_t size,
+	    size_t *count);
+
 /* The same on an RFC 5322 address-list value; exported for the unit tests.
  * from_value_parse() wants one domain: several are FROM_MIXED_DOMAINS. */
 enum from_status from_value_domain(const char *value, char *domain, size_t size);

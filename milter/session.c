@@ -43,6 +43,7 @@
 #include "milter/runtime.h"
 #include "milter/session.h"
 #include "milter/sign.h"
+#include "milter/submission.h"
 
 #define AR_FIELD	"Authentication-Results"
 #define INTERNAL_ERROR_TEXT "Signet: temporary internal error, try again later"
@@ -67,6 +68,9 @@ struct message {
 	const struct keystore_key *keys[SESSION_MAX_KEYS];
 	size_t	key_count;
 	struct body_canon *body;
+	int	submission;		/* authenticated under a signing runtime: the
+					 * submission policy applies (submission.h) */
+	struct submission sub;
 };
 
 struct session {
@@ -74,6 +78,8 @@ struct session {
 	int	client_known;
 	char	client_text[64];	/* for logs: the address, or the MTA's name for it */
 	char   *helo;			/* as sent, whole; NULL before HELO */
+	struct session_auth auth;	/* the MTA's macros for the next MAIL FROM */
+	int	warned_no_tls;		/* AUTH without TLS logged for this connection */
 	int	helo_lost;		/* memory ran out keeping it */
 	struct message *msg;		/* NULL between messages */
 };
@@ -89,6 +95,8 @@ static void message_end(struct session *s)
 
 	if (m == NULL)
 		return;
+	if (m->submission)
+		submission_end(&m->sub, m->rt, m->queue_id);
 	msgheaders_clear(&m->headers);
 	arfields_free(&m->arfields);
 	inbound_free(m->inbound);
@@ -194,7 +202,45 @@ static int message_begin(struct session *s, const char *queue_id, const char *au
 		if (m->inbound == NULL)
 			m->failed = 1;
 	}
+	if (m->authenticated && m->rt->store != NULL && (m->rt->conf->mode & CONF_MODE_SIGN)) {
+		struct submission_client who = {
+			.user = auth_authen,
+			.auth_type = s->auth.auth_type,
+			.tls_version = s->auth.tls_version,
+			.cipher = s->auth.cipher,
+			.address = s->client_known ? (const struct sockaddr *)&s->client : NULL,
+			.address_text = s->client_text,
+			.warned_no_tls = &s->warned_no_tls,
+		};
+
+		if (!submission_begin(&m->sub, m->rt, &who, m->queue_id)) {
+			free(m->sub.user);
+			m->sub.user = NULL;
+			m->failed = 1;
+		} else {
+			m->submission = 1;
+		}
+	}
 	return 1;
+}
+
+void	session_auth(struct session *s, const char *auth_type, const char *tls_version,
+    const char *cipher)
+{
+	s->auth.auth_type = auth_type;
+	s->auth.tls_version = tls_version;
+	s->auth.cipher = cipher;
+}
+
+void	session_rcpt(struct session *s, const char *rcpt, struct step_result *r)
+{
+	struct message *m = s->msg;
+
+	(void)rcpt;
+	step_init(r);
+	r->recipient_only = 1;
+	if (m != NULL && m->submission && !m->failed)
+		submission_rcpt(&m->sub, m->rt, m->queue_id, r);
 }
 
 void	session_mail_from(struct session *s, const char *queue_id, const char *auth_authen,
@@ -207,6 +253,7 @@ void	session_mail_from(struct session *s, const char *queue_id, const char *auth
 		    "Signet is restarting, try again shortly");
 	else if (!message_begin(s, queue_id, auth_authen, mail_from))
 		tempfail_internal(r);
+	memset(&s->auth, 0, sizeof(s->auth));	/* borrowed for this call only */
 }
 
 void	session_header(struct session *s, const char *name, const char *value)
@@ -304,7 +351,8 @@ static enum metrics_verdict unchanged_verdict(const struct message *m)
  * Authentication-Results fields must first be removed at end of message. */
 static void pass_unchanged(struct message *m, struct step_result *r)
 {
-	if (m->arfields.forged_count == 0 && arfields_complete(&m->arfields)) {
+	if (m->arfields.forged_count == 0 && arfields_complete(&m->arfields) &&
+	    !m->submission) {
 		r->reply = REPLY_ACCEPT;
 		count_message(m, r, unchanged_verdict(m));
 		r->report.count_latency = 1;
@@ -561,6 +609,32 @@ static void finish_signing(struct session *s, struct message *m, struct step_res
 	signed_line(s, m, &r->report);
 }
 
+/* An authenticated submission: its From and message limits first (submission.h), then
+ * signed or passed unsigned, then its audit line. */
+static void finish_submission(struct session *s, struct message *m, struct step_result *r)
+{
+	if (!submission_check(&m->sub, m->rt, &m->headers, m->queue_id, r)) {
+		count_message(m, r, r->reply == REPLY_REJECT ? METRICS_VERDICT_REJECT :
+		    METRICS_VERDICT_TEMPFAIL);
+		return;
+	}
+	if (m->sub.unauthorized || m->pass_through) {
+		finish_pass_through(m, r);
+		submission_audit(&m->sub, m->rt, &m->headers, m->queue_id, m->sub.unauthorized ?
+		    "not signed: unauthorized From" : "not signed", m->sub.unauthorized ?
+		    METRICS_SUBMISSION_UNAUTHORIZED : METRICS_SUBMISSION_UNSIGNED);
+		return;
+	}
+	finish_signing(s, m, r);
+	if (r->reply == REPLY_ACCEPT && r->report.verdict == METRICS_VERDICT_SIGNED)
+		submission_audit(&m->sub, m->rt, &m->headers, m->queue_id, "signed",
+		    METRICS_SUBMISSION_SIGNED);
+	else
+		submission_audit(&m->sub, m->rt, &m->headers, m->queue_id, r->reply ==
+		    REPLY_ACCEPT ? "not signed" : "tempfailed", r->reply == REPLY_ACCEPT ?
+		    METRICS_SUBMISSION_UNSIGNED : METRICS_SUBMISSION_TEMPFAILED);
+}
+
 void	session_end_of_message(struct session *s, const char *queue_id, struct step_result *r)
 {
 	struct message *m = s->msg;
@@ -573,6 +647,8 @@ void	session_end_of_message(struct session *s, const char *queue_id, struct step
 	set_queue_id(m, queue_id);
 	if (m->checking_inbound)
 		finish_inbound(m, r);
+	else if (m->submission && !m->failed)
+		finish_submission(s, m, r);
 	else if (m->pass_through && !m->failed)
 		finish_pass_through(m, r);
 	else
@@ -619,7 +695,7 @@ void	session_step_done(struct session *s, struct step_result *r)
 	}
 	step_report(r);
 	step_free(r);
-	if (r->reply != REPLY_CONTINUE)
+	if (r->reply != REPLY_CONTINUE && !r->recipient_only)
 		message_end(s);
 }
 

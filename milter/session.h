@@ -35,13 +35,26 @@
 
 struct session;
 
+/* Macros of the MTA for authenticated submissions; NULL when not sent.  Borrowed: valid
+ * until session_mail_from() returns. */
+struct session_auth {
+	const char *auth_type;		/* {auth_type} */
+	const char *tls_version;	/* {tls_version} */
+	const char *cipher;		/* {cipher} */
+};
+
 struct session *session_new(void);
 void	session_free(struct session *s);
 
 void	session_connect(struct session *s, const struct sockaddr *client, const char *hostname);
 void	session_helo(struct session *s, const char *helo);
+/* Before session_mail_from(): what the MTA says of AUTH and TLS for that message. */
+void	session_auth(struct session *s, const char *auth_type, const char *tls_version,
+	    const char *cipher);
 void	session_mail_from(struct session *s, const char *queue_id, const char *auth_authen,
 	    const char *mail_from, struct step_result *r);
+/* One RCPT: continue, or (over a recipient limit) a 4xx for this recipient alone. */
+void	session_rcpt(struct session *s, const char *rcpt, struct step_result *r);
 void	session_header(struct session *s, const char *name, const char *value);
 /* The adapter could not hand a header field over (memory): the message has an internal
  * error, and if the field was an Authentication-Results one it cannot be accepted. */

@@ -67,6 +67,8 @@ struct step_result {
 	struct header_edit *edits;
 	size_t	edit_count, edit_cap;
 	struct step_report report;
+	int	recipient_only;		/* an RCPT step: the reply is for that recipient,
+					 * the message goes on */
 };
 
 /* A result that says "go on", nothing else. */

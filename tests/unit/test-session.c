@@ -22,6 +22,12 @@
  *	  freed what it had.
  *	- What the MTA refusing an edit does: a refused removal tempfails, a refused
  *	  insertion follows OnInternalError.
+ *	- Authenticated submissions (issue 18), with the runtime's clock replaced: a From
+ *	  the user may use is signed, another is not signed or (SenderMismatch reject)
+ *	  refused; a message limit tempfails at end of message and frees when the clock
+ *	  moves past its window; a recipient limit refuses the recipient at RCPT and the
+ *	  message goes on; a store that does not answer follows RateLimitStoreDown; the
+ *	  AuditLog holds one exact JSON line per submission.
  */
 #define _XOPEN_SOURCE 700	/* nftw() */
 #include <ftw.h>
@@ -435,6 +441,222 @@ static void torture(const char *ip, const char *on_error, const char *what)
 		TAP_INT_EQ(errors_accepted, 0, "%s: no internal error is accepted", what);
 }
 
+/* ---- authenticated submissions (issue 18) --------------------------------------------- */
+
+static time_t test_now = 1790000000;	/* 2026-09-21: a minute boundary is not special */
+static char audit_path[] = "/tmp/signet-test-audit-XXXXXX";
+
+static time_t test_clock(void)
+{
+	return test_now;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE   *fp = fopen(path, "w");
+
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* A runtime with SenderMap, RateLimits and AuditLog, the clock replaced; extra is more
+ * configuration ("SenderMismatch reject\n"). */
+static int install_submission_runtime(const char *extra)
+{
+	char	path[] = "/tmp/signet-test-session-XXXXXX", map[] = "/tmp/signet-test-map-XXXXXX",
+		limits[] = "/tmp/signet-test-limits-XXXXXX", err[256];
+	struct keystore_error kerr;
+	struct keystore *keys;
+	struct conf *conf;
+	struct runtime *rt;
+
+	close(mkstemp(path));
+	close(mkstemp(map));
+	close(mkstemp(limits));
+	write_file(map, "bob@example.org  @example.org  *@*.example.net\n");
+	write_file(limits, "*  msg/min=100 rcpt/hour=100\ncarol@example.org  msg/min=2\n"
+	    "dave@example.org  rcpt/hour=2\n");
+	FILE   *fp = fopen(path, "w");
+	fprintf(fp, "Mode s\nKeyStore %s\nSenderMap %s\nRateLimits %s\nAuditLog %s\n%s",
+	    keydir, map, limits, audit_path, extra);
+	fclose(fp);
+	conf = conf_load(path, quiet, NULL);
+	unlink(path);
+	keys = conf != NULL ? keystore_load(keydir, KEYSTORE_LOAD_PRIVATE, &kerr) : NULL;
+	if (keys == NULL) {
+		conf_free(conf);
+		return 0;
+	}
+	rt = runtime_build(conf, keys, err, sizeof(err));
+	unlink(map);
+	unlink(limits);
+	if (rt == NULL) {
+		printf("# runtime: %s\n", err);
+		return 0;
+	}
+	rt->now = test_clock;
+	runtime_install(rt);
+	return 1;
+}
+
+struct submitted {
+	unsigned rcpt_refused;		/* recipients answered 451 at RCPT */
+	char	rcpt_text[600];
+	enum step_reply reply;		/* at end of message */
+	char	code[8], status[8], text[512];
+	size_t	signatures;
+};
+
+/* One authenticated message: user, its From value, rcpts recipients. */
+static void submit(const char *user, const char *from, unsigned rcpts, struct submitted *out)
+{
+	struct session *s = session_new();
+	struct step_result r;
+	struct outcome o;
+	static const char body[] = "Hello.\r\n";
+
+	memset(out, 0, sizeof(*out));
+	connect_from(s, "192.0.2.10");
+	session_auth(s, "PLAIN", "TLSv1.3", "TLS_AES_256_GCM_SHA384");
+	session_mail_from(s, "Q2", user, "<x@example.org>", &r);
+	session_step_done(s, &r);
+	for (unsigned i = 0; i < rcpts; i++) {
+		session_rcpt(s, "<rcpt@example.com>", &r);
+		if (r.reply == REPLY_TEMPFAIL) {
+			out->rcpt_refused++;
+			snprintf(out->rcpt_text, sizeof(out->rcpt_text), "%s %s %s", r.smtp_code,
+			    r.status_code, r.text);
+		}
+		session_step_done(s, &r);
+	}
+	session_header(s, "From", from);
+	session_header(s, "Subject", " test");
+	session_header(s, "Message-ID", " <m1@example.org>");
+	session_end_of_headers(s, "Q2", &r);
+	session_step_done(s, &r);
+	session_body(s, (const unsigned char *)body, sizeof(body) - 1);
+	session_end_of_message(s, "Q2", &r);
+	memset(&o, 0, sizeof(o));
+	note_edits(&r, &o);
+	out->signatures = o.signatures;
+	out->reply = r.reply;
+	snprintf(out->code, sizeof(out->code), "%s", r.smtp_code ? r.smtp_code : "");
+	snprintf(out->status, sizeof(out->status), "%s", r.status_code ? r.status_code : "");
+	snprintf(out->text, sizeof(out->text), "%s", r.text);
+	session_step_done(s, &r);
+	session_free(s);
+}
+
+/* The last line of the AuditLog. */
+static void last_audit_line(char *line, size_t size)
+{
+	FILE   *fp = fopen(audit_path, "r");
+
+	line[0] = '\0';
+	if (fp == NULL)
+		return;
+	while (fgets(line, (int)size, fp) != NULL)
+		;
+	fclose(fp);
+}
+
+static void submissions(void)
+{
+	struct submitted got;
+	char	line[2048];
+
+	if (!TAP_OK(install_submission_runtime(""), "a runtime with SenderMap, RateLimits, "
+	    "AuditLog"))
+		return;
+	submit("alice@example.org", " Alice <alice@example.org>", 1, &got);
+	TAP_OK(got.reply == REPLY_ACCEPT && got.signatures == 2,
+	    "submission_own_domain_signed (reply %d, %zu signatures)", got.reply, got.signatures);
+	last_audit_line(line, sizeof(line));
+	TAP_STR_EQ(line, "{\"time\":\"2026-09-21T14:13:20Z\",\"user\":\"alice@example.org\","
+	    "\"mechanism\":\"PLAIN\",\"client\":\"192.0.2.10\",\"tls_version\":\"TLSv1.3\","
+	    "\"cipher\":\"TLS_AES_256_GCM_SHA384\",\"from\":\"alice@example.org\","
+	    "\"recipients\":1,\"message_id\":\"<m1@example.org>\",\"queue_id\":\"Q2\","
+	    "\"verdict\":\"signed\"}\n", "submission_audit_json_line_exact");
+
+	submit("bob@example.org", " sales@shop.example.net", 1, &got);
+	TAP_OK(got.reply == REPLY_ACCEPT && got.signatures == 0,
+	    "submission_listed_pattern_allows (no key for shop.example.net: unsigned, accepted)");
+	last_audit_line(line, sizeof(line));
+	TAP_OK(strstr(line, "\"verdict\":\"not signed\"") != NULL,
+	    "submission_listed_pattern_audited_not_signed: %s", line);
+
+	submit("alice@example.org", " \"Boss\" <ceo@example.net>, alice@example.org", 1, &got);
+	TAP_OK(got.reply == REPLY_ACCEPT && got.signatures == 0,
+	    "submission_unauthorized_from_not_signed (reply %d, %zu signatures)", got.reply,
+	    got.signatures);
+	last_audit_line(line, sizeof(line));
+	TAP_OK(strstr(line, "\"from\":\"ceo@example.net, alice@example.org\"") != NULL &&
+	    strstr(line, "\"verdict\":\"not signed: unauthorized From\"") != NULL,
+	    "submission_unauthorized_from_audited: %s", line);
+
+	/* carol: msg/min=2 */
+	submit("carol@example.org", " carol@example.org", 1, &got);
+	submit("carol@example.org", " carol@example.org", 1, &got);
+	TAP_OK(got.reply == REPLY_ACCEPT && got.signatures == 2, "submission_under_msg_limit_signed");
+	submit("carol@example.org", " carol@example.org", 1, &got);
+	TAP_OK(got.reply == REPLY_TEMPFAIL && strcmp(got.code, "451") == 0 &&
+	    strcmp(got.status, "4.7.1") == 0 && strstr(got.text, "msg/min") != NULL &&
+	    strstr(got.text, "try again in") != NULL,
+	    "submission_msg_limit_tempfails_at_end_of_message: %s %s %s", got.code, got.status,
+	    got.text);
+	last_audit_line(line, sizeof(line));
+	TAP_OK(strstr(line, "\"verdict\":\"rate-limited\"") != NULL,
+	    "submission_msg_limit_audited_rate_limited");
+	test_now += 120;
+	submit("carol@example.org", " carol@example.org", 1, &got);
+	TAP_OK(got.reply == REPLY_ACCEPT && got.signatures == 2,
+	    "submission_msg_limit_frees_after_its_window (clock +120 s)");
+
+	/* dave: rcpt/hour=2 */
+	submit("dave@example.org", " dave@example.org", 3, &got);
+	TAP_OK(got.rcpt_refused == 1 && strncmp(got.rcpt_text, "451 4.7.1 ", 10) == 0 &&
+	    strstr(got.rcpt_text, "rcpt/hour") != NULL && got.reply == REPLY_ACCEPT &&
+	    got.signatures == 2, "submission_rcpt_limit_refuses_the_third_recipient_at_rcpt: %s",
+	    got.rcpt_text);
+	last_audit_line(line, sizeof(line));
+	TAP_OK(strstr(line, "\"recipients\":2,") != NULL,
+	    "submission_audit_counts_accepted_recipients: %s", line);
+	submit("dave@example.org", " dave@example.org", 1, &got);
+	TAP_OK(got.rcpt_refused == 1, "submission_rcpt_limit_holds_within_the_hour");
+	test_now += 2 * 3600;
+	submit("dave@example.org", " dave@example.org", 1, &got);
+	TAP_OK(got.rcpt_refused == 0 && got.reply == REPLY_ACCEPT,
+	    "submission_rcpt_limit_frees_after_its_window (clock +2 h)");
+
+	if (TAP_OK(install_submission_runtime("SenderMismatch reject\n"),
+	    "a runtime with SenderMismatch reject")) {
+		submit("alice@example.org", " ceo@example.net", 1, &got);
+		TAP_OK(got.reply == REPLY_REJECT && strcmp(got.code, "550") == 0 &&
+		    strcmp(got.status, "5.7.1") == 0 && strstr(got.text, "ceo@example.net") != NULL,
+		    "submission_mismatch_reject_550_names_the_from: %s %s %s", got.code, got.status,
+		    got.text);
+		last_audit_line(line, sizeof(line));
+		TAP_OK(strstr(line, "\"verdict\":\"rejected: unauthorized From\"") != NULL,
+		    "submission_mismatch_reject_audited");
+	}
+	/* nothing listens on port 1: every store call fails at once */
+	if (TAP_OK(install_submission_runtime("RateLimitStore redis://127.0.0.1:1/0\n"
+	    "RateLimitStoreDown tempfail\n"), "a runtime whose Redis store is down, tempfail")) {
+		submit("alice@example.org", " alice@example.org", 1, &got);
+		TAP_OK(got.rcpt_refused == 1 && strncmp(got.rcpt_text, "451 4.3.0", 9) == 0 &&
+		    got.reply == REPLY_TEMPFAIL && strcmp(got.status, "4.3.0") == 0,
+		    "submission_store_down_tempfail: %s / %s %s", got.rcpt_text, got.code,
+		    got.status);
+	}
+	if (TAP_OK(install_submission_runtime("RateLimitStore redis://127.0.0.1:1/0\n"),
+	    "a runtime whose Redis store is down, accept (default)")) {
+		submit("alice@example.org", " alice@example.org", 1, &got);
+		TAP_OK(got.rcpt_refused == 0 && got.reply == REPLY_ACCEPT && got.signatures == 2,
+		    "submission_store_down_accept_signs");
+	}
+	unlink(audit_path);
+}
+
 int	main(void)
 {
 	if (!TAP_OK(start_fake_dns(), "a fake nameserver on loopback") ||
@@ -444,6 +666,10 @@ int	main(void)
 		return tap_done();
 	}
 	who_is_signed();
+	close(mkstemp(audit_path));
+	submissions();
+	if (!install_runtime("accept"))
+		return tap_done();
 	inbound_forged_fields();
 	refused_edits("accept");
 	torture("127.0.0.1", "accept", "outbound");

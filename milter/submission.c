@@ -134,13 +134,16 @@ void	submission_rcpt(struct submission *sub, const struct runtime *rt, const cha
 		break;
 	case RATE_OVER:
 		sub->refused++;
+		sub->refused_at = rt->now();
 		over_limit(sub, &d, queue_id, r);
 		break;
 	case RATE_ERROR:
-		if (store_down(rt, &d, queue_id, r))
+		if (store_down(rt, &d, queue_id, r)) {
 			sub->recipients++;
-		else
+		} else {
 			sub->refused++;
+			sub->refused_at = rt->now();
+		}
 		break;
 	}
 }
@@ -251,7 +254,7 @@ void	submission_audit(struct submission *sub, const struct runtime *rt,
 	else
 		msgid[0] = '\0';
 	struct audit_record rec = {
-		.time = rt->now(),
+		.time = headers == NULL && sub->refused_at != 0 ? sub->refused_at : rt->now(),
 		.user = sub->user,
 		.mechanism = sub->auth_type,
 		.client = sub->client,

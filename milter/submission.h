@@ -33,6 +33,7 @@
 #define SIGNET_SUBMISSION_H
 
 #include <stddef.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "milter/msgheaders.h"
@@ -61,6 +62,8 @@ struct submission {
 	char	from[SUBMISSION_FROM_MAX];	/* the From addresses, for logs and the audit */
 	unsigned recipients;		/* accepted at RCPT */
 	unsigned refused;		/* refused over a recipient limit */
+	time_t	refused_at;		/* when the last was: the time of an audit line
+					 * written only when the message ends */
 	int	unauthorized;		/* the From is not the user's: not to be signed */
 	int	audited;
 };

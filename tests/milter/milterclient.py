@@ -385,8 +385,9 @@ class Session:
             self.conn_verdict = ("helo",) + r
         return r
 
-    def message(self, data, mail_from, rcpts, auth_authen=None, queue_id=None):
-        """One transaction: MAIL .. EOM; returns a Result."""
+    def message(self, data, mail_from, rcpts, auth_authen=None, queue_id=None, tls=None):
+        """One transaction: MAIL .. EOM; returns a Result.  tls: (version, cipher) sent
+        as {tls_version} and {cipher} with MAIL (Postfix sends them with HELO and MAIL)."""
         if self.sock is None:
             raise ProtocolError("not connected")
         if self.in_transaction:
@@ -407,7 +408,9 @@ class Session:
             return True
 
         mail_macros = [("i", queue_id), ("{auth_type}", "PLAIN" if auth_authen else None),
-                       ("{auth_authen}", auth_authen), ("{mail_addr}", mail_from)]
+                       ("{auth_authen}", auth_authen), ("{mail_addr}", mail_from),
+                       ("{tls_version}", tls[0] if tls else None),
+                       ("{cipher}", tls[1] if tls else None)]
         r = self._step(SMFIC_MAIL, "M", mail_macros, SMFIP_NOMAIL, SMFIP_NR_MAIL,
                        b"<" + mail_from.encode() + b">\0")
         if decided("mail", r):

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
@@ -103,8 +104,10 @@ def rcpt_refusals(res):
 def memory_store(tmp, store, clock, env):
     auditlog = os.path.join(tmp, "audit.json")
     spec = "inet:%d@127.0.0.1" % free_port()
+    metrics_port = free_port()
     base = ("Socket %s\nKeystore %s\nMode s\nLogLevel debug\nSenderMap %s/sendermap\n"
-            "RateLimits %s/ratelimits\nAuditLog %s\n" % (spec, store, tmp, tmp, auditlog))
+            "RateLimits %s/ratelimits\nAuditLog %s\nMetricsListen %d\n"
+            % (spec, store, tmp, tmp, auditlog, metrics_port))
     d = Daemon(tmp, base, "memory", env=env)
     want = []
     try:
@@ -182,6 +185,21 @@ def memory_store(tmp, store, clock, env):
             got = f.read().splitlines()
         tap(got == want, "audit_log_holds_exactly_the_expected_lines",
             "\n".join(["got:"] + got + ["want:"] + want))
+        scrape = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port,
+                                        timeout=10).read().decode()
+        series = ['signet_submissions_total{verdict="signed"} 8',
+                  'signet_submissions_total{verdict="unauthorized_from"} 1',
+                  'signet_submissions_total{verdict="rejected"} 1',
+                  'signet_submissions_total{verdict="rate_limited"} 2',
+                  'signet_rate_limit_trips_total{limit="msg/min"} 1',
+                  'signet_rate_limit_trips_total{limit="rcpt/hour"} 2',
+                  'signet_unauthorized_from_total 2', 'signet_auth_without_tls_total 1',
+                  'signet_new_client_networks_total 4', 'signet_rate_store_errors_total 0']
+        lines = scrape.splitlines()
+        tap(all(x in lines for x in series) and "example.org" not in scrape,
+            "metrics_count_submissions_by_verdict_and_trips_by_limit_never_by_user",
+            "\n".join([x for x in series if x not in lines] +
+                      [x for x in lines if "submission" in x or "rate" in x]))
     finally:
         d.stop()
 

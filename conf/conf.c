@@ -142,7 +142,7 @@ static const struct conf_key conf_table[] = {
 	 "File of the From addresses each authenticated user may use, one line per user:\n"
 	 "USER PATTERN... with PATTERN an address, @domain or *@*.domain ('#' comments).\n"
 	 "A user without a line may use @ the domain of its own name (alice@example.com:\n"
-	 "@example.com); empty: that default rule only."},
+	 "@example.com).  Empty: no sender authorization, every From is signed as before."},
 	{"SenderMismatch", T_MISMATCH, "nosign", 0, 0, AT(sender_mismatch),
 	 "An authenticated message whose From its user may not use: nosign (passed unsigned,\n"
 	 "logged) or reject (550 5.7.1 naming the From)."},

@@ -77,7 +77,7 @@ struct conf {
 	char   *dmarc_public_suffix_list;	/* empty: RFC 9989 tree walk */
 
 	/* submission protection (issue 18) */
-	char   *sender_map;		/* empty: the default rule only */
+	char   *sender_map;		/* empty: no sender authorization */
 	enum sender_mismatch sender_mismatch;
 	char   *rate_limits;		/* empty: no limits */
 	char   *rate_limit_store;	/* "memory", redis://HOST:PORT/DB or unix:/PATH */

@@ -159,8 +159,8 @@ static int from_allowed(struct submission *sub, const struct runtime *rt,
 	enum sender_verdict verdict = SENDER_BAD_ADDRESS;
 	char	user[256], from[SUBMISSION_FROM_MAX];
 
-	if (status == FROM_MISSING)
-		return 1;
+	if (status == FROM_MISSING || rt->senders == NULL)
+		return 1;	/* no SenderMap: no sender authorization (signet.conf(5)) */
 	if (status == FROM_OK) {
 		char	one[SUBMISSION_FROM_MAX];
 		const char *p = sub->from;

@@ -21,7 +21,7 @@
  *	Each RCPT is counted against the recipient limits (ratelimit.h): over one, that
  *	recipient alone gets 451 4.7.1 naming the limit and when it frees; the message goes
  *	on with the others.  At end of message, in this order: the From (every mailbox of
- *	the one From field, SenderMap) -- not allowed: the message is not signed, or with
+ *	the one From field, when a SenderMap is set) -- not allowed: the message is not signed, or with
  *	SenderMismatch reject refused 550 5.7.1 naming the From, and then not counted; the
  *	message limits -- over: 451 4.7.1.  A store that does not answer is
  *	RateLimitStoreDown's case: accept (logged, at most once a minute) or 451 4.3.0.

@@ -247,6 +247,8 @@ def shared_redis(tmp, store, clock, env):
         r3 = a.send("carol@example.org", "carol@example.org")[0]
         tap(signed(r1) and signed(r2) and r3.action == "tempfail" and "msg/min" in r3.reply,
             "one_users_limit_holds_across_two_daemons", (r1, r2, r3))
+        r0 = a.send("alice@example.net", "ceo@example.org")[0]
+        tap(signed(r0), "without_sender_map_every_from_is_signed_as_before", r0)
         redis.terminate()
         redis.wait(timeout=20)
         r4 = a.send("alice@example.org", "alice@example.org")[0]

@@ -267,6 +267,25 @@ def shared_redis(tmp, store, clock, env):
             redis.wait()
 
 
+def check_only_reports_map_errors(tmp, store):
+    """signet -n names the file and line of a bad SenderMap or RateLimits line."""
+    for key, name, text, want in (
+            ("SenderMap", "badmap", "bob@example.org @example.org\nbob@example.org x@y.z\n",
+             ":2: "),
+            ("RateLimits", "badlimits", "# default\n*  msg/min=lots\n", ":2: ")):
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        conf = os.path.join(tmp, name + ".conf")
+        with open(conf, "w") as f:
+            f.write("Keystore %s\nMode s\n%s %s\n" % (store, key, path))
+        p = subprocess.run([os.path.join(TOP_BUILDDIR, "milter", "signet"), "-c", conf, "-n"],
+                           capture_output=True, text=True)
+        tap(p.returncode == 1 and (path + want) in p.stderr,
+            "check_only_reports_%s_errors_with_file_and_line" % key.lower(),
+            (p.returncode, p.stdout, p.stderr))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="signet-submission-")
     try:
@@ -279,6 +298,7 @@ def main():
         with open(os.path.join(tmp, "ratelimits"), "w") as f:
             f.write("*  msg/min=100 rcpt/hour=100\ncarol@example.org  msg/min=2\n"
                     "dave@example.org  rcpt/hour=2\n")
+        check_only_reports_map_errors(tmp, store)
         clock = Clock(os.path.join(tmp, "now"))
         env = dict(os.environ, SIGNET_TEST_NOW_FILE=clock.path)
         memory_store(tmp, store, clock, env)

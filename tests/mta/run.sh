@@ -28,6 +28,16 @@
 #	  makes Sendmail sleep 60 s at start), and a private directory is bind-mounted
 #	  on /usr/lib/sasl2 so that Cyrus SASL reads our Sendmail.conf and sasldb (Sendmail
 #	  clears the environment, so SASL_CONF_PATH cannot point elsewhere).
+#	- for submission protection (issue 18): a private redis-server on a loopback port
+#	  (--save '' --appendonly no) and three more Signets, all with a SenderMap (alice
+#	  may send as alice@out.signet.test only, the other users as anyone there), a
+#	  RateLimits file (msg/min=2 for MTA-carol and MTA-erin, rcpt/hour=2 for MTA-dave)
+#	  and the test clock SIGNET_TEST_NOW_FILE of signet(8), a file the test rewrites
+#	  to move time: "submit" (RateLimitStore memory, SenderMismatch nosign),
+#	  "fleet-a" and "fleet-b" (both on that Redis; fleet-b with SenderMismatch
+#	  reject), each with its own AuditLog.  Each MTA has one more SASL listener per Signet, that
+#	  Signet its only milter (Postfix: smtpd_milters in master.cf; Sendmail:
+#	  MAIL_FILTER and DAEMON_OPTIONS I=), and its own users in sasldb.
 #
 #	For each MTA, with swaks as the client:
 #	  a client on 127.0.0.3 that authenticates (AUTH PLAIN) gets its mail signed;
@@ -45,6 +55,20 @@
 #	  ACK under Nagle (issue 17: Postfix sends the macros of events a milter skips);
 #	  two messages through a listener whose milter is the Signet on the unix socket,
 #	  where Signet asks for no reply to the steps that only continue: both signed.
+#	Then, for each MTA, authenticated from 127.0.0.3 on those listeners:
+#	  a From the SenderMap allows for the user is signed (both verifiers pass);
+#	  a From it does not allow is delivered unsigned and logged by "submit", and
+#	  refused by fleet-b with 550 5.7.1 and a text naming the From;
+#	  MTA-carol's third message in a minute gets 451 4.7.1 (msg/min) at the end of
+#	  DATA, and after the test clock moves two minutes the fourth is signed;
+#	  MTA-dave's third recipient gets 451 4.7.1 (rcpt/hour) at RCPT, the first two
+#	  get the message, signed;
+#	  MTA-erin's two messages through fleet-a and a third through fleet-b: fleet-b
+#	  refuses it with 451 4.7.1 (msg/min), the counters being in the shared Redis;
+#	  the AuditLog of each of the three holds exactly one JSON line per submission to
+#	  it above, in order (time by the test clock, user, PLAIN, client, TLS none, From,
+#	  recipients, Message-ID, queue id, verdict: signed, not signed: unauthorized From,
+#	  rejected: unauthorized From, rate-limited).
 #
 #	A missing tool or MTA is a failure with the reason, never a skip.  Each case prints,
 #	when it fails, what it got and what it wanted and the logs written meanwhile.
@@ -55,7 +79,8 @@
 #	downloading them.
 # FILES
 #	contrib/postfix/main.cf, contrib/sendmail/signet.mc, tests/mta/smtpsink.py,
-#	tests/mta/milterrelay.py, tests/lib/dnsserver.sh, verify-dkimpy.py, verify-maildkim.pl
+#	tests/mta/milterrelay.py, tests/lib/dnsserver.sh, verify-dkimpy.py, verify-maildkim.pl,
+#	tests/daemon/submission.py (issue 18 through the daemon alone, more cases)
 # SEE ALSO
 #	README.md ("Use with Postfix", "Use with Sendmail")
 
@@ -109,7 +134,8 @@ cleanup() {
 	local pid
 	# Sendmail's pid file, in case the process we started is not Sendmail itself.
 	[ -s "$SM_DIR/sendmail.pid" ] && kill "$(head -n 1 "$SM_DIR/sendmail.pid")" 2>/dev/null
-	for pid in "$SENDMAIL_PID" "$SIGNET_PID" "$SIGNET_UNIX_PID" "$SINK_PID" "$RELAY_PID"; do
+	for pid in "$SENDMAIL_PID" "$SIGNET_PID" "$SIGNET_UNIX_PID" "$SINK_PID" "$RELAY_PID" \
+	    "${SUB_PID[@]}" "$REDIS_PID"; do
 		[ -n "$pid" ] || continue
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -345,6 +371,111 @@ setup_signet_unix() {
 	[ -n "$SIGNET_UNIX_PID" ]
 }
 
+# ---- submission protection (issue 18) --------------------------------------------------
+# Three more Signets, each behind one more SASL listener of each MTA, with SenderMap,
+# RateLimits and an AuditLog, and the test clock of signet(8) (SIGNET_TEST_NOW_FILE, read
+# at every use): "submit" keeps its counters in memory and lets a mismatched From pass
+# unsigned; "fleet-a" and "fleet-b" share a private redis-server, and fleet-b refuses a
+# mismatched From.  Each MTA has its own users, so that its limits start from nothing.
+SUB_DIR=$TMP/submission
+NOW_FILE=$SUB_DIR/now
+SUB_NAMES='submit fleet-a fleet-b'
+SUB_USERS=''
+for mta in postfix sendmail; do
+	SUB_USERS+=" $mta-carol@signet.test $mta-dave@signet.test $mta-erin@signet.test"
+done
+declare -A SUB_SIGNET_PORT SUB_PID PF_PORT_OF SM_PORT_OF
+REDIS_PID='' REDIS_PORT='' SUB_FAILED=''
+
+# other_port PORT...: a free loopback port that is none of PORT...
+other_port() {
+	local p
+	while :; do
+		p=$(free_port)
+		case " $* " in
+		*" $p "*) ;;
+		*) echo "$p"; return ;;
+		esac
+	done
+}
+
+# set_clock SECONDS: the daemons' clock from now on (written whole, then renamed).
+set_clock() {
+	NOW=$1
+	echo "$NOW" > "$NOW_FILE.tmp" && mv "$NOW_FILE.tmp" "$NOW_FILE"
+}
+
+start_redis() {
+	command -v redis-server >/dev/null ||
+	    { err "missing: redis-server (apt-get install redis-server)"; return 1; }
+	REDIS_PORT=$(free_port)
+	LOGS[redis]=$TMP/redis.log
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+	    --dir "$SUB_DIR" >"$TMP/redis.log" 2>&1 &
+	REDIS_PID=$!
+	local _
+	for _ in $(seq 1 100); do
+		if "$PY" -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)
+s.sendall(b"PING\r\n")
+sys.exit(s.recv(16) != b"+PONG\r\n")' "$REDIS_PORT" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	err "redis-server does not answer PING on 127.0.0.1:$REDIS_PORT after 10 s:" \
+	    "$(tail -n 20 "$TMP/redis.log")"
+	return 1
+}
+
+setup_submission() {
+	local name user store extra
+	mkdir -p "$SUB_DIR" || return 1
+	set_clock 1790000000
+	{
+		echo "# alice may send as herself only; the others as anyone at $OUR"
+		echo "$SASL_USER  alice@$OUR"
+		for user in $SUB_USERS; do
+			echo "$user  @$OUR"
+		done
+	} > "$SUB_DIR/sendermap"
+	{
+		echo "*  msg/min=100 rcpt/hour=100"
+		for mta in postfix sendmail; do
+			echo "$mta-carol@signet.test  msg/min=2"
+			echo "$mta-dave@signet.test  rcpt/hour=2"
+			echo "$mta-erin@signet.test  msg/min=2"
+		done
+	} > "$SUB_DIR/ratelimits"
+	start_redis || return 1
+	for name in $SUB_NAMES; do
+		store=memory extra='SenderMismatch nosign'
+		[ "$name" = submit ] || store=redis://127.0.0.1:$REDIS_PORT/0
+		[ "$name" = fleet-b ] && extra='SenderMismatch reject'
+		SUB_SIGNET_PORT[$name]=$(free_port)
+		SIGNET_TEST_NOW_FILE=$NOW_FILE start_signet "signet-$name" \
+		    "inet:${SUB_SIGNET_PORT[$name]}@127.0.0.1" "SenderMap $SUB_DIR/sendermap
+RateLimits $SUB_DIR/ratelimits
+RateLimitStore $store
+AuditLog $SUB_DIR/audit-$name.json
+$extra"
+		SUB_PID[$name]=$STARTED_PID
+		[ -n "$STARTED_PID" ] || return 1
+	done
+}
+
+# sasl_users SASLDB: every test user, with the one password, in SASLDB.
+sasl_users() {
+	local user
+	for user in $SASL_USER $SUB_USERS; do
+		printf '%s' "$SASL_PASS" | saslpasswd2 -f "$1" -p -c \
+		    -u "${user#*@}" "${user%@*}" 2>"$TMP/saslpasswd2.err" || {
+			err "saslpasswd2 failed for $user: $(cat "$TMP/saslpasswd2.err")"
+			return 1
+		}
+	done
+}
+
 # port_from FILE: the port a helper writes to FILE once it listens (5 s at most).
 port_from() {
 	local _
@@ -388,6 +519,28 @@ contrib_lines() {	# FILE
 	    -e "s/inet:8895@127\.0\.0\.1/inet:$SIGNET_PORT@127.0.0.1/g" "$1"
 }
 
+# pf_submission PORT SYSLOG_NAME [MILTER]: a master.cf smtpd with SASL on PORT, for
+# authenticated clients only; its milter MILTER instead of main.cf's smtpd_milters.
+pf_submission() {
+	cat <<EOF
+127.0.0.1:$1 inet n - n - - smtpd
+  -o syslog_name=postfix/$2
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+EOF
+	[ -z "${3:-}" ] || echo "  -o smtpd_milters=$3"
+}
+
+# wait_sub_ports ARRAY: the MTA answers on each port of the named array (5 s each).
+wait_sub_ports() {
+	local -n ports=$1
+	local name
+	for name in $SUB_NAMES; do
+		wait_smtp "${ports[$name]}" 5 || return 1
+	done
+}
+
 setup_postfix() {
 	local etc=$PF_DIR/etc
 	mkdir -p "$etc/sasl" "$PF_DIR/queue" "$PF_DIR/data" || return 1
@@ -403,6 +556,11 @@ setup_postfix() {
 	while [ "$PF_UNIX_PORT" = "$PF_SMTP_PORT" ] || [ "$PF_UNIX_PORT" = "$PF_SUBMIT_PORT" ] ||
 	    [ "$PF_UNIX_PORT" = "$PF_RELAYED_PORT" ]; do
 		PF_UNIX_PORT=$(free_port)
+	done
+	local name used="$PF_SMTP_PORT $PF_SUBMIT_PORT $PF_RELAYED_PORT $PF_UNIX_PORT"
+	for name in $SUB_NAMES; do
+		PF_PORT_OF[$name]=$(other_port $used)
+		used+=" ${PF_PORT_OF[$name]}"
 	done
 	{
 		cat <<EOF
@@ -446,11 +604,7 @@ EOF
 	cat > "$etc/master.cf" <<EOF
 # Written by tests/mta/run.sh: no chroot, so that paths are the same everywhere.
 127.0.0.1:$PF_SMTP_PORT inet n - n - - smtpd
-127.0.0.1:$PF_SUBMIT_PORT inet n - n - - smtpd
-  -o syslog_name=postfix/submission
-  -o smtpd_sasl_auth_enable=yes
-  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
-  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+$(pf_submission "$PF_SUBMIT_PORT" submission)
 127.0.0.1:$PF_RELAYED_PORT inet n - n - - smtpd
   -o syslog_name=postfix/relayed
   -o smtpd_milters=inet:127.0.0.1:$RELAY_PORT
@@ -458,6 +612,10 @@ EOF
   -o syslog_name=postfix/unix-milter
   -o smtpd_milters=unix:$SIGNET_SOCK
 EOF
+	for name in $SUB_NAMES; do
+		pf_submission "${PF_PORT_OF[$name]}" "submission-$name" \
+		    "inet:127.0.0.1:${SUB_SIGNET_PORT[$name]}"
+	done >> "$etc/master.cf"
 	cat "$here/postfix-services.cf" >> "$etc/master.cf"
 	cat > "$etc/sasl/smtpd.conf" <<EOF
 pwcheck_method: auxprop
@@ -465,11 +623,7 @@ auxprop_plugin: sasldb
 mech_list: PLAIN LOGIN
 sasldb_path: $PF_DIR/sasldb2
 EOF
-	printf '%s' "$SASL_PASS" | saslpasswd2 -f "$PF_DIR/sasldb2" -p -c \
-	    -u "${SASL_USER#*@}" "${SASL_USER%@*}" 2>"$TMP/saslpasswd2.err" || {
-		err "saslpasswd2 failed: $(cat "$TMP/saslpasswd2.err")"
-		return 1
-	}
+	sasl_users "$PF_DIR/sasldb2" || return 1
 	chgrp postfix "$PF_DIR/sasldb2" && chmod 640 "$PF_DIR/sasldb2"
 	: > "$PF_DIR/maillog"
 	LOGS[postfix]=$PF_DIR/maillog
@@ -481,7 +635,8 @@ EOF
 	fi
 	POSTFIX_UP=1
 	if ! wait_smtp "$PF_SMTP_PORT" 15 || ! wait_smtp "$PF_SUBMIT_PORT" 5 ||
-	    ! wait_smtp "$PF_RELAYED_PORT" 5 || ! wait_smtp "$PF_UNIX_PORT" 5; then
+	    ! wait_smtp "$PF_RELAYED_PORT" 5 || ! wait_smtp "$PF_UNIX_PORT" 5 ||
+	    ! wait_sub_ports PF_PORT_OF; then
 		err "Postfix does not answer on 127.0.0.1:$PF_SMTP_PORT, :$PF_SUBMIT_PORT and :$PF_RELAYED_PORT:" \
 		    "$(tail -n 20 "$PF_DIR/maillog")"
 		return 1
@@ -546,6 +701,11 @@ setup_sendmail() {
 	while [ "$SM_UNIX_PORT" = "$SM_PORT" ] || [ "$SM_UNIX_PORT" = "$SM_RELAYED_PORT" ]; do
 		SM_UNIX_PORT=$(free_port)
 	done
+	local name used="$SM_PORT $SM_RELAYED_PORT $SM_UNIX_PORT"
+	for name in $SUB_NAMES; do
+		SM_PORT_OF[$name]=$(other_port $used)
+		used+=" ${SM_PORT_OF[$name]}"
+	done
 	printf 'hosts files\naliases files\n' > "$SM_DIR/service.switch"
 	# Cyrus SASL looks for Sendmail.conf in /usr/lib/sasl2 (among system paths); in
 	# Sendmail's mount namespace that directory is $SM_DIR/sasl.
@@ -555,11 +715,7 @@ auxprop_plugin: sasldb
 mech_list: PLAIN LOGIN
 sasldb_path: /usr/lib/sasl2/sasldb2
 EOF
-	printf '%s' "$SASL_PASS" | saslpasswd2 -f "$SM_DIR/sasl/sasldb2" -p -c \
-	    -u "${SASL_USER#*@}" "${SASL_USER%@*}" 2>"$TMP/saslpasswd2.err" || {
-		err "saslpasswd2 failed: $(cat "$TMP/saslpasswd2.err")"
-		return 1
-	}
+	sasl_users "$SM_DIR/sasl/sasldb2" || return 1
 	chmod 600 "$SM_DIR/sasl/sasldb2"
 	{
 		cat <<EOF
@@ -599,6 +755,13 @@ DAEMON_OPTIONS(\`Family=inet, Name=MTA-relayed, Port=$SM_RELAYED_PORT, Addr=127.
 MAIL_FILTER(\`signetunix', \`S=unix:$SIGNET_SOCK, F=T, T=S:30s;R:60s;E:5m')dnl
 DAEMON_OPTIONS(\`Family=inet, Name=MTA-unix, Port=$SM_UNIX_PORT, Addr=127.0.0.1, I=signetunix')dnl
 EOF
+		# One listener per submission Signet (issue 18), that Signet its only filter.
+		for name in $SUB_NAMES; do
+			cat <<EOF
+MAIL_FILTER(\`$name', \`S=inet:${SUB_SIGNET_PORT[$name]}@127.0.0.1, F=T, T=S:30s;R:60s;E:5m')dnl
+DAEMON_OPTIONS(\`Family=inet, Name=MTA-$name, Port=${SM_PORT_OF[$name]}, Addr=127.0.0.1, I=$name')dnl
+EOF
+		done
 		printf "MAILER(\`smtp')dnl\n"
 	} > "$SM_DIR/sendmail.mc"
 	if ! m4 -D_CF_DIR_="$cf/" "$cf/m4/cf.m4" "$SM_DIR/sendmail.mc" \
@@ -618,7 +781,7 @@ EOF
 	    >"$SM_DIR/sendmail.out" 2>&1 </dev/null &
 	SENDMAIL_PID=$!
 	if ! wait_smtp "$SM_PORT" 20 || ! wait_smtp "$SM_RELAYED_PORT" 5 ||
-	    ! wait_smtp "$SM_UNIX_PORT" 5; then
+	    ! wait_smtp "$SM_UNIX_PORT" 5 || ! wait_sub_ports SM_PORT_OF; then
 		err "Sendmail does not answer on 127.0.0.1:$SM_PORT after 20 s:" \
 		    "$(tail -n 20 "$SM_DIR/sendmail.out")"
 		return 1
@@ -626,10 +789,11 @@ EOF
 }
 
 # ---- helpers for cases ---------------------------------------------------------------
-# message FILE FROM_DOMAIN TAG: a plain message; TAG goes into Subject and Message-ID.
+# message FILE FROM_DOMAIN TAG [LOCAL]: a plain message; TAG goes into Subject and Message-ID.
+# LOCAL (default alice) is the From's local part.
 message() {
 	cat > "$1" <<EOF
-From: Alice <alice@$2>
+From: Alice <${4:-alice}@$2>
 To: Bob <bob@example.net>
 Subject: MTA test $3
 Date: $(date -R)
@@ -894,6 +1058,261 @@ EOF
 	finish
 }
 
+# ---- cases: submission protection (issue 18) -------------------------------------------
+# auth_swaks PORT USER FROM FILE [swaks options...]: FILE sent by swaks from 127.0.0.3
+# as USER (AUTH PLAIN), envelope sender FROM, to bob@example.net unless --to says
+# otherwise; the transcript in $CASE_DIR/swaks.out and swaks' status returned (a refusal
+# is what some cases want).
+auth_swaks() {
+	local port=$1 user=$2 from=$3 file=$4
+	shift 4
+	swaks --server "127.0.0.1:$port" --local-interface 127.0.0.3 --ehlo "client.$THEIR" \
+	    --from "$from" --to bob@example.net --data "$file" --timeout 60 \
+	    --auth PLAIN --auth-user "$user" --auth-password "$SASL_PASS" "$@" \
+	    >"$CASE_DIR/swaks.out" 2>&1
+}
+
+transcript() {
+	grep -E '^(<~?|<\*\*|\*\*\*|=== | -> (AUTH|MAIL|RCPT|DATA|\.$))' "$CASE_DIR/swaks.out" |
+	    grep -v '^<-  250-' | tail -n 20
+}
+
+# reply_after REGEX: the first line of the server's reply to the client line of
+# swaks.out that matches REGEX (" -> ." ends DATA).
+reply_after() {
+	awk -v pat="$1" 'found && /^<(-|\*\*) / { sub(/^<(-|\*\*) +/, ""); print; exit }
+	    $0 ~ pat { found = 1 }' "$CASE_DIR/swaks.out"
+}
+
+# send_as PORT USER FROM FILE [swaks options...]: auth_swaks, and the message accepted.
+send_as() {
+	auth_swaks "$@" && [ -n "$(queue_id)" ] && return 0
+	err "swaks as $2 from $3: want the message accepted, got:" "$(transcript)"
+	return 1
+}
+
+# The queue id of the reply to the end of DATA, Postfix's or Sendmail's.
+queue_id() {
+	reply_after '^ -> \.$' | sed -n -e 's/^250 .*queued as \([^ ]*\).*/\1/p' \
+	    -e 's/^250 2\.0\.0 \([^ ]*\) Message accepted.*/\1/p'
+}
+
+# expect_reply REGEX WHAT WANT: the reply to the client line REGEX matches WANT.
+expect_reply() {
+	local got
+	got=$(reply_after "$1")
+	printf '%s\n' "$got" | grep -Eq -- "$3" && return 0
+	err "want $2 to match '$3', got '${got:-no reply}'; transcript:" "$(transcript)"
+	return 1
+}
+
+# want_audit MTA SIGNET USER FROM RCPTS MESSAGE_ID VERDICT QUEUE_ID: the line the
+# AuditLog of Signet SIGNET must hold for this submission, now; QUEUE_ID "*" is any
+# non-empty one (the client was not told it).
+want_audit() {
+	local mta=$1 name=$2
+	shift 2
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$NOW" "$@" >> "$SUB_DIR/audit-want-$mta-$name"
+}
+
+# not_delivered TAG: no message with Subject "MTA test TAG" at the sink (after 2 s).
+not_delivered() {
+	sleep 2
+	local f
+	f=$(grep -l "^Subject: MTA test $1" "$SINK_DIR"/*.eml 2>/dev/null | head -n 1)
+	[ -z "$f" ] || err "the refused message reached the sink:" "$(cat "$f")"
+}
+
+# sub_port MTA NAME: the port of MTA's listener whose milter is Signet NAME.
+sub_port() {
+	if [ "$1" = postfix ]; then
+		echo "${PF_PORT_OF[$2]}"
+	else
+		echo "${SM_PORT_OF[$2]}"
+	fi
+}
+
+case_sub_authorized() {	# MTA [FAILED_SETUP]
+	begin "$1_submission_signs_a_from_the_sender_map_allows_for_the_user" || return
+	set_up "${2:-}" || return
+	local tag="$1-authorized-$RANDOM"
+	message "$CASE_DIR/msg" "$OUR" "$tag"
+	if send_as "$(sub_port "$1" submit)" "$SASL_USER" "alice@$OUR" "$CASE_DIR/msg"; then
+		want_audit "$1" submit "$SASL_USER" "alice@$OUR" 1 "<$tag@$OUR>" signed \
+		    "$(queue_id)"
+		delivered "$tag" && expect_our_signatures "$DELIVERED"
+	fi
+	finish
+}
+
+case_sub_mismatch_nosign() {	# MTA [FAILED_SETUP]
+	begin "$1_submission_mismatched_from_is_delivered_unsigned_and_logged" || return
+	set_up "${2:-}" || return
+	local tag="$1-mismatch-$RANDOM" sigs
+	message "$CASE_DIR/msg" "$OUR" "$tag" ceo
+	if send_as "$(sub_port "$1" submit)" "$SASL_USER" "ceo@$OUR" "$CASE_DIR/msg"; then
+		want_audit "$1" submit "$SASL_USER" "ceo@$OUR" 1 "<$tag@$OUR>" \
+		    "not signed: unauthorized From" "$(queue_id)"
+		if delivered "$tag"; then
+			sigs=$(fields "$DELIVERED" DKIM-Signature)
+			[ -z "$sigs" ] || err "want no DKIM-Signature (SenderMismatch nosign), got:" "$sigs"
+		fi
+		grep -q "From <ceo@$OUR> is not authorized for user $SASL_USER" \
+		    "$TMP/signet-submit.log" ||
+		    err "Signet's log does not say 'From <ceo@$OUR> is not authorized for user $SASL_USER'"
+	fi
+	finish
+}
+
+# fleet-b has SenderMismatch reject.
+case_sub_mismatch_reject() {	# MTA [FAILED_SETUP]
+	begin "$1_submission_mismatched_from_refused_550_5_7_1_naming_the_from" || return
+	set_up "${2:-}" || return
+	local tag="$1-reject-$RANDOM"
+	message "$CASE_DIR/msg" "$OUR" "$tag" ceo
+	if auth_swaks "$(sub_port "$1" fleet-b)" "$SASL_USER" "ceo@$OUR" "$CASE_DIR/msg"; then
+		err "swaks: want the message refused, it was accepted:" "$(transcript)"
+	else
+		expect_reply '^ -> \.$' "the reply to the end of DATA" "^550 5\.7\.1 .*ceo@$OUR" &&
+		    want_audit "$1" fleet-b "$SASL_USER" "ceo@$OUR" 1 "<$tag@$OUR>" \
+			"rejected: unauthorized From" '*' &&
+		    not_delivered "$tag"
+	fi
+	finish
+}
+
+# msg/min=2 for MTA-carol: the third message in the test clock's minute is refused at the
+# end of DATA; two minutes later by the clock, the fourth is signed.
+case_sub_msg_limit() {	# MTA [FAILED_SETUP]
+	begin "$1_submission_third_message_in_a_minute_451_4_7_1_then_signed_after_the_window" ||
+	    return
+	set_up "${2:-}" || return
+	local user="$1-carol@signet.test" port i tag
+	port=$(sub_port "$1" submit)
+	for i in 1 2 3 4; do
+		tag="$1-msglimit-$i-$RANDOM"
+		message "$CASE_DIR/msg$i" "$OUR" "$tag" carol
+		if [ $i = 3 ]; then
+			if auth_swaks "$port" "$user" "carol@$OUR" "$CASE_DIR/msg$i"; then
+				err "message 3: want 451 4.7.1 (msg/min=2), it was accepted:" "$(transcript)"
+				break
+			fi
+			expect_reply '^ -> \.$' "message 3's reply to the end of DATA" \
+			    '^451 4\.7\.1 .*msg/min' || break
+			want_audit "$1" submit "$user" "carol@$OUR" 1 "<$tag@$OUR>" rate-limited '*'
+			set_clock $((NOW + 120))
+			continue
+		fi
+		send_as "$port" "$user" "carol@$OUR" "$CASE_DIR/msg$i" || break
+		want_audit "$1" submit "$user" "carol@$OUR" 1 "<$tag@$OUR>" signed "$(queue_id)"
+	done
+	[ ${#errors[@]} -eq 0 ] && delivered "$tag" && expect_our_signatures "$DELIVERED"
+	finish
+}
+
+# rcpt/hour=2 for MTA-dave: of three recipients, the third is refused at RCPT, the
+# message goes to the first two, signed.
+case_sub_rcpt_limit() {	# MTA [FAILED_SETUP]
+	begin "$1_submission_third_recipient_in_an_hour_451_4_7_1_at_rcpt_two_delivered" || return
+	set_up "${2:-}" || return
+	local user="$1-dave@signet.test" tag="$1-rcptlimit-$RANDOM" env
+	message "$CASE_DIR/msg" "$OUR" "$tag" dave
+	send_as "$(sub_port "$1" submit)" "$user" "dave@$OUR" "$CASE_DIR/msg" \
+	    --to r1@example.net,r2@example.net,r3@example.net &&
+	    want_audit "$1" submit "$user" "dave@$OUR" 2 "<$tag@$OUR>" signed "$(queue_id)" &&
+	    expect_reply '^ -> RCPT TO:<r1@' "the reply to RCPT TO:<r1@example.net>" '^250 ' &&
+	    expect_reply '^ -> RCPT TO:<r2@' "the reply to RCPT TO:<r2@example.net>" '^250 ' &&
+	    expect_reply '^ -> RCPT TO:<r3@' "the reply to RCPT TO:<r3@example.net>" \
+		'^451 4\.7\.1 .*rcpt/hour' &&
+	    delivered "$tag" && expect_our_signatures "$DELIVERED" && {
+		env=$(grep '^to ' "${DELIVERED%.eml}.env" | sort)
+		[ "$env" = $'to <r1@example.net>\nto <r2@example.net>' ] ||
+		    err "want the sink's envelope to be r1 and r2 only, got:" "$env"
+	}
+	finish
+}
+
+# Two Signets sharing one Redis, msg/min=2 for MTA-erin: two messages through fleet-a,
+# the third through fleet-b is refused.
+case_sub_shared_redis() {	# MTA [FAILED_SETUP]
+	begin "$1_submission_msg_limit_held_across_two_signets_sharing_one_redis" || return
+	set_up "${2:-}" || return
+	local user="$1-erin@signet.test" i tag
+	for i in 1 2; do
+		tag="$1-fleet-$i-$RANDOM"
+		message "$CASE_DIR/msg$i" "$OUR" "$tag" erin
+		send_as "$(sub_port "$1" fleet-a)" "$user" "erin@$OUR" "$CASE_DIR/msg$i" || break
+		want_audit "$1" fleet-a "$user" "erin@$OUR" 1 "<$tag@$OUR>" signed "$(queue_id)"
+	done
+	if [ ${#errors[@]} -eq 0 ]; then
+		tag="$1-fleet-3-$RANDOM"
+		message "$CASE_DIR/msg3" "$OUR" "$tag" erin
+		if auth_swaks "$(sub_port "$1" fleet-b)" "$user" "erin@$OUR" "$CASE_DIR/msg3"; then
+			err "message 3 through fleet-b: want 451 4.7.1 (msg/min=2 in Redis), it was" \
+			    "accepted:" "$(transcript)"
+		else
+			expect_reply '^ -> \.$' "fleet-b's reply to the end of DATA" \
+			    '^451 4\.7\.1 .*msg/min' &&
+			    want_audit "$1" fleet-b "$user" "erin@$OUR" 1 "<$tag@$OUR>" rate-limited '*'
+		fi
+	fi
+	finish
+}
+
+# audit_start MTA: where each AuditLog stands before MTA's submission cases (AUDIT_FROM).
+declare -A AUDIT_FROM
+audit_start() {
+	local name
+	for name in $SUB_NAMES; do
+		AUDIT_FROM[$name]=$(cat "$SUB_DIR/audit-$name.json" 2>/dev/null | wc -l)
+		: 2>/dev/null > "$SUB_DIR/audit-want-$1-$name"
+	done
+}
+
+# The AuditLog of each submission Signet: exactly one line per submission of this MTA's
+# cases above, in order, as want_audit wrote them down.
+case_sub_audit() {	# MTA [FAILED_SETUP]
+	begin "$1_submission_audit_logs_hold_exactly_the_expected_lines" || return
+	set_up "${2:-}" || return
+	local name out
+	for name in $SUB_NAMES; do
+		out=$(audit_diff "$SUB_DIR/audit-$name.json" "${AUDIT_FROM[$name]}" \
+		    "$SUB_DIR/audit-want-$1-$name" 2>&1) ||
+		    err "the AuditLog of signet-$name ($SUB_DIR/audit-$name.json) from line $((${AUDIT_FROM[$name]} + 1)):" \
+			"$out"
+	done
+	finish
+}
+
+# audit_diff FILE SKIP WANT: the JSON lines of FILE after the first SKIP are those that
+# the lines of WANT (want_audit's) describe; else says how they differ.
+audit_diff() {
+	"$PY" - "$@" <<'EOF'
+import json, sys, time
+path, skip, wantfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+got = [json.loads(line) for line in open(path).read().splitlines()[skip:]]
+want = []
+for line in open(wantfile).read().splitlines():
+    now, user, from_, rcpts, msgid, verdict, qid = line.split("\t")
+    want.append({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now))),
+                 "user": user, "mechanism": "PLAIN", "client": "127.0.0.3",
+                 "tls_version": "none", "cipher": "none", "from": from_,
+                 "recipients": int(rcpts), "message_id": msgid, "queue_id": qid,
+                 "verdict": verdict})
+bad = [] if len(got) == len(want) else ["%d line(s), want %d" % (len(got), len(want))]
+for i, (g, w) in enumerate(zip(got, want)):
+    if w["queue_id"] == "*":
+        w["queue_id"] = g.get("queue_id") or "(a queue id)"
+    if g != w:
+        bad.append("line %d: got  %s\n  want %s" % (skip + i + 1, json.dumps(g), json.dumps(w)))
+bad += ["line %d: got  %s\n  want nothing more" % (skip + len(want) + i + 1, json.dumps(g))
+        for i, g in enumerate(got[len(want):])]
+bad += ["missing: %s" % json.dumps(w) for w in want[len(got):]]
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+EOF
+}
+
 # ---- run -----------------------------------------------------------------------------
 setup setup_tools_present check_tools
 setup setup_nsd_serves_keys_spf_and_dmarc setup_dns
@@ -902,6 +1321,10 @@ setup setup_signet_on_a_unix_socket_starts setup_signet_unix
 setup setup_smtp_sink_starts setup_sink
 setup setup_milter_relay_starts setup_relay
 COMMON_FAILED=$SETUP_FAILED
+setup setup_submission_signets_and_private_redis_start setup_submission
+SUB_FAILED=$SETUP_FAILED
+[ -z "$SUB_FAILED" ] || SUB_NAMES=''	# the MTAs get no listener for them
+SETUP_FAILED=$COMMON_FAILED
 setup setup_private_postfix_starts setup_postfix
 PF_FAILED=$SETUP_FAILED
 SETUP_FAILED=$COMMON_FAILED	# Sendmail does not need Postfix
@@ -920,6 +1343,11 @@ for mta in postfix sendmail; do
 	case_inbound $mta "$1" "$3"
 	case_unanswered $mta "$4" "$3"
 	case_unix_socket $mta "$5" "$3"
+	audit_start $mta
+	for c in authorized mismatch_nosign mismatch_reject msg_limit rcpt_limit shared_redis; do
+		case_sub_$c $mta "${3:-$SUB_FAILED}"
+	done
+	case_sub_audit $mta "${3:-$SUB_FAILED}"
 done
 
 echo "# mta suite: $npass passed, $nfail failed"

@@ -107,6 +107,12 @@ enum dns_status dns_query_txt(struct dns_resolver *resolver, struct dns_budget *
 	    const char *name, struct dns_txt **out);
 void	dns_txt_free(struct dns_txt *txt);
 
+/* One TXT record's RDATA (len bytes) as text, its character-strings joined: 1 with the
+ * text's length in *joined, and, when out is not NULL and size > *joined, the text in out,
+ * NUL-terminated; 0 when the RDATA is malformed (a string runs past its end, or none). */
+int	dns_txt_text(const unsigned char *rdata, size_t len, char *out, size_t size,
+	    size_t *joined);
+
 /* Counters since the resolver was made, for logs and metrics. */
 struct dns_stats {
 	unsigned long queries;

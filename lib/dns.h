@@ -12,8 +12,8 @@
  *	/etc/resolv.conf.  With a trust anchor file, answers are DNSSEC-validated and marked
  *	secure; a validation failure is DNS_BOGUS.
  *
- *	Only dns.c knows libunbound.  The raw reply packet is kept for libopendkim, whose
- *	resolver hooks want wire format.
+ *	Only dns.c knows libunbound.  The raw reply packet is kept with each answer, for
+ *	callers that want wire format (the tests of the resolver look at it).
  * DIAGNOSTICS
  *	dns_resolver_new() fills err with one sentence; queries return a status, never abort.
  */

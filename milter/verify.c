@@ -217,7 +217,7 @@ void	verify_header(struct verify_message *m, const char *name, const char *value
 static void decide(struct signature *s, enum verify_result result, const char *reason)
 {
 	const char *testing = s->key != NULL && dkimkey_testing(s->key) &&
-	    result != VERIFY_PASS ? "; key in testing mode (t=y)" : "";
+	    result != VERIFY_PASS ? ", key in testing mode (t=y)" : "";
 
 	size_t	n = strlen(reason), size = sizeof(s->out.reason);
 

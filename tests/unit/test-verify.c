@@ -516,7 +516,7 @@ static void test_key_records(void)
 	}
 	struct spec testing = RSA("testing", SIGNED);
 	expect("key_t_y_is_said_when_it_fails", &plain, &testing, "changed\r\n",
-	    "fail (body hash did not verify; key in testing mode (t=y))");
+	    "fail (body hash did not verify, key in testing mode (t=y))");
 }
 
 static void test_header_selection(void)

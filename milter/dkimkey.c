@@ -19,8 +19,9 @@
  *	Reading.  lib/keyrecord.c reads the tags, strictly (";;" is a syntax error, as in
  *	a signature); p= is decoded as k= says: an RSA SubjectPublicKeyInfo in DER (only
  *	that form: RFC 6376 section 3.6.1), or the 32 bytes of an Ed25519 key (RFC 8463
- *	section 4.2).  What depends on the signature (h=, s=, k= against a=, t=s against
- *	i=) waits for dkimkey_judge().
+ *	section 4.2), once per verifier (keycache.c) rather than once per message.  What
+ *	depends on the signature (h=, s=, k= against a=, t=s against i=) waits for
+ *	dkimkey_judge().
  *
  *	Verifying.  The header hash is SHA-256 for both algorithms: RSA checks a PKCS#1
  *	v1.5 signature of it (EVP_PKEY_verify with the digest named), Ed25519 signs the
@@ -214,18 +215,24 @@ static int record_text(struct dkimkey *key, const struct txt_answer *txt, char *
 
 /* ---- reading ----------------------------------------------------------------------- */
 
-/* p= as a key of the record's type; key->unusable says why not. */
-static void decode_key(struct dkimkey *key, struct span p)
+/* p= as a key of the record's type, from the cache when it was decoded before;
+ * key->unusable says why not. */
+static void decode_key(struct dkimkey *key, struct span p, struct keycache *cache)
 {
 	unsigned char der[KEY_BYTES_MAX];
 	const unsigned char *q = der;
+	int	type = key->type == KEY_ED25519 ? EVP_PKEY_ED25519 : EVP_PKEY_RSA;
 	size_t	len;
 
+	if (cache != NULL && (key->pkey = keycache_get(cache, type, p.p, p.len)) != NULL) {
+		key->bits = EVP_PKEY_get_bits(key->pkey);
+		return;
+	}
 	if (!base64_decode(p.p, p.len, der, sizeof(der), &len)) {
 		snprintf(key->unusable, sizeof(key->unusable), "key p= is not base64");
 		return;
 	}
-	if (key->type == KEY_ED25519) {
+	if (type == EVP_PKEY_ED25519) {
 		if (len == 32)
 			key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, len);
 		if (key->pkey == NULL)
@@ -236,13 +243,17 @@ static void decode_key(struct dkimkey *key, struct span p)
 		EVP_PKEY_free(key->pkey);
 		key->pkey = NULL;
 		snprintf(key->unusable, sizeof(key->unusable), "key p= is not an RSA key");
-	} else {
-		key->bits = EVP_PKEY_get_bits(key->pkey);
 	}
 	ERR_clear_error();
+	if (key->pkey == NULL)
+		return;
+	key->bits = EVP_PKEY_get_bits(key->pkey);
+	if (cache != NULL)
+		keycache_put(cache, type, p.p, p.len, key->pkey);
 }
 
-static void read_record(struct dkimkey *key, const char *text, size_t len)
+static void read_record(struct dkimkey *key, const char *text, size_t len,
+    struct keycache *cache)
 {
 	struct keyrecord rec;
 	char	err[96];
@@ -264,7 +275,7 @@ static void read_record(struct dkimkey *key, const char *text, size_t len)
 	key->strict = keyrecord_has_flag(&rec, "s");
 	key->testing = keyrecord_has_flag(&rec, "y");
 	if (key->type != KEY_UNKNOWN)
-		decode_key(key, rec.p);
+		decode_key(key, rec.p, cache);
 }
 
 struct dkimkey *dkimkey_fetch(const struct dkimkey_source *src, const char *name)
@@ -285,7 +296,7 @@ struct dkimkey *dkimkey_fetch(const struct dkimkey_source *src, const char *name
 	}
 	look_up(src, name, packet, KEY_ANSWER_MAX, &answer, &txt);
 	if (record_text(key, &txt, text, &len))
-		read_record(key, text, len);
+		read_record(key, text, len, src->cache);
 	else if (key->result == VERIFY_POLICY || (key->result == VERIFY_PERMERROR &&
 	    txt.status == DNS_OK))
 		log_msg(LOG_LEVEL_NOTICE, "%s: key %s refused: %s", src->queue_id, name,

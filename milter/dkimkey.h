@@ -30,6 +30,7 @@
 #include "lib/dns.h"
 #include "milter/dkimhdr.h"
 #include "milter/dkimsig.h"
+#include "milter/keycache.h"
 #include "milter/verify.h"
 
 #define DKIMKEY_MIN_RSA_BITS	1024	/* RFC 8301 section 3.2 */
@@ -40,6 +41,7 @@ struct dkimkey_source {
 	struct dns_budget *budget;
 	verify_key_lookup *test_lookup;	/* verify.h's seam; NULL in the daemon */
 	void   *test_lookup_ctx;
+	struct keycache *cache;		/* keys decoded before; may be NULL */
 	const char *queue_id;		/* for the log */
 };
 

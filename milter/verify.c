@@ -18,8 +18,8 @@
  *	b= base64, d= and s= domain names, i= under d=, times, From signed, rsa-sha1 is
  *	policy).  For each field still standing, in header order, its key is looked up
  *	(once per name and message, through Signet's resolver and its cache, charged to the
- *	message's DNS budget) and judged against the signature (dkimkey.c), its header
- *	hash computed and b= checked.  All of that happens here, as the MTA waits for the
+ *	message's DNS budget; its p= decoded once per verifier, keycache.c) and judged
+ *	against the signature (dkimkey.c), its header hash computed and b= checked.  All of that happens here, as the MTA waits for the
  *	header to be taken, so that the DNS deadline of the message does not depend on how
  *	long its body takes to arrive.
  *
@@ -57,6 +57,7 @@
 
 struct verifier {
 	struct dns_resolver *dns;
+	struct keycache *keys;		/* decoded keys, shared by its messages */
 	verify_key_lookup *test_lookup;	/* verify.h's test seam; NULL in the daemon */
 	void   *test_lookup_ctx;
 };
@@ -110,8 +111,9 @@ struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, ch
 	struct verifier *v = mem_calloc(1, sizeof(*v));
 
 	(void)timeout_seconds;		/* lookups wait as the resolver's DNSTimeout says */
-	if (v == NULL) {
+	if (v == NULL || (v->keys = keycache_new()) == NULL) {
 		snprintf(err, errlen, "out of memory making the DKIM verifier");
+		free(v);
 		return NULL;
 	}
 	v->dns = dns;
@@ -126,6 +128,9 @@ void	verifier_set_key_lookup(struct verifier *v, verify_key_lookup *lookup, void
 
 void	verifier_free(struct verifier *v)
 {
+	if (v == NULL)
+		return;
+	keycache_free(v->keys);
 	free(v);
 }
 
@@ -259,7 +264,7 @@ static void report_field(struct signature *s)
 static const struct dkimkey *key_of(struct verify_message *m, const struct signature *s)
 {
 	struct dkimkey_source source = {m->verifier->dns, m->budget, m->verifier->test_lookup,
-	    m->verifier->test_lookup_ctx, m->queue_id};
+	    m->verifier->test_lookup_ctx, m->verifier->keys, m->queue_id};
 	char	name[2 * DKIMSIG_NAME_MAX + sizeof("._domainkey.")];	/* 253 in fact */
 	struct dkimkey *key;
 

@@ -13,6 +13,7 @@
  *	field of that name not yet taken), Signet's canonicalization (canon.c, itself
  *	checked by test-canon against the RFC), OpenSSL for the signatures.  tests/daemon/
  *	dkimpy-diff.py checks the verdicts against dkimpy's on a few hundred messages.
+ *	keycache.c, the verifier's decoded keys, is checked on its own.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 
 #include "milter/canon.h"
 #include "milter/dkimsig.h"
+#include "milter/keycache.h"
 #include "milter/verify.h"
 #include "tests/unit/tap.h"
 #include "tests/unit/torture.h"
@@ -620,19 +622,68 @@ static void test_limits(void)
 		free(values[i]);
 }
 
+/* ---- the cache of decoded keys -------------------------------------------------------- */
+
+static void test_key_cache(void)
+{
+	struct keycache *c = keycache_new();
+	EVP_PKEY *got;
+	char	text[32];
+	int	evicted = 0, kept = 0;
+
+	TAP_OK(c != NULL && keycache_get(c, EVP_PKEY_RSA, "AAAA", 4) == NULL,
+	    "key_cache_starts_empty");
+	keycache_put(c, EVP_PKEY_RSA, "AAAA", 4, rsa_key);
+	got = keycache_get(c, EVP_PKEY_RSA, "AAAA", 4);
+	TAP_OK(got == rsa_key, "key_cache_gives_the_key_kept_for_a_text");
+	EVP_PKEY_free(got);
+	TAP_OK(keycache_get(c, EVP_PKEY_ED25519, "AAAA", 4) == NULL &&
+	    keycache_get(c, EVP_PKEY_RSA, "AAAB", 4) == NULL,
+	    "key_cache_tells_types_and_texts_apart");
+	/* Full: the least recently used goes, "AAAA" was just used so it stays. */
+	for (int i = 0; i < KEYCACHE_SIZE; i++) {
+		snprintf(text, sizeof(text), "key%d", i);
+		keycache_put(c, EVP_PKEY_ED25519, text, strlen(text), ed_key);
+		if (i == 0)
+			EVP_PKEY_free(keycache_get(c, EVP_PKEY_RSA, "AAAA", 4));
+	}
+	for (int i = 0; i < KEYCACHE_SIZE; i++) {
+		snprintf(text, sizeof(text), "key%d", i);
+		if ((got = keycache_get(c, EVP_PKEY_ED25519, text, strlen(text))) == NULL)
+			evicted++;
+		EVP_PKEY_free(got);
+	}
+	kept = (got = keycache_get(c, EVP_PKEY_RSA, "AAAA", 4)) != NULL;
+	EVP_PKEY_free(got);
+	TAP_OK(evicted == 1 && kept, "a_full_key_cache_drops_the_least_recently_used (%d "
+	    "dropped, recently used kept: %d)", evicted, kept);
+	keycache_free(c);
+}
+
 /* ---- allocation failures -------------------------------------------------------------- */
 
 struct torture_input {
 	char   *values[3];
 };
 
+/* With a verifier of its own, so that its key cache starts empty: a key it cannot keep
+ * (memory) is decoded again next time, a failure got round. */
 static enum torture_outcome verify_once(void *context)
 {
 	struct torture_input *in = context;
+	struct verifier *shared = verifier;
+	char	err[128];
 	struct run run;
 	enum torture_outcome outcome;
 
+	if ((verifier = verifier_new(NULL, 5, err, sizeof(err))) == NULL) {
+		verifier = shared;
+		return TORTURE_ERROR;
+	}
+	verifier_set_key_lookup(verifier, serve, NULL);
 	verify(&run, in->values, 3, &plain, plain.body, 11, 10);
+	verifier_free(verifier);
+	verifier = shared;
 	if (run.m == NULL || !run.finished)
 		outcome = TORTURE_ERROR;
 	else if (strcmp(run.text, "pass, pass, permerror (no key for signature)") == 0)
@@ -650,7 +701,7 @@ static void test_torture(void)
 	struct spec rsa = RSA("rsa", SIGNED), ed = ED("ed", SIGNED), bad = RSA("nothere", SIGNED);
 	struct torture_input in = {{sign(&plain, &rsa), sign(&plain, &ed), sign(&plain, &bad)}};
 
-	torture("verify, three signatures", verify_once, &in, TORTURE_NO_RECOVERY);
+	torture("verify, three signatures", verify_once, &in, TORTURE_MAY_RECOVER);
 	for (int i = 0; i < 3; i++)
 		free(in.values[i]);
 }
@@ -677,6 +728,7 @@ int	main(void)
 	test_body_length();
 	test_shared_body_hash();
 	test_limits();
+	test_key_cache();
 	test_torture();
 	verifier_free(verifier);
 	EVP_PKEY_free(rsa_key);

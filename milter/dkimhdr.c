@@ -50,7 +50,8 @@ static size_t name_length(const char *name)
 	return len;
 }
 
-enum dkimhdr_status dkimhdr_add(struct dkimhdr *h, const char *name, const char *value)
+enum dkimhdr_status dkimhdr_add(struct dkimhdr *h, const char *name, const char *value,
+    int must_keep)
 {
 	size_t	name_len = strlen(name), value_len = strlen(value);
 	size_t	cost = name_len + value_len + 2 + sizeof(struct dkimhdr_field) +
@@ -59,7 +60,8 @@ enum dkimhdr_status dkimhdr_add(struct dkimhdr *h, const char *name, const char 
 
 	if (h->full || cost > h->max_bytes - h->bytes) {
 		h->full = 1;
-		return DKIMHDR_FULL;
+		if (!must_keep)
+			return DKIMHDR_FULL;
 	}
 	if (h->count == h->cap) {
 		size_t	cap = h->cap ? h->cap * 2 : 32;
@@ -77,7 +79,7 @@ enum dkimhdr_status dkimhdr_add(struct dkimhdr *h, const char *name, const char 
 	    !buffer_append(&h->text, value, value_len + 1))
 		return DKIMHDR_NOMEM;
 	h->count++;
-	h->bytes += cost;
+	h->bytes += h->full ? 0 : cost;
 	return DKIMHDR_OK;
 }
 

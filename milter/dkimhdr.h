@@ -15,7 +15,8 @@
  *	may name fields on either side of it.  They are kept as the MTA passed them (name,
  *	and value after the colon), in one growing buffer, up to max bytes counting a
  *	field's bookkeeping; past that dkimhdr_add() says DKIMHDR_FULL and keeps nothing
- *	more.
+ *	more, unless the caller says the field must be kept (a signature's own field, which
+ *	the caller bounds) -- the header is then full all the same.
  *
  *	dkimhdr_seal() ends the header and indexes the fields by name (ASCII case and
  *	blanks before the colon aside) so that a selection costs a binary search, whatever
@@ -60,7 +61,8 @@ enum dkimhdr_status {
 };
 
 void	dkimhdr_init(struct dkimhdr *h, size_t max_bytes);
-enum dkimhdr_status dkimhdr_add(struct dkimhdr *h, const char *name, const char *value);
+enum dkimhdr_status dkimhdr_add(struct dkimhdr *h, const char *name, const char *value,
+	    int must_keep);
 /* 0 when memory runs out. */
 int	dkimhdr_seal(struct dkimhdr *h);
 void	dkimhdr_free(struct dkimhdr *h);

@@ -123,7 +123,7 @@ static int is_field_name(const char *s, size_t len)
 static void locate_b(struct dkimsig *sig, const char *value, size_t len, const struct tag *b)
 {
 	const char *eq = memchr(b->name.p + b->name.len, '=',
-	    (size_t)(b->value.p - (b->name.p + b->name.len)) + 1);
+	    (size_t)(b->value.p - (b->name.p + b->name.len)));	/* the value follows it */
 	const char *end = b->value.p + b->value.len;
 
 	while (end < value + len && *end != ';')

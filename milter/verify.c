@@ -10,9 +10,11 @@
  *	Header.  Every field is kept (dkimhdr.c, at most DKIMHDR_MAX_BYTES) until the end
  *	of the header, since h= may name fields on either side of its signature.  The
  *	DKIM-Signature fields are noted in order, the first MaximumSignatures of them only;
- *	the rest are counted and reported as one policy result, never looked at further
- *	(no DNS spent on them).  A header over the bound leaves every signature a policy
- *	result: not checked here.
+ *	the rest are counted and reported as one policy result, and not kept at all (issue
+ *	13: nothing grows with the number of fields a stranger sends; so a signature whose
+ *	h= names DKIM-Signature does not see them, as before).  A header over the bound
+ *	leaves every well-formed signature a policy result, not checked here; a malformed
+ *	one is still a permerror, its field being kept whatever the bound.
  *
  *	End of header.  Each noted field is read (dkimsig.c: strict grammar, required tags,
  *	b= base64, d= and s= domain names, i= under d=, times, From signed, rsa-sha1 is
@@ -73,7 +75,7 @@ struct body {
 
 /* One DKIM-Signature field within MaximumSignatures. */
 struct signature {
-	size_t	field;			/* in the header; NOT_KEPT when over its bound */
+	size_t	field;			/* in the header */
 	struct dkimsig sig;
 	const struct dkimkey *key;	/* once looked up */
 	size_t	body;			/* in bodies, while waiting */
@@ -81,8 +83,6 @@ struct signature {
 	int	decided;
 	struct verify_signature out;
 };
-
-#define NOT_KEPT ((size_t)-1)
 
 struct verify_message {
 	struct verifier *verifier;
@@ -93,9 +93,9 @@ struct verify_message {
 	size_t	sig_count;
 	size_t	sig_cap;
 	size_t	beyond_limit;		/* fields past MaximumSignatures: only counted */
-	struct dkimkey **keys;		/* looked up for this message, at most sig_count */
+	struct dkimkey **keys;		/* looked up for this message: sig_count slots */
 	size_t	key_count;
-	struct body *bodies;		/* at most sig_count */
+	struct body *bodies;		/* sig_count slots */
 	size_t	body_count;
 	int	headers_done;
 	int	failed;			/* memory ran out: an internal error, no verdict */
@@ -197,19 +197,21 @@ void	verify_header(struct verify_message *m, const char *name, const char *value
 	if (m == NULL || m->failed || m->headers_done)
 		return;
 	if (is_signature_field(name)) {
-		if (m->sig_count >= m->max_signatures)
-			m->beyond_limit++;	/* counted; kept only as a field others may sign */
-		else if ((s = next_signature(m)) == NULL)
+		if (m->sig_count >= m->max_signatures) {
+			m->beyond_limit++;	/* counted, and nothing more (issue 13) */
+			return;
+		}
+		if ((s = next_signature(m)) == NULL)
 			return;
 	}
-	switch (dkimhdr_add(&m->header, name, value)) {
+	/* A signature's own field is kept even past the header's bound: it is read on its
+	 * own at the end of the header, and MaximumSignatures bounds how many there are. */
+	switch (dkimhdr_add(&m->header, name, value, s != NULL)) {
 	case DKIMHDR_OK:
 		if (s != NULL)
 			s->field = m->header.count - 1;
 		break;
 	case DKIMHDR_FULL:
-		if (s != NULL)
-			s->field = NOT_KEPT;
 		break;
 	case DKIMHDR_NOMEM:
 		m->failed = 1;
@@ -223,7 +225,6 @@ static void decide(struct signature *s, enum verify_result result, const char *r
 {
 	const char *testing = s->key != NULL && dkimkey_testing(s->key) &&
 	    result != VERIFY_PASS ? ", key in testing mode (t=y)" : "";
-
 	size_t	n = strlen(reason), size = sizeof(s->out.reason);
 
 	s->out.result = result;
@@ -272,8 +273,7 @@ static const struct dkimkey *key_of(struct verify_message *m, const struct signa
 	for (size_t i = 0; i < m->key_count; i++)
 		if (dkimkey_is(m->keys[i], name))
 			return m->keys[i];
-	if (m->keys == NULL && (m->keys = mem_calloc(m->max_signatures,
-	    sizeof(*m->keys))) == NULL)
+	if (m->keys == NULL && (m->keys = mem_calloc(m->sig_count, sizeof(*m->keys))) == NULL)
 		return NULL;
 	if ((key = dkimkey_fetch(&source, name)) == NULL)
 		return NULL;
@@ -294,7 +294,7 @@ static int wait_for_body(struct verify_message *m, struct signature *s)
 			return 1;
 		}
 	}
-	if (m->bodies == NULL && (m->bodies = mem_calloc(m->max_signatures,
+	if (m->bodies == NULL && (m->bodies = mem_calloc(m->sig_count,
 	    sizeof(*m->bodies))) == NULL)
 		return 0;
 	b = &m->bodies[m->body_count];
@@ -346,18 +346,14 @@ static int check_signatures(struct verify_message *m)
 	for (size_t i = 0; i < m->sig_count; i++) {
 		struct signature *s = &m->sigs[i];
 
-		if (s->field == NOT_KEPT) {
-			decide(s, VERIFY_POLICY, full);
-			continue;
-		}
 		dkimsig_parse(dkimhdr_value(&m->header, s->field),
 		    strlen(dkimhdr_value(&m->header, s->field)), now, &s->sig);
 		report_field(s);
-		if (m->header.full)
-			decide(s, VERIFY_POLICY, full);
-		else if (s->sig.status != DKIMSIG_OK)
+		if (s->sig.status != DKIMSIG_OK)
 			decide(s, s->sig.status == DKIMSIG_POLICY ? VERIFY_POLICY :
 			    VERIFY_PERMERROR, s->sig.reason);
+		else if (m->header.full)	/* fields it may name were not kept */
+			decide(s, VERIFY_POLICY, full);
 	}
 	for (size_t i = 0; i < m->sig_count; i++)
 		if (!m->sigs[i].decided && !check_header(m, &m->sigs[i]))

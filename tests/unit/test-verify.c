@@ -622,6 +622,42 @@ static void test_limits(void)
 		free(values[i]);
 }
 
+/* A header over the verifier's bound: a signature that needs the fields cannot be
+ * checked (policy), a malformed one is still a permerror. */
+static void test_header_bound(void)
+{
+	struct spec sp = RSA("rsa", SIGNED);
+	char   *value = sign(&plain, &sp), pad[64];
+	struct dns_budget budget;
+	struct verify_message *m;
+	const struct verify_signature *r = NULL;
+	size_t	count = 0;
+	int	finished;
+
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	dns_budget_init(&budget, 20, 10000);
+	m = verify_begin(verifier, &budget, "BIG", 10);
+	verify_header(m, "DKIM-Signature", value);
+	for (int i = 0; i < 20000; i++)
+		verify_header(m, "X-Pad", pad);
+	verify_header(m, "DKIM-Signature", " v=1; a=rsa-sha256;; d=example.org");
+	for (size_t i = 0; i < plain.count; i++)
+		verify_header(m, plain.fields[i].name, plain.fields[i].value);
+	verify_end_of_headers(m);
+	verify_body(m, (const unsigned char *)plain.body, strlen(plain.body));
+	finished = verify_finish(m, &r, &count);
+	TAP_OK(finished && count == 2 && r[0].result == VERIFY_POLICY &&
+	    strstr(r[0].reason, "header is over") != NULL && r[1].result == VERIFY_PERMERROR &&
+	    strstr(r[1].reason, "syntax error") != NULL && verify_body_hashes(m) == 0,
+	    "a_header_over_the_bound_leaves_signatures_policy_and_malformed_ones_permerror "
+	    "(%s: %s; %s: %s)", count > 0 ? verify_result_name(r[0].result) : "-",
+	    count > 0 ? r[0].reason : "", count > 1 ? verify_result_name(r[1].result) : "-",
+	    count > 1 ? r[1].reason : "");
+	verify_free(m);
+	free(value);
+}
+
 /* ---- the cache of decoded keys -------------------------------------------------------- */
 
 static void test_key_cache(void)
@@ -728,6 +764,7 @@ int	main(void)
 	test_body_length();
 	test_shared_body_hash();
 	test_limits();
+	test_header_bound();
 	test_key_cache();
 	test_torture();
 	verifier_free(verifier);

@@ -4,6 +4,7 @@
 #   contrib/deps.sh --test   build dependencies and everything the test suite talks to
 # Runs apt-get as root, or through sudo when started by another user.
 set -e
+# libopendkim-dev: only the unit test that checks our signatures with another verifier.
 build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-dev libssl-dev \
 libunbound-dev libspf2-dev libpsl-dev libidn2-dev libp11-kit-dev libhiredis-dev"
 # The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify.

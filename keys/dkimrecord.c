@@ -3,7 +3,6 @@
  *	dkimrecord.c - compare the DKIM key records found in DNS with the one we publish
  * SYNOPSIS
  *	#include "keys/dkimrecord.h"
-#include "lib/taglist.h"
  *
  *	enum dkimrecord_verdict dkimrecord_compare(char *const *records,
  *	    const size_t *lengths, size_t count, const char *expected, char *detail,
@@ -17,10 +16,10 @@
  *	     it badly (quotes inside a string, an escaped quote, strings pasted with their
  *	     quotes into another string).  Nothing after that can be trusted.
  *	  2. not a tag list; v= present but not first or not "DKIM1"; the same tag twice;
- *	     no p= tag; h= present without sha256.
+ *	     no p= tag (lib/keyrecord.c reads the tags, as the verifier does).
  *	  3. p= empty: the key is revoked (RFC 6376 section 3.6.1).
  *	  4. k= does not fit the key: rsa against ed25519, or no k= (which means rsa) for
- *	     an Ed25519 key.
+ *	     an Ed25519 key; h= present without sha256.
  *	  5. white space inside p=: RFC 6376 allows it, but it is nearly always a record
  *	     split with spaces at the wrong place, and some verifiers reject it.
  *	  6. p= compared with ours: equal, a proper prefix of ours (truncated: a string
@@ -35,7 +34,7 @@
 #include <string.h>
 
 #include "keys/dkimrecord.h"
-#include "lib/taglist.h"
+#include "lib/keyrecord.h"
 
 #define EXCERPT_MAX	60	/* bytes of a record quoted in a message */
 
@@ -66,46 +65,12 @@ dkimrecord_verdict_temporary(enum dkimrecord_verdict verdict)
 	return verdict == DKIMREC_DNS_FAILURE || verdict == DKIMREC_PROPAGATING;
 }
 
-/* ---- tag lists (lib/taglist.c), read as published ------------------------------------ */
-
-/* A record's tags.  ";;" is let through: verifiers skip it, and this tool explains what
- * is published rather than judging a signature. */
-struct taglist {
-	struct tag tags[TAGLIST_MAX];
-	size_t	count;
-};
+/* ---- helpers --------------------------------------------------------------------- */
 
 static int
 is_wsp(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static struct span
-trim(const char *p, size_t len)
-{
-	struct span s = { p, len };
-
-	while (s.len > 0 && is_wsp(s.p[0])) {
-		s.p++;
-		s.len--;
-	}
-	while (s.len > 0 && is_wsp(s.p[s.len - 1]))
-		s.len--;
-	return s;
-}
-
-static const struct tag *
-tag_find(const struct taglist *tl, const char *name)
-{
-	return taglist_find(tl->tags, tl->count, name);
-}
-
-static int
-record_tags(const char *text, size_t len, struct taglist *tl, char *detail, size_t size)
-{
-	return taglist_parse(text, len, TAGLIST_SKIP_EMPTY, tl->tags, TAGLIST_MAX, &tl->count,
-	    detail, size) ? 0 : -1;
 }
 
 /* Copies value into out without white space; returns 1 if there was some. */
@@ -124,36 +89,6 @@ strip_wsp(struct span value, char *out, size_t size, size_t *outlen)
 	out[o] = '\0';
 	*outlen = o;
 	return had;
-}
-
-/* Case-insensitive equality of two spans (k= values). */
-static int
-span_equal_nocase(struct span a, struct span b)
-{
-	size_t i;
-
-	if (a.len != b.len)
-		return 0;
-	for (i = 0; i < a.len; i++)
-		if ((a.p[i] | 0x20) != (b.p[i] | 0x20))
-			return 0;
-	return 1;
-}
-
-/* h= is a colon-separated list of hash names with optional white space. */
-static int
-hash_list_has_sha256(struct span list)
-{
-	size_t at = 0, end;
-
-	while (at <= list.len) {
-		for (end = at; end < list.len && list.p[end] != ':'; end++)
-			continue;
-		if (span_is(trim(list.p + at, end - at), "sha256"))
-			return 1;
-		at = end + 1;
-	}
-	return 0;
 }
 
 /* ---- one record -------------------------------------------------------------------- */
@@ -186,37 +121,35 @@ bad_bytes(const char *rec, size_t len, char *detail, size_t size)
 	return DKIMREC_MALFORMED;
 }
 
+/* The record as lib/keyrecord.c reads it (";;" let through: verifiers skip it, and this
+ * tool explains what is published rather than judging a signature), then what only this
+ * key can say: its type and hash. */
 static enum dkimrecord_verdict
-check_tags(const struct taglist *tl, const struct expected *want, char *detail, size_t size)
+check_tags(const char *rec, size_t len, const struct expected *want, struct keyrecord *kr,
+    char *detail, size_t size)
 {
-	const struct tag *v = tag_find(tl, "v"), *k = tag_find(tl, "k"), *h = tag_find(tl, "h");
-
-	if (v != NULL && (v != &tl->tags[0] || !span_is(v->value, "DKIM1"))) {
-		snprintf(detail, size, "v= must come first and be DKIM1 (RFC 6376 3.6.1)");
-		return DKIMREC_MALFORMED;
-	}
-	if (tag_find(tl, "p") == NULL) {
-		snprintf(detail, size, "the record has no p= tag");
-		return DKIMREC_MALFORMED;
-	}
-	if (tag_find(tl, "p")->value.len == 0) {
-		snprintf(detail, size, "p= is empty: the record says the key is revoked");
+	switch (keyrecord_parse(rec, len, TAGLIST_SKIP_EMPTY, kr, detail, size)) {
+	case KEYRECORD_OK:
+		break;
+	case KEYRECORD_REVOKED:
 		return DKIMREC_REVOKED;
+	default:
+		return DKIMREC_MALFORMED;
 	}
-	if (k == NULL && !span_is(want->k, "rsa")) {
+	if (kr->k.p == NULL && !span_is(want->k, "rsa")) {
 		snprintf(detail, size, "the record has no k= tag, so verifiers read it as an "
 		    "RSA key; it must say k=%.*s", (int)want->k.len, want->k.p);
 		return DKIMREC_WRONG_TYPE;
 	}
-	if (k != NULL && !span_equal_nocase(k->value, want->k)) {
-		snprintf(detail, size, "k=%.*s, but the key is k=%.*s", (int)(k->value.len >
-		    EXCERPT_MAX ? EXCERPT_MAX : k->value.len), k->value.p, (int)want->k.len,
+	if (kr->k.p != NULL && !span_equal_nocase(kr->k, want->k)) {
+		snprintf(detail, size, "k=%.*s, but the key is k=%.*s", (int)(kr->k.len >
+		    EXCERPT_MAX ? EXCERPT_MAX : kr->k.len), kr->k.p, (int)want->k.len,
 		    want->k.p);
 		return DKIMREC_WRONG_TYPE;
 	}
-	if (h != NULL && !hash_list_has_sha256(h->value)) {
-		snprintf(detail, size, "h=%.*s does not allow sha256", (int)(h->value.len >
-		    EXCERPT_MAX ? EXCERPT_MAX : h->value.len), h->value.p);
+	if (!keyrecord_allows_hash(kr, "sha256")) {
+		snprintf(detail, size, "h=%.*s does not allow sha256", (int)(kr->h.len >
+		    EXCERPT_MAX ? EXCERPT_MAX : kr->h.len), kr->h.p);
 		return DKIMREC_MALFORMED;
 	}
 	return DKIMREC_OK;
@@ -254,31 +187,28 @@ static enum dkimrecord_verdict
 compare_one(const char *rec, size_t len, const struct expected *want, char *detail,
     size_t size)
 {
-	struct taglist tl;
+	struct keyrecord kr;
 	enum dkimrecord_verdict v;
 
 	if ((v = bad_bytes(rec, len, detail, size)) != DKIMREC_OK)
 		return v;
-	if (record_tags(rec, len, &tl, detail, size) < 0)
-		return DKIMREC_MALFORMED;
-	if ((v = check_tags(&tl, want, detail, size)) != DKIMREC_OK)
+	if ((v = check_tags(rec, len, want, &kr, detail, size)) != DKIMREC_OK)
 		return v;
-	return compare_key(tag_find(&tl, "p")->value, want, detail, size);
+	return compare_key(kr.p, want, detail, size);
 }
 
 /* Our own record: "v=DKIM1; k=TYPE; p=BASE64". */
 static int
 expected_parse(const char *expected, struct expected *want)
 {
-	struct taglist tl;
+	struct keyrecord kr;
 	char ignored[128];
-	const struct tag *k, *p;
 
-	if (record_tags(expected, strlen(expected), &tl, ignored, sizeof(ignored)) < 0
-	    || (k = tag_find(&tl, "k")) == NULL || (p = tag_find(&tl, "p")) == NULL)
+	if (keyrecord_parse(expected, strlen(expected), TAGLIST_SKIP_EMPTY, &kr, ignored,
+	    sizeof(ignored)) != KEYRECORD_OK || kr.k.p == NULL)
 		return -1;
-	want->k = k->value;
-	want->p = p->value;
+	want->k = kr.k;
+	want->p = kr.p;
 	return 0;
 }
 

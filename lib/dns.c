@@ -692,37 +692,27 @@ enum dns_status dns_query(struct dns_resolver *resolver, struct dns_budget *budg
 
 /* ---- TXT -------------------------------------------------------------------------- */
 
-/* Length of one TXT RDATA's character-strings joined; -1 when they overrun the RDATA. */
-static int txt_joined_len(const unsigned char *p, size_t len, size_t *joined)
+int	dns_txt_text(const unsigned char *rdata, size_t len, char *out, size_t size,
+    size_t *joined)
 {
 	size_t off = 0, total = 0;
 
 	if (len == 0)
-		return -1;		/* at least one character-string, maybe empty */
+		return 0;		/* at least one character-string, maybe empty */
 	while (off < len) {
-		size_t n = p[off++];
+		size_t n = rdata[off++];
 
 		if (n > len - off)
-			return -1;
+			return 0;
+		if (out != NULL && total + n < size)
+			memcpy(out + total, rdata + off, n);
 		total += n;
 		off += n;
 	}
+	if (out != NULL && total < size)
+		out[total] = '\0';
 	*joined = total;
-	return 0;
-}
-
-static void txt_join(const unsigned char *p, size_t len, char *to)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		size_t n = p[off++];
-
-		memcpy(to, p + off, n);
-		to += n;
-		off += n;
-	}
-	*to = '\0';
+	return 1;
 }
 
 /* One allocation for the structure, both arrays and every joined string. */
@@ -733,7 +723,7 @@ static enum dns_status txt_from_answer(const struct dns_answer *a, struct dns_tx
 	char *text;
 
 	for (i = 0; i < count; i++) {
-		if (txt_joined_len(a->records[i].data, a->records[i].len, &joined) != 0)
+		if (!dns_txt_text(a->records[i].data, a->records[i].len, NULL, 0, &joined))
 			return DNS_TEMPFAIL;		/* malformed on the wire */
 		bytes += joined + 1;
 	}
@@ -746,10 +736,10 @@ static enum dns_status txt_from_answer(const struct dns_answer *a, struct dns_tx
 	txt->lengths = (size_t *)(txt->records + count);
 	text = (char *)(txt->lengths + count);
 	for (i = 0; i < count; i++) {
-		txt_joined_len(a->records[i].data, a->records[i].len, &txt->lengths[i]);
 		txt->records[i] = text;
-		txt_join(a->records[i].data, a->records[i].len, text);
+		dns_txt_text(a->records[i].data, a->records[i].len, text, bytes, &txt->lengths[i]);
 		text += txt->lengths[i] + 1;
+		bytes -= txt->lengths[i] + 1;
 	}
 	*out = txt;
 	return DNS_OK;

@@ -12,8 +12,8 @@
  *	/etc/resolv.conf.  With a trust anchor file, answers are DNSSEC-validated and marked
  *	secure; a validation failure is DNS_BOGUS.
  *
- *	Only dns.c knows libunbound.  The raw reply packet is kept for libopendkim, whose
- *	resolver hooks want wire format.
+ *	Only dns.c knows libunbound.  The raw reply packet is kept with each answer, for
+ *	callers that want wire format (the tests of the resolver look at it).
  * DIAGNOSTICS
  *	dns_resolver_new() fills err with one sentence; queries return a status, never abort.
  */
@@ -106,6 +106,12 @@ struct dns_txt {
 enum dns_status dns_query_txt(struct dns_resolver *resolver, struct dns_budget *budget,
 	    const char *name, struct dns_txt **out);
 void	dns_txt_free(struct dns_txt *txt);
+
+/* One TXT record's RDATA (len bytes) as text, its character-strings joined: 1 with the
+ * text's length in *joined, and, when out is not NULL and size > *joined, the text in out,
+ * NUL-terminated; 0 when the RDATA is malformed (a string runs past its end, or none). */
+int	dns_txt_text(const unsigned char *rdata, size_t len, char *out, size_t size,
+	    size_t *joined);
 
 /* Counters since the resolver was made, for logs and metrics. */
 struct dns_stats {

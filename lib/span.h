@@ -10,7 +10,7 @@
  *
  *	span_is() compares with a word byte for byte; span_is_nocase() ignores ASCII case
  *	only (RFC 5234 string literals: tag names and keywords of SPF and DMARC records),
- *	whatever the locale.
+ *	whatever the locale; span_equal_nocase() compares two spans so (domain names).
  */
 #ifndef SIGNET_SPAN_H
 #define SIGNET_SPAN_H
@@ -39,6 +39,17 @@ static inline int span_is(struct span s, const char *word)
 static inline unsigned char span_ascii_lower(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* 1 when the spans hold the same bytes, ignoring ASCII case. */
+static inline int span_equal_nocase(struct span a, struct span b)
+{
+	if (a.len != b.len)
+		return 0;
+	for (size_t i = 0; i < a.len; i++)
+		if (span_ascii_lower((unsigned char)a.p[i]) != span_ascii_lower((unsigned char)b.p[i]))
+			return 0;
+	return 1;
 }
 
 /* 1 when the span holds exactly word, ignoring ASCII case. */

@@ -168,6 +168,34 @@ const struct tag *taglist_find(const struct tag *tags, size_t count, const char 
 	return NULL;
 }
 
+int	taglist_list_next(struct span *list, struct span *item)
+{
+	size_t	end = 0;
+
+	if (list->p == NULL)
+		return 0;
+	while (end < list->len && list->p[end] != ':')
+		end++;
+	*item = trim(span_of(list->p, end), TAGLIST_FWS);
+	if (end < list->len) {
+		list->p += end + 1;
+		list->len -= end + 1;
+	} else {
+		*list = span_of(NULL, 0);
+	}
+	return 1;
+}
+
+int	taglist_list_has(struct span list, const char *word)
+{
+	struct span item;
+
+	while (taglist_list_next(&list, &item))
+		if (span_is_nocase(item, word))
+			return 1;
+	return 0;
+}
+
 int	taglist_value_compact(struct span value, char *out, size_t size)
 {
 	size_t	n = 0;

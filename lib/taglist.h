@@ -32,10 +32,10 @@
  *	around them (a value keeps white space inside it).  Nothing is allocated.
  *
  *	TAGLIST_STRICT follows the grammar: an empty tag-spec (";;", or a list that is
- *	only white space) is a syntax error.  This is what a verifier must use: libopendkim
- *	stops reading a DKIM-Signature at such an error, so any laxer reading here would
- *	disagree with it about which tags the field holds.  TAGLIST_SKIP_EMPTY lets ";;"
- *	pass, for tools that explain a published record rather than judge a signature.
+ *	only white space) is a syntax error.  This is what a verifier must use (a field that
+ *	is not a tag list is a permerror, whatever a laxer reader would make of it, issue
+ *	13).  TAGLIST_SKIP_EMPTY lets ";;" pass, for tools that explain a published record
+ *	rather than judge a signature.
  *
  *	taglist_parse() is built on a cursor that the caller may use itself when one bad
  *	tag-spec must not spoil the others, as in a DMARC record (RFC 9989 section 4.8:
@@ -94,7 +94,9 @@ struct taglist_cursor {
 	enum taglist_space space;
 };
 
-/* 1 when text is a valid tag list of at most max tags; else 0 with err saying where. */
+/* 1 when text is a valid tag list of at most max tags; else 0 with err saying where, and
+ * tags[0..*count) the valid tag-specs before the error (what a reader that stops at the
+ * first error has read). */
 int	taglist_parse(const char *text, size_t len, enum taglist_mode mode, struct tag *tags,
 	    size_t max, size_t *count, char *err, size_t errlen);
 
@@ -104,6 +106,16 @@ enum taglist_item taglist_next(struct taglist_cursor *c, struct tag *tag, struct
 
 /* The tag of that name, or NULL. */
 const struct tag *taglist_find(const struct tag *tags, size_t count, const char *name);
+
+/*
+ * Colon-separated lists inside a tag value (DKIM's h=, q=, and a key record's h=, s=,
+ * t=).  taglist_list_next() gives the next item of *list with the white space around it
+ * trimmed (an empty item is an empty span) and advances *list; 0 once every item was
+ * given.  taglist_list_has() says whether an item equals word, ignoring ASCII case (RFC
+ * 5234 strings are case-insensitive).
+ */
+int	taglist_list_next(struct span *list, struct span *item);
+int	taglist_list_has(struct span list, const char *word);
 
 /* Copies value into out without any white space (how DKIM compares b=, bh= and p=);
  * 0 when it does not fit (out then holds ""). */

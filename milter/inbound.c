@@ -202,7 +202,7 @@ static const char *spf_identity_domain(const struct inbound *in, const struct sp
 }
 
 /* The DKIM results DMARC looks at: passes first, then temperrors (section 5.3.6), each
- * with the domain libopendkim read; no other result can count.  Returns how many. */
+ * with the domain the verifier read; no other result can count.  Returns how many. */
 static size_t dmarc_dkim_input(const struct verify_signature *sigs, size_t sig_count,
     struct dmarc_dkim_result *out, size_t max, int with_temperrors)
 {

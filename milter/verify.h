@@ -4,8 +4,8 @@
  * SYNOPSIS
  *	#include "milter/verify.h"
  * DESCRIPTION
- *	A verifier wraps one libopendkim library handle whose key lookups go through
- *	Signet's resolver (dns.h); make one per loaded configuration.  A verify_message
+ *	A verifier looks keys up through Signet's resolver (dns.h) and its cache; make one
+ *	per loaded configuration (verify.c says how a message is checked).  A verify_message
  *	follows one message: header fields, end of headers, body chunks, then
  *	verify_finish() gives one result per DKIM-Signature header field, in the order the
  *	fields appear, including malformed ones (permerror), for the first
@@ -15,9 +15,9 @@
  *
  *	Results follow RFC 8601: pass, fail (the signature or body hash does not match),
  *	neutral, policy (valid but refused here: rsa-sha1 or an RSA key under 1024 bits per
- *	RFC 8301, or too many signatures), temperror (the key could not be fetched: DNS
- *	timeout, SERVFAIL, budget spent), permerror (malformed signature, no key, bad or
- *	revoked key, expired).
+ *	RFC 8301, or too many signatures; also a key not looked up because the message's
+ *	DNS budget was spent), temperror (the key could not be fetched: DNS timeout,
+ *	SERVFAIL), permerror (malformed signature, no key, bad or revoked key, expired).
  */
 #ifndef SIGNET_VERIFY_H
 #define SIGNET_VERIFY_H
@@ -38,7 +38,7 @@ enum verify_result {
 
 struct verify_signature {
 	enum verify_result result;
-	char	domain[254];		/* d= as libopendkim read it, "" when too long or
+	char	domain[254];		/* d= as the field has it, "" when too long or
 					 * absent; unsafe bytes as '?' */
 	char	selector[254];		/* s=, likewise (a selector may have several labels) */
 	char	algorithm[32];		/* a= */
@@ -49,6 +49,8 @@ struct verify_signature {
 struct verifier;
 struct verify_message;
 
+/* timeout_seconds is not used: key lookups wait as long as the resolver's own timeout
+ * (DNSTimeout) and the message's budget allow. */
 struct verifier *verifier_new(struct dns_resolver *dns, long timeout_seconds, char *err,
 	    size_t errlen);
 void	verifier_free(struct verifier *verifier);
@@ -79,5 +81,9 @@ int	verify_finish(struct verify_message *msg, const struct verify_signature **re
 void	verify_free(struct verify_message *msg);
 
 const char *verify_result_name(enum verify_result result);
+
+/* For tests: how many body hashes the message computes (signatures with the same body
+ * canonicalization and l= share one); final once the header has ended. */
+size_t	verify_body_hashes(const struct verify_message *msg);
 
 #endif

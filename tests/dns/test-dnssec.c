@@ -18,12 +18,12 @@
  *	nothing is secure; under the tampered anchor every answer from signed.test is
  *	DNS_BOGUS and not secure, while nsec3.test, whose anchor is intact, stays secure.
  *
- *	DKIM through verify.c's libopendkim hooks: a signature whose key record in
- *	signed.test is validated is checked against that key (fail: the signature is made
- *	up; libopendkim parsed the reply packet, RRSIGs and all), a missing key under a
- *	valid anchor is a permerror, and the same key under the tampered anchor is a
- *	temperror (bogus is never handed to libopendkim).  verify.h does not report the
- *	DNSSEC status libopendkim was given, so that flag itself is not checked here.
+ *	DKIM through verify.c: a signature whose key record in signed.test is validated is
+ *	checked against that key (fail: the signature is made up; the answer's RRSIGs do
+ *	not get in the way), a missing key under a valid anchor is a permerror, and the
+ *	same key under the tampered anchor is a temperror (a bogus answer is never read as
+ *	a key).  verify.h does not report the DNSSEC status, so that flag itself is not
+ *	checked here.  (The test names say libopendkim: it verified when they were written.)
  *
  *	Without arguments only what needs no server runs: anchor files in both formats are
  *	accepted, a malformed one is refused when the resolver is made, and a zone under an

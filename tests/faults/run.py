@@ -34,8 +34,8 @@ DESCRIPTION
                                          DMARC records are ignored; padding in the
                                          additional section of the key answer)
     oversized: 9 kB over UDP, TC clear   accepted; pass (the key answer's 9 kB of
-                                         additional records are not handed to libopendkim;
-                                         they made the key a permerror before)
+                                         additional records are not counted against the
+                                         key's bounds; they made the key a permerror once)
     CNAME loop                           tempfail 451 4.7.1; temperror
     one domain hangs, others flow        five ok.test messages on other connections are
                                          accepted (pass) while the hung one is in flight;

@@ -18,7 +18,7 @@
  *	libFuzzer corpus, still carries valid signatures on the next run.  Every other name
  *	gets NXDOMAIN.  Names are compared as a DNS server would: without case, after
  *	reading \X and \DDD escapes as a resolver does, with or without a final dot.  The
- *	reply is a DNS packet, as a real resolver would return it to libopendkim.  Each
+ *	reply is a DNS packet, as verify.h's seam wants it.  Each
  *	name looked up is recorded, with whether the key was served.
  *
  *	The invariant of issue 13: a DKIM result may feed DMARC only when the domain it
@@ -26,14 +26,14 @@
  *	report d=attacker.example and s=sel (case aside), and that key must have been served
  *	for this message.  Also: one result per DKIM-Signature field up to MaximumSignatures,
  *	then exactly one summary result (policy, no domain) for the rest; no more key lookups
- *	than fields handed to libopendkim; verify_finish() never fails (it may only when
+ *	than fields looked at; verify_finish() never fails (it may only when
  *	memory runs out).
  *
  *	Seeds are signed here with that key for d=attacker.example s=sel, as an attacker who
  *	owns attacker.example would: a plain signed message, the two bypasses of issue 13
  *	(tests/data/inbound/160 and 161), several and too many signatures, empty fields,
  *	other spellings of the domain, a signature for a domain whose key is not ours, a
- *	field libopendkim refuses.
+ *	field name with a tab before the colon (no signature: the rule libopendkim had).
  *	They are signed here rather than with sign_message() because the shape of 161 needs
  *	text after b= that the signature covers (as dkimpy's after-b= option makes it).
  */
@@ -162,7 +162,7 @@ static size_t dns_reply(unsigned char *buf, size_t buflen, const unsigned char *
 	size_t	len = txt != NULL ? strlen(txt) : 0;
 	size_t	strings = len == 0 ? 1 : (len + 254) / 255;
 
-	put16(&w, 0);			/* id: libopendkim does not check it */
+	put16(&w, 0);			/* id: not checked */
 	put16(&w, 0x8580u | (unsigned)rcode);	/* QR, AA, RD, RA */
 	put16(&w, 1);			/* the question */
 	put16(&w, txt != NULL);		/* answers */
@@ -254,11 +254,11 @@ static char *copy(const uint8_t *p, size_t len)
 	return s;
 }
 
-/* What libopendkim takes for a signature field (dkim_header): a name of printable ASCII
- * and spaces that is "DKIM-Signature", in any case, spaces after it aside.  A name with a
- * tab or another control byte makes libopendkim refuse the whole field.  verify.c has the
- * same rule; it is written again here, from libopendkim's code, so that the count of
- * results is checked against libopendkim and not against verify.c itself. */
+/* What libopendkim took for a signature field (dkim_header), the rule verify.c kept when
+ * it replaced libopendkim: a name of printable ASCII and spaces that is "DKIM-Signature",
+ * in any case, spaces after it aside.  A name with a tab or another control byte is no
+ * signature.  It is written again here, from libopendkim's code, so that the count of
+ * results is checked against that rule and not against verify.c itself. */
 static int is_signature_name(const char *name)
 {
 	size_t	len = strlen(name);

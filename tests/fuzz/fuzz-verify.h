@@ -6,7 +6,7 @@
  *	#include "tests/fuzz/fuzz-verify.h"
  * DESCRIPTION
  *	fuzz_verify_init() makes the key, the verifier and the seeds (once; 0 and a line on
- *	stderr when OpenSSL or libopendkim fail).  fuzz_verify_run() is the target: 1 when
+ *	stderr when OpenSSL or the verifier fail).  fuzz_verify_run() is the target: 1 when
  *	the invariants hold for the message, else 0 after printing why as TAP comments.
  *	fuzz_verify_summary() writes a message's results on one line, for the seed checks.
  */

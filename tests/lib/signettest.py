@@ -14,7 +14,8 @@ SYNOPSIS
 DESCRIPTION
     Tap numbers "ok" / "not ok" lines; a failing test's diagnostic follows as "#" comments
     (at most max_diag lines of it; with diag_on_pass a passing test's too).  plan() prints
-    the plan, which comes last, and returns the exit status: 1 when any test failed.
+    the plan, which comes last, and returns the exit status: 1 when any test failed;
+    plan_and_clean(tmp) also removes a test's temporary directory, or keeps it on failure.
 
     free_port() is a TCP port free on 127.0.0.1 right now; free_udp_tcp_port() one free for
     both UDP and TCP, for DNS servers (tests/lib/dnsserver.sh has the same for shell).
@@ -33,6 +34,7 @@ DESCRIPTION
 """
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,6 +66,16 @@ class Tap:
     def plan(self):
         print("1..%d" % self.count)
         return 1 if self.failed else 0
+
+    def plan_and_clean(self, tmp):
+        """plan(); the temporary directory tmp is removed when every test passed, else
+        kept and named."""
+        status = self.plan()
+        if status == 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("# kept for inspection: %s" % tmp)
+        return status
 
 
 def free_port():

@@ -152,8 +152,8 @@ static const struct conf_key conf_table[] = {
 	 "overrides only what it names).  Over a limit: 451 4.7.1; empty: no limits."},
 	{"RateLimitStore", T_STORE, "memory", 0, 0, AT(rate_limit_store),
 	 "Where the rate counters and client networks are kept: memory (this daemon), or\n"
-	 "redis://HOST:PORT/DB or unix:/PATH (a Redis server shared by a fleet).  A change\n"
-	 "takes effect only after a restart."},
+	 "redis://HOST:PORT/DB or unix:/PATH (a Redis server shared by a fleet).  A reload\n"
+	 "that changes it starts with empty counters."},
 	{"RateLimitStoreDown", T_ON_ERROR, "accept", 0, 0, AT(rate_limit_store_down),
 	 "When the RateLimitStore does not answer: accept (the message is not limited, and\n"
 	 "that is logged) or tempfail (451 4.3.0, the MTA retries)."},

@@ -33,7 +33,7 @@
 
 #include "lib/alloc.h"
 #include "milter/authres.h"
-#include "milter/dmarc.h"
+#include "lib/dmarc.h"
 #include "milter/inbound.h"
 #include "lib/log.h"
 #include "milter/spfcheck.h"

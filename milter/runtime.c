@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "milter/audit.h"
-#include "milter/dmarc.h"
+#include "lib/dmarc.h"
 #include "lib/dns.h"
 #include "milter/ratelimit.h"
 #include "milter/ratestore.h"

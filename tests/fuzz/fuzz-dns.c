@@ -33,7 +33,7 @@
 #include <unbound.h>
 
 #include "lib/dns.h"
-#include "milter/dmarc.h"
+#include "lib/dmarc.h"
 #include "milter/spfcheck.h"
 #include "tests/fuzz/fuzz-dns.h"
 

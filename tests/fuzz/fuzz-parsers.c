@@ -50,7 +50,7 @@
 #include "keys/dkimrecord.h"
 #include "milter/authres.h"
 #include "milter/canon.h"
-#include "milter/dmarcrecord.h"
+#include "lib/dmarcrecord.h"
 #include "milter/msgheaders.h"
 #include "milter/spfrecord.h"
 #include "tests/fuzz/fuzz-dns.h"

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "lib/taglist.h"
-#include "milter/dmarc.h"
+#include "lib/dmarc.h"
 #include "tests/unit/tap.h"
 #include "tests/unit/torture.h"
 

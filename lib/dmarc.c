@@ -34,7 +34,7 @@
 #include "lib/alloc.h"
 #include "lib/domain.h"
 #include "lib/printable.h"
-#include "milter/dmarc.h"
+#include "lib/dmarc.h"
 
 #define WALK_MAX_QUERIES	8	/* section 4.10: at most eight queries */
 #define WALK_JUMP_LABELS	7	/* longer names jump to their last seven labels */
@@ -506,6 +506,8 @@ static void decide(struct eval *ev, const struct dmarc_input *in, struct policy 
 	int	pass = check_alignment(ev, in, pol, author, out, &dkim_domain, &why);
 
 	copy_string(out->org_domain, sizeof(out->org_domain), pol->org);
+	out->record = pol->rec;
+	out->found_by_psl = ev->dns->psl != NULL;
 	if (!choose_policy(ev, pol, author, pass == 0, out, &failed)) {
 		out->result = DMARC_RESULT_TEMPERROR;
 		set_reason(out, "DNS %s testing whether %s exists (np=)",

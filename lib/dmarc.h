@@ -2,7 +2,7 @@
  * NAME
  *	dmarc.h - DMARC policy discovery and identifier alignment (RFC 9989)
  * SYNOPSIS
- *	#include "milter/dmarc.h"
+ *	#include "lib/dmarc.h"
  *
  *	struct dmarc_dns dns;
  *	struct dmarc_verdict v;
@@ -84,7 +84,7 @@
 
 #include <stddef.h>
 
-#include "milter/dmarcrecord.h"
+#include "lib/dmarcrecord.h"
 #include "lib/dns.h"
 
 #define DMARC_DOMAIN_MAX 254		/* 253 characters and the NUL */
@@ -152,6 +152,9 @@ struct dmarc_verdict {
 	int	spf_aligned;
 	int	dkim_aligned;
 	char	reason[160];		/* printable ASCII, no control characters */
+	struct dmarc_record record;	/* the record that applies, as published; all zero
+					 * when result is NONE with no record, or PERMERROR */
+	int	found_by_psl;		/* discovery_method "psl" (RFC 7489), else "treewalk" */
 };
 
 int	dmarc_evaluate(const struct dmarc_dns *dns, const struct dmarc_input *in,

@@ -18,7 +18,7 @@
 
 #include "lib/span.h"
 #include "lib/taglist.h"
-#include "milter/dmarcrecord.h"
+#include "lib/dmarcrecord.h"
 
 enum tag_id {
 	TAG_P, TAG_SP, TAG_NP, TAG_PSD, TAG_T, TAG_ADKIM, TAG_ASPF, TAG_RUA, TAG_RUF, TAG_FO,
@@ -234,6 +234,16 @@ static int set_policy(enum dmarc_policy *value, enum dmarc_tag_state *state, str
 	return *state == DMARC_TAG_VALID;
 }
 
+/* Copies a value (printable ASCII, checked by the caller) when it fits whole: a list cut
+ * short could name another destination than the one published. */
+static void keep_value(char *out, size_t size, struct span v)
+{
+	if (v.len < size) {
+		memcpy(out, v.p, v.len);
+		out[v.len] = '\0';
+	}
+}
+
 /* Stores the value of a known tag; 0 when the value is not valid for it (the field then
  * holds its default, or the INVALID state for p, sp and np). */
 static int set_tag(struct dmarc_record *rec, enum tag_id id, struct span v)
@@ -265,11 +275,18 @@ static int set_tag(struct dmarc_record *rec, enum tag_id id, struct span v)
 		return ok;
 	case TAG_RUA:
 		rec->has_rua = uri_list(v, &all) > 0;
+		if (rec->has_rua)
+			keep_value(rec->rua, sizeof(rec->rua), v);
 		return all;
 	case TAG_RUF:
-		return uri_list(v, &all) > 0 && all;
+		if (uri_list(v, &all) > 0)
+			keep_value(rec->ruf, sizeof(rec->ruf), v);
+		return rec->ruf[0] != '\0' && all;
 	case TAG_FO:
-		return fo_valid(v);
+		if (!fo_valid(v))
+			return 0;
+		keep_value(rec->fo, sizeof(rec->fo), v);
+		return 1;
 	case TAG_UNKNOWN:
 		break;
 	}
@@ -287,7 +304,9 @@ static void invalidate_tag(struct dmarc_record *rec, enum tag_id id)
 	case TAG_T: rec->testing = 0; break;
 	case TAG_ADKIM: rec->adkim_strict = 0; break;
 	case TAG_ASPF: rec->aspf_strict = 0; break;
-	case TAG_RUA: rec->has_rua = 0; break;
+	case TAG_RUA: rec->has_rua = 0; rec->rua[0] = '\0'; break;
+	case TAG_RUF: rec->ruf[0] = '\0'; break;
+	case TAG_FO: rec->fo[0] = '\0'; break;
 	default: break;
 	}
 }

@@ -2,7 +2,7 @@
  * NAME
  *	dmarcrecord.h - parse one DMARC Policy Record (RFC 9989 sections 4.7 and 4.8)
  * SYNOPSIS
- *	#include "milter/dmarcrecord.h"
+ *	#include "lib/dmarcrecord.h"
  *
  *	struct dmarc_record rec;
  *	char	err[128];
@@ -32,8 +32,13 @@
  *			(psd=u, t=n, r, r).
  *	rua		has_rua is 1 when the tag holds at least one syntactically valid
  *			URI (RFC 3986 scheme ":" rest, with the obsolete "!size" suffix
- *			allowed).  The URIs are not kept: Signet sends no reports.
- *	ruf, fo		checked for form only and otherwise ignored.
+ *			allowed).  rua[] then holds the value as published (trailing
+ *			blanks removed) when it fits whole in DMARC_URI_LIST_MAX - 1
+ *			bytes, else "": the list is for aggregate reports (reportrow.h),
+ *			whose sender parses it again and skips URIs that are not valid.
+ *	ruf		the same into ruf[] when at least one URI is valid.
+ *	fo		fo[] holds a valid value as published; "" when absent or invalid
+ *			(the default "0").
  *	pct, rf, ri	removed by RFC 9989 (appendix A.6): ignored like any unknown tag.
  *
  *	The tag-list syntax is DKIM's (RFC 6376 section 3.2, read by lib/taglist.c): a tag
@@ -54,6 +59,8 @@
 #define SIGNET_DMARCRECORD_H
 
 #include <stddef.h>
+
+#define DMARC_URI_LIST_MAX 1024	/* a rua= or ruf= value kept whole, with its NUL */
 
 enum dmarc_policy {
 	DMARC_POLICY_NONE,
@@ -81,6 +88,9 @@ struct dmarc_record {
 	int	adkim_strict;		/* adkim=s */
 	int	aspf_strict;		/* aspf=s */
 	int	has_rua;		/* rua= with at least one valid URI */
+	char	rua[DMARC_URI_LIST_MAX];	/* printable ASCII; "" see above */
+	char	ruf[DMARC_URI_LIST_MAX];
+	char	fo[16];
 	unsigned ignored;		/* tags ignored: unknown, malformed or bad values */
 };
 

@@ -33,6 +33,10 @@
 #define KEYSTORE_DIR "/var/lib/signet/keys"
 #endif
 
+#ifndef REPORT_DB
+#define REPORT_DB "/var/lib/signet/reports.db"
+#endif
+
 #define CONF_LINE_MAX	4096
 
 enum conf_type {
@@ -42,6 +46,7 @@ enum conf_type {
 	T_ADDRLIST,	/* addresses and CIDR blocks */
 	T_NAMESERVERS,	/* IP[@PORT], ... */
 	T_NAMES,	/* header field names, comma separated */
+	T_ADDRESSES,	/* mail addresses, comma separated */
 	T_CANON,	/* simple|relaxed[/simple|relaxed] */
 	T_LOGLEVEL,
 	T_INTEGER,
@@ -53,6 +58,7 @@ enum conf_type {
 	T_HOSTPORT,	/* PORT, HOST:PORT or [IPV6]:PORT; may be empty */
 	T_MISMATCH,	/* nosign | reject */
 	T_STORE,	/* memory | redis://HOST[:PORT][/DB] | unix:/PATH */
+	T_REPORTSTORE,	/* sqlite:PATH | redis://HOST[:PORT][/DB] | unix:/PATH */
 };
 
 struct conf_key {
@@ -162,6 +168,48 @@ static const struct conf_key conf_table[] = {
 	 "reopened on SIGHUP (logrotate); empty: syslog only."},
 	{"NewClientWindow", T_DURATION, "24h", 60, 365L * 86400, AT(new_client_window),
 	 "Warn when a user submits from a client network (/24, /64) not seen for it this long."},
+	/* DMARC aggregate and failure reports (issue 19; signet-reports(8)) */
+	{"DMARCReports", T_BOOL, "no", 0, 0, AT(dmarc_reports),
+	 "yes: count every inbound message whose DMARC record asks for aggregate reports\n"
+	 "(rua=) into ReportStore, for signet-reports to make and send (RFC 9990)."},
+	{"ReportStore", T_REPORTSTORE, "sqlite:" REPORT_DB, 0, 0, AT(report_store),
+	 "Where report counts are kept: sqlite:PATH (SQLite, this host), or redis://HOST:PORT/DB\n"
+	 "or unix:/PATH (a Redis server shared by a fleet, whose reports are the fleet's sum)."},
+	{"ReportFlushInterval", T_DURATION, "60s", 1, 3600, AT(report_flush_interval),
+	 "Counts are kept in memory and written to ReportStore this often, and on SIGHUP and\n"
+	 "SIGTERM; a crash (kill -9) loses at most this long's counts."},
+	{"ReportMemoryRows", T_INTEGER, "100000", 100, 10000000, AT(report_memory_rows),
+	 "At most this many distinct report rows wait in memory (while ReportStore is away);\n"
+	 "messages that would need more are not counted, and a metric and the log say so."},
+	{"ReportOrgName", T_OPTIONAL, "", 0, 0, AT(report_org_name),
+	 "<org_name> of aggregate reports; empty: ReportDomain."},
+	{"ReportEmail", T_OPTIONAL, "", 0, 0, AT(report_email),
+	 "From address of report mail, and <email> of aggregate reports (e.g.\n"
+	 "dmarc-noreply@example.com); signet-reports will not send without it.  Mail to it\n"
+	 "is never counted."},
+	{"ReportDomain", T_OPTIONAL, "", 0, 0, AT(report_domain),
+	 "The receiver's domain in report file names, Report-IDs and Subject: Submitter;\n"
+	 "empty: the host name."},
+	{"ReportKeep", T_DURATION, "14d", 0, 3650L * 86400, AT(report_keep),
+	 "signet-reports expire drops reports sent (or skipped) this long after their period."},
+	{"ReportMaxSize", T_INTEGER, "10485760", 1024, 1073741824L, AT(report_max_size),
+	 "A report mail larger than this many bytes (or than a destination's !size) is not\n"
+	 "sent: signet-reports logs it and the report is marked skipped for it."},
+	{"ReportSendmail", T_STRING, "/usr/sbin/sendmail -oi -t", 0, 0, AT(report_sendmail),
+	 "Command report mail is piped to (aggregate reports, unless signet-reports send\n"
+	 "--smtp is given, and failure reports)."},
+	{"ReportSkipRecipients", T_ADDRESSES, "", 0, 0, AT(report_skip_recipients),
+	 "Addresses (local@domain) whose incoming mail is never counted or reported: the\n"
+	 "addresses that receive DMARC reports here, so reports never cause reports."},
+	{"DMARCFailureReports", T_BOOL, "no", 0, 0, AT(dmarc_failure_reports),
+	 "yes: send failure reports (RFC 9991) to the authorized ruf= destinations of records\n"
+	 "whose fo= asks for them, with the header redacted; never the body by default."},
+	{"FailureReportRate", T_INTEGER, "10", 1, 100000, AT(failure_report_rate),
+	 "At most this many failure reports per destination per hour; the rest are dropped\n"
+	 "and counted."},
+	{"FailureReportBody", T_BOOL, "no", 0, 0, AT(failure_report_body),
+	 "yes: failure reports carry the message body too (off: headers only, as RFC 9991\n"
+	 "recommends for privacy)."},
 	{"SocketMode", T_OCTAL, "0660", 0, 0777, AT(socket_mode),
 	 "Permissions of a unix Socket, in octal (the MTA's user must be able to connect)."},
 	{"SocketGroup", T_OPTIONAL, "", 0, 0, AT(socket_group),
@@ -404,7 +452,21 @@ static void name_list_free(struct name_list *list)
 	list->count = 0;
 }
 
-static int parse_names(const char *value, struct name_list *out, char *err, size_t errlen)
+/* A mail address as ReportSkipRecipients lists it: local@domain, printable, no blanks. */
+static int valid_address(const char *name)
+{
+	const char *at = strrchr(name, '@');
+
+	if (at == NULL || at == name || at[1] == '\0')
+		return 0;
+	for (; *name != '\0'; name++)
+		if ((unsigned char)*name <= 0x20 || (unsigned char)*name >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int parse_names(const char *value, struct name_list *out, int addresses, char *err,
+    size_t errlen)
 {
 	struct name_list list = {NULL, 0};
 	const char *p = value;
@@ -426,8 +488,9 @@ static int parse_names(const char *value, struct name_list *out, char *err, size
 			return 0;
 		}
 		list.names[list.count++] = name;
-		if (status < 0 || !valid_header_name(name)) {
-			snprintf(err, errlen, "\"%s\" is not a header field name", name);
+		if (status < 0 || !(addresses ? valid_address(name) : valid_header_name(name))) {
+			snprintf(err, errlen, "\"%s\" is not %s", name,
+			    addresses ? "a mail address (local@domain)" : "a header field name");
 			name_list_free(&list);
 			return 0;
 		}
@@ -562,6 +625,17 @@ static int parse_store(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* The form only, as for RateLimitStore: reportstore.c parses the rest when it opens. */
+static int parse_report_store(const char *value, char *err, size_t errlen)
+{
+	if ((strncmp(value, "sqlite:", 7) == 0 && value[7] != '\0') ||
+	    strncmp(value, "redis://", 8) == 0 || strncmp(value, "unix:/", 6) == 0)
+		return 1;
+	snprintf(err, errlen, "ReportStore \"%s\": want sqlite:PATH, redis://HOST:PORT/DB or "
+	    "unix:/PATH", value);
+	return 0;
+}
+
 static int parse_addrlist(const char *value, struct addrlist **slot, char *err, size_t errlen)
 {
 	struct addrlist *list = addrlist_parse(value, err, errlen);
@@ -604,7 +678,8 @@ static int set_value(struct conf *conf, const struct conf_key *key, const char *
 	case T_NAMESERVERS:
 		return parse_nameservers(value, slot, slot2, err, errlen);
 	case T_NAMES:
-		return parse_names(value, slot, err, errlen);
+	case T_ADDRESSES:
+		return parse_names(value, slot, key->type == T_ADDRESSES, err, errlen);
 	case T_CANON:
 		return parse_canon(value, slot, slot2, err, errlen);
 	case T_LOGLEVEL:
@@ -623,6 +698,9 @@ static int set_value(struct conf *conf, const struct conf_key *key, const char *
 		return parse_mismatch(value, slot, err, errlen);
 	case T_STORE:
 		return parse_store(value, err, errlen) && set_string(slot, value, err, errlen);
+	case T_REPORTSTORE:
+		return parse_report_store(value, err, errlen) &&
+		    set_string(slot, value, err, errlen);
 	}
 	snprintf(err, errlen, "internal error: key %s has no parser", key->name);
 	return 0;
@@ -639,6 +717,7 @@ static void free_value(struct conf *conf, const struct conf_key *key)
 	case T_SOCKET:
 	case T_HOSTPORT:
 	case T_STORE:
+	case T_REPORTSTORE:
 		free(*(char **)slot);
 		break;
 	case T_ADDRLIST:
@@ -648,6 +727,7 @@ static void free_value(struct conf *conf, const struct conf_key *key)
 		free(*(struct nameserver **)slot);
 		break;
 	case T_NAMES:
+	case T_ADDRESSES:
 		name_list_free(slot);
 		break;
 	case T_MODE:

@@ -85,6 +85,22 @@ struct conf {
 	char   *audit_log;		/* empty: syslog only */
 	long	new_client_window;	/* seconds */
 
+	/* DMARC reports (issue 19) */
+	int	dmarc_reports;		/* DMARCReports yes: count for aggregate reports */
+	char   *report_store;		/* sqlite:PATH, redis://HOST:PORT/DB or unix:/PATH */
+	long	report_flush_interval;	/* seconds between flushes to the store */
+	long	report_memory_rows;	/* distinct rows held in memory at most */
+	char   *report_org_name;	/* <org_name>; empty: ReportDomain */
+	char   *report_email;		/* From of report mail and <email> */
+	char   *report_domain;		/* receiver in file names, Submitter:; empty: host name */
+	long	report_keep;		/* seconds a sent report is kept (expire) */
+	long	report_max_size;	/* bytes: a report mail larger is not sent */
+	char   *report_sendmail;	/* the sendmail command reports are mailed with */
+	struct name_list report_skip_recipients;	/* their mail is never counted */
+	int	dmarc_failure_reports;	/* DMARCFailureReports yes */
+	long	failure_report_rate;	/* per destination per hour */
+	int	failure_report_body;	/* include the body */
+
 	/* operation */
 	long	socket_mode;		/* unix socket permissions, e.g. 0660 */
 	char   *socket_group;		/* empty: the daemon's group */

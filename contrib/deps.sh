@@ -6,13 +6,17 @@
 set -e
 # libopendkim-dev: only the unit test that checks our signatures with another verifier.
 build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-dev libssl-dev \
-libunbound-dev libspf2-dev libpsl-dev libidn2-dev libp11-kit-dev libhiredis-dev"
+libunbound-dev libspf2-dev libpsl-dev libidn2-dev libp11-kit-dev libhiredis-dev \
+libsqlite3-dev zlib1g-dev"
 # The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify.
 test="nsd knot-dnsutils python3 python3-dkim python3-nacl python3-dnspython \
 libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix curl \
 postfix swaks sasl2-bin libsasl2-modules libsasl2-modules-db m4 \
 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libwrap0 knot opendkim-tools util-linux openssl \
-clang libclang-rt-dev softhsm2 opensc redis-server"
+clang libclang-rt-dev softhsm2 opensc redis-server \
+libxml2-utils libmail-dmarc-perl sqlite3"
+# DMARC reports: SQLite is the store, zlib gzips the reports; xmllint checks them against
+# RFC 9990's schema and Mail::DMARC (libmail-dmarc-perl) reads them back independently.
 # Rate limits shared by a fleet: hiredis is the client; the tests start a private
 # redis-server on a unix socket.
 # Keys in a PKCS#11 token: SoftHSM is the token, opensc's pkcs11-tool a second opinion.

@@ -84,6 +84,13 @@ struct reportstore_delivery {
 	char	detail[200];		/* printable ASCII: the reply or the reason */
 };
 
+/* What the daemon's metrics show of the store (read at each flush). */
+struct reportstore_stats {
+	unsigned long reports_pending;	/* not done */
+	unsigned long reports_made;	/* made at least once (reportstore_made()) */
+	unsigned long deliveries[DELIVERY_SKIPPED + 1];	/* by state */
+};
+
 typedef int (*reportstore_report_fn)(void *ctx, const struct reportstore_report *report);
 typedef int (*reportstore_row_fn)(void *ctx, const char *row, unsigned long count);
 
@@ -113,6 +120,11 @@ int	reportstore_delivery_set(struct reportstore *store, long long begin,
 /* Marks a report done at time when. */
 int	reportstore_done(struct reportstore *store, long long begin, const char *domain,
 	    long long when, char *err, size_t errlen);
+/* Records that signet-reports made the report (file or mail) at time when. */
+int	reportstore_made(struct reportstore *store, long long begin, const char *domain,
+	    long long when, char *err, size_t errlen);
+int	reportstore_stats(struct reportstore *store, struct reportstore_stats *out,
+	    char *err, size_t errlen);
 /* Drops the reports done whose period began before `before` (counters, policy,
  * deliveries); *dropped says how many. */
 int	reportstore_expire(struct reportstore *store, long long before, size_t *dropped,

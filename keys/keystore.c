@@ -48,6 +48,7 @@
 #include "lib/alloc.h"
 #include "lib/grow.h"
 #include "keys/keystore-meta.h"
+#include "keys/pemdecode.h"
 
 #define META_FILE_MAX	65536	/* bytes in a .meta file */
 #define KEY_FILE_MAX	65536	/* bytes in a .key file; a 4096-bit PEM is about 3300 */
@@ -211,15 +212,13 @@ check_key_type(EVP_PKEY *pkey, enum key_algorithm algorithm, const char *path,
 }
 
 static EVP_PKEY *
-pem_parse(const char *pem, size_t len, const char *path, struct keystore_error *err)
+pem_parse(struct pem_decoders *dec, const char *pem, size_t len, enum key_algorithm algorithm,
+    const char *path, struct keystore_error *err)
 {
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	EVP_PKEY *pkey = NULL;
+	EVP_PKEY *pkey = pem_decode_private(dec, pem, len,
+	    algorithm == KEY_ALG_ED25519 ? EVP_PKEY_ED25519 : EVP_PKEY_RSA);
 	char why[256];
 
-	if (bio != NULL)
-		pkey = PEM_read_bio_PrivateKey(bio, NULL, keystore_no_passphrase, NULL);
-	BIO_free(bio);
 	if (pkey == NULL) {
 		ERR_error_string_n(ERR_peek_last_error(), why, sizeof(why));
 		keystore_error_set(err, "%s: not an unencrypted PEM private key (%s)", path, why);
@@ -228,9 +227,10 @@ pem_parse(const char *pem, size_t len, const char *path, struct keystore_error *
 	return pkey;
 }
 
+/* dec: the load's decoders, or NULL for a single key. */
 static EVP_PKEY *
-key_read_at(int dirfd, const char *name, const char *path, enum key_algorithm algorithm,
-    struct keystore_error *err)
+key_read_at(struct pem_decoders *dec, int dirfd, const char *name, const char *path,
+    enum key_algorithm algorithm, struct keystore_error *err)
 {
 	struct stat st;
 	EVP_PKEY *pkey;
@@ -251,7 +251,7 @@ key_read_at(int dirfd, const char *name, const char *path, enum key_algorithm al
 		    "larger than 64 KiB" : strerror(errno));
 		return NULL;
 	}
-	pkey = pem_parse(pem, len, path, err);
+	pkey = pem_parse(dec, pem, len, algorithm, path, err);
 	OPENSSL_clear_free(pem, KEY_FILE_MAX + 1);
 	if (pkey != NULL && check_key_type(pkey, algorithm, path, err) < 0) {
 		EVP_PKEY_free(pkey);
@@ -318,7 +318,7 @@ keystore_read_private(const char *dir, const char *domain, const char *selector,
 		return NULL;
 	snprintf(name, sizeof(name), "%s.key", selector);
 	snprintf(path, sizeof(path), "%s/%s/%s", dir, norm, name);
-	pkey = key_read_at(dfd, name, path, algorithm, err);
+	pkey = key_read_at(NULL, dfd, name, path, algorithm, err);
 	close(dfd);
 	return pkey;
 }
@@ -332,6 +332,7 @@ struct scan {
 	int	dirfd;
 	unsigned flags;
 	struct keystore_error *err;
+	struct pem_decoders decoders;	/* reused for every key of the load */
 };
 
 static int
@@ -380,7 +381,8 @@ scan_key_file(struct scan *sc, struct keystore_key *key, const char *name,
 		return -1;
 	if (key->state != KEY_STATE_ACTIVE || !(sc->flags & KEYSTORE_LOAD_PRIVATE))
 		return 0;
-	if ((key->pkey = key_read_at(sc->dirfd, name, path, key->algorithm, sc->err)) == NULL)
+	if ((key->pkey = key_read_at(&sc->decoders, sc->dirfd, name, path, key->algorithm,
+	    sc->err)) == NULL)
 		return -1;
 	key->bits = EVP_PKEY_get_bits(key->pkey);
 	return 0;
@@ -526,7 +528,8 @@ struct keystore *
 keystore_load(const char *dir, unsigned flags, struct keystore_error *err)
 {
 	struct keystore *store = mem_calloc(1, sizeof(*store));
-	struct scan sc = { .store = store, .root = dir, .flags = flags, .err = err };
+	struct scan sc = { .store = store, .root = dir, .flags = flags, .err = err,
+	    .decoders = PEM_DECODERS_INIT };
 	DIR *d;
 	int rc;
 
@@ -541,6 +544,7 @@ keystore_load(const char *dir, unsigned flags, struct keystore_error *err)
 	}
 	rc = scan_root(&sc, d);
 	closedir(d);
+	pem_decoders_free(&sc.decoders);
 	if (rc == 0 && store->count > 1) {
 		qsort(store->keys, store->count, sizeof(store->keys[0]), key_compare);
 		rc = check_duplicates(store, dir, err);

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "keys/keystore.h"
@@ -400,6 +401,50 @@ test_load_checks_key_against_meta(void)
 	remove_store(dir);
 }
 
+/* One load decodes every key with a decoder per type (keys/pemdecode.c): keys of both
+ * types, in any order, come out equal to what was written; a PKCS#1 "RSA PRIVATE KEY"
+ * file, which that decoder does not take, still loads the general way. */
+static void
+test_load_decodes_every_key_and_pkcs1(void)
+{
+	char *dir = make_store(), sel[16], *pem = NULL;
+	struct keystore_error err;
+	struct keystore *store;
+	BIO *bio = BIO_new(BIO_s_mem());
+	int ok = 1, equal = 1;
+	long len;
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(sel, sizeof(sel), "k%d", i);
+		ok = ok && create(dir, "mixed.example", sel, i % 3 == 1 ? KEY_ALG_RSA_2048 :
+		    KEY_ALG_ED25519) == 0 && activate(dir, "mixed.example", sel) == 0;
+	}
+	ok = ok && bio != NULL && PEM_write_bio_PrivateKey_traditional(bio, rsa_key,
+	    NULL, NULL, 0, NULL, NULL) == 1 && (len = BIO_get_mem_data(bio, &pem)) > 0;
+	if (ok) {
+		char text[4096];
+
+		snprintf(text, sizeof(text), "%.*s", (int)len, pem);
+		ok = strstr(text, "BEGIN RSA PRIVATE KEY") != NULL;
+		create(dir, "pkcs1.example", "a", KEY_ALG_RSA_2048);
+		activate(dir, "pkcs1.example", "a");
+		put(dir, "pkcs1.example", "a.key", text, 0600);
+	}
+	BIO_free(bio);
+	store = ok ? keystore_load(dir, KEYSTORE_LOAD_PRIVATE, &err) : NULL;
+	TAP_OK(store != NULL && keystore_count(store) == 7, "mixed_store_loads: %s",
+	    store ? "" : err.text);
+	for (size_t i = 0; store != NULL && i < keystore_count(store); i++) {
+		const struct keystore_key *k = keystore_key_at(store, i);
+		EVP_PKEY *want = k->algorithm == KEY_ALG_ED25519 ? ed_key : rsa_key;
+
+		equal = equal && k->pkey != NULL && EVP_PKEY_eq(k->pkey, want) == 1;
+	}
+	TAP_OK(store != NULL && equal, "every_key_decoded_equal_to_the_one_written");
+	keystore_free(store);
+	remove_store(dir);
+}
+
 /* Each .meta text must fail with "DIR/example.com/x.meta<want>". */
 static void
 test_load_names_corrupt_meta_lines(void)
@@ -660,6 +705,7 @@ main(void)
 	test_load_empty_and_missing();
 	test_load_refuses_unsafe_key_files();
 	test_load_checks_key_against_meta();
+	test_load_decodes_every_key_and_pkcs1();
 	test_load_names_corrupt_meta_lines();
 	test_load_refuses_bad_names();
 	test_names();

@@ -201,6 +201,7 @@ static void failed_batch(void)
 	    "the failed batch's policy is undone");
 	TAP_OK(storecases_list(st, &l) == 1, "the failed batch's new report is undone");
 	batch[2].count = 7;
+	err[0] = '\0';
 	TAP_OK(reportstore_add(st, batch, 3, err, sizeof(err)) &&
 	    storecases_count_of(st, DAY1, "example.com", t->row[0]) == 6,
 	    "the same batch without the poison adds (%s)", err);
@@ -221,6 +222,7 @@ static void busy(void)
 	double	start;
 	pid_t	pid;
 	int	status = -1, ready[2];
+	size_t	n;
 
 	TAP_OK(reportstore_add(st, &c, 1, err, sizeof(err)), "one count (%s)", err);
 	reportstore_close(st);
@@ -253,9 +255,10 @@ static void busy(void)
 	close(ready[1]);
 	st = storecases_open(spec, NULL);
 	start = now_ms();
-	TAP_OK(storecases_list(st, &l) == 1 && l.r[0].messages == 1 && now_ms() - start < 200,
-	    "a reader is not held up by a writer's open transaction, and sees what was "
-	    "committed (%lu)", l.r[0].messages);
+	n = storecases_list(st, &l);
+	TAP_OK(n == 1 && l.r[0].messages == 1 && now_ms() - start < 200, "a reader is not held "
+	    "up by a writer's open transaction, and sees what was committed (%lu)",
+	    l.r[0].messages);
 	usleep(400 * 1000);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(db);

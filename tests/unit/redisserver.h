@@ -4,15 +4,16 @@
  * SYNOPSIS
  *	#include "tests/unit/redisserver.h"
  *
- *	mkdtemp(dir); port = free_port(); snprintf(sock_path, ...);  atexit(cleanup);
- *	if (!redis_start(why, sizeof(why))) ... a failure, never a skip ...
+ *	if (!redisserver_begin()) return tap_done();	(a failure, never a skip)
  *	redisContext *c = raw_connect();		(to set up and to look)
  * DESCRIPTION
  *	redis_start() runs redis-server (REDIS_SERVER, default the one in PATH) in dir,
  *	listening on sock_path and on 127.0.0.1:port, with no persistence, and waits until
  *	it answers PING (10 s at most).  redis_stop() ends it (SIGTERM, after a SIGCONT in
- *	case a test froze it); cleanup() also removes its files and dir.  A missing or
- *	failing redis-server is reported in why: the tests fail on it, never skip.
+ *	case a test froze it); cleanup() also removes its files and dir.
+ *	redisserver_begin() makes dir, picks the port, ignores SIGPIPE (as the daemon does:
+ *	hiredis writes without MSG_NOSIGNAL) and starts the server, as one TAP check: a
+ *	missing or failing redis-server fails the test, it is never skipped.
  */
 #ifndef SIGNET_REDISSERVER_H
 #define SIGNET_REDISSERVER_H
@@ -31,6 +32,8 @@
 #include <sys/wait.h>
 
 #include <hiredis/hiredis.h>
+
+#include "tests/unit/tap.h"
 
 static char dir[] = "/tmp/signet-redis-XXXXXX";
 static char sock_path[128];
@@ -153,6 +156,26 @@ static void cleanup(void)
 	unlink(path);
 	unlink(sock_path);
 	rmdir(dir);
+}
+
+/* 1 when the private server runs; 0 after a failed check (or exits: no folder). */
+static int redisserver_begin(void)
+{
+	char	why[512];
+
+	signal(SIGPIPE, SIG_IGN);
+	if (mkdtemp(dir) == NULL || (port = free_port()) == 0) {
+		printf("Bail out! mkdtemp or a free port: %s\n", strerror(errno));
+		exit(1);
+	}
+	snprintf(sock_path, sizeof(sock_path), "%s/redis.sock", dir);
+	atexit(cleanup);
+	if (!TAP_OK(redis_start(why, sizeof(why)), "a private redis-server runs on %s and "
+	    "127.0.0.1:%u", sock_path, port)) {
+		printf("#   %s\n", why);
+		return 0;
+	}
+	return 1;
 }
 
 #endif

@@ -37,13 +37,13 @@ struct storecases_texts {
 	char	policy[3][REPORT_ROW_TEXT_MAX];
 };
 
-/* Row i: from 192.0.2.i, DKIM selector "s<i>", plus a hostile envelope_to. */
-static void storecases_row(char *out, unsigned i)
+/* A row from source_ip with one DKIM pass by selector, and a hostile envelope_to. */
+static void storecases_row_named(char *out, const char *source_ip, const char *selector)
 {
 	struct report_row row;
 
 	memset(&row, 0, sizeof(row));
-	snprintf(row.source_ip, sizeof(row.source_ip), "192.0.2.%u", i);
+	snprintf(row.source_ip, sizeof(row.source_ip), "%s", source_ip);
 	strcpy(row.disposition, "none");
 	strcpy(row.dkim_aligned, "pass");
 	strcpy(row.spf_aligned, "fail");
@@ -51,10 +51,20 @@ static void storecases_row(char *out, unsigned i)
 	strcpy(row.envelope_to, "a\tb\nc %\xff");
 	row.dkim_count = 1;
 	strcpy(row.dkim[0].domain, "example.com");
-	snprintf(row.dkim[0].selector, sizeof(row.dkim[0].selector), "s%u", i);
+	snprintf(row.dkim[0].selector, sizeof(row.dkim[0].selector), "%s", selector);
 	strcpy(row.dkim[0].result, "pass");
 	if (report_row_encode(&row, out, REPORT_ROW_TEXT_MAX) == 0)
 		abort();
+}
+
+/* Row i: from 192.0.2.i, DKIM selector "s<i>". */
+static void storecases_row(char *out, unsigned i)
+{
+	char	ip[REPORT_IP_MAX], selector[24];
+
+	snprintf(ip, sizeof(ip), "192.0.2.%u", i);
+	snprintf(selector, sizeof(selector), "s%u", i);
+	storecases_row_named(out, ip, selector);
 }
 
 static void storecases_policy(char *out, const char *domain, const char *p)

@@ -269,22 +269,12 @@ static void outage(struct ratestore *a, struct ratestore *b)
 
 int	main(void)
 {
-	char	why[512], url[160];
+	char	url[160];
 	struct ratestore *stores[2];
 
-	signal(SIGPIPE, SIG_IGN);	/* as the daemon does: hiredis writes without MSG_NOSIGNAL */
 	urls();
-	if (mkdtemp(dir) == NULL || (port = free_port()) == 0) {
-		printf("Bail out! mkdtemp or a free port: %s\n", strerror(errno));
-		return 1;
-	}
-	snprintf(sock_path, sizeof(sock_path), "%s/redis.sock", dir);
-	atexit(cleanup);
-	if (!TAP_OK(redis_start(why, sizeof(why)), "a private redis-server runs on %s and "
-	    "127.0.0.1:%u", sock_path, port)) {
-		printf("#   %s\n", why);
+	if (!redisserver_begin())
 		return tap_done();
-	}
 	snprintf(url, sizeof(url), "unix:%s", sock_path);
 	stores[0] = store_for(url);
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%u/0", port);

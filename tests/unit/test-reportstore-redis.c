@@ -170,20 +170,10 @@ static void restart(const char *spec)
 
 int	main(void)
 {
-	char	why[512], unix_spec[200], tcp_spec[200];
+	char	unix_spec[200], tcp_spec[200];
 
-	signal(SIGPIPE, SIG_IGN);	/* as the daemon does: hiredis writes without MSG_NOSIGNAL */
-	if (mkdtemp(dir) == NULL || (port = free_port()) == 0) {
-		printf("Bail out! mkdtemp or a free port: %s\n", strerror(errno));
-		return 1;
-	}
-	snprintf(sock_path, sizeof(sock_path), "%s/redis.sock", dir);
-	atexit(cleanup);
-	if (!TAP_OK(redis_start(why, sizeof(why)), "a private redis-server runs on %s and "
-	    "127.0.0.1:%u", sock_path, port)) {
-		printf("#   %s\n", why);
+	if (!redisserver_begin())
 		return tap_done();
-	}
 	snprintf(unix_spec, sizeof(unix_spec), "unix:%s", sock_path);
 	snprintf(tcp_spec, sizeof(tcp_spec), "redis://127.0.0.1:%u/0", port);
 	specs();

@@ -239,8 +239,8 @@ static void args_number(struct script_args *a, long long v)
 }
 
 /* EVALSHA, then EVAL if Redis does not know the script (NOSCRIPT). */
-static enum redisconn_outcome run_script(struct redis_store *r, redisContext *ctx, enum script_id id,
-    struct script_args *a, redisReply **reply, char *err, size_t errlen)
+static enum redisconn_outcome run_script(struct redis_store *r, redisContext *ctx,
+    enum script_id id, struct script_args *a, redisReply **reply, char *err, size_t errlen)
 {
 	enum redisconn_outcome o;
 

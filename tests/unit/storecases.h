@@ -44,15 +44,15 @@ static void storecases_row_named(char *out, const char *source_ip, const char *s
 
 	memset(&row, 0, sizeof(row));
 	snprintf(row.source_ip, sizeof(row.source_ip), "%s", source_ip);
-	strcpy(row.disposition, "none");
-	strcpy(row.dkim_aligned, "pass");
-	strcpy(row.spf_aligned, "fail");
-	strcpy(row.header_from, "example.com");
-	strcpy(row.envelope_to, "a\tb\nc %\xff");
+	snprintf(row.disposition, sizeof(row.disposition), "%s", "none");
+	snprintf(row.dkim_aligned, sizeof(row.dkim_aligned), "%s", "pass");
+	snprintf(row.spf_aligned, sizeof(row.spf_aligned), "%s", "fail");
+	snprintf(row.header_from, sizeof(row.header_from), "%s", "example.com");
+	snprintf(row.envelope_to, sizeof(row.envelope_to), "%s", "a\tb\nc %\xff");
 	row.dkim_count = 1;
-	strcpy(row.dkim[0].domain, "example.com");
+	snprintf(row.dkim[0].domain, sizeof(row.dkim[0].domain), "%s", "example.com");
 	snprintf(row.dkim[0].selector, sizeof(row.dkim[0].selector), "%s", selector);
-	strcpy(row.dkim[0].result, "pass");
+	snprintf(row.dkim[0].result, sizeof(row.dkim[0].result), "%s", "pass");
 	if (report_row_encode(&row, out, REPORT_ROW_TEXT_MAX) == 0)
 		abort();
 }
@@ -73,11 +73,11 @@ static void storecases_policy(char *out, const char *domain, const char *p)
 
 	memset(&policy, 0, sizeof(policy));
 	snprintf(policy.domain, sizeof(policy.domain), "%s", domain);
-	strcpy(policy.discovery_method, "treewalk");
+	snprintf(policy.discovery_method, sizeof(policy.discovery_method), "%s", "treewalk");
 	snprintf(policy.p, sizeof(policy.p), "%s", p);
-	strcpy(policy.adkim, "r");
-	strcpy(policy.aspf, "r");
-	strcpy(policy.testing, "n");
+	snprintf(policy.adkim, sizeof(policy.adkim), "%s", "r");
+	snprintf(policy.aspf, sizeof(policy.aspf), "%s", "r");
+	snprintf(policy.testing, sizeof(policy.testing), "%s", "n");
 	snprintf(policy.rua, sizeof(policy.rua), "mailto:dmarc@%s", domain);
 	if (report_policy_encode(&policy, out, REPORT_ROW_TEXT_MAX) == 0)
 		abort();
@@ -347,7 +347,7 @@ static void storecases_deliveries(const char *spec, storecases_reset_fn reset)
 	d.attempts = 2;
 	d.next_try = DAY2 + 3600;
 	d.when = DAY2 + 60;
-	strcpy(d.detail, "451 4.3.0 try later");
+	snprintf(d.detail, sizeof(d.detail), "%s", "451 4.3.0 try later");
 	TAP_OK(reportstore_delivery_set(st, DAY1, "example.com", "mailto:dmarc@example.com",
 	    &d, err, sizeof(err)), "%s: set a delivery (%s)", spec, err);
 	TAP_OK(reportstore_delivery_get(st, DAY1, "example.com", "mailto:dmarc@example.com",
@@ -355,13 +355,13 @@ static void storecases_deliveries(const char *spec, storecases_reset_fn reset)
 	    "%s: the delivery reads back as set", spec);
 	d.state = DELIVERY_SENT;
 	d.attempts = 3;
-	strcpy(d.detail, "250 2.0.0 queued");
+	snprintf(d.detail, sizeof(d.detail), "%s", "250 2.0.0 queued");
 	TAP_OK(reportstore_delivery_set(st, DAY1, "example.com", "mailto:dmarc@example.com",
 	    &d, err, sizeof(err)) && reportstore_delivery_get(st, DAY1, "example.com",
 	    "mailto:dmarc@example.com", &got, err, sizeof(err)) &&
 	    storecases_same_delivery(&got, &d), "%s: a delivery set again replaces it", spec);
 	d.state = DELIVERY_SKIPPED;
-	strcpy(d.detail, "not authorized");
+	snprintf(d.detail, sizeof(d.detail), "%s", "not authorized");
 	TAP_OK(reportstore_delivery_set(st, DAY1, "example.com", "mailto:x@other.example", &d,
 	    err, sizeof(err)), "%s: a second destination", spec);
 	d.state = DELIVERY_SENDING;

@@ -77,8 +77,8 @@ static void keys(const char *spec)
 	TAP_OK(reportstore_add(st, &c, 1, err, sizeof(err)), "add (%s)", err);
 	raw("TYPE signet:dmarc:reports", text, sizeof(text));
 	TAP_STR_EQ(text, "zset", "the index is a sorted set under signet:dmarc:");
-	TAP_INT_EQ(raw("ZSCORE signet:dmarc:reports 1778716800:example.com", text,
-	    sizeof(text)) == -1 ? atoll(text) : -1, DAY1, "its member BEGIN:DOMAIN is scored BEGIN");
+	raw("ZSCORE signet:dmarc:reports 1778716800:example.com", text, sizeof(text));
+	TAP_STR_EQ(text, "1778716800", "its member BEGIN:DOMAIN is scored BEGIN");
 	snprintf(command, sizeof(command), "HLEN signet:dmarc:r:%lld:example.com", DAY1);
 	TAP_INT_EQ(raw(command, NULL, 0), 1, "the counters are a hash signet:dmarc:r:BEGIN:DOMAIN");
 	TAP_INT_EQ(raw("DBSIZE", NULL, 0), 3, "three keys: index, counters, policy");

@@ -82,6 +82,7 @@ struct report_build {
 	size_t	rows;				/* <record>s written */
 	unsigned long messages_refused;		/* in rows left out (see above) */
 	size_t	rows_refused;
+	unsigned values_dropped;		/* optional values left out (reportxml.h) */
 };
 
 /* Builds the report of (begin, domain); begin must be a period's first second.  On

@@ -2,7 +2,7 @@
  * NAME
  *	signet-reports - make, list and expire Signet's DMARC aggregate reports
  * SYNOPSIS
- *	signet-reports [-c FILE] list [--all]
+ *	signet-reports [-c FILE] list [--all] [--now TIME]
  *	signet-reports [-c FILE] make [--now TIME] --out DIR
  *	signet-reports [-c FILE] expire [--now TIME]
  * DESCRIPTION
@@ -36,7 +36,7 @@
 #define DEFAULT_CONF	SYSCONF_DIR "/signet.conf"
 
 static const char usage_text[] =
-    "usage: signet-reports [-c FILE] list [--all]\n"
+    "usage: signet-reports [-c FILE] list [--all] [--now TIME]\n"
     "       signet-reports [-c FILE] make [--now TIME] --out DIR\n"
     "       signet-reports [-c FILE] expire [--now TIME]\n"
     "       signet-reports -h | --help\n"

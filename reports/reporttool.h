@@ -34,7 +34,6 @@
 struct reporttool {
 	/* command line */
 	const char *conf_path;		/* -c, else SYSCONF_DIR/signet.conf */
-	int	conf_given;		/* -c was given: the file must exist */
 	const char *pos[REPORTTOOL_POS_MAX];
 	size_t	npos;
 	const char *now_text;		/* --now as given */

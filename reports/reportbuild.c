@@ -5,12 +5,9 @@
  * SYNOPSIS
  *	#include "reports/reportbuild.h"
  * DESCRIPTION
- *	reportstore_read() gives the policy text and calls back once per row.  The head of
- *	the document needs the policy; when the store has filled it in by the first row
- *	(as the SQLite and Redis stores do, reading the policy first), the head goes out
- *	first and each record is compressed once FLUSH_AT bytes of XML wait.  Should a
- *	store give the policy only at the end, the records wait in memory and the head is
- *	compressed before them then: the result is the same, only the memory differs.
+ *	reportstore_read() gives the policy text before the first row (reportstore.h), so
+ *	the head of the document is written at the first row, and the XML is compressed
+ *	whenever FLUSH_AT bytes of it wait: only the compressed report is held whole.
  * DIAGNOSTICS
  *	One sentence in err naming the report: "example.com 2026-12-05: ...".
  * SEE ALSO
@@ -36,8 +33,7 @@ struct build_walk {
 	struct reportgzip *gz;
 	struct buffer xml;		/* XML not yet compressed */
 	char	policy[REPORT_ROW_TEXT_MAX];
-	int	head_tried;		/* the first row was seen */
-	int	head_written;		/* the head is in xml or compressed */
+	int	head_written;		/* at the first row */
 	const char *failure;		/* why the walk stopped */
 };
 
@@ -95,11 +91,8 @@ on_row(void *ctx, const char *text, unsigned long count)
 	struct report_row row;
 	int rc;
 
-	if (!w->head_tried) {
-		w->head_tried = 1;
-		if (w->policy[0] != '\0' && !write_head(w, &w->xml))
-			return 0;
-	}
+	if (!w->head_written && !write_head(w, &w->xml))
+		return 0;
 	rc = report_row_decode(text, strlen(text), &row) ? REPORTXML_OK : REPORTXML_REFUSED;
 	if (rc == REPORTXML_OK)
 		rc = reportxml_record(&w->xml, &row, count, &w->b->values_dropped);
@@ -114,28 +107,20 @@ on_row(void *ctx, const char *text, unsigned long count)
 	}
 	w->b->rows++;
 	w->b->messages += count;
-	if (w->head_written && w->xml.len >= FLUSH_AT)
+	if (w->xml.len >= FLUSH_AT)
 		return compress_xml(w, &w->xml);
 	return 1;
 }
 
-/* After the walk: the head if it waited, the records, the tail; then the gzip bytes. */
+/* After the walk: the tail, then the gzip bytes. */
 static int
 finish(struct build_walk *w)
 {
-	struct buffer head = { 0 };
-	int ok = 1;
-
 	if (w->b->rows == 0) {
 		w->failure = w->b->rows_refused == 0 ? "no rows are stored for it"
 		    : "none of its rows can be reported";
 		return 0;
 	}
-	if (!w->head_written)
-		ok = write_head(w, &head) && compress_xml(w, &head);
-	buffer_free(&head);
-	if (!ok)
-		return 0;
 	if (reportxml_tail(&w->xml) != REPORTXML_OK) {
 		w->failure = "out of memory";
 		return 0;

@@ -37,7 +37,6 @@ struct keytool {
 	/* command line */
 	const char *keystore;		/* -k, else the configuration's Keystore */
 	const char *conf_path;		/* -c, else SYSCONF_DIR/signet.conf */
-	int	conf_given;		/* -c was given: the file must exist */
 	const char *pos[KEYTOOL_POS_MAX];
 	size_t	npos;
 	const char *selector;		/* -s */

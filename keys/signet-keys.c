@@ -16,9 +16,8 @@
  *	The operators' tool; see signet-keys(8).  This file parses the command line, loads
  *	the configuration and runs one command; generate, dns and list are here, the
  *	lifecycle commands in keytool-*.c.  Options may appear anywhere on the command
- *	line, before or after the command and its arguments ("--" ends them), so this
- *	parses argv itself rather than depend on GNU getopt's argument permutation, which
- *	POSIXLY_CORRECT turns off.
+ *	line, before or after the command and its arguments ("--" ends them): the table
+ *	options[] is parsed by lib/cmdline.c.
  *
  *	Output on stdout is meant for scripts: a selector, zone-file lines, or one line per
  *	key.  Private key material is never printed.
@@ -38,10 +37,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf/toolconf.h"
 #include "keys/keystore.h"
 #include "keys/keystore-write.h"
 #include "keys/keytool.h"
 #include "keys/token.h"
+#include "lib/cmdline.h"
 
 #ifndef KEYSTORE_DIR
 #define KEYSTORE_DIR "/var/lib/signet/keys"
@@ -104,125 +105,34 @@ fail_usage(const char *what, const char *arg)
 
 /* ---- command line ------------------------------------------------------------------ */
 
-struct value_option {
-	const char *name;
-	unsigned bit;
-	size_t	offset;
-};
-
 #define AT(field)	offsetof(struct keytool, field)
 
-static const struct value_option value_options[] = {
-	{ "-k", 0, AT(keystore) },
-	{ "-c", 0, AT(conf_path) },
-	{ "-s", KEYTOOL_OPT_S, AT(selector) },
-	{ "-a", KEYTOOL_OPT_A, AT(algorithm) },
-	{ "--nameserver", KEYTOOL_OPT_NAMESERVER, AT(nameserver) },
-	{ "--key-table", KEYTOOL_OPT_IMPORT, AT(key_table) },
-	{ "--signing-table", KEYTOOL_OPT_IMPORT, AT(signing_table) },
-	{ "--conf", KEYTOOL_OPT_IMPORT, AT(opendkim_conf) },
+static const struct cmdline_option options[] = {
+	{ "-k", 1, 0, AT(keystore) },
+	{ "-c", 1, 0, AT(conf_path) },
+	{ "-s", 1, KEYTOOL_OPT_S, AT(selector) },
+	{ "-a", 1, KEYTOOL_OPT_A, AT(algorithm) },
+	{ "--nameserver", 1, KEYTOOL_OPT_NAMESERVER, AT(nameserver) },
+	{ "--key-table", 1, KEYTOOL_OPT_IMPORT, AT(key_table) },
+	{ "--signing-table", 1, KEYTOOL_OPT_IMPORT, AT(signing_table) },
+	{ "--conf", 1, KEYTOOL_OPT_IMPORT, AT(opendkim_conf) },
+	{ "-h", 0, 0, AT(help) },
+	{ "--help", 0, 0, AT(help) },
+	{ "--force", 0, KEYTOOL_OPT_FORCE, AT(force) },
+	{ "--auto", 0, KEYTOOL_OPT_AUTO, AT(automatic) },
+	{ "-l", 0, KEYTOOL_OPT_LONG, AT(long_format) },
+	{ "--long", 0, KEYTOOL_OPT_LONG, AT(long_format) },
+	{ "--token", 0, KEYTOOL_OPT_TOKEN, AT(on_token) },
 };
-
-/* Matches "-kDIR", "-k DIR", "--name VALUE" and "--name=VALUE"; returns 1 when arg is
- * this option (value in *out, NULL when missing), else 0. */
-static int
-value_option(const struct value_option *o, int argc, char **argv, int *i, const char **out)
-{
-	const char *arg = argv[*i];
-	size_t len = strlen(o->name);
-
-	if (strncmp(arg, o->name, len) != 0)
-		return 0;
-	if (arg[len] != '\0') {
-		if (o->name[1] == '-' && arg[len] != '=')
-			return 0;
-		*out = arg + len + (o->name[1] == '-');
-		return 1;
-	}
-	*out = *i + 1 < argc ? argv[++*i] : NULL;
-	return 1;
-}
-
-static int
-flag_option(struct keytool *kt, const char *arg)
-{
-	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-		kt->help = 1;
-	else if (strcmp(arg, "--force") == 0)
-		kt->force = 1, kt->given |= KEYTOOL_OPT_FORCE;
-	else if (strcmp(arg, "--auto") == 0)
-		kt->automatic = 1, kt->given |= KEYTOOL_OPT_AUTO;
-	else if (strcmp(arg, "-l") == 0 || strcmp(arg, "--long") == 0)
-		kt->long_format = 1, kt->given |= KEYTOOL_OPT_LONG;
-	else if (strcmp(arg, "--token") == 0)
-		kt->on_token = 1, kt->given |= KEYTOOL_OPT_TOKEN;
-	else
-		return 0;
-	return 1;
-}
-
-static int
-option(struct keytool *kt, int argc, char **argv, int *i)
-{
-	const char *value, *arg = argv[*i];
-	size_t j;
-
-	if (flag_option(kt, arg))
-		return 0;
-	for (j = 0; j < sizeof(value_options) / sizeof(value_options[0]); j++) {
-		if (!value_option(&value_options[j], argc, argv, i, &value))
-			continue;
-		if (value == NULL)
-			return fail_usage("missing value for option", arg);
-		*(const char **)((char *)kt + value_options[j].offset) = value;
-		kt->given |= value_options[j].bit;
-		if (value_options[j].offset == AT(conf_path))
-			kt->conf_given = 1;
-		return 0;
-	}
-	return fail_usage("unknown option", arg);
-}
-
-/* Returns 0, or the exit status of a usage error it has reported. */
-static int
-parse_args(int argc, char **argv, struct keytool *kt)
-{
-	int i, options = 1, rc;
-
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!options || arg[0] != '-' || arg[1] == '\0') {
-			if (kt->npos == KEYTOOL_POS_MAX)
-				return fail_usage("too many arguments:", arg);
-			kt->pos[kt->npos++] = arg;
-		} else if (strcmp(arg, "--") == 0) {
-			options = 0;
-		} else if ((rc = option(kt, argc, argv, &i)) != 0) {
-			return rc;
-		}
-	}
-	return 0;
-}
+#define NOPTIONS	(sizeof(options) / sizeof(options[0]))
 
 /* ---- configuration ----------------------------------------------------------------- */
-
-static void
-report_conf(void *context, const char *message)
-{
-	(void)context;
-	fprintf(stderr, "signet-keys: %s\n", message);
-}
 
 /* The configuration: -c FILE must exist; the default file may be missing. */
 static int
 load_conf(struct keytool *kt)
 {
-	const char *path = kt->conf_path != NULL ? kt->conf_path : DEFAULT_CONF;
-
-	if (!kt->conf_given && access(path, F_OK) != 0 && errno == ENOENT)
-		path = NULL;
-	if ((kt->conf = conf_load(path, report_conf, NULL)) == NULL)
+	if ((kt->conf = toolconf_load(kt->conf_path, DEFAULT_CONF, "signet-keys")) == NULL)
 		return KEYTOOL_FAIL;
 	if (kt->keystore == NULL)
 		kt->keystore = kt->conf->keystore;
@@ -422,79 +332,40 @@ cmd_list(struct keytool *kt)
 /* ---- dispatch ---------------------------------------------------------------------- */
 
 struct command {
-	const char *name;
-	size_t	min, max;	/* arguments after the command */
-	unsigned options;	/* KEYTOOL_OPT_* bits it takes */
+	struct cmdline_command_rule rule;	/* name, arguments, options it takes */
 	int	(*run)(struct keytool *kt);
 };
 
 static const struct command commands[] = {
-	{ "generate", 1, 1, KEYTOOL_OPT_S | KEYTOOL_OPT_A | KEYTOOL_OPT_TOKEN, cmd_generate },
-	{ "dns", 1, 2, 0, cmd_dns },
-	{ "check", 1, 2, KEYTOOL_OPT_NAMESERVER, keytool_cmd_check },
-	{ "activate", 2, 2, KEYTOOL_OPT_FORCE | KEYTOOL_OPT_NAMESERVER, keytool_cmd_activate },
-	{ "rotate", 0, 1, KEYTOOL_OPT_A | KEYTOOL_OPT_AUTO | KEYTOOL_OPT_NAMESERVER |
-	    KEYTOOL_OPT_TOKEN,
-	    keytool_cmd_rotate },
-	{ "retire", 2, 2, KEYTOOL_OPT_FORCE, keytool_cmd_retire },
-	{ "publish", 1, 2, KEYTOOL_OPT_NAMESERVER, keytool_cmd_publish },
-	{ "list", 0, 0, KEYTOOL_OPT_LONG, cmd_list },
-	{ "status", 0, 1, KEYTOOL_OPT_NAMESERVER, keytool_cmd_status },
-	{ "import-opendkim", 0, 0, KEYTOOL_OPT_IMPORT, keytool_cmd_import },
+	{ { "generate", 1, 1, KEYTOOL_OPT_S | KEYTOOL_OPT_A | KEYTOOL_OPT_TOKEN, 0 },
+	    cmd_generate },
+	{ { "dns", 1, 2, 0, 0 }, cmd_dns },
+	{ { "check", 1, 2, KEYTOOL_OPT_NAMESERVER, 0 }, keytool_cmd_check },
+	{ { "activate", 2, 2, KEYTOOL_OPT_FORCE | KEYTOOL_OPT_NAMESERVER, 0 },
+	    keytool_cmd_activate },
+	{ { "rotate", 0, 1, KEYTOOL_OPT_A | KEYTOOL_OPT_AUTO | KEYTOOL_OPT_NAMESERVER |
+	    KEYTOOL_OPT_TOKEN, 0 }, keytool_cmd_rotate },
+	{ { "retire", 2, 2, KEYTOOL_OPT_FORCE, 0 }, keytool_cmd_retire },
+	{ { "publish", 1, 2, KEYTOOL_OPT_NAMESERVER, 0 }, keytool_cmd_publish },
+	{ { "list", 0, 0, KEYTOOL_OPT_LONG, 0 }, cmd_list },
+	{ { "status", 0, 1, KEYTOOL_OPT_NAMESERVER, 0 }, keytool_cmd_status },
+	{ { "import-opendkim", 0, 0, KEYTOOL_OPT_IMPORT, 0 }, keytool_cmd_import },
 };
-
-static const char *
-option_name(unsigned bit)
-{
-	switch (bit) {
-	case KEYTOOL_OPT_S:
-		return "-s";
-	case KEYTOOL_OPT_A:
-		return "-a";
-	case KEYTOOL_OPT_FORCE:
-		return "--force";
-	case KEYTOOL_OPT_NAMESERVER:
-		return "--nameserver";
-	case KEYTOOL_OPT_AUTO:
-		return "--auto";
-	case KEYTOOL_OPT_LONG:
-		return "-l";
-	case KEYTOOL_OPT_TOKEN:
-		return "--token";
-	}
-	return "--key-table, --signing-table and --conf";
-}
-
-/* Checks the argument count and that only the command's own options were given. */
-static int
-check_args(const struct keytool *kt, const struct command *c)
-{
-	char what[96];
-	unsigned bit;
-
-	if (kt->npos - 1 < c->min)
-		return fail_usage("missing arguments for", c->name);
-	if (kt->npos - 1 > c->max)
-		return fail_usage("too many arguments for", c->name);
-	for (bit = 1; bit <= KEYTOOL_OPT_LAST; bit <<= 1) {
-		if ((kt->given & bit) && !(c->options & bit)) {
-			snprintf(what, sizeof(what), "%s does not belong to", option_name(bit));
-			return fail_usage(what, c->name);
-		}
-	}
-	return 0;
-}
 
 static int
 run(struct keytool *kt)
 {
+	struct cmdline_error err;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(kt->pos[0], commands[i].name) != 0)
+		if (strcmp(kt->pos[0], commands[i].rule.name) != 0)
 			continue;
-		if ((rc = check_args(kt, &commands[i])) != 0 || (rc = load_conf(kt)) != 0)
+		if (!cmdline_check(&commands[i].rule, kt->npos - 1, kt->given, options, NOPTIONS,
+		    &err))
+			return fail_usage(err.text, NULL);
+		if ((rc = load_conf(kt)) != 0)
 			return rc;
 		return commands[i].run(kt);
 	}
@@ -505,12 +376,14 @@ int
 main(int argc, char **argv)
 {
 	struct keytool kt = { .lock_fd = -1 };
+	struct cmdline_error err;
 	int rc;
 
 	umask(077);
 	kt.now = time(NULL);
-	if ((rc = parse_args(argc, argv, &kt)) != 0)
-		return rc;
+	if (!cmdline_parse(argc, argv, options, NOPTIONS, &kt, &kt.given, kt.pos,
+	    KEYTOOL_POS_MAX, &kt.npos, &err))
+		return fail_usage(err.text, NULL);
 	if (kt.help) {
 		fputs(usage_text, stdout);
 		return KEYTOOL_OK;

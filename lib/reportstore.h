@@ -105,7 +105,8 @@ int	reportstore_add(struct reportstore *store, const struct reportstore_count *c
  * 0 stops the walk (and the function still returns 1). */
 int	reportstore_list(struct reportstore *store, reportstore_report_fn fn, void *ctx,
 	    char *err, size_t errlen);
-/* The policy text of one report into policy (size bytes), and each of its rows. */
+/* The policy text of one report into policy (size bytes), and each of its rows; the
+ * policy is there before the first call of fn (signet-reports writes it first). */
 int	reportstore_read(struct reportstore *store, long long begin, const char *domain,
 	    char *policy, size_t size, reportstore_row_fn fn, void *ctx, char *err,
 	    size_t errlen);

@@ -132,28 +132,45 @@ static int dot_atom(const char *s, size_t len)
 	return atom > 0;
 }
 
+int	reportdest_address(const char *text, char *address, size_t size, char *host,
+	    size_t hostsize, const char **why)
+{
+	const char *at, *reason = NULL;
+	char	h[DMARC_DOMAIN_MAX];
+	size_t	local;
+
+	if (text == NULL || (at = strrchr(text, '@')) == NULL)
+		reason = "address without \"@\"";
+	else if ((local = (size_t)(at - text)) > REPORTDEST_LOCAL_MAX || !dot_atom(text, local))
+		reason = "not one address with a plain local part (several addresses, a "
+		    "quoted or over-long local part)";
+	else if (domain_check(at + 1, strlen(at + 1), 0, h, sizeof(h)) == 0)
+		reason = "address whose domain is not a host name";
+	else if ((size_t)snprintf(address, size, "%.*s@%s", (int)local, text, h) >= size ||
+	    (host != NULL && (size_t)snprintf(host, hostsize, "%s", h) >= hostsize))
+		reason = "address too long";
+	if (why != NULL)
+		*why = reason;
+	return reason == NULL;
+}
+
 /* The part of a mailto: URI after the scheme (size suffix removed). */
 static int mailto_address(struct span rest, struct reportdest *d)
 {
-	char	decoded[REPORTDEST_ADDRESS_MAX + 1], host[DMARC_DOMAIN_MAX];
-	const char *at;
-	size_t	local;
+	char	decoded[REPORTDEST_ADDRESS_MAX + 1], why[sizeof(d->reason)];
+	const char *reason;
 
 	if (memchr(rest.p, '?', rest.len) != NULL)
 		return unusable(d, "mailto: URI with header fields (\"?\") refused");
 	if (!percent_decode(rest, decoded, sizeof(decoded)))
 		return unusable(d, "mailto: address too long, badly percent-encoded, or "
 		    "holding a blank or control character");
-	if ((at = strrchr(decoded, '@')) == NULL)
-		return unusable(d, "mailto: address without \"@\"");
-	local = (size_t)(at - decoded);
-	if (local > REPORTDEST_LOCAL_MAX || !dot_atom(decoded, local))
-		return unusable(d, "mailto: not one address with a plain local part "
-		    "(several addresses, a quoted or over-long local part)");
-	if (domain_check(at + 1, strlen(at + 1), 0, host, sizeof(host)) == 0)
-		return unusable(d, "mailto: address whose domain is not a host name");
-	snprintf(d->host, sizeof(d->host), "%s", host);
-	snprintf(d->address, sizeof(d->address), "%.*s@%s", (int)local, decoded, host);
+	if (!reportdest_address(decoded, d->address, sizeof(d->address), d->host,
+	    sizeof(d->host), &reason)) {
+		snprintf(why, sizeof(why), "mailto: %s", reason);
+		d->address[0] = d->host[0] = '\0';
+		return unusable(d, why);
+	}
 	d->usable = 1;
 	d->reason[0] = '\0';
 	return 1;

@@ -99,4 +99,10 @@ enum reportdest_auth reportdest_authorize(const struct dmarc_dns *dns,
 
 const char *reportdest_auth_name(enum reportdest_auth auth);
 
+/* One plain address, local@host (dot-atom local part, host name), as mailto: wants it:
+ * 1 with it in address (the host lower-cased, also in host when not NULL), else 0 with
+ * *why (when not NULL) saying what is wrong.  For ReportEmail too. */
+int	reportdest_address(const char *text, char *address, size_t size, char *host,
+	    size_t hostsize, const char **why);
+
 #endif

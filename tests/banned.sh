@@ -38,7 +38,7 @@ hits() {
 }
 
 n=0; failed=0
-for f in $(find milter keys conf lib -name '*.c' -o -name '*.h' 2>/dev/null | sort); do
+for f in $(find milter keys conf lib reports -name '*.c' -o -name '*.h' 2>/dev/null | sort); do
   n=$((n + 1))
   found=$(hits "$f")
   if [ -n "$found" ]; then

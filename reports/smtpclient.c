@@ -320,7 +320,7 @@ static int step(struct smtp *s, const char *name, const char *command, int want,
 static enum mail_outcome transaction(struct smtp *s, const char *helo, const char *from,
 	    const char *rcpt, const char *msg, size_t len)
 {
-	char	cmd[SMTP_LINE_MAX];
+	char	cmd[SMTP_LINE_MAX], accepted[SMTP_LINE_MAX];
 	enum mail_outcome o = MAIL_TEMPFAIL;
 
 	if (!step(s, "greeting", NULL, 2, &o))
@@ -344,9 +344,9 @@ static enum mail_outcome transaction(struct smtp *s, const char *helo, const cha
 		    strerror(errno));
 	if (!step(s, "end of data", NULL, 2, &o))
 		return o;
-	o = say(s, MAIL_SENT, "accepted", s->reply);
-	(void)step(s, "QUIT", "QUIT", 2, &(enum mail_outcome){ MAIL_SENT });
-	return o;
+	memcpy(accepted, s->reply, sizeof(accepted));
+	(void)step(s, "QUIT", "QUIT", 2, &o);	/* the mail is accepted whatever QUIT gets */
+	return say(s, MAIL_SENT, "accepted", accepted);
 }
 
 enum mail_outcome smtp_send(const char *hostport, const char *helo, const char *from,

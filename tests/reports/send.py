@@ -282,8 +282,8 @@ def main_scenario(tmp, dns_port, sink):
     want = sorted(set(a for _, addrs in MAIN.values() for a in addrs))
     tap(would == want, "dry_run_says_what_it_would_send", "got %s\nwant %s\n%s"
         % (would, want, r.stdout))
-    lst = tool(conf, "list")
-    tap(lst.returncode == 0 and lst.stdout.count("ended") == len(MAIN),
+    lst = tool(conf, "list", "--now", str(NOW))
+    tap(lst.returncode == 0 and lst.stdout.count("ended") == len(MAIN) and lst.stdout.count(" open") == 1,
         "dry_run_changes_nothing (every report still ended, not done)", lst.stdout + lst.stderr)
 
     r = tool(conf, "send", "--now", str(NOW), "--smtp", smtp)
@@ -317,7 +317,7 @@ def main_scenario(tmp, dns_port, sink):
                       r.stderr) is not None, "send_logs %s: %s" % (d, what), r.stderr)
     tap("signet-reports: send: 7 sent, 7 skipped, 0 to try again later" in r.stderr,
         "send_summary_line", r.stderr)
-    lst = tool(conf, "list", "--all")
+    lst = tool(conf, "list", "--all", "--now", str(NOW))
     tap(lst.stdout.count(" done") == len(MAIN) and lst.stdout.count(" open") == 1,
         "every_ended_report_done_and_the_open_day_not", lst.stdout)
 
@@ -370,7 +370,7 @@ def failure_scenario(tmp, dns_port, sink):
     r = tool(conf, "send", "--now", str(NOW + 4 * DAY), "--smtp", bad)
     tap("tempfail@giveup.example: skipped: given up after 2 attempts, 3 days after the day "
         "ended: RCPT: 451" in r.stderr, "tempfail_given_up_after_three_days", r.stderr)
-    lst = tool(conf, "list")
+    lst = tool(conf, "list", "--now", str(NOW))
     tap(lst.returncode == 0 and "ended" not in lst.stdout, "all_reports_done_after_give_up",
         lst.stdout)
     refusing.shutdown()

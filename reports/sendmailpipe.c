@@ -43,35 +43,28 @@ static int build_argv(const char *command, const char *from, const char *rcpt, c
 	return 1;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t	n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 1;
-}
-
-/* The message with CRLF turned into LF. */
+/* The message with CRLF turned into LF; 1 when all of it was written. */
 static int write_message(int fd, const char *msg, size_t len)
 {
+	FILE   *in = fdopen(fd, "w");
 	size_t	i = 0;
+	int	ok;
 
+	if (in == NULL) {
+		close(fd);
+		return 0;
+	}
 	while (i < len) {
 		const char *crlf = memmem(msg + i, len - i, "\r\n", 2);
 		size_t	end = crlf != NULL ? (size_t)(crlf - msg) : len;
 
-		if (!write_all(fd, msg + i, end - i) || (crlf != NULL && !write_all(fd, "\n", 1)))
-			return 0;
+		if (fwrite(msg + i, 1, end - i, in) != end - i ||
+		    (crlf != NULL && fputc('\n', in) == EOF))
+			break;
 		i = crlf != NULL ? end + 2 : len;
 	}
-	return 1;
+	ok = i >= len;
+	return fclose(in) == 0 && ok;
 }
 
 static enum mail_outcome outcome_of(int status, int written, const char *program,
@@ -136,8 +129,7 @@ enum mail_outcome sendmail_send(const char *command, const char *from, const cha
 		_exit(EXIT_CANNOT_RUN);
 	}
 	close(fds[0]);
-	written = write_message(fds[1], msg, len);
-	close(fds[1]);
+	written = write_message(fds[1], msg, len);	/* closes fds[1] */
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			snprintf(detail, detail_size, "waitpid: %s", strerror(errno));

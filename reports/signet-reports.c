@@ -5,6 +5,8 @@
  *	signet-reports [-c FILE] list [--all] [--now TIME]
  *	signet-reports [-c FILE] make [--now TIME] --out DIR
  *	signet-reports [-c FILE] expire [--now TIME]
+ *	signet-reports [-c FILE] send [--now TIME] [--sendmail COMMAND | --smtp HOST:PORT]
+ *	    [--dry-run]
  * DESCRIPTION
  *	The operators' tool; see signet-reports(8).  This file parses the command line,
  *	loads the configuration and runs one command from commands[]; each command is in
@@ -40,6 +42,8 @@ static const char usage_text[] =
     "usage: signet-reports [-c FILE] list [--all] [--now TIME]\n"
     "       signet-reports [-c FILE] make [--now TIME] --out DIR\n"
     "       signet-reports [-c FILE] expire [--now TIME]\n"
+    "       signet-reports [-c FILE] send [--now TIME] [--sendmail COMMAND | --smtp HOST:PORT]\n"
+    "                      [--dry-run]\n"
     "       signet-reports -h | --help\n"
     "\n"
     "  list    one line per report waiting in ReportStore: its UTC day, policy domain,\n"
@@ -47,11 +51,15 @@ static const char usage_text[] =
     "  make    write DIR/receiver!domain!begin!end!id.xml.gz for every report whose\n"
     "          day has ended by TIME\n"
     "  expire  drop the reports done (sent or skipped) ReportKeep after their day\n"
+    "  send    mail every report whose day has ended by TIME to its authorized rua=\n"
+    "          destinations, once each (--dry-run: print what would be sent)\n"
     "\n"
     "  -c FILE     configuration (default " DEFAULT_CONF ")\n"
     "  --now TIME  the time to act as at: epoch seconds, YYYY-MM-DD (00:00 UTC) or\n"
     "              YYYY-MM-DDTHH:MM:SSZ (default: now)\n"
-    "  --out DIR   where make writes the reports (an existing folder)\n";
+    "  --out DIR   where make writes the reports (an existing folder)\n"
+    "  --sendmail COMMAND  send through COMMAND (default ReportSendmail)\n"
+    "  --smtp HOST:PORT    send through this SMTP relay instead\n";
 
 static int
 fail_usage(const char *what, const char *arg)
@@ -88,7 +96,8 @@ static const struct command commands[] = {
 	{ { "make", 0, 0, REPORTTOOL_OPT_NOW | REPORTTOOL_OPT_OUT, REPORTTOOL_OPT_OUT },
 	    reporttool_cmd_make },
 	{ { "expire", 0, 0, REPORTTOOL_OPT_NOW, 0 }, reporttool_cmd_expire },
-	/* send: reports/report-send.c */
+	{ { "send", 0, 0, REPORTTOOL_OPT_NOW | REPORTTOOL_OPT_SENDMAIL | REPORTTOOL_OPT_SMTP |
+	    REPORTTOOL_OPT_DRY_RUN, 0 }, reporttool_cmd_send },
 };
 
 static int

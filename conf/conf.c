@@ -195,9 +195,10 @@ static const struct conf_key conf_table[] = {
 	{"ReportMaxSize", T_INTEGER, "10485760", 1024, 1073741824L, AT(report_max_size),
 	 "A report mail larger than this many bytes (or than a destination's !size) is not\n"
 	 "sent: signet-reports logs it and the report is marked skipped for it."},
-	{"ReportSendmail", T_STRING, "/usr/sbin/sendmail -oi -t", 0, 0, AT(report_sendmail),
+	{"ReportSendmail", T_STRING, "/usr/sbin/sendmail -oi", 0, 0, AT(report_sendmail),
 	 "Command report mail is piped to (aggregate reports, unless signet-reports send\n"
-	 "--smtp is given, and failure reports)."},
+	 "--smtp is given, and failure reports), with \"-f ReportEmail -- RECIPIENT\" added:\n"
+	 "the recipient is never read from the mail (a -t given here is dropped)."},
 	{"ReportSkipRecipients", T_ADDRESSES, "", 0, 0, AT(report_skip_recipients),
 	 "Addresses (local@domain) whose incoming mail is never counted or reported: the\n"
 	 "addresses that receive DMARC reports here, so reports never cause reports."},

@@ -2,8 +2,7 @@
  * NAME
  *	reporttool.c - helpers shared by the commands of signet-reports(8)
  * SYNOPSIS
- *	#include "lib/grow.h"
-#include "reports/reporttool.h"
+ *	#include "reports/reporttool.h"
  * DESCRIPTION
  *	Messages, the store and the receiver's name opened or found once, and the times
  *	--now accepts.
@@ -19,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/grow.h"
 #include "reports/reporttool.h"
@@ -62,6 +62,14 @@ reporttool_store(struct reporttool *rt)
 
 	if (rt->store != NULL)
 		return rt->store;
+	/* Opening a SQLite store creates it: made by this tool, run as root, the file
+	 * would be root's and the daemon, as its own user, could never write to it. */
+	if (strncmp(rt->conf->report_store, "sqlite:", 7) == 0 &&
+	    access(rt->conf->report_store + 7, F_OK) != 0) {
+		reporttool_fail("no report store at %s yet: signet creates it when DMARCReports "
+		    "is yes", rt->conf->report_store + 7);
+		return NULL;
+	}
 	if ((rt->store = reportstore_open(rt->conf->report_store, err, sizeof(err))) == NULL)
 		reporttool_fail("%s", err);
 	return rt->store;

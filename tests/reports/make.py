@@ -529,6 +529,12 @@ def check_errors(tmp):
     r = tool(conf, "--help")
     tap(r.returncode == 0 and r.stdout.startswith("usage: signet-reports"), "help_prints_usage",
         r.stdout)
+    # The daemon creates the SQLite store as its own user; the tool (often run as root)
+    # must not create it first, or the daemon could never write to it.
+    absent = os.path.join(tmp, "not-yet.db")
+    r = tool(write_conf(tmp, "absent.conf", absent), "list")
+    tap(r.returncode == 1 and "no report store at " + absent in r.stderr
+        and not os.path.exists(absent), "tool_never_creates_the_sqlite_store", r.stderr)
 
 
 def main():

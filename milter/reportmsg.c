@@ -37,14 +37,17 @@ static int copy_word(char *dst, size_t size, const char *word)
 	return copy_lower(dst, size, word, strlen(word));
 }
 
-/* The address without angle brackets, into out; 0 when it does not fit. */
+/* The address alone, without a display name or angle brackets ("Name <a@b>", "<a@b>",
+ * "a@b"), into out; 0 when it does not fit. */
 static int bare_address(const char *in, char *out, size_t size)
 {
+	const char *open = in != NULL ? strchr(in, '<') : NULL;
+	const char *close = open != NULL ? strchr(open, '>') : NULL;
 	size_t	len = in != NULL ? strlen(in) : 0;
 
-	if (len >= 2 && in[0] == '<' && in[len - 1] == '>') {
-		in++;
-		len -= 2;
+	if (close != NULL) {
+		in = open + 1;
+		len = (size_t)(close - in);
 	}
 	if (len >= size)
 		return 0;

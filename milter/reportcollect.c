@@ -137,22 +137,26 @@ static enum count_note count_locked(long long begin, const char *domain, const c
 void	reportcollect_count(const struct report_row *row, const struct report_policy *policy,
     long long now)
 {
-	char	row_text[REPORT_ROW_TEXT_MAX], policy_text[REPORT_ROW_TEXT_MAX];
+	/* The texts on the heap: they are too large for a milter thread's stack. */
+	char   *row_text = mem_malloc(2 * REPORT_ROW_TEXT_MAX);
+	char   *policy_text = row_text + REPORT_ROW_TEXT_MAX;
 	long long begin = report_period_begin(now);
 	enum count_note note = NOTE_NONE;
 	unsigned long figure = 0;
 
-	if (report_row_encode(row, row_text, sizeof(row_text)) == 0 ||
-	    report_policy_encode(policy, policy_text, sizeof(policy_text)) == 0) {
-		bump(&C.dropped);	/* cannot happen with reportrow.h's limits */
-		log_msg(LOG_LEVEL_ERROR, "DMARC reports: a row of %s does not encode: not counted",
-		    policy->domain);
+	if (row_text == NULL || report_row_encode(row, row_text, REPORT_ROW_TEXT_MAX) == 0 ||
+	    report_policy_encode(policy, policy_text, REPORT_ROW_TEXT_MAX) == 0) {
+		bump(&C.dropped);
+		log_msg(LOG_LEVEL_ERROR, "DMARC reports: a row of %s: %s: not counted",
+		    policy->domain, row_text == NULL ? "out of memory" : "does not encode");
+		free(row_text);
 		return;
 	}
 	pthread_mutex_lock(&C.table_lock);
 	if (C.live != NULL)
 		note = count_locked(begin, policy->domain, policy_text, row_text, &figure);
 	pthread_mutex_unlock(&C.table_lock);
+	free(row_text);
 	if (note == NOTE_DROPPING)
 		log_msg(LOG_LEVEL_WARNING, "DMARC reports: %lu distinct rows wait in memory "
 		    "(ReportMemoryRows %ld): messages needing a new row are not counted until "
@@ -260,27 +264,39 @@ static int flush_once(int asked)
 	return 1;
 }
 
-/* After the flush that a reload asked for: its settings, and a new store if the spec
- * changed (under lock, which the caller holds). */
-static void apply_settings(void)
+/* A reload's settings, taken with its ticket (under lock) and applied after the flush
+ * that ticket asked for, so the counts made before the reload go to the old store. */
+struct settings {
+	char   *spec;			/* NULL: none asked for */
+	long	interval, rows;
+};
+
+static struct settings take_settings(void)
 {
-	if (C.next_spec == NULL)
-		return;
-	C.interval = C.next_interval;
-	atomic_store(&C.max_rows, C.next_rows);
-	if (strcmp(C.next_spec, C.spec) == 0) {
-		free(C.next_spec);
-	} else {
-		log_msg(LOG_LEVEL_NOTICE, "DMARC reports: ReportStore is now %s (was %s)",
-		    C.next_spec, C.spec);
-		if (C.store != NULL)
-			C.ops->close(C.store);
-		C.store = NULL;
-		C.store_down = 0;
-		free(C.spec);
-		C.spec = C.next_spec;
-	}
+	struct settings s = {C.next_spec, C.next_interval, C.next_rows};
+
 	C.next_spec = NULL;
+	return s;
+}
+
+static void apply_settings(struct settings s)
+{
+	if (s.spec == NULL)
+		return;
+	C.interval = s.interval;
+	atomic_store(&C.max_rows, s.rows);
+	if (strcmp(s.spec, C.spec) == 0) {
+		free(s.spec);
+		return;
+	}
+	log_msg(LOG_LEVEL_NOTICE, "DMARC reports: ReportStore is now %s (was %s)", s.spec,
+	    C.spec);
+	if (C.store != NULL)
+		C.ops->close(C.store);
+	C.store = NULL;
+	C.store_down = 0;
+	free(C.spec);
+	C.spec = s.spec;
 }
 
 static struct timespec deadline_after(long seconds)
@@ -312,16 +328,17 @@ static void *flusher_main(void *arg)
 			pthread_cond_timedwait(&C.wake, &C.lock, &deadline);
 		unsigned long ticket = C.requested;
 		int	asked = ticket != C.completed || C.stopping;
+		struct settings next = take_settings();
 
 		pthread_mutex_unlock(&C.lock);
 		int	ok = flush_once(asked);
 
+		apply_settings(next);
 		pthread_mutex_lock(&C.lock);
 		if (C.stopping) {
 			C.last_ok = ok;
 			break;
 		}
-		apply_settings();
 		C.completed = ticket;
 		C.last_ok = ok;
 		pthread_cond_broadcast(&C.done);

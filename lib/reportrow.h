@@ -59,7 +59,9 @@
 #define REPORT_DKIM_MAX		8	/* DKIM results kept per row (section 3.1.3) */
 #define REPORT_REASON_MAX	2
 #define REPORT_URIS_MAX		1024	/* a rua= or ruf= value, with its NUL */
-#define REPORT_ROW_TEXT_MAX	8192	/* room for any encoded row or policy */
+/* Room for any encoded row or policy: a row with every field full of bytes that are
+ * escaped takes 17,280 bytes with its NUL (test-reportrow checks it fits). */
+#define REPORT_ROW_TEXT_MAX	17408
 
 struct report_reason {
 	char	type[REPORT_WORD_MAX];		/* e.g. "local_policy", "policy_test_mode" */

@@ -12,8 +12,9 @@
  *	(check, selection, rewrite), the DKIM key record comparison of signet-keys, the
  *	configuration file parser, whole messages through the DKIM verifier
  *	(fuzz-verify.c) and through a session (fuzz-session.c), resolver answers
- *	(fuzz-dns.c), and signet-keys' OpenDKIM and TSIG parsers (fuzz-keys.c).  Seeds
- *	are each target's own plus the files of tests/fuzz/corpus/TARGET ($top_srcdir),
+ *	(fuzz-dns.c), signet-keys' OpenDKIM and TSIG parsers (fuzz-keys.c), and the text
+ *	of a DMARC report row and policy (reportrow.c: what decodes encodes back the
+ *	same).  Seeds are each target's own plus the files of tests/fuzz/corpus/TARGET ($top_srcdir),
  *	every one run unmutated first: regressions live there.  Each starts from valid seeds and mutates them with a fixed-seed
  *	generator (bit flips, byte changes towards the characters parsers care about,
  *	insertions, deletions, truncation, splicing), so a run is reproducible.
@@ -51,6 +52,7 @@
 #include "milter/authres.h"
 #include "milter/canon.h"
 #include "lib/dmarcrecord.h"
+#include "lib/reportrow.h"
 #include "milter/msgheaders.h"
 #include "milter/spfrecord.h"
 #include "tests/fuzz/fuzz-dns.h"
@@ -231,6 +233,35 @@ static int target_conf(const uint8_t *data, size_t len)
 	return 1;
 }
 
+/* Any text: decoded from an exact-size copy (a read past len is caught); what decodes
+ * encodes back to the same text, and decodes again to the same struct. */
+static int target_reportrow(const uint8_t *data, size_t len)
+{
+	static struct report_row row, again;
+	static struct report_policy policy, pagain;
+	static char text[REPORT_ROW_TEXT_MAX];
+	uint8_t *copy = malloc(len ? len : 1);
+	size_t	n;
+	int	ok = 1;
+
+	if (copy == NULL)
+		abort();
+	memcpy(copy, data, len);
+	if (report_row_decode((const char *)copy, len, &row)) {
+		n = report_row_encode(&row, text, sizeof(text));
+		ok = n == len && memcmp(text, data, len) == 0 &&
+		    report_row_decode(text, n, &again) && memcmp(&row, &again, sizeof(row)) == 0;
+	}
+	if (report_policy_decode((const char *)copy, len, &policy)) {
+		n = report_policy_encode(&policy, text, sizeof(text));
+		ok = ok && n == len && memcmp(text, data, len) == 0 &&
+		    report_policy_decode(text, n, &pagain) &&
+		    memcmp(&policy, &pagain, sizeof(policy)) == 0;
+	}
+	free(copy);
+	return ok;
+}
+
 struct target {
 	const char *name;
 	const char *corpus;		/* tests/fuzz/corpus/CORPUS: more seeds, regressions */
@@ -265,6 +296,13 @@ static const char *const dkimrecord_seeds[] = {
 static const char *const conf_seeds[] = {
 	"Socket inet:8895@127.0.0.1\nMode sv\nInternalHosts 10.0.0.0/8\nRotateInterval 2w\n",
 	"# c\nSignHeaders From,To\nNameservers 127.0.0.1@53, ::1\nSocketMode 0640\r\n", NULL};
+static const char *const reportrow_seeds[] = {
+	"1\t192.0.2.1\tnone\tpass\tfail\t1\tlocal_policy\ttrusted%20forwarder%25\t"
+	"example.com\t1\tbounce.example.com\texample.net\t2\texample.com\ts1\tpass\t"
+	"esp.example\tk%09%0A%C3%A9\tfail\tbounce.example.com\tsoftfail",
+	"1\t\t\t\t\t0\t\t0\t\t\t0\t\t",
+	"1\texample.com\ttreewalk\treject\t\tquarantine\ts\tr\tn\t1:d\t"
+	"mailto:dmarc@example.com,mailto:x@y.example!10m\t", NULL};
 /* Signed at start-up (fuzz-verify.c); filled in by main(). */
 static const char *verify_seeds[16];
 
@@ -291,6 +329,8 @@ static const struct target targets[] = {
 	{"OpenDKIM tables and opendkim.conf", "opendkim", fuzz_opendkim_run, no_seeds,
 	    OPENDKIM_SHARE, 0},
 	{"TSIG key and DNS UPDATE answer", "tsig", fuzz_tsig_run, no_seeds, 100, 0},
+	{"DMARC report row and policy text", "reportrow", target_reportrow, reportrow_seeds,
+	    100, 0},
 };
 
 #define TARGET_COUNT (sizeof(targets) / sizeof(targets[0]))

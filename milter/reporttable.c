@@ -2,7 +2,8 @@
  * NAME
  *	reporttable.c - counters of report rows in two chained hash tables (see reporttable.h)
  * DESCRIPTION
- *	Reports and rows are nodes in two tables of chains.  A row points to its report; a
+ *	Reports and rows are nodes in two tables of chains, each node headed by a struct
+ *	link (next, hash) so that one routine grows both.  A row points to its report; a
  *	row's hash covers its report's key too, so a row is found in one probe.  A merge
  *	first settles each report of from (merged into an equal one of into, or moved
  *	over), noting where it went in moved_to, then moves or adds up the rows: nothing
@@ -22,29 +23,36 @@
 
 #define FIRST_SLOTS 64
 
-struct report_node {
-	struct report_node *next;	/* in its slot's chain */
-	struct report_node *moved_to;	/* during a merge: the node that took it over */
+/* The head of every node: both tables grow the same way. */
+struct link {
+	struct link *next;		/* in its slot's chain */
 	uint64_t hash;
+};
+
+struct report_node {
+	struct link link;		/* first: a struct link * is a struct report_node * */
+	struct report_node *moved_to;	/* during a merge: the node that took it over */
 	long long begin;
 	char   *domain;
 	char   *policy;
 };
 
 struct row_node {
-	struct row_node *next;
+	struct link link;		/* first, likewise */
 	struct report_node *report;
-	uint64_t hash;
 	unsigned long count;
 	size_t	len;
 	char	text[];			/* len bytes and a NUL */
 };
 
+struct chains {
+	struct link **slot;
+	size_t	slots, count;
+};
+
 struct reporttable {
-	struct report_node **reports;
-	size_t	report_slots, report_count;
-	struct row_node **rows;
-	size_t	row_slots, row_count;
+	struct chains reports;
+	struct chains rows;
 	unsigned long messages;
 };
 
@@ -72,6 +80,57 @@ static uint64_t row_hash(uint64_t report_h, const char *row, size_t len)
 	return hash_fnv1a64(report_h, row, len);
 }
 
+static int chains_init(struct chains *c)
+{
+	c->slot = mem_calloc(FIRST_SLOTS, sizeof(*c->slot));
+	c->slots = FIRST_SLOTS;
+	c->count = 0;
+	return c->slot != NULL;
+}
+
+/* Doubles the slots once they are as many as the nodes; a failure only leaves longer
+ * chains. */
+static void chains_grow(struct chains *c)
+{
+	size_t	n = c->slots * 2;
+	struct link **slot;
+
+	if (c->count < c->slots || n > SIZE_MAX / sizeof(*slot) ||
+	    (slot = mem_calloc(n, sizeof(*slot))) == NULL)
+		return;
+	for (size_t i = 0; i < c->slots; i++)
+		while (c->slot[i] != NULL) {
+			struct link *node = c->slot[i];
+
+			c->slot[i] = node->next;
+			node->next = slot[node->hash % n];
+			slot[node->hash % n] = node;
+		}
+	free(c->slot);
+	c->slot = slot;
+	c->slots = n;
+}
+
+static void chains_link(struct chains *c, struct link *node)
+{
+	node->next = c->slot[node->hash % c->slots];
+	c->slot[node->hash % c->slots] = node;
+	c->count++;
+	chains_grow(c);
+}
+
+/* The first node of slot i, unlinked; NULL when the slot is empty. */
+static struct link *chains_pop(struct chains *c, size_t i)
+{
+	struct link *node = c->slot[i];
+
+	if (node != NULL) {
+		c->slot[i] = node->next;
+		c->count--;
+	}
+	return node;
+}
+
 struct reporttable *reporttable_new(void)
 {
 	struct reporttable *t = mem_calloc(1, sizeof(*t));
@@ -79,15 +138,12 @@ struct reporttable *reporttable_new(void)
 	pthread_once(&seed_once, draw_seed);
 	if (t == NULL)
 		return NULL;
-	t->reports = mem_calloc(FIRST_SLOTS, sizeof(*t->reports));
-	t->rows = mem_calloc(FIRST_SLOTS, sizeof(*t->rows));
-	if (t->reports == NULL || t->rows == NULL) {
-		free(t->reports);
-		free(t->rows);
+	if (!chains_init(&t->reports) || !chains_init(&t->rows)) {
+		free(t->reports.slot);
+		free(t->rows.slot);
 		free(t);
 		return NULL;
 	}
-	t->report_slots = t->row_slots = FIRST_SLOTS;
 	return t;
 }
 
@@ -100,21 +156,14 @@ static void report_node_free(struct report_node *r)
 
 void	reporttable_clear(struct reporttable *t)
 {
-	for (size_t i = 0; i < t->row_slots; i++)
-		while (t->rows[i] != NULL) {
-			struct row_node *next = t->rows[i]->next;
+	struct link *node;
 
-			free(t->rows[i]);
-			t->rows[i] = next;
-		}
-	for (size_t i = 0; i < t->report_slots; i++)
-		while (t->reports[i] != NULL) {
-			struct report_node *next = t->reports[i]->next;
-
-			report_node_free(t->reports[i]);
-			t->reports[i] = next;
-		}
-	t->row_count = t->report_count = 0;
+	for (size_t i = 0; i < t->rows.slots; i++)
+		while ((node = chains_pop(&t->rows, i)) != NULL)
+			free(node);
+	for (size_t i = 0; i < t->reports.slots; i++)
+		while ((node = chains_pop(&t->reports, i)) != NULL)
+			report_node_free((struct report_node *)node);
 	t->messages = 0;
 }
 
@@ -123,14 +172,14 @@ void	reporttable_free(struct reporttable *t)
 	if (t == NULL)
 		return;
 	reporttable_clear(t);
-	free(t->reports);
-	free(t->rows);
+	free(t->reports.slot);
+	free(t->rows.slot);
 	free(t);
 }
 
 size_t	reporttable_rows(const struct reporttable *t)
 {
-	return t->row_count;
+	return t->rows.count;
 }
 
 unsigned long reporttable_messages(const struct reporttable *t)
@@ -138,84 +187,35 @@ unsigned long reporttable_messages(const struct reporttable *t)
 	return t->messages;
 }
 
-/* Doubles the slot arrays once they are as many as their nodes; a failure only leaves
- * longer chains. */
-static void grow_reports(struct reporttable *t)
-{
-	size_t	n = t->report_slots * 2;
-	struct report_node **slots;
-
-	if (t->report_count < t->report_slots || n > SIZE_MAX / sizeof(*slots) ||
-	    (slots = mem_calloc(n, sizeof(*slots))) == NULL)
-		return;
-	for (size_t i = 0; i < t->report_slots; i++)
-		while (t->reports[i] != NULL) {
-			struct report_node *r = t->reports[i];
-
-			t->reports[i] = r->next;
-			r->next = slots[r->hash % n];
-			slots[r->hash % n] = r;
-		}
-	free(t->reports);
-	t->reports = slots;
-	t->report_slots = n;
-}
-
-static void grow_rows(struct reporttable *t)
-{
-	size_t	n = t->row_slots * 2;
-	struct row_node **slots;
-
-	if (t->row_count < t->row_slots || n > SIZE_MAX / sizeof(*slots) ||
-	    (slots = mem_calloc(n, sizeof(*slots))) == NULL)
-		return;
-	for (size_t i = 0; i < t->row_slots; i++)
-		while (t->rows[i] != NULL) {
-			struct row_node *r = t->rows[i];
-
-			t->rows[i] = r->next;
-			r->next = slots[r->hash % n];
-			slots[r->hash % n] = r;
-		}
-	free(t->rows);
-	t->rows = slots;
-	t->row_slots = n;
-}
-
 static struct report_node *find_report(const struct reporttable *t, uint64_t h,
     long long begin, const char *domain)
 {
-	for (struct report_node *r = t->reports[h % t->report_slots]; r != NULL; r = r->next)
-		if (r->hash == h && r->begin == begin && strcmp(r->domain, domain) == 0)
+	for (struct link *l = t->reports.slot[h % t->reports.slots]; l != NULL; l = l->next) {
+		struct report_node *r = (struct report_node *)l;
+
+		if (l->hash == h && r->begin == begin && strcmp(r->domain, domain) == 0)
 			return r;
+	}
 	return NULL;
 }
 
 static struct row_node *find_row(const struct reporttable *t, uint64_t h,
     const struct report_node *report, const char *text, size_t len)
 {
-	for (struct row_node *r = t->rows[h % t->row_slots]; r != NULL; r = r->next)
-		if (r->hash == h && r->report == report && r->len == len &&
+	for (struct link *l = t->rows.slot[h % t->rows.slots]; l != NULL; l = l->next) {
+		struct row_node *r = (struct row_node *)l;
+
+		if (l->hash == h && r->report == report && r->len == len &&
 		    memcmp(r->text, text, len) == 0)
 			return r;
+	}
 	return NULL;
-}
-
-static void link_report(struct reporttable *t, struct report_node *r)
-{
-	r->next = t->reports[r->hash % t->report_slots];
-	t->reports[r->hash % t->report_slots] = r;
-	t->report_count++;
-	grow_reports(t);
 }
 
 static void link_row(struct reporttable *t, struct row_node *r)
 {
-	r->next = t->rows[r->hash % t->row_slots];
-	t->rows[r->hash % t->row_slots] = r;
-	t->row_count++;
 	t->messages += r->count;
-	grow_rows(t);
+	chains_link(&t->rows, &r->link);
 }
 
 /* The report's policy becomes policy; on a memory failure the older one stays, which
@@ -237,7 +237,7 @@ static struct report_node *new_report(uint64_t h, long long begin, const char *d
 
 	if (r == NULL)
 		return NULL;
-	r->hash = h;
+	r->link.hash = h;
 	r->begin = begin;
 	if ((r->domain = mem_strdup(domain)) == NULL || (r->policy = mem_strdup(policy)) == NULL) {
 		report_node_free(r);
@@ -278,12 +278,12 @@ enum reporttable_added reporttable_add(struct reporttable *t, long long begin,
 		new_report_made = 1;
 	}
 	row->report = report;
-	row->hash = h;
+	row->link.hash = h;
 	row->count = count;
 	row->len = len;
 	memcpy(row->text, text, len + 1);
 	if (new_report_made)
-		link_report(t, report);
+		chains_link(&t->reports, &report->link);
 	else
 		set_policy(report, policy);
 	link_row(t, row);
@@ -294,9 +294,10 @@ enum reporttable_added reporttable_add(struct reporttable *t, long long begin,
  * newer, kept) or moved there; moved_to says which node stands for it now. */
 static void settle_reports(struct reporttable *into, struct reporttable *from)
 {
-	for (size_t i = 0; i < from->report_slots; i++)
-		for (struct report_node *r = from->reports[i]; r != NULL; r = r->next) {
-			struct report_node *same = find_report(into, r->hash, r->begin, r->domain);
+	for (size_t i = 0; i < from->reports.slots; i++)
+		for (struct link *l = from->reports.slot[i]; l != NULL; l = l->next) {
+			struct report_node *r = (struct report_node *)l;
+			struct report_node *same = find_report(into, l->hash, r->begin, r->domain);
 
 			if (same != NULL) {
 				char   *newer = r->policy;
@@ -312,15 +313,16 @@ static void settle_reports(struct reporttable *into, struct reporttable *from)
 
 void	reporttable_merge(struct reporttable *into, struct reporttable *from)
 {
+	struct link *node;
+
 	settle_reports(into, from);
-	for (size_t i = 0; i < from->row_slots; i++)
-		while (from->rows[i] != NULL) {
-			struct row_node *r = from->rows[i];
+	for (size_t i = 0; i < from->rows.slots; i++)
+		while ((node = chains_pop(&from->rows, i)) != NULL) {
+			struct row_node *r = (struct row_node *)node;
 			struct row_node *same;
 
-			from->rows[i] = r->next;
 			r->report = r->report->moved_to;
-			same = find_row(into, r->hash, r->report, r->text, r->len);
+			same = find_row(into, node->hash, r->report, r->text, r->len);
 			if (same != NULL) {
 				same->count += r->count;
 				into->messages += r->count;
@@ -329,19 +331,17 @@ void	reporttable_merge(struct reporttable *into, struct reporttable *from)
 				link_row(into, r);
 			}
 		}
-	for (size_t i = 0; i < from->report_slots; i++)
-		while (from->reports[i] != NULL) {
-			struct report_node *r = from->reports[i];
+	for (size_t i = 0; i < from->reports.slots; i++)
+		while ((node = chains_pop(&from->reports, i)) != NULL) {
+			struct report_node *r = (struct report_node *)node;
 
-			from->reports[i] = r->next;
 			if (r->moved_to == r) {
 				r->moved_to = NULL;
-				link_report(into, r);
+				chains_link(&into->reports, node);
 			} else {
 				report_node_free(r);
 			}
 		}
-	from->row_count = from->report_count = 0;
 	from->messages = 0;
 }
 
@@ -351,10 +351,12 @@ struct reportstore_count *reporttable_counts(const struct reporttable *t, size_t
 	size_t	k = 0;
 
 	*n = 0;
-	if (t->row_count == 0 || (out = mem_calloc(t->row_count, sizeof(*out))) == NULL)
+	if (t->rows.count == 0 || (out = mem_calloc(t->rows.count, sizeof(*out))) == NULL)
 		return NULL;
-	for (size_t i = 0; i < t->row_slots; i++)
-		for (const struct row_node *r = t->rows[i]; r != NULL; r = r->next) {
+	for (size_t i = 0; i < t->rows.slots; i++)
+		for (const struct link *l = t->rows.slot[i]; l != NULL; l = l->next) {
+			const struct row_node *r = (const struct row_node *)l;
+
 			out[k].begin = r->report->begin;
 			out[k].domain = r->report->domain;
 			out[k].policy = r->report->policy;

@@ -43,7 +43,7 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]   # token.
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Daemon, Tap, free_port, start_nsd, wait_listening  # noqa: E402
+from signettest import Daemon, Tap, free_port, start_nsd, start_redis, wait_listening  # noqa: E402
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 REPORTDUMP = os.path.join(TOP_BUILDDIR, "tests", "daemon", "reportdump")
@@ -407,23 +407,6 @@ def store_away_and_back(tmp, dns_port, key):
             err or diff(rows, want.rows))
     finally:
         d.stop()
-
-
-def start_redis(tmp):
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", tmp],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
-    end = time.monotonic() + 20
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 1):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    return None, port
 
 
 def two_daemons_one_redis(tmp, dns_port, key):

@@ -32,11 +32,11 @@
  *	next call connects again.  A pooled connection that the server closed (Redis
  *	restarted) is retried once on a new connection within the same call.  The caller
  *	turns a failure into RateLimitStoreDown.  A call waits at most about three times the
- *	timeout (a free connection, the connect, the command).  HOST is best an address:
- *	hiredis resolves a name with getaddrinfo(), which the timeout does not cover.
- *	hiredis writes without MSG_NOSIGNAL: the process must ignore SIGPIPE (main.c does).
+ *	timeout (a free connection, the connect, the command).  The URL, the connect and
+ *	a command's errors are lib/redisconn.c's: HOST is best an address, and the process
+ *	must ignore SIGPIPE (main.c does).
  * SEE ALSO
- *	ratestore.h, slidewin.h, ratestore-memory.c
+ *	ratestore.h, slidewin.h, ratestore-memory.c, lib/redisconn.h
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,14 +44,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <arpa/inet.h>
 
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
 #include "lib/alloc.h"
-#include "lib/domain.h"
 #include "lib/monotonic.h"
+#include "lib/redisconn.h"
 #include "milter/mailuser.h"
 #include "milter/ratestore.h"
 
@@ -60,7 +59,6 @@
 #define DEFAULT_CONNECTIONS	4
 #define CONNECTIONS_MAX		64
 #define NETWORKS_MAX		64	/* client networks kept per user */
-#define DB_MAX			65535
 #define KEY_RATE		"signet:rate:"
 #define KEY_NET			"signet:net:"
 #define KEY_MAX			(sizeof(KEY_RATE) + MAILUSER_MAX)
@@ -129,8 +127,7 @@ struct conn {
 struct redis_store {
 	struct ratestore base;
 	struct redis_target target;
-	char	where[REDIS_HOST_MAX + 32];	/* for messages: "127.0.0.1:6379", the path */
-	struct timeval timeout;
+	char	where[REDIS_WHERE_MAX];	/* for messages: "127.0.0.1:6379", the path */
 	unsigned timeout_ms, retry_ms;
 	char	sha[SCRIPTS][41];
 	pthread_mutex_t lock;		/* guards conns[].busy and down_until */
@@ -140,107 +137,6 @@ struct redis_store {
 	size_t	count;
 	struct conn conns[];
 };
-
-enum outcome {
-	DONE,			/* an answer */
-	REFUSED,		/* Redis answered with an error; the connection is fine */
-	BROKEN,			/* no answer: the connection is of no further use */
-};
-
-/* ---- the URL ------------------------------------------------------------------------ */
-
-/* Digits only, value at most max; 1, or 0. */
-static int parse_number(const char *s, size_t len, unsigned max, unsigned *out)
-{
-	unsigned long n = 0;
-
-	if (len == 0 || len > 5)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		n = n * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (n > max)
-		return 0;
-	*out = (unsigned)n;
-	return 1;
-}
-
-/* HOST: a bracketed IPv6 address, an IPv4 address or a host name; *end after it. */
-static int parse_host(const char *s, struct redis_target *t, const char **end)
-{
-	unsigned char probe[16];
-	size_t	len;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		len = close != NULL ? (size_t)(close - s - 1) : 0;
-		if (len == 0 || len > REDIS_HOST_MAX)
-			return 0;
-		memcpy(t->host, s + 1, len);
-		t->host[len] = '\0';
-		*end = close + 1;
-		return inet_pton(AF_INET6, t->host, probe) == 1;
-	}
-	len = strcspn(s, ":/");
-	if (len == 0 || len > REDIS_HOST_MAX)
-		return 0;
-	memcpy(t->host, s, len);
-	t->host[len] = '\0';
-	*end = s + len;
-	return inet_pton(AF_INET, t->host, probe) == 1 ||
-	    domain_check(t->host, len, 0, NULL, 0) != 0;
-}
-
-int	redis_target_parse(const char *url, struct redis_target *t, char *err, size_t errlen)
-{
-	const char *p, *slash;
-
-	memset(t, 0, sizeof(*t));
-	t->port = 6379;
-	if (strncmp(url, "unix:", 5) == 0) {
-		p = url + 5;
-		if (*p != '/' || strlen(p) > REDIS_PATH_MAX) {
-			snprintf(err, errlen, "\"%.80s\": want unix:/ABSOLUTE/PATH of at most %d "
-			    "bytes", url, REDIS_PATH_MAX);
-			return 0;
-		}
-		t->unix_socket = 1;
-		memcpy(t->path, p, strlen(p) + 1);
-		return 1;
-	}
-	if (strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen, "\"%.80s\": want memory, redis://HOST[:PORT][/DB] or "
-		    "unix:/PATH", url);
-		return 0;
-	}
-	if (strchr(url + 8, '@') != NULL || strchr(url + 8, '?') != NULL) {
-		snprintf(err, errlen, "\"%.80s\": user names, passwords and options are not "
-		    "supported", url);
-		return 0;
-	}
-	if (!parse_host(url + 8, t, &p)) {
-		snprintf(err, errlen, "\"%.80s\": bad host (an IPv4 address, [IPv6] or a host "
-		    "name)", url);
-		return 0;
-	}
-	slash = p + strcspn(p, "/");
-	if (*p == ':' && !parse_number(p + 1, (size_t)(slash - p - 1), 65535, &t->port)) {
-		snprintf(err, errlen, "\"%.80s\": bad port", url);
-		return 0;
-	}
-	if ((*p != ':' && p != slash) || t->port == 0) {
-		snprintf(err, errlen, "\"%.80s\": bad port", url);
-		return 0;
-	}
-	if (*slash == '/' && !parse_number(slash + 1, strlen(slash + 1), DB_MAX, &t->db)) {
-		snprintf(err, errlen, "\"%.80s\": bad database number (0 to %d)", url, DB_MAX);
-		return 0;
-	}
-	return 1;
-}
 
 /* ---- the pool ---------------------------------------------------------------------- */
 
@@ -294,73 +190,10 @@ static void conn_close(struct conn *c)
 	c->ctx = NULL;
 }
 
-/* Runs argv: DONE with *reply, or REFUSED or BROKEN with why in err. */
-static enum outcome command(struct redis_store *r, redisContext *ctx, int argc,
-    const char **argv, const size_t *lens, redisReply **reply, char *err, size_t errlen)
-{
-	redisReply *got = redisCommandArgv(ctx, argc, argv, lens);
-
-	*reply = NULL;
-	if (got == NULL) {
-		if (ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
-			snprintf(err, errlen, "redis %s: no answer within %u ms", r->where,
-			    r->timeout_ms);
-		else
-			snprintf(err, errlen, "redis %s: %s", r->where, ctx->errstr[0] ?
-			    ctx->errstr : "no reply");
-		return BROKEN;
-	}
-	if (got->type == REDIS_REPLY_ERROR) {
-		snprintf(err, errlen, "redis %s: %.*s", r->where, (int)(got->len < 120 ?
-		    got->len : 120), got->str);
-		freeReplyObject(got);
-		return REFUSED;
-	}
-	*reply = got;
-	return DONE;
-}
-
 static int conn_open(struct redis_store *r, struct conn *c, char *err, size_t errlen)
 {
-	redisContext *ctx = r->target.unix_socket ?
-	    redisConnectUnixWithTimeout(r->target.path, r->timeout) :
-	    redisConnectWithTimeout(r->target.host, (int)r->target.port, r->timeout);
-	redisReply *reply;
-
-	if (ctx == NULL || ctx->err) {
-		snprintf(err, errlen, "redis %s: cannot connect: %s", r->where, ctx != NULL ?
-		    ctx->errstr : "out of memory");
-		if (ctx != NULL)
-			redisFree(ctx);
-		return 0;
-	}
-	if (redisSetTimeout(ctx, r->timeout) != REDIS_OK) {
-		snprintf(err, errlen, "redis %s: cannot set the timeout", r->where);
-		redisFree(ctx);
-		return 0;
-	}
-	c->ctx = ctx;
-	if (r->target.db != 0) {
-		char	db[16];
-		const char *argv[] = {"SELECT", db};
-		size_t	lens[] = {6, (size_t)snprintf(db, sizeof(db), "%u", r->target.db)};
-
-		if (command(r, ctx, 2, argv, lens, &reply, err, errlen) != DONE) {
-			conn_close(c);
-			return 0;
-		}
-		freeReplyObject(reply);
-	}
-	return 1;
-}
-
-/* The server closed a connection that waited in the pool (EOF, reset, broken pipe): it
- * went away before it read the command (a restart), so trying once more on a new
- * connection counts nothing twice. */
-static int stale(const redisContext *ctx)
-{
-	return ctx->err == REDIS_ERR_EOF ||
-	    (ctx->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
+	c->ctx = redisconn_open(&r->target, r->where, r->timeout_ms, err, errlen);
+	return c->ctx != NULL;
 }
 
 /* A script's command line, EVALSHA SHA 1 KEY ARG..., built in place. */
@@ -406,23 +239,25 @@ static void args_number(struct script_args *a, long long v)
 }
 
 /* EVALSHA, then EVAL if Redis does not know the script (NOSCRIPT). */
-static enum outcome run_script(struct redis_store *r, redisContext *ctx, enum script_id id,
-    struct script_args *a, redisReply **reply, char *err, size_t errlen)
+static enum redisconn_outcome run_script(struct redis_store *r, redisContext *ctx,
+    enum script_id id, struct script_args *a, redisReply **reply, char *err, size_t errlen)
 {
-	enum outcome o;
+	enum redisconn_outcome o;
 
 	a->argv[0] = "EVALSHA";
 	a->lens[0] = 7;
 	a->argv[1] = r->sha[id];
 	a->lens[1] = 40;
-	o = command(r, ctx, a->argc, a->argv, a->lens, reply, err, errlen);
-	if (o != REFUSED || strstr(err, "NOSCRIPT") == NULL)
+	o = redisconn_command(ctx, r->where, r->timeout_ms, a->argc, a->argv, a->lens, reply,
+	    err, errlen);
+	if (o != REDISCONN_REFUSED || strstr(err, "NOSCRIPT") == NULL)
 		return o;
 	a->argv[0] = "EVAL";
 	a->lens[0] = 4;
 	a->argv[1] = script_text[id];
 	a->lens[1] = strlen(script_text[id]);
-	return command(r, ctx, a->argc, a->argv, a->lens, reply, err, errlen);
+	return redisconn_command(ctx, r->where, r->timeout_ms, a->argc, a->argv, a->lens,
+	    reply, err, errlen);
 }
 
 /* One script on a pooled connection, connecting when needed. */
@@ -430,7 +265,7 @@ static int call(struct redis_store *r, enum script_id id, struct script_args *a,
     redisReply **reply, char *err, size_t errlen)
 {
 	struct conn *c = conn_take(r, err, errlen);
-	enum outcome o = BROKEN;
+	enum redisconn_outcome o = REDISCONN_BROKEN;
 	int	fresh = 0;
 
 	*reply = NULL;
@@ -441,15 +276,15 @@ static int call(struct redis_store *r, enum script_id id, struct script_args *a,
 		return 0;
 	}
 	o = run_script(r, c->ctx, id, a, reply, err, errlen);
-	if (o == BROKEN && !fresh && stale(c->ctx)) {
+	if (o == REDISCONN_BROKEN && !fresh && redisconn_stale(c->ctx)) {
 		conn_close(c);
 		if (conn_open(r, c, err, errlen))
 			o = run_script(r, c->ctx, id, a, reply, err, errlen);
 	}
-	if (o == BROKEN)
+	if (o == REDISCONN_BROKEN)
 		conn_close(c);
-	conn_give(r, c, o == BROKEN ? err : NULL);
-	return o == DONE;
+	conn_give(r, c, o == REDISCONN_BROKEN ? err : NULL);
+	return o == REDISCONN_DONE;
 }
 
 /* ---- the two questions ------------------------------------------------------------- */
@@ -595,13 +430,7 @@ struct ratestore *ratestore_redis_new(const char *url, const struct ratestore_re
 	r->count = n;
 	r->timeout_ms = o != NULL && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	r->retry_ms = o != NULL && o->retry_ms ? o->retry_ms : DEFAULT_RETRY_MS;
-	r->timeout.tv_sec = r->timeout_ms / 1000;
-	r->timeout.tv_usec = (suseconds_t)(r->timeout_ms % 1000) * 1000;
-	if (target.unix_socket)
-		snprintf(r->where, sizeof(r->where), "%s", target.path);
-	else
-		snprintf(r->where, sizeof(r->where), strchr(target.host, ':') ? "[%s]:%u" :
-		    "%s:%u", target.host, target.port);
+	redis_target_where(&target, r->where, sizeof(r->where));
 	if (!script_sha(check_lua, r->sha[SCRIPT_CHECK]) ||
 	    !script_sha(seen_lua, r->sha[SCRIPT_SEEN]) || !make_sync(r)) {
 		snprintf(err, errlen, "cannot set up the redis store (SHA-1 or threads)");

@@ -54,6 +54,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "lib/redisconn.h"
+
 #define RATESTORE_SLOTS		5	/* counters per user: RATE_LIMITS in ratelimit.h */
 #define RATESTORE_NETWORK_MAX	64	/* bytes of a client network's text */
 
@@ -164,17 +166,6 @@ struct ratestore_redis_options {
 struct ratestore *ratestore_redis_new(const char *url, const struct ratestore_redis_options *o,
 	    char *err, size_t errlen);
 
-#define REDIS_HOST_MAX	253
-#define REDIS_PATH_MAX	107	/* sun_path less its NUL */
-
-struct redis_target {
-	int	unix_socket;
-	char	host[REDIS_HOST_MAX + 1];	/* without the brackets of an IPv6 literal */
-	unsigned port;
-	unsigned db;
-	char	path[REDIS_PATH_MAX + 1];
-};
-/* 1, or 0 with err: the URL parser, for "signet -n" and the tests. */
-int	redis_target_parse(const char *url, struct redis_target *t, char *err, size_t errlen);
+/* The URL: redis_target_parse() in lib/redisconn.h ("signet -n" and the tests). */
 
 #endif

@@ -327,7 +327,8 @@ static void *flusher_main(void *arg)
 		while (!C.stopping && C.requested == C.completed && before(&deadline))
 			pthread_cond_timedwait(&C.wake, &C.lock, &deadline);
 		unsigned long ticket = C.requested;
-		int	asked = ticket != C.completed || C.stopping;
+		int	last = C.stopping;	/* else a stop during this flush asks for one more */
+		int	asked = ticket != C.completed || last;
 		struct settings next = take_settings();
 
 		pthread_mutex_unlock(&C.lock);
@@ -335,7 +336,7 @@ static void *flusher_main(void *arg)
 
 		apply_settings(next);
 		pthread_mutex_lock(&C.lock);
-		if (C.stopping) {
+		if (last) {
 			C.last_ok = ok;
 			break;
 		}

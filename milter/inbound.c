@@ -36,6 +36,8 @@
 #include "lib/dmarc.h"
 #include "milter/inbound.h"
 #include "lib/log.h"
+#include "milter/reportcollect.h"
+#include "milter/reportmsg.h"
 #include "milter/spfcheck.h"
 #include "milter/verify.h"
 
@@ -52,6 +54,7 @@ struct inbound {
 	char   *mail_from;		/* whole, without angle brackets; "" for the null sender */
 	char   *mailfrom_identity;	/* SPF's MAIL FROM identity: mail_from, or
 					 * postmaster@HELO for the null sender */
+	struct reportmsg_rcpts rcpts;	/* for DMARC aggregate reports */
 };
 
 /* A copy of the address without its angle brackets; NULL when memory runs out. */
@@ -111,6 +114,12 @@ struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
 		return NULL;
 	}
 	return in;
+}
+
+void	inbound_rcpt(struct inbound *in, const char *rcpt)
+{
+	if (in->rt->conf->dmarc_reports)
+		reportmsg_rcpt(&in->rcpts, in->rt->conf, rcpt);
 }
 
 void	inbound_header(struct inbound *in, const char *name, const char *value)
@@ -428,6 +437,35 @@ static void summarise(const struct inbound *in, const struct verify_signature *s
 	    in->budget.queries + in->dmarc_budget.queries, action_name(out->action));
 }
 
+/* DMARCReports: one count per Author Domain whose record asks for aggregate reports
+ * (reportmsg.h says which are left out).  A tempfailed message is not counted: the MTA
+ * retries it, and the retry is.  Never fails the message. */
+static void count_for_reports(const struct inbound *in, const struct verify_signature *sigs,
+    size_t sig_count, const struct spf_results *spf, const struct dmarc_outcome *d,
+    enum inbound_action action)
+{
+	struct report_row row;
+	struct report_policy policy;
+	struct reportmsg msg = {
+		.client_ip = in->client_ip,
+		.mail_from = in->mail_from,
+		.rcpts = &in->rcpts,
+		.sigs = sigs,
+		.sig_count = sig_count,
+		.spf_domain = spf->mailfrom.domain,
+		.spf_result = spfcheck_result_name(spf->mailfrom.result),
+		.applied = action == INBOUND_REJECT ? DMARC_POLICY_REJECT :
+		    action == INBOUND_QUARANTINE ? DMARC_POLICY_QUARANTINE : DMARC_POLICY_NONE,
+		.enforce = in->rt->conf->dmarc_enforce,
+	};
+
+	if (!in->rt->conf->dmarc_reports || action == INBOUND_TEMPFAIL || d->from_problem != NULL)
+		return;
+	for (size_t i = 0; i < d->from.count; i++)
+		if (reportmsg_row(&msg, d->from.domain[i], &d->verdict[i], &row, &policy))
+			reportcollect_count(&row, &policy, (long long)in->rt->now());
+}
+
 int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int overflow,
     size_t forged, struct inbound_outcome *out)
 {
@@ -451,6 +489,7 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int ove
 		return 0;
 	}
 	decide(in->rt->conf, &dmarc, out);
+	count_for_reports(in, sigs, sig_count, &spf, &dmarc, out->action);
 	summarise(in, sigs, sig_count, &spf, &dmarc, forged, out);
 	return 1;
 }
@@ -466,6 +505,7 @@ void	inbound_free(struct inbound *in)
 	if (in == NULL)
 		return;
 	verify_free(in->verify);
+	reportmsg_rcpts_free(&in->rcpts);
 	free(in->helo);
 	free(in->mail_from);
 	free(in->mailfrom_identity);

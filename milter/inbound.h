@@ -45,6 +45,8 @@ struct inbound;
 
 struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
 	    const char *client_ip, const char *helo, const char *mail_from);
+/* One envelope recipient, as the MTA gave it (for DMARC aggregate reports). */
+void	inbound_rcpt(struct inbound *in, const char *rcpt);
 void	inbound_header(struct inbound *in, const char *name, const char *value);
 void	inbound_end_of_headers(struct inbound *in);
 void	inbound_body(struct inbound *in, const unsigned char *data, size_t len);

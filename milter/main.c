@@ -28,7 +28,8 @@
  *	one keeps serving.  Socket, UserID, PidFile, SignerUserID and SignerTimeout
  *	changes need a restart.
  *	SIGTERM stops accepting connections, tempfails new messages on open ones, lets those
- *	in flight finish (up to 60 seconds), then exits.
+ *	in flight finish (up to 60 seconds), writes the DMARC report counts to ReportStore,
+ *	then exits.  SIGHUP writes them too, to the ReportStore in force before the reload.
  * DIAGNOSTICS
  *	Configuration errors as FILE:LINE: message on stderr; exit status 1 for a bad
  *	configuration or a start-up failure, 2 for bad usage.
@@ -59,6 +60,7 @@
 #include "milter/runtime.h"
 #include "milter/flight.h"
 #include "milter/proctitle.h"
+#include "milter/reportcollect.h"
 #include "milter/signals.h"
 #include "milter/signer.h"
 #include "milter/signerclient.h"
@@ -285,7 +287,14 @@ static void reload(void)
 	if (old != NULL && old->store != NULL && rt->store != NULL && rt->store != old->store)
 		log_msg(LOG_LEVEL_WARNING, "reload: RateLimitStore changed to %s: rate counters "
 		    "and client networks start afresh", rt->conf->rate_limit_store);
+	/* DMARC report counts so far go to the old ReportStore, then it may change. */
+	reportcollect_reload(rt->conf);
+	if (rt->conf->dmarc_reports)
+		metrics_set_report_source(reportcollect_metrics);
+	runtime_release(old);
+	return;
 done:
+	reportcollect_reload(NULL);	/* a SIGHUP flushes the report counts whatever */
 	runtime_release(old);
 }
 
@@ -411,6 +420,13 @@ static int start(struct conf *conf, int signer_control, const struct options *op
 	}
 	rt->signer = ref;
 	runtime_install(rt);
+	/* As UserID, so that a new SQLite ReportStore is the daemon's own. */
+	if (!reportcollect_start(rt->conf, err, sizeof(err))) {
+		log_msg(LOG_LEVEL_ERROR, "%s", err);
+		return 0;
+	}
+	if (rt->conf->dmarc_reports)
+		metrics_set_report_source(reportcollect_metrics);
 	signals_on_reload(reload);
 	signals_on_terminate(drain);
 	metrics_set_dns_source(dns_for_metrics);
@@ -519,6 +535,7 @@ int	main(int argc, char **argv)
 	 * libmilter's loop (adapter_run()), which then tries to open it again and fails (as root, a unix socket
 	 * is still there): after a drain, that is the stop that was asked for. */
 	status = adapter_run() || atomic_load(&stopping) ? 0 : 1;
+	reportcollect_stop();	/* the last DMARC report counts, once messages are done */
 	metrics_stop();
 	log_msg(LOG_LEVEL_NOTICE, "signet stopped");
 	pidfile_remove(pid_file);

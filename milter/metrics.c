@@ -117,6 +117,7 @@ static atomic_ulong rate_trips[METRICS_RATE_LIMITS];
 static atomic_ulong duration_bucket[BUCKET_COUNT + 1];	/* the last one is +Inf */
 static _Atomic uint64_t duration_sum_ns;
 static _Atomic(metrics_dns_source) dns_source;
+static _Atomic(metrics_report_source) report_source;
 
 static void bump(atomic_ulong *counter)
 {
@@ -182,6 +183,11 @@ void	metrics_latency(double seconds)
 void	metrics_set_dns_source(metrics_dns_source get)
 {
 	atomic_store(&dns_source, get);
+}
+
+void	metrics_set_report_source(metrics_report_source get)
+{
+	atomic_store(&report_source, get);
 }
 
 /* ---- the exposition text ----------------------------------------------------------------- */
@@ -295,6 +301,57 @@ static int render_dns(struct buffer *out)
 	return ok;
 }
 
+/* DMARC aggregate reports (issue 19): the collector's counters, and the store's figures
+ * as read at its last flush. */
+static int render_reports(struct buffer *out)
+{
+	static const char *const state_label[METRICS_DELIVERY_STATES] = {
+		"none", "sending", "sent", "tempfail", "skipped",
+	};
+	metrics_report_source get = atomic_load(&report_source);
+	struct metrics_reports r;
+	int	ok = 1;
+
+	if (get == NULL)
+		return 1;
+	get(&r);
+	const struct {
+		const char *name, *type, *help;
+		unsigned long value;
+	} series[] = {
+		{"signet_dmarc_report_messages_total", "counter",
+		 "Inbound messages counted for DMARC aggregate reports.", r.messages},
+		{"signet_dmarc_report_dropped_total", "counter",
+		 "Messages not counted: ReportMemoryRows distinct rows were waiting.", r.dropped},
+		{"signet_dmarc_report_store_errors_total", "counter",
+		 "Flushes to ReportStore that failed (the counts stay in memory).", r.store_errors},
+		{"signet_dmarc_report_flushes_total", "counter",
+		 "Flushes that wrote counts to ReportStore.", r.flushes},
+		{"signet_dmarc_report_rows_in_memory", "gauge",
+		 "Distinct report rows counted and not yet in ReportStore.", r.rows_in_memory},
+		{"signet_dmarc_report_store_up", "gauge",
+		 "1 when the last flush reached ReportStore.", (unsigned long)r.store_up},
+	};
+
+	for (size_t i = 0; i < sizeof(series) / sizeof(series[0]) && ok; i++)
+		ok = header(out, series[i].name, series[i].type, series[i].help) &&
+		    buffer_printf(out, "%s %lu\n", series[i].name, series[i].value);
+	if (!r.have_store_stats)
+		return ok;
+	ok = ok && header(out, "signet_dmarc_reports_pending", "gauge",
+	    "Reports in ReportStore that signet-reports has not finished with.") &&
+	    buffer_printf(out, "signet_dmarc_reports_pending %lu\n", r.reports_pending) &&
+	    header(out, "signet_dmarc_reports_made", "gauge",
+	    "Reports in ReportStore that signet-reports has made.") &&
+	    buffer_printf(out, "signet_dmarc_reports_made %lu\n", r.reports_made) &&
+	    header(out, "signet_dmarc_report_deliveries", "gauge",
+	    "Report deliveries in ReportStore, by state.");
+	for (size_t s = 0; s < METRICS_DELIVERY_STATES && ok; s++)
+		ok = buffer_printf(out, "signet_dmarc_report_deliveries{state=\"%s\"} %lu\n",
+		    state_label[s], r.deliveries[s]);
+	return ok;
+}
+
 static int render_process(struct buffer *out, long long start_time)
 {
 	return header(out, "signet_build_info", "gauge",
@@ -310,7 +367,8 @@ static int render(struct buffer *out, long long start_time)
 {
 	return render_messages(out) && render_signatures(out) && render_errors(out) &&
 	    render_submissions(out) &&
-	    render_duration(out) && render_dns(out) && render_process(out, start_time);
+	    render_duration(out) && render_dns(out) && render_reports(out) &&
+	    render_process(out, start_time);
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------- */

@@ -89,6 +89,22 @@ enum metrics_event {
 /* Fills out with the resolver's counters; called on the metrics thread at each scrape. */
 typedef void (*metrics_dns_source)(struct dns_stats *out);
 
+/* DMARC aggregate-report collection (reportcollect.h), read at each scrape. */
+#define METRICS_DELIVERY_STATES	5	/* enum reportstore_delivery_state, in its order */
+struct metrics_reports {
+	unsigned long messages;		/* counted */
+	unsigned long dropped;		/* not counted: ReportMemoryRows reached */
+	unsigned long store_errors;	/* flushes (or opens) of ReportStore that failed */
+	unsigned long flushes;		/* flushes that wrote to ReportStore */
+	unsigned long rows_in_memory;	/* distinct rows waiting for a flush */
+	int	store_up;		/* the last flush reached the store */
+	int	have_store_stats;	/* the figures below were read from the store */
+	unsigned long reports_pending;	/* not done by signet-reports */
+	unsigned long reports_made;
+	unsigned long deliveries[METRICS_DELIVERY_STATES];
+};
+typedef void (*metrics_report_source)(struct metrics_reports *out);
+
 int	metrics_start(const char *listen, char *err, size_t errlen);
 void	metrics_stop(void);
 /* The port bound (useful with port 0, which picks a free one); 0 when not running. */
@@ -105,5 +121,7 @@ void	metrics_rate_trip(unsigned limit);
 void	metrics_latency(double seconds);
 /* NULL: no DNS series are exported. */
 void	metrics_set_dns_source(metrics_dns_source get);
+/* NULL: no signet_dmarc_report_* series are exported (DMARCReports never on). */
+void	metrics_set_report_source(metrics_report_source get);
 
 #endif

@@ -236,9 +236,10 @@ void	session_rcpt(struct session *s, const char *rcpt, struct step_result *r)
 {
 	struct message *m = s->msg;
 
-	(void)rcpt;
 	step_init(r);
 	r->recipient_only = 1;
+	if (m != NULL && m->inbound != NULL)
+		inbound_rcpt(m->inbound, rcpt);
 	if (m != NULL && m->submission && !m->failed)
 		submission_rcpt(&m->sub, m->rt, m->queue_id, r);
 }

@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Daemon, Tap, free_port, wait_listening  # noqa: E402
+from signettest import Daemon, Tap, free_port, start_redis, wait_listening  # noqa: E402
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 KEYS_TOOL = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
@@ -202,22 +202,6 @@ def memory_store(tmp, store, clock, env):
                       [x for x in lines if "submission" in x or "rate" in x]))
     finally:
         d.stop()
-
-
-def start_redis(tmp):
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", tmp],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = time.monotonic() + 20
-    while time.monotonic() < end:
-        try:
-            with __import__("socket").create_connection(("127.0.0.1", port), 1):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    return None, port
 
 
 def shared_redis(tmp, store, clock, env):

@@ -31,6 +31,10 @@ DESCRIPTION
 
     start_nsd(dir, {zone: records_path}) starts a private NSD through
     tests/lib/dnsserver.sh and returns (port, pid); stop it with os.kill(pid, SIGTERM).
+
+    start_redis(dir) starts a private redis-server on a free loopback port, without
+    persistence, and returns (Popen, port), or (None, port) when it does not answer in
+    20 s; FileNotFoundError when redis-server is not installed.
 """
 import os
 import re
@@ -180,3 +184,20 @@ def start_nsd(dir, zones, also_listen=None):
         raise RuntimeError("NSD: %s" % r.stderr.strip())
     port, pid = r.stdout.split()
     return int(port), int(pid)
+
+
+def start_redis(dir):
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", dir],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 1):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    return None, port

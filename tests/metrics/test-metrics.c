@@ -399,6 +399,55 @@ static void exports_dns_build_and_start_time(void)
 	metrics_set_dns_source(NULL);
 }
 
+static int report_stats_known;
+
+static void fake_reports(struct metrics_reports *out)
+{
+	*out = (struct metrics_reports){.messages = 41, .dropped = 2, .store_errors = 3,
+	    .flushes = 5, .rows_in_memory = 9, .store_up = 1,
+	    .have_store_stats = report_stats_known, .reports_pending = 4, .reports_made = 6,
+	    .deliveries = {1, 0, 11, 2, 3}};
+}
+
+/* DMARC aggregate reports (issue 19): the collector's figures, and the store's only once
+ * they were read. */
+static void exports_dmarc_reports(void)
+{
+	int	rc;
+	char   *reply = curl("", "/metrics", &rc);
+	const char *m = body_of(reply);
+
+	TAP_OK(isnan(value_of(m, "signet_dmarc_report_messages_total")),
+	    "no_dmarc_report_series_without_source");
+	free(reply);
+	metrics_set_report_source(fake_reports);
+	reply = curl("", "/metrics", &rc);
+	m = body_of(reply);
+	TAP_INT_EQ(value_of(m, "signet_dmarc_report_messages_total"), 41, "report_messages");
+	TAP_INT_EQ(value_of(m, "signet_dmarc_report_dropped_total"), 2, "report_dropped");
+	TAP_INT_EQ(value_of(m, "signet_dmarc_report_store_errors_total"), 3, "report_store_errors");
+	TAP_INT_EQ(value_of(m, "signet_dmarc_report_flushes_total"), 5, "report_flushes");
+	TAP_INT_EQ(value_of(m, "signet_dmarc_report_rows_in_memory"), 9, "report_rows_in_memory");
+	TAP_INT_EQ(value_of(m, "signet_dmarc_report_store_up"), 1, "report_store_up");
+	TAP_OK(isnan(value_of(m, "signet_dmarc_reports_pending")),
+	    "no_store_figures_before_they_were_read");
+	TAP_OK(strstr(m, "\n# TYPE signet_dmarc_report_rows_in_memory gauge\n") != NULL &&
+	    strstr(m, "\n# TYPE signet_dmarc_report_flushes_total counter\n") != NULL,
+	    "report_series_types");
+	free(reply);
+	report_stats_known = 1;
+	reply = curl("", "/metrics", &rc);
+	m = body_of(reply);
+	TAP_INT_EQ(value_of(m, "signet_dmarc_reports_pending"), 4, "reports_pending");
+	TAP_INT_EQ(value_of(m, "signet_dmarc_reports_made"), 6, "reports_made");
+	TAP_INT_EQ(value_of(m, "signet_dmarc_report_deliveries{state=\"sent\"}"), 11,
+	    "report_deliveries_sent");
+	TAP_INT_EQ(value_of(m, "signet_dmarc_report_deliveries{state=\"skipped\"}"), 3,
+	    "report_deliveries_skipped");
+	free(reply);
+	metrics_set_report_source(NULL);
+}
+
 static void answers_http(void)
 {
 	static const char head_req[] = "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -640,6 +689,7 @@ int	main(void)
 	consistent_while_counting();
 	counts_from_threads_exactly();
 	exports_dns_build_and_start_time();
+	exports_dmarc_reports();
 	answers_http();
 	survives_garbage();
 	silent_clients_do_not_block();

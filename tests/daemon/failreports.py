@@ -29,16 +29,15 @@ import glob
 import os
 import signal
 import sys
-import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]   # token.py
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Daemon, Tap, free_port, start_nsd, wait_listening  # noqa: E402
+from signettest import Daemon, Tap, free_port, run_with_nsd, scrape_metrics, \
+    wait_listening  # noqa: E402
 
 GOOD, BAD, INTERNAL = "192.0.2.10", "192.0.2.66", "192.0.2.50"
 REPORT_EMAIL = "dmarc-noreply@ours.example"
@@ -132,16 +131,6 @@ def conf(spec, dns_port, outbox, mport, extra=""):
             "ReportSendmail %s -oi -t\nReportSkipRecipients dmarc-in@ours.example\n"
             "MetricsListen %d\n%s" % (spec, dns_port, INTERNAL, RATE, REPORT_EMAIL,
                                       outbox.script, mport, extra))
-
-
-def metrics(port):
-    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read()
-    values = {}
-    for line in text.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-    return values
 
 
 def outcome(m, name):
@@ -346,7 +335,7 @@ def main_daemon(tmp, dns_port, key):
         f0_reports = [n for n in numbers if by_number.get(n)]
         tap(len(f0_reports) == RATE - 1, "rate_limit_FailureReportRate_%d_per_destination "
             "(%d of the last %d sent)" % (RATE, len(f0_reports), len(numbers)))
-        m = metrics(mport)
+        m = scrape_metrics(mport)
         tap(outcome(m, "sent") == len(want) and outcome(m, "rate_limited") == 2 and
             outcome(m, "not_authorized") == 1 and outcome(m, "queue_full") == 0 and
             outcome(m, "send_error") == 0, "metrics_count_each_outcome",
@@ -399,23 +388,13 @@ def no_report_email_daemon(tmp, dns_port, key):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="signet-failreports-")
-    nsd_pid = None
-    try:
-        key, record = dkim_key()
-        records = os.path.join(tmp, "example.records")
-        with open(records, "w") as f:
-            f.write(zone_records(record))
-        dns_port, nsd_pid = start_nsd(os.path.join(tmp, "nsd"), {"example": records})
+    key, record = dkim_key()
+
+    def run(tmp, dns_port):
         main_daemon(tmp, dns_port, key)
         body_daemon(tmp, dns_port, key)
         no_report_email_daemon(tmp, dns_port, key)
-    except Exception as e:  # a missing tool is a failure, with its reason
-        tap(False, "failreports_test_ran_to_the_end", "%s: %s" % (type(e).__name__, e))
-    finally:
-        if nsd_pid:
-            os.kill(nsd_pid, signal.SIGTERM)
-    return tap.plan_and_clean(tmp)
+    return run_with_nsd(tap, "signet-failreports-", "example", zone_records(record), run)
 
 
 if __name__ == "__main__":

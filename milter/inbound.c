@@ -36,6 +36,7 @@
 #include "lib/dmarc.h"
 #include "milter/inbound.h"
 #include "lib/log.h"
+#include "milter/failreport.h"
 #include "milter/reportcollect.h"
 #include "milter/reportmsg.h"
 #include "milter/spfcheck.h"
@@ -55,6 +56,7 @@ struct inbound {
 	char   *mailfrom_identity;	/* SPF's MAIL FROM identity: mail_from, or
 					 * postmaster@HELO for the null sender */
 	struct reportmsg_rcpts rcpts;	/* for DMARC aggregate reports */
+	struct failreport_body body;	/* for failure reports: FailureReportBody yes */
 };
 
 /* A copy of the address without its angle brackets; NULL when memory runs out. */
@@ -118,7 +120,7 @@ struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
 
 void	inbound_rcpt(struct inbound *in, const char *rcpt)
 {
-	if (in->rt->conf->dmarc_reports)
+	if (in->rt->conf->dmarc_reports || in->rt->conf->dmarc_failure_reports)
 		reportmsg_rcpt(&in->rcpts, in->rt->conf, rcpt);
 }
 
@@ -135,6 +137,7 @@ void	inbound_end_of_headers(struct inbound *in)
 void	inbound_body(struct inbound *in, const unsigned char *data, size_t len)
 {
 	verify_body(in->verify, data, len);
+	failreport_body_add(&in->body, in->rt->conf, data, len);
 }
 
 /* ---- the pieces of the verdict -------------------------------------------------------- */
@@ -466,6 +469,34 @@ static void count_for_reports(const struct inbound *in, const struct verify_sign
 			reportcollect_count(&row, &policy, (long long)in->rt->now());
 }
 
+/* DMARCFailureReports: each Author Domain's verdict is offered to failreport.c, which
+ * decides and sends aside (failreport.h).  Not for a tempfailed message: its retry is. */
+static void report_failures(struct inbound *in, const struct msgheaders *headers,
+    const struct verify_signature *sigs, size_t sig_count, const struct spf_results *spf,
+    const struct dmarc_outcome *d, const struct inbound_outcome *out)
+{
+	static const char *const delivery[] = {"delivered", "spam", "reject", "other"};
+	struct failreport_message msg = {
+		.queue_id = in->queue_id,
+		.client_ip = in->client_ip,
+		.mail_from = in->mail_from,
+		.rcpts = &in->rcpts,
+		.headers = headers,
+		.sigs = sigs,
+		.sig_count = sig_count,
+		.spf_result = in->mail_from[0] != '\0' ? spf->mailfrom.result : spf->helo.result,
+		.authres = out->authres,
+		.delivery_result = delivery[out->action],
+		.body = &in->body,
+	};
+
+	if (!in->rt->conf->dmarc_failure_reports || out->action == INBOUND_TEMPFAIL ||
+	    d->from_problem != NULL)
+		return;
+	for (size_t i = 0; i < d->from.count; i++)
+		failreport_message(in->rt, &msg, d->from.domain[i], &d->verdict[i]);
+}
+
 int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int overflow,
     size_t forged, struct inbound_outcome *out)
 {
@@ -490,6 +521,7 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int ove
 	}
 	decide(in->rt->conf, &dmarc, out);
 	count_for_reports(in, sigs, sig_count, &spf, &dmarc, out->action);
+	report_failures(in, headers, sigs, sig_count, &spf, &dmarc, out);
 	summarise(in, sigs, sig_count, &spf, &dmarc, forged, out);
 	return 1;
 }
@@ -506,6 +538,7 @@ void	inbound_free(struct inbound *in)
 		return;
 	verify_free(in->verify);
 	reportmsg_rcpts_free(&in->rcpts);
+	failreport_body_free(&in->body);
 	free(in->helo);
 	free(in->mail_from);
 	free(in->mailfrom_identity);

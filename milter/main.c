@@ -58,6 +58,7 @@
 #include "milter/metrics.h"
 #include "milter/pidfile.h"
 #include "milter/runtime.h"
+#include "milter/failreport.h"
 #include "milter/flight.h"
 #include "milter/proctitle.h"
 #include "milter/reportcollect.h"
@@ -291,6 +292,7 @@ static void reload(void)
 	reportcollect_reload(rt->conf);
 	if (rt->conf->dmarc_reports)
 		metrics_set_report_source(reportcollect_metrics);
+	failreport_configure(rt->conf);
 	runtime_release(old);
 	return;
 done:
@@ -427,6 +429,7 @@ static int start(struct conf *conf, int signer_control, const struct options *op
 	}
 	if (rt->conf->dmarc_reports)
 		metrics_set_report_source(reportcollect_metrics);
+	failreport_configure(rt->conf);
 	signals_on_reload(reload);
 	signals_on_terminate(drain);
 	metrics_set_dns_source(dns_for_metrics);
@@ -536,6 +539,7 @@ int	main(int argc, char **argv)
 	 * is still there): after a drain, that is the stop that was asked for. */
 	status = adapter_run() || atomic_load(&stopping) ? 0 : 1;
 	reportcollect_stop();	/* the last DMARC report counts, once messages are done */
+	failreport_stop();
 	metrics_stop();
 	log_msg(LOG_LEVEL_NOTICE, "signet stopped");
 	pidfile_remove(pid_file);

@@ -83,6 +83,9 @@ static const char *const error_label[METRICS_ERROR_COUNT] = {
 static const char *const submission_label[METRICS_SUBMISSION_COUNT] = {
 	"signed", "not_signed", "unauthorized_from", "rejected", "rate_limited", "tempfailed",
 };
+static const char *const failreport_label[METRICS_FAILREPORT_COUNT] = {
+	"sent", "rate_limited", "queue_full", "not_authorized", "too_large", "send_error",
+};
 static const char *const limit_label[METRICS_RATE_LIMITS] = {
 	"msg/min", "msg/hour", "msg/day", "rcpt/hour", "rcpt/day",
 };
@@ -114,6 +117,7 @@ static atomic_ulong errors[METRICS_ERROR_COUNT];
 static atomic_ulong submissions[METRICS_SUBMISSION_COUNT];
 static atomic_ulong events[METRICS_EVENT_COUNT];
 static atomic_ulong rate_trips[METRICS_RATE_LIMITS];
+static atomic_ulong failreports[METRICS_FAILREPORT_COUNT];
 static atomic_ulong duration_bucket[BUCKET_COUNT + 1];	/* the last one is +Inf */
 static _Atomic uint64_t duration_sum_ns;
 static _Atomic(metrics_dns_source) dns_source;
@@ -163,6 +167,12 @@ void	metrics_rate_trip(unsigned limit)
 {
 	if (limit < METRICS_RATE_LIMITS)
 		bump(&rate_trips[limit]);
+}
+
+void	metrics_failreport(enum metrics_failreport outcome)
+{
+	if ((unsigned)outcome < METRICS_FAILREPORT_COUNT)
+		bump(&failreports[outcome]);
 }
 
 void	metrics_latency(double seconds)
@@ -253,6 +263,19 @@ static int render_submissions(struct buffer *out)
 	for (int e = 0; e < METRICS_EVENT_COUNT; e++)
 		ok = ok && header(out, event_series[e].name, "counter", event_series[e].help) &&
 		    buffer_printf(out, "%s %lu\n", event_series[e].name, peek(&events[e]));
+	return ok;
+}
+
+/* DMARC failure reports (issue 19), every outcome at zero too. */
+static int render_failure_reports(struct buffer *out)
+{
+	int	ok = header(out, "signet_dmarc_failure_reports_total", "counter",
+	    "DMARC failure reports, by outcome per destination (queue_full: per report).");
+
+	for (int o = 0; o < METRICS_FAILREPORT_COUNT; o++)
+		ok = ok && buffer_printf(out,
+		    "signet_dmarc_failure_reports_total{outcome=\"%s\"} %lu\n",
+		    failreport_label[o], peek(&failreports[o]));
 	return ok;
 }
 
@@ -368,6 +391,7 @@ static int render(struct buffer *out, long long start_time)
 	return render_messages(out) && render_signatures(out) && render_errors(out) &&
 	    render_submissions(out) &&
 	    render_duration(out) && render_dns(out) && render_reports(out) &&
+	    render_failure_reports(out) &&
 	    render_process(out, start_time);
 }
 

@@ -84,6 +84,17 @@ enum metrics_event {
 	METRICS_EVENT_COUNT
 };
 
+/* DMARC failure reports (failreport.h), by what became of each report and destination. */
+enum metrics_failreport {
+	METRICS_FAILREPORT_SENT,
+	METRICS_FAILREPORT_RATE_LIMITED,	/* FailureReportRate reached */
+	METRICS_FAILREPORT_QUEUE_FULL,		/* dropped before any destination was tried */
+	METRICS_FAILREPORT_UNAUTHORIZED,	/* external destination not authorized */
+	METRICS_FAILREPORT_TOO_LARGE,		/* over the destination's !size */
+	METRICS_FAILREPORT_SEND_ERROR,		/* ReportSendmail failed */
+	METRICS_FAILREPORT_COUNT
+};
+
 #define METRICS_RATE_LIMITS	5	/* enum rate_limit in ratelimit.h, in its order */
 
 /* Fills out with the resolver's counters; called on the metrics thread at each scrape. */
@@ -117,6 +128,7 @@ void	metrics_submission(enum metrics_submission verdict);
 void	metrics_event(enum metrics_event event);
 /* limit: enum rate_limit (msg/min, msg/hour, msg/day, rcpt/hour, rcpt/day). */
 void	metrics_rate_trip(unsigned limit);
+void	metrics_failreport(enum metrics_failreport outcome);
 /* Wall time one message took, from MAIL FROM to its verdict. */
 void	metrics_latency(double seconds);
 /* NULL: no DNS series are exported. */

@@ -35,6 +35,12 @@ DESCRIPTION
     start_redis(dir) starts a private redis-server on a free loopback port, without
     persistence, and returns (Popen, port), or (None, port) when it does not answer in
     20 s; FileNotFoundError when redis-server is not installed.
+
+    run_with_nsd(tap, prefix, zone, records_text, run) makes a temporary directory,
+    serves records_text as zone from a private NSD, calls run(tmp, dns_port), counts an
+    exception as a failed test (a missing tool fails, never skips), stops NSD and
+    returns tap.plan_and_clean(tmp).  scrape_metrics(port) reads the daemon's
+    /metrics into {series: value}.
 """
 import os
 import re
@@ -201,3 +207,33 @@ def start_redis(dir):
     proc.kill()
     proc.wait()
     return None, port
+
+
+def run_with_nsd(tap, prefix, zone, records_text, run):
+    import signal
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    nsd_pid = None
+    try:
+        records = os.path.join(tmp, zone + ".records")
+        with open(records, "w") as f:
+            f.write(records_text)
+        dns_port, nsd_pid = start_nsd(os.path.join(tmp, "nsd"), {zone: records})
+        run(tmp, dns_port)
+    except Exception as e:  # a missing tool is a failure, with its reason
+        tap(False, "%stest_ran_to_the_end" % prefix, "%s: %s" % (type(e).__name__, e))
+    finally:
+        if nsd_pid:
+            os.kill(nsd_pid, signal.SIGTERM)
+    return tap.plan_and_clean(tmp)
+
+
+def scrape_metrics(port):
+    import urllib.request
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read()
+    values = {}
+    for line in text.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values

@@ -43,7 +43,8 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]   # token.
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Daemon, Tap, free_port, start_nsd, start_redis, wait_listening  # noqa: E402
+from signettest import (Daemon, Tap, free_port, scrape_metrics, start_nsd,  # noqa: E402
+                        start_redis, wait_listening)
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 REPORTDUMP = os.path.join(TOP_BUILDDIR, "tests", "daemon", "reportdump")
@@ -257,13 +258,7 @@ def wait_for(predicate, timeout=15):
 
 
 def metrics(port):
-    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read()
-    values = {}
-    for line in text.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-    return values
+    return scrape_metrics(port)
 
 
 def conf(spec, dns_port, store, interval, metrics_port=None, extra=""):

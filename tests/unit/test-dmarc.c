@@ -13,6 +13,7 @@
 
 #include "lib/taglist.h"
 #include "lib/dmarc.h"
+#include "tests/unit/fakedns.h"
 #include "tests/unit/tap.h"
 #include "tests/unit/torture.h"
 
@@ -197,91 +198,6 @@ static void test_taglist_cursor(void)
 	}
 }
 
-/* ---- the fake DNS ---------------------------------------------------------------------- */
-
-struct fake_txt {
-	const char *name;		/* the whole name, "_dmarc.example.com" */
-	const char *records[3];
-};
-
-struct fake {
-	const struct fake_txt *zone;
-	const char *const *tempfail;	/* TXT names whose lookup times out */
-	const char *const *missing;	/* domains that do not exist */
-	const char *const *exists_fail;	/* domains whose existence test fails */
-	char	log[32][DMARC_DOMAIN_MAX + 8];
-	size_t	queries;
-	size_t	exists_queries;
-};
-
-static int listed(const char *const *list, const char *name)
-{
-	for (; list != NULL && *list != NULL; list++)
-		if (strcmp(*list, name) == 0)
-			return 1;
-	return 0;
-}
-
-static enum dns_status fake_txt(void *ctx, const char *name, struct dns_txt **out)
-{
-	struct fake *f = ctx;
-	const struct fake_txt *z;
-	size_t	n = 0;
-
-	*out = NULL;
-	if (f->queries < sizeof(f->log) / sizeof(f->log[0]))
-		snprintf(f->log[f->queries], sizeof(f->log[0]), "%s", name);
-	f->queries++;
-	if (listed(f->tempfail, name))
-		return DNS_TEMPFAIL;
-	for (z = f->zone; z != NULL && z->name != NULL && strcmp(z->name, name) != 0; z++)
-		;
-	if (z == NULL || z->name == NULL)
-		return DNS_NXDOMAIN;
-	while (n < 3 && z->records[n] != NULL)
-		n++;
-	if (n == 0)
-		return DNS_NODATA;
-	if ((*out = calloc(1, sizeof(**out))) == NULL ||
-	    ((*out)->records = calloc(n, sizeof(char *))) == NULL ||
-	    ((*out)->lengths = calloc(n, sizeof(size_t))) == NULL)
-		abort();
-	for ((*out)->count = 0; (*out)->count < n; (*out)->count++) {
-		(*out)->records[(*out)->count] = (char *)z->records[(*out)->count];
-		(*out)->lengths[(*out)->count] = strlen(z->records[(*out)->count]);
-	}
-	return DNS_OK;
-}
-
-static void fake_txt_free(void *ctx, struct dns_txt *txt)
-{
-	(void)ctx;
-	free(txt->records);
-	free(txt->lengths);
-	free(txt);
-}
-
-static enum dns_status fake_exists(void *ctx, const char *domain)
-{
-	struct fake *f = ctx;
-
-	f->exists_queries++;
-	if (listed(f->exists_fail, domain))
-		return DNS_TEMPFAIL;
-	return listed(f->missing, domain) ? DNS_NXDOMAIN : DNS_OK;
-}
-
-static void fake_dns(struct dmarc_dns *dns, struct fake *f)
-{
-	memset(dns, 0, sizeof(*dns));
-	dns->txt = fake_txt;
-	dns->exists = fake_exists;
-	dns->txt_free = fake_txt_free;
-	dns->ctx = f;
-	f->queries = 0;
-	f->exists_queries = 0;
-}
-
 /* ---- the zone most cases share ---------------------------------------------------------- */
 
 static const struct fake_txt zone[] = {
@@ -323,7 +239,8 @@ static const char *const missing[] = {
 };
 static const char *const exists_fail[] = { "shaky.example.com", NULL };
 
-static struct fake shared = { zone, tempfail, missing, exists_fail, {{0}}, 0, 0 };
+static struct fake shared = { .zone = zone, .tempfail = tempfail, .missing = missing,
+    .exists_fail = exists_fail };
 
 /* ---- Organizational Domains ------------------------------------------------------------- */
 
@@ -736,7 +653,7 @@ static void test_undecided_table(void)
 static void test_policy_lookup_failure(void)
 {
 	static const char *const all[] = { "_dmarc.example.com", NULL };
-	struct fake f = { zone, all, NULL, NULL, {{0}}, 0, 0 };
+	struct fake f = { .zone = zone, .tempfail = all };
 	struct dmarc_input in = { "example.com", "example.com", 1, NULL, 0, 0 };
 	struct dmarc_dns dns;
 	struct dmarc_verdict v;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/reportdest.h"
+#include "tests/unit/fakedns.h"
 #include "tests/unit/tap.h"
 
 /* ---- parsing --------------------------------------------------------------------------- */
@@ -148,10 +149,8 @@ static void test_parse_limits(void)
 
 /* ---- the fake DNS ---------------------------------------------------------------------- */
 
-struct fake_txt {
-	const char *name;
-	const char *records[3];
-};
+/* keeps its NUL byte, as dns_query_txt() would */
+#define NUL_RECORD "v=DMARC1\0; rua=mailto:x@victim.example"
 
 static const struct fake_txt zone[] = {
 	{"_dmarc.blue.example", {"v=DMARC1; p=none; rua=mailto:d@blue.example"}},
@@ -167,7 +166,7 @@ static const struct fake_txt zone[] = {
 	{"blue.example._report._dmarc.evilweb.example",
 	 {"v=DMARC1; rua=https://victim.example/in"}},
 	{"blue.example._report._dmarc.bad.example", {"v=DMARC1; rua=mailto:x@bad.example?cc=y"}},
-	{"blue.example._report._dmarc.nul.example", {"v=DMARC1\0; rua=mailto:x@victim.example"}},
+	{"blue.example._report._dmarc.nul.example", {NUL_RECORD}},
 	{"blue.example._report._dmarc.empty.example", {NULL}},
 	{NULL, {NULL}},
 };
@@ -176,70 +175,15 @@ static const char *const tempfail[] = {
 	"blue.example._report._dmarc.slow.example", "_dmarc.mx.shaky.example", NULL
 };
 
-struct fake {
-	char	log[16][600];
-	size_t	queries;
-};
-
-static int listed(const char *const *list, const char *name)
+/* The tables this file's cases ask. */
+static void reset_fake(struct dmarc_dns *dns, struct fake *f)
 {
-	for (; *list != NULL; list++)
-		if (strcmp(*list, name) == 0)
-			return 1;
-	return 0;
-}
-
-static enum dns_status fake_txt(void *ctx, const char *name, struct dns_txt **out)
-{
-	struct fake *f = ctx;
-	const struct fake_txt *z;
-	size_t	n = 0;
-
-	*out = NULL;
-	if (f->queries < sizeof(f->log) / sizeof(f->log[0]))
-		snprintf(f->log[f->queries], sizeof(f->log[0]), "%s", name);
-	f->queries++;
-	if (listed(tempfail, name))
-		return DNS_TEMPFAIL;
-	for (z = zone; z->name != NULL && strcmp(z->name, name) != 0; z++)
-		;
-	if (z->name == NULL)
-		return DNS_NXDOMAIN;
-	while (n < 3 && z->records[n] != NULL)
-		n++;
-	if (n == 0)
-		return DNS_NODATA;
-	if ((*out = calloc(1, sizeof(**out))) == NULL ||
-	    ((*out)->records = calloc(n, sizeof(char *))) == NULL ||
-	    ((*out)->lengths = calloc(n, sizeof(size_t))) == NULL)
-		abort();
-	for ((*out)->count = 0; (*out)->count < n; (*out)->count++) {
-		const char *r = z->records[(*out)->count];
-
-		(*out)->records[(*out)->count] = (char *)r;
-		/* "nul.example" keeps its NUL byte, as dns_query_txt() would */
-		(*out)->lengths[(*out)->count] = strlen(r);
-		if (strcmp(name, "blue.example._report._dmarc.nul.example") == 0)
-			(*out)->lengths[(*out)->count] += 1 + strlen(r + strlen(r) + 1);
-	}
-	return DNS_OK;
-}
-
-static void fake_txt_free(void *ctx, struct dns_txt *txt)
-{
-	(void)ctx;
-	free(txt->records);
-	free(txt->lengths);
-	free(txt);
-}
-
-static void fake_dns(struct dmarc_dns *dns, struct fake *f)
-{
-	memset(dns, 0, sizeof(*dns));
 	memset(f, 0, sizeof(*f));
-	dns->txt = fake_txt;
-	dns->txt_free = fake_txt_free;
-	dns->ctx = f;
+	f->zone = zone;
+	f->tempfail = tempfail;
+	f->nul_name = "blue.example._report._dmarc.nul.example";
+	f->nul_len = sizeof(NUL_RECORD) - 1;
+	fake_dns(dns, f);
 }
 
 /* ---- the external destination check ---------------------------------------------------- */
@@ -320,7 +264,7 @@ static void test_authorize_table(void)
 		struct reportdest d;
 		enum reportdest_auth got;
 
-		fake_dns(&dns, &f);
+		reset_fake(&dns, &f);
 		if (reportdest_parse(c->uri, &d, 1) != 1 || !d.usable) {
 			TAP_OK(0, "authorize %s for %s: the URI parses (%s)", c->uri,
 			    c->policy_domain, d.reason);
@@ -353,7 +297,7 @@ static void test_authorize_limits(void)
 	memset(pd, 'a', 200);
 	memcpy(pd + 200 - 8, ".example", 9);
 	pd[60] = pd[120] = pd[180] = '.';
-	fake_dns(&dns, &f);
+	reset_fake(&dns, &f);
 	reportdest_parse("mailto:r@reports.a-rather-long-destination-host-name.example", &d, 1);
 	got = reportdest_authorize(&dns, pd, &d);
 	TAP_STR_EQ(reportdest_auth_name(got), "refused", "authorize_name_over_dns_limits (%s)",
@@ -361,7 +305,7 @@ static void test_authorize_limits(void)
 	TAP_OK(!asked_report_name(&f) && strstr(d.reason, "length limits") != NULL,
 	    "authorize_name_over_dns_limits_asks_nothing (%s)", d.reason);
 
-	fake_dns(&dns, &f);
+	reset_fake(&dns, &f);
 	reportdest_parse("https://red.example/x", &d, 1);
 	got = reportdest_authorize(&dns, "blue.example", &d);
 	TAP_OK(got == REPORTDEST_REFUSED && f.queries == 0 &&

@@ -980,6 +980,12 @@ struct conf *conf_load(const char *path, conf_report_fn report, void *context)
 		    "ARCSeal needs ARCSealDomain: whose key would seal?");
 		errors++;
 	}
+	if (conf->arc_seal != ARC_SEAL_NONE && !(conf->mode & CONF_MODE_SIGN)) {
+		report_at(report, context, path, seen_line[find_key("ARCSeal") - conf_table],
+		    "ARCSeal needs Mode s or sv: the signer process, which holds the keys, runs "
+		    "only then");
+		errors++;
+	}
 	fclose(fp);
 	if (errors) {
 		conf_free(conf);

@@ -174,10 +174,12 @@ static const char *vouches(const struct resinfo *r, const char *author_domain)
 	return NULL;
 }
 
-/* Reads the AAR text; the first result that vouches, or NULL. */
-static const char *aar_vouches(const char *aar, const char *author_domain)
+/* Calls found() for each result of an A-R text (authserv-id first) until it returns
+ * non-NULL, which is returned; NULL at the end or where the text cannot be read. */
+static const char *each_result(const char *text,
+    const char *(*found)(const struct resinfo *, const void *), const void *ctx)
 {
-	struct lexer lx = {.p = aar};
+	struct lexer lx = {.p = text};
 	enum lex_kind k;
 
 	/* authserv-id, and an optional version */
@@ -189,6 +191,7 @@ static const char *aar_vouches(const char *aar, const char *author_domain)
 		struct resinfo r;
 		char	name[64];
 		char   *slash;
+		const char *answer;
 
 		memset(&r, 0, sizeof(r));
 		if (lex(&lx, 0) != LEX_WORD)
@@ -207,12 +210,41 @@ static const char *aar_vouches(const char *aar, const char *author_domain)
 				return NULL;
 			set_property(&r, name, lx.text);
 		}
-		const char *what = vouches(&r, author_domain);
-
-		if (what != NULL)
-			return what;
+		if ((answer = found(&r, ctx)) != NULL)
+			return answer;
 	}
 	return NULL;
+}
+
+static const char *vouch_found(const struct resinfo *r, const void *author_domain)
+{
+	return vouches(r, author_domain);
+}
+
+struct method_query {
+	const char *method;
+	char   *out;
+	size_t	size;
+};
+
+static const char *method_found(const struct resinfo *r, const void *ctx)
+{
+	const struct method_query *q = ctx;
+
+	if (strcasecmp(r->method, q->method) != 0)
+		return NULL;
+	copy_text(q->out, q->size, r->result);
+	return q->out;
+}
+
+void	arctrust_result_of(const char *authres, const char *method, char *out, size_t size)
+{
+	struct method_query q = {method, out, size};
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	(void)each_result(authres, method_found, &q);
 }
 
 unsigned arctrust_vouch(const struct name_list *trusted, const struct arctrust_set *sets,
@@ -227,7 +259,7 @@ unsigned arctrust_vouch(const struct name_list *trusted, const struct arctrust_s
 
 		for (size_t t = 0; t < trusted->count && !is_trusted; t++)
 			is_trusted = same_domain(trusted->names[t], s->seal_domain);
-		if (!is_trusted || (what = aar_vouches(s->aar, author_domain)) == NULL)
+		if (!is_trusted || (what = each_result(s->aar, vouch_found, author_domain)) == NULL)
 			continue;
 		snprintf(why, why_size, "%s i=%u saw %s", s->seal_domain, s->instance, what);
 		return s->instance;
@@ -235,7 +267,7 @@ unsigned arctrust_vouch(const struct name_list *trusted, const struct arctrust_s
 	return 0;
 }
 
-/* The AAR's smtp.remote-ip, or "" (read as aar_vouches() reads). */
+/* The AAR's smtp.remote-ip, or "" (read as each_result() reads). */
 static void remote_ip(const char *aar, char out[ARCTRUST_VALUE_MAX])
 {
 	struct lexer lx = {.p = aar};

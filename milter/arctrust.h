@@ -48,6 +48,10 @@ struct arctrust_set {
 unsigned arctrust_vouch(const struct name_list *trusted, const struct arctrust_set *sets,
 	    size_t count, const char *author_domain, char *why, size_t why_size);
 
+/* The result of the first method of that name in an Authentication-Results value
+ * ("authserv-id; method=result ..."), read as above; "" when there is none. */
+void	arctrust_result_of(const char *authres, const char *method, char *out, size_t size);
+
 void	arctrust_report_comment(const struct arctrust_set *sets, size_t count, char *out,
 	    size_t size);
 

@@ -68,6 +68,16 @@ int	main(void)
 	check("lists.example.net", " x; dmarc/1=pass header.from=example.org", "example.org", 1,
 	    "a method version is allowed");
 
+	char	result[32];
+
+	arctrust_result_of(" mx.example.org;\n\tdkim=pass header.d=a.example;\n\tarc=pass "
+	    "(chain of 2) smtp.remote-ip=192.0.2.1 header.oldest-pass=0;\n\tdmarc=fail",
+	    "arc", result, sizeof(result));
+	TAP_STR_EQ(result, "pass", "the arc= result of our A-R is read");
+	arctrust_result_of(" mx.example.org; dkim=pass (arc=pass) header.d=a.example", "arc",
+	    result, sizeof(result));
+	TAP_STR_EQ(result, "", "no arc= result (one in a comment does not count)");
+
 	/* several sets: the newest trusted one that vouches is named */
 	struct arctrust_set sets[3] = {
 		{1, "forwarder.example", "f1", " fw; dmarc=pass header.from=example.org; "

@@ -199,6 +199,8 @@ int	main(void)
 	/* ARC (issue 20) */
 	check_error("ARCSeal forward\n", 1, "want none, inbound, outbound or both");
 	check_error("ARCSeal both\n", 1, "ARCSeal needs ARCSealDomain");
+	check_error("ARCSeal inbound\nARCSealDomain example.org\nMode v\n", 1,
+	    "ARCSeal needs Mode s or sv");
 	check_error("ARCSealAlgorithm rsa-sha1\n", 1, "want rsa-sha256 or ed25519-sha256");
 	check_error("ARCTrustedSealers example.org, bad_domain!\n", 1, "is not a domain name");
 	conf = conf_load(NULL, collect, NULL);

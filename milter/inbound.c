@@ -32,11 +32,13 @@
 #include <strings.h>
 
 #include "lib/alloc.h"
+#include "milter/arcflow.h"
 #include "milter/authres.h"
 #include "lib/dmarc.h"
 #include "milter/inbound.h"
 #include "lib/log.h"
 #include "milter/failreport.h"
+#include "milter/metrics.h"
 #include "milter/reportcollect.h"
 #include "milter/reportmsg.h"
 #include "milter/spfcheck.h"
@@ -49,6 +51,8 @@ struct inbound {
 	struct dns_budget budget;	/* DKIM and SPF */
 	struct dns_budget dmarc_budget;	/* DMARC policy discovery: never starved by them */
 	struct verify_message *verify;
+	struct arcflow *arc;		/* the ARC chain; and our seal, ARCSeal inbound */
+	int	sealing;
 	char	queue_id[64];
 	char	client_ip[64];		/* numeric: at most INET6_ADDRSTRLEN */
 	char   *helo;			/* whole, as sent */
@@ -111,7 +115,9 @@ struct inbound *inbound_begin(struct runtime *rt, const char *queue_id,
 	    (unsigned)conf->dns_message_time * 1000);
 	in->verify = verify_begin(rt->verifier, &in->budget, in->queue_id,
 	    (size_t)conf->maximum_signatures);
-	if (in->verify == NULL) {
+	in->sealing = conf->arc_seal == ARC_SEAL_INBOUND || conf->arc_seal == ARC_SEAL_BOTH;
+	in->arc = arcflow_begin(rt, &in->budget, in->queue_id, 1, in->sealing);
+	if (in->verify == NULL || in->arc == NULL) {
 		inbound_free(in);
 		return NULL;
 	}
@@ -127,16 +133,19 @@ void	inbound_rcpt(struct inbound *in, const char *rcpt)
 void	inbound_header(struct inbound *in, const char *name, const char *value)
 {
 	verify_header(in->verify, name, value);
+	arcflow_header(in->arc, name, value);
 }
 
 void	inbound_end_of_headers(struct inbound *in)
 {
 	verify_end_of_headers(in->verify);
+	arcflow_end_of_headers(in->arc);
 }
 
 void	inbound_body(struct inbound *in, const unsigned char *data, size_t len)
 {
 	verify_body(in->verify, data, len);
+	arcflow_body(in->arc, data, len);
 	failreport_body_add(&in->body, in->rt->conf, data, len);
 }
 
@@ -240,6 +249,9 @@ static size_t dmarc_dkim_input(const struct verify_signature *sigs, size_t sig_c
 struct dmarc_outcome {
 	struct from_domains from;
 	struct dmarc_verdict verdict[FROM_DOMAINS_MAX];	/* one per from.domain */
+	unsigned vouched[FROM_DOMAINS_MAX];	/* the ARC instance of a trusted sealer that
+					 * vouches for a failing domain; 0: none */
+	char	vouch_why[FROM_DOMAINS_MAX][160];
 	const char *from_problem;	/* set when From is unusable: dmarc=permerror */
 	int	over_limit;		/* ... because of our own header limit, not the message */
 };
@@ -290,14 +302,17 @@ static int check_dmarc(struct inbound *in, const struct msgheaders *headers, int
 		input.from_domain = out->from.domain[i];
 		if (!dmarc_evaluate(&dns, &input, &out->verdict[i]))
 			return 0;
+		if (out->verdict[i].result == DMARC_RESULT_FAIL)
+			out->vouched[i] = arcflow_vouch(in->arc, out->from.domain[i],
+			    out->vouch_why[i], sizeof(out->vouch_why[i]));
 	}
 	return 1;
 }
 
 static void add_dmarc_verdict(struct authres *ar, const char *domain,
-    const struct dmarc_verdict *v)
+    const struct dmarc_verdict *v, const char *vouch_why)
 {
-	char	comment[200];
+	char	comment[400];
 
 	if (v->result == DMARC_RESULT_NONE || v->result == DMARC_RESULT_TEMPERROR ||
 	    v->result == DMARC_RESULT_PERMERROR) {
@@ -305,9 +320,10 @@ static void add_dmarc_verdict(struct authres *ar, const char *domain,
 		    domain, NULL);
 		return;
 	}
-	snprintf(comment, sizeof(comment), "%s=%s%s%s%s", v->policy_tag,
+	snprintf(comment, sizeof(comment), "%s=%s%s%s%s%s%s", v->policy_tag,
 	    dmarc_policy_name(v->policy), v->testing ? " t=y" : "", v->reason[0] ? "; " : "",
-	    v->reason);
+	    v->reason, vouch_why[0] ? "; not enforced, ARC override: trusted sealer " : "",
+	    vouch_why);
 	authres_add(ar, "dmarc", dmarc_result_name(v->result), comment, "header.from",
 	    domain, "policy.dmarc", dmarc_policy_name(dmarc_policy_evaluated(v)), NULL);
 }
@@ -320,7 +336,8 @@ static void add_dmarc_results(struct authres *ar, const struct dmarc_outcome *d)
 		return;
 	}
 	for (size_t i = 0; i < d->from.count; i++)
-		add_dmarc_verdict(ar, d->from.domain[i], &d->verdict[i]);
+		add_dmarc_verdict(ar, d->from.domain[i], &d->verdict[i],
+		    d->vouched[i] ? d->vouch_why[i] : "");
 }
 
 /*
@@ -359,6 +376,10 @@ static void decide(const struct conf *conf, const struct dmarc_outcome *d,
 	for (size_t i = 0; i < d->from.count; i++) {
 		enum dmarc_policy applied = dmarc_policy_to_apply(&d->verdict[i]);
 
+		if (d->vouched[i] && applied > DMARC_POLICY_NONE) {
+			out->arc_override = 1;	/* a trusted sealer vouched (RFC 8617 7.2) */
+			applied = DMARC_POLICY_NONE;
+		}
 		if (applied > strictest) {
 			strictest = applied;
 			worst = i;
@@ -419,8 +440,8 @@ static void summarise_dmarc(const struct dmarc_outcome *d, char *out, size_t siz
 }
 
 static void summarise(const struct inbound *in, const struct verify_signature *sigs,
-    size_t sig_count, const struct spf_results *spf, const struct dmarc_outcome *d,
-    size_t forged, struct inbound_outcome *out)
+    size_t sig_count, const struct spf_results *spf, const struct arc_outcome *arc,
+    const struct dmarc_outcome *d, size_t forged, struct inbound_outcome *out)
 {
 	char	dkim[256] = "none", dmarc[400];
 	size_t	used = 0;
@@ -434,10 +455,12 @@ static void summarise(const struct inbound *in, const struct verify_signature *s
 	}
 	summarise_dmarc(d, dmarc, sizeof(dmarc));
 	snprintf(out->summary, sizeof(out->summary), "inbound from %s: dkim=%s spf=%s "
-	    "spf.helo=%s %s forged-ar-removed=%zu dns-queries=%u action=%s",
+	    "spf.helo=%s arc=%s %s%s forged-ar-removed=%zu dns-queries=%u action=%s%s",
 	    in->client_ip, dkim, spfcheck_result_name(spf->mailfrom.result),
-	    spfcheck_result_name(spf->helo.result), dmarc, forged,
-	    in->budget.queries + in->dmarc_budget.queries, action_name(out->action));
+	    spfcheck_result_name(spf->helo.result), arc_result_name(arc->result), dmarc,
+	    out->arc_override ? " (ARC override)" : "", forged,
+	    in->budget.queries + in->dmarc_budget.queries, action_name(out->action),
+	    out->sealed ? " arc-sealed" : "");
 }
 
 /* DMARCReports: one count per Author Domain whose record asks for aggregate reports
@@ -447,6 +470,7 @@ static void count_for_reports(const struct inbound *in, const struct verify_sign
     size_t sig_count, const struct spf_results *spf, const struct dmarc_outcome *d,
     enum inbound_action action)
 {
+	char	arc_comment[REPORT_COMMENT_MAX] = "";
 	struct report_row row;
 	struct report_policy policy;
 	struct reportmsg msg = {
@@ -464,9 +488,13 @@ static void count_for_reports(const struct inbound *in, const struct verify_sign
 
 	if (!in->rt->conf->dmarc_reports || action == INBOUND_TEMPFAIL || d->from_problem != NULL)
 		return;
-	for (size_t i = 0; i < d->from.count; i++)
+	for (size_t i = 0; i < d->from.count; i++) {
+		if (d->vouched[i] && arc_comment[0] == '\0')
+			arcflow_report_comment(in->arc, arc_comment, sizeof(arc_comment));
+		msg.arc_override = d->vouched[i] ? arc_comment : NULL;
 		if (reportmsg_row(&msg, d->from.domain[i], &d->verdict[i], &row, &policy))
 			reportcollect_count(&row, &policy, (long long)in->rt->now());
+	}
 }
 
 /* DMARCFailureReports: each Author Domain's verdict is offered to failreport.c, which
@@ -497,10 +525,32 @@ static void report_failures(struct inbound *in, const struct msgheaders *headers
 		failreport_message(in->rt, &msg, d->from.domain[i], &d->verdict[i]);
 }
 
+/* ARCSeal inbound: our set over the message as it came, for a message that is kept.
+ * The AAR is our Authentication-Results; cv= is what the validation found. */
+static void seal(struct inbound *in, const struct msgheaders *headers, int overflow,
+    const struct arc_outcome *arc, struct inbound_outcome *out)
+{
+	static const enum arcseal_cv cv[] = {
+		[ARC_NONE] = ARCSEAL_CV_NONE, [ARC_PASS] = ARCSEAL_CV_PASS,
+		[ARC_FAIL] = ARCSEAL_CV_FAIL,
+	};
+
+	if (!in->sealing || out->action == INBOUND_REJECT || out->action == INBOUND_TEMPFAIL)
+		return;
+	if (overflow) {
+		log_msg(LOG_LEVEL_NOTICE, "%s: not ARC-sealed: over %d header fields or %d bytes "
+		    "of header", in->queue_id, MSGHEADERS_MAX_FIELDS, MSGHEADERS_MAX_BYTES);
+		return;
+	}
+	out->sealed = arcflow_seal(in->arc, headers, cv[arc->result],
+	    arcflow_results_of(out->authres), &out->seal);
+}
+
 int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int overflow,
     size_t forged, struct inbound_outcome *out)
 {
 	const struct verify_signature *sigs = NULL;
+	const struct arc_outcome *arc = NULL;
 	size_t	sig_count = 0;
 	struct spf_results spf;
 	struct dmarc_outcome dmarc;
@@ -508,21 +558,26 @@ int	inbound_finish(struct inbound *in, const struct msgheaders *headers, int ove
 
 	memset(out, 0, sizeof(*out));
 	memset(&spf, 0, sizeof(spf));
-	if (!verify_finish(in->verify, &sigs, &sig_count) || !check_spf(in, &spf) ||
+	if (!verify_finish(in->verify, &sigs, &sig_count) || !arcflow_validate(in->arc, &arc) ||
+	    !check_spf(in, &spf) ||
 	    !check_dmarc(in, headers, overflow, &spf, sigs, sig_count, &dmarc))
 		return 0;
 	authres_begin(&ar, in->rt->authserv_id);
 	add_dkim_results(&ar, sigs, sig_count);
 	add_spf_results(&ar, in, &spf);
+	arcflow_add_result(&ar, arc, in->client_ip);
 	add_dmarc_results(&ar, &dmarc);
 	if ((out->authres = authres_finish(&ar)) == NULL) {
 		inbound_outcome_free(out);
 		return 0;
 	}
 	decide(in->rt->conf, &dmarc, out);
+	if (out->arc_override)
+		metrics_arc_override();
+	seal(in, headers, overflow, arc, out);
 	count_for_reports(in, sigs, sig_count, &spf, &dmarc, out->action);
 	report_failures(in, headers, sigs, sig_count, &spf, &dmarc, out);
-	summarise(in, sigs, sig_count, &spf, &dmarc, forged, out);
+	summarise(in, sigs, sig_count, &spf, arc, &dmarc, forged, out);
 	return 1;
 }
 
@@ -530,6 +585,9 @@ void	inbound_outcome_free(struct inbound_outcome *out)
 {
 	free(out->authres);
 	out->authres = NULL;
+	if (out->sealed)
+		arcseal_set_free(&out->seal);
+	out->sealed = 0;
 }
 
 void	inbound_free(struct inbound *in)
@@ -537,6 +595,7 @@ void	inbound_free(struct inbound *in)
 	if (in == NULL)
 		return;
 	verify_free(in->verify);
+	arcflow_free(in->arc);
 	reportmsg_rcpts_free(&in->rcpts);
 	failreport_body_free(&in->body);
 	free(in->helo);

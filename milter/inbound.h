@@ -15,12 +15,19 @@
  *	domains give dmarc=permerror; with DMARCEnforce the message is rejected (550 5.7.1),
  *	since no policy can vouch for it.  A From whose mailboxes name several domains gets
  *	one dmarc result per domain, and the strictest policy among those that fail applies.
+ *
+ *	ARC (RFC 8617): the chain is validated beside DKIM (arcflow.h) and reported as
+ *	arc=; a domain that fails DMARC is not enforced when a trusted sealer
+ *	(ARCTrustedSealers) vouches for it on a chain that passes, and the dmarc= comment
+ *	says so; with ARCSeal inbound or both, an accepted or quarantined message gets our
+ *	ARC set, its AAR our Authentication-Results, its cv= the validation's result.
  */
 #ifndef SIGNET_INBOUND_H
 #define SIGNET_INBOUND_H
 
 #include <stddef.h>
 
+#include "milter/arcseal.h"
 #include "milter/msgheaders.h"
 #include "milter/runtime.h"
 
@@ -36,6 +43,10 @@ struct inbound_outcome {
 	char   *authres;		/* value to insert at the top */
 	enum inbound_action action;
 	int	internal_limit;		/* a tempfail for our own limit, not for DNS */
+	int	arc_override;		/* DMARC not enforced: a trusted ARC sealer vouched */
+	int	sealed;			/* ARCSeal inbound: seal holds our ARC set, to insert
+					 * above authres (arcseal.h says in which order) */
+	struct arcseal_set seal;
 	char	reply[512];		/* text of a reject or tempfail */
 	char	reason[384];		/* quarantine reason */
 	char	summary[1024];		/* for the one log line of the message */

@@ -211,7 +211,8 @@ static void fill_evaluation(const struct reportmsg *msg, const struct dmarc_verd
 	if (v->result == DMARC_RESULT_FAIL && v->testing && v->policy != DMARC_POLICY_NONE)
 		add_reason(row, "policy_test_mode", "t=y");
 	if (asked > msg->applied)
-		add_reason(row, "local_policy", msg->enforce ? "local policy" : "DMARCEnforce no");
+		add_reason(row, "local_policy", msg->arc_override != NULL ? msg->arc_override :
+		    msg->enforce ? "local policy" : "DMARCEnforce no");
 	else if (msg->applied > asked)
 		add_reason(row, "other", "another From domain's policy");
 }

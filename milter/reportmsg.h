@@ -33,7 +33,9 @@
  *	    policy_test_mode	the record has t=y and the message failed: the policy was
  *				applied one level below (RFC 9989 section 4.7);
  *	    local_policy	the message failed and Signet applied less than asked:
- *				comment "DMARCEnforce no";
+ *				comment "DMARCEnforce no"; or, when a trusted ARC sealer
+ *				vouched for it, the ARC comment of RFC 8617 section
+ *				7.2.2 ("arc=pass as[2].d=... as[2].s=...");
  *	    other		dmarc=temperror: a DNS failure left it undecided and no
  *				policy was applied; or the message got more than this
  *				domain asks, for another Author Domain of the same From.
@@ -76,6 +78,8 @@ struct reportmsg {
 	const char *spf_result;		/* its RFC 8601 name */
 	enum dmarc_policy applied;	/* what the message got */
 	int	enforce;		/* DMARCEnforce */
+	const char *arc_override;	/* a trusted ARC sealer vouched for this domain: the
+					 * comment of RFC 8617 section 7.2.2; NULL: none */
 };
 
 void	reportmsg_rcpt(struct reportmsg_rcpts *r, const struct conf *conf, const char *rcpt);

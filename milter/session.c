@@ -35,7 +35,9 @@
 #include "keys/keystore.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include "milter/arcflow.h"
 #include "milter/arfields.h"
+#include "milter/authres.h"
 #include "milter/canon.h"
 #include "milter/flight.h"
 #include "milter/inbound.h"
@@ -64,6 +66,7 @@ struct message {
 	int	checking_inbound;	/* an inbound message under Mode v (even if inbound
 					 * failed to start: its errors are handled at EOM) */
 	struct inbound *inbound;	/* inbound checks, when verifying this message */
+	struct arcflow *arc;		/* ARCSeal outbound: mail from InternalHosts */
 	char	from_domain[KEYSTORE_DOMAIN_MAX + 1];
 	const struct keystore_key *keys[SESSION_MAX_KEYS];
 	size_t	key_count;
@@ -100,6 +103,7 @@ static void message_end(struct session *s)
 	msgheaders_clear(&m->headers);
 	arfields_free(&m->arfields);
 	inbound_free(m->inbound);
+	arcflow_free(m->arc);
 	body_canon_free(m->body);
 	runtime_release(m->rt);
 	flight_end();
@@ -192,8 +196,18 @@ static int message_begin(struct session *s, const char *queue_id, const char *au
 	clock_gettime(CLOCK_MONOTONIC, &m->started);
 	set_queue_id(m, queue_id);
 	m->authenticated = auth_authen != NULL && *auth_authen != '\0';
-	m->outbound = m->authenticated || (s->client_known &&
-	    addrlist_contains(m->rt->conf->internal_hosts, (const struct sockaddr *)&s->client));
+	int	internal = s->client_known &&
+	    addrlist_contains(m->rt->conf->internal_hosts, (const struct sockaddr *)&s->client);
+	enum arc_seal_mode arc_seal = m->rt->conf->arc_seal;
+
+	m->outbound = m->authenticated || internal;
+	/* Only an internal host's mail is sealed outbound: the AAR repeats the results of
+	 * our Authentication-Results in it, which an authenticated user could have forged
+	 * (a stolen password must not buy our seal on a forgery). */
+	if (internal && (arc_seal == ARC_SEAL_OUTBOUND || arc_seal == ARC_SEAL_BOTH) &&
+	    (m->rt->conf->mode & CONF_MODE_SIGN) &&
+	    (m->arc = arcflow_begin(m->rt, NULL, m->queue_id, 0, 1)) == NULL)
+		m->failed = 1;
 	if (!m->outbound && (m->rt->conf->mode & CONF_MODE_VERIFY)) {
 		m->checking_inbound = 1;
 		if (!s->helo_lost)
@@ -271,6 +285,8 @@ void	session_header(struct session *s, const char *name, const char *value)
 		return;
 	if (m->inbound != NULL)
 		inbound_header(m->inbound, name, value);
+	if (m->arc != NULL)
+		arcflow_header(m->arc, name, value);
 	if (m->overflow)
 		return;
 	switch (msgheaders_add(&m->headers, name, value)) {
@@ -353,7 +369,7 @@ static enum metrics_verdict unchanged_verdict(const struct message *m)
 static void pass_unchanged(struct message *m, struct step_result *r)
 {
 	if (m->arfields.forged_count == 0 && arfields_complete(&m->arfields) &&
-	    !m->submission) {
+	    !m->submission && m->arc == NULL) {
 		r->reply = REPLY_ACCEPT;
 		count_message(m, r, unchanged_verdict(m));
 		r->report.count_latency = 1;
@@ -380,6 +396,8 @@ void	session_end_of_headers(struct session *s, const char *queue_id, struct step
 		inbound_end_of_headers(m->inbound);
 		return;
 	}
+	if (m->arc != NULL)
+		arcflow_end_of_headers(m->arc);
 	if (!(m->rt->conf->mode & CONF_MODE_SIGN) || !m->outbound) {
 		log_msg(LOG_LEVEL_DEBUG, "%s: inbound from %s: passed unchanged", m->queue_id,
 		    s->client_text);
@@ -407,6 +425,8 @@ void	session_body(struct session *s, const unsigned char *data, size_t len)
 		inbound_body(m->inbound, data, len);
 	else if (m->body != NULL && !body_canon_update(m->body, data, len))
 		m->failed = 1;
+	if (m->arc != NULL)
+		arcflow_body(m->arc, data, len);
 }
 
 /* Adds the removal of every forged Authentication-Results field, highest occurrence
@@ -442,6 +462,88 @@ static void message_error(const struct message *m, struct step_result *r)
 		(void)remove_forged(m, r);
 }
 
+/* Our ARC set above everything we added: from the top ARC-Seal,
+ * ARC-Message-Signature, ARC-Authentication-Results.  Each insert goes to the very top,
+ * so the AAR goes first.  The values pass to r; 0 when memory ran out (logged). */
+static int insert_seal(const struct message *m, struct step_result *r,
+    struct arcseal_set *set)
+{
+	static const char *const names[] = {"ARC-Authentication-Results",
+	    "ARC-Message-Signature", "ARC-Seal"};
+	char  **values[] = {&set->results, &set->signature, &set->seal};
+	int	ok = 1;
+
+	/* step_insert() takes each value, or frees it when it fails */
+	for (size_t i = 0; i < 3 && ok; i++) {
+		ok = step_insert(r, names[i], *values[i]);
+		*values[i] = NULL;
+	}
+	arcseal_set_free(set);
+	if (!ok)
+		log_msg(LOG_LEVEL_ERROR, "%s: out of memory adding the ARC set", m->queue_id);
+	return ok;
+}
+
+/* The message as it leaves: our new DKIM-Signature fields on top (the last one made
+ * topmost, as they are inserted), then the fields as they came; 0 when it cannot be
+ * had (logged). */
+static int leaving_header(const struct message *m, char *const *signatures, size_t count,
+    struct msgheaders *out)
+{
+	enum msgheaders_status status = MSGHEADERS_OK;
+
+	for (size_t i = count; i-- > 0 && status == MSGHEADERS_OK;)
+		status = msgheaders_add(out, "DKIM-Signature", signatures[i]);
+	for (size_t i = 0; i < m->headers.count && status == MSGHEADERS_OK; i++)
+		status = msgheaders_add(out, m->headers.fields[i].name, m->headers.fields[i].value);
+	if (status == MSGHEADERS_OK)
+		return 1;
+	log_msg(LOG_LEVEL_NOTICE, "%s: not ARC-sealed: %s", m->queue_id,
+	    status == MSGHEADERS_NOMEM ? "out of memory" : "header too large");
+	msgheaders_clear(out);
+	return 0;
+}
+
+/* ARCSeal outbound (a mailing list re-sending what came in): our set over the message as
+ * it leaves.  cv= and the AAR come from our own Authentication-Results, written when
+ * the message came in (forged ones never get that far): arc=pass there is cv=pass, any
+ * other verdict on a chain cv=fail, no chain at all cv=none.  A message that cannot be
+ * sealed leaves unsealed (logged): never an error for the message. */
+static void seal_outbound(const struct session *s, struct message *m,
+    struct step_result *r, char *const *signatures, size_t count)
+{
+	struct msgheaders leaving = {0};
+	struct arcseal_set set;
+	const char *ours = NULL;
+	char	result[16];
+	enum arcseal_cv cv = ARCSEAL_CV_NONE;
+
+	if (m->arc == NULL)
+		return;
+	if (m->overflow || m->failed) {
+		log_msg(LOG_LEVEL_NOTICE, "%s: not ARC-sealed: %s", m->queue_id, m->failed ?
+		    "an internal error earlier in the message" : "header over the limits");
+		return;
+	}
+	for (size_t i = 0; i < m->headers.count && ours == NULL; i++)
+		if (strcasecmp(m->headers.fields[i].name, AR_FIELD) == 0 &&
+		    authres_is_ours(m->headers.fields[i].value, m->rt->authserv_id))
+			ours = m->headers.fields[i].value;
+	arcflow_result_in(ours != NULL ? ours : "", result, sizeof(result));
+	if (arcflow_has_fields(m->arc))
+		cv = strcasecmp(result, "pass") == 0 ? ARCSEAL_CV_PASS : ARCSEAL_CV_FAIL;
+	if (!leaving_header(m, signatures, count, &leaving))
+		return;
+	if (arcflow_seal(m->arc, &leaving, cv, ours != NULL ? arcflow_results_of(ours) : NULL,
+	    &set)) {
+		if (insert_seal(m, r, &set))
+			log_msg(LOG_LEVEL_INFO, "%s: outbound from %s: ARC-sealed i=%u cv=%s d=%s",
+			    m->queue_id, s->client_text, arcflow_sets(m->arc) + 1,
+			    arcseal_cv_name(cv), m->rt->conf->arc_seal_domain);
+	}
+	msgheaders_clear(&leaving);
+}
+
 /* Inbound: forged A-R fields removed, ours on top, then the action. */
 static void finish_inbound(struct message *m, struct step_result *r)
 {
@@ -463,6 +565,8 @@ static void finish_inbound(struct message *m, struct step_result *r)
 	int	added = step_insert(r, AR_FIELD, out.authres);
 
 	out.authres = NULL;
+	if (added && out.sealed)
+		added = insert_seal(m, r, &out.seal);
 	if (!added) {
 		log_msg(LOG_LEVEL_ERROR, "%s: out of memory adding Authentication-Results",
 		    m->queue_id);
@@ -500,12 +604,15 @@ static void finish_inbound(struct message *m, struct step_result *r)
 	inbound_outcome_free(&out);
 }
 
-/* Nothing to sign or check: only the forged fields go. */
-static void finish_pass_through(struct message *m, struct step_result *r)
+/* Nothing to sign or check: only the forged fields go (and our ARC set comes, for an
+ * internal host's mail under ARCSeal outbound). */
+static void finish_pass_through(const struct session *s, struct message *m,
+    struct step_result *r)
 {
 	count_message(m, r, METRICS_VERDICT_ERROR);
 	r->report.count_latency = 1;
 	if (remove_forged(m, r)) {
+		seal_outbound(s, m, r, NULL, 0);
 		r->reply = REPLY_ACCEPT;
 		r->report.verdict = unchanged_verdict(m);
 	}
@@ -600,6 +707,7 @@ static void finish_signing(struct session *s, struct message *m, struct step_res
 		message_error(m, r);
 		return;
 	}
+	seal_outbound(s, m, r, values, m->key_count);
 	r->reply = REPLY_ACCEPT;
 	r->report.verdict = METRICS_VERDICT_SIGNED;
 	for (i = 0; i < m->key_count && i < sizeof(r->report.signatures) /
@@ -620,7 +728,7 @@ static void finish_submission(struct session *s, struct message *m, struct step_
 		return;
 	}
 	if (m->sub.unauthorized || m->pass_through) {
-		finish_pass_through(m, r);
+		finish_pass_through(s, m, r);
 		submission_audit(&m->sub, m->rt, &m->headers, m->queue_id, m->sub.unauthorized ?
 		    "not signed: unauthorized From" : "not signed", m->sub.unauthorized ?
 		    METRICS_SUBMISSION_UNAUTHORIZED : METRICS_SUBMISSION_UNSIGNED);
@@ -651,7 +759,7 @@ void	session_end_of_message(struct session *s, const char *queue_id, struct step
 	else if (m->submission && !m->failed)
 		finish_submission(s, m, r);
 	else if (m->pass_through && !m->failed)
-		finish_pass_through(m, r);
+		finish_pass_through(s, m, r);
 	else
 		finish_signing(s, m, r);
 }

@@ -325,7 +325,8 @@ static void add_dmarc_verdict(struct authres *ar, const char *domain,
 	    v->reason, vouch_why[0] ? "; not enforced, ARC override: trusted sealer " : "",
 	    vouch_why);
 	authres_add(ar, "dmarc", dmarc_result_name(v->result), comment, "header.from",
-	    domain, "policy.dmarc", dmarc_policy_name(dmarc_policy_evaluated(v)), NULL);
+	    domain, "policy.dmarc", vouch_why[0] ? "none" :
+	    dmarc_policy_name(dmarc_policy_evaluated(v)), NULL);
 }
 
 /* One dmarc result per Author Domain (RFC 8601 allows several of one method). */

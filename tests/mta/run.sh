@@ -358,7 +358,9 @@ EOF
 
 setup_signet() {
 	SIGNET_PORT=$(free_port)
-	start_signet signet "inet:$SIGNET_PORT@127.0.0.1"
+	# ARC (issue 20): mail from InternalHosts leaves sealed by $OUR's RSA key.
+	start_signet signet "inet:$SIGNET_PORT@127.0.0.1" \
+	    "$(printf 'ARCSeal outbound\nARCSealDomain %s' "$OUR")"
 	SIGNET_PID=$STARTED_PID
 	[ -n "$SIGNET_PID" ]
 }
@@ -1313,6 +1315,109 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+# Issue 20, the mailing-list flow.  A message whose author (sender.test) signed it and
+# that a forwarder sealed (one ARC set, dkimpy, with sender.test's key) comes in from
+# outside: Signet writes arc=pass and dkim=pass in its Authentication-Results.  The
+# test then plays the list server: Subject tagged, a footer added (the author's DKIM
+# signature breaks), our Authentication-Results kept, and the message sent again from
+# 127.0.0.1 (InternalHosts).  Signet seals it on the way out (ARCSeal outbound) as
+# i=2 with cv=pass, its AAR the results it wrote when the message came in, and removes
+# its Authentication-Results; at the sink dkimpy validates the whole chain as pass.
+arc_inbound_message() {	# FILE TAG
+	message "$1.plain" "$THEIR" "$2"
+	"$PY" - "$1.plain" "$1" "$TMP/foreign-keys/$THEIR/mail.key" "$THEIR" <<'EOF'
+import sys, dkim
+plain, out, keyfile, domain = sys.argv[1:]
+key = open(keyfile, "rb").read()
+msg = open(plain, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+msg = dkim.sign(msg, b"mail", domain.encode(), key, canonicalize=(b"relaxed", b"relaxed"),
+                include_headers=[b"from", b"to", b"subject", b"date", b"message-id"]) + msg
+msg = (b"Authentication-Results: fwd.sender.test; arc=none; dkim=pass header.d=" +
+       domain.encode() + b"; dmarc=pass header.from=" + domain.encode() + b"\r\n" + msg)
+arc = dkim.arc_sign(msg, b"mail", domain.encode(), key, b"fwd.sender.test",
+                    include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+open(out, "wb").write(b"".join(arc) + msg)
+EOF
+}
+
+# The list server's changes to FILE, written to OUT: Subject "MTA test TAG-list [list]",
+# a footer; our Authentication-Results stays.
+arc_list_changes() {	# FILE OUT TAG
+	"$PY" - "$@" <<'EOF'
+import sys
+src, out, tag = sys.argv[1:]
+head, body = open(src, "rb").read().split(b"\r\n\r\n", 1)
+head = head.replace(b"Subject: MTA test " + tag.encode(),
+                    b"Subject: MTA test " + tag.encode() + b"-list [list]")
+open(out, "wb").write(head + b"\r\n\r\n" + body + b"-- \r\nlist footer\r\n")
+EOF
+}
+
+# arc_verify FILE: dkimpy's ARC validation, keys from our NSD; prints
+# "CV N AAR-OF-N COMMENT" (N the newest set) and succeeds when cv is pass.
+arc_verify() {
+	"$PY" - "$1" "$DNS_PORT" <<'EOF'
+import re, sys, dkim, dns.resolver
+path, port = sys.argv[1], int(sys.argv[2])
+res = dns.resolver.Resolver(configure=False)
+res.nameservers, res.port = ["127.0.0.1"], port
+def txt(name, timeout=5):
+    try:
+        return b"".join(res.resolve(name.decode().rstrip("."), "TXT")[0].strings)
+    except Exception:
+        return None
+msg = open(path, "rb").read()
+cv, results, comment = dkim.arc_verify(msg, dnsfunc=txt)
+text = msg.split(b"\r\n\r\n", 1)[0].replace(b"\r\n\t", b" ").replace(b"\r\n ", b" ")
+aars = re.findall(rb"^ARC-Authentication-Results: *i=(\d+);(.*)$", text, re.M | re.I)
+top = max(aars, key=lambda a: int(a[0])) if aars else (b"0", b"")
+print(cv.decode(), top[0].decode(), " ".join(top[1].decode().split()), comment)
+sys.exit(0 if cv == b"pass" else 1)
+EOF
+}
+
+case_arc_list() {	# NAME PORT [FAILED_SETUP]
+	begin "$1_mailing_list_flow_arc_sealed_on_the_way_out_dkimpy_validates" || return
+	set_up "${3:-}" || return
+	local tag="$1-arclist-$RANDOM" ours out seal
+	if ! arc_inbound_message "$CASE_DIR/msg" "$tag" 2>"$CASE_DIR/sign.err"; then
+		err "dkimpy could not sign and seal the inbound message:" "$(cat "$CASE_DIR/sign.err")"
+		finish
+		return
+	fi
+	if submit "$2" 127.0.0.2 "alice@$THEIR" "$CASE_DIR/msg" && delivered "$tag"; then
+		ours=$(fields "$DELIVERED" Authentication-Results | grep -E "^$AUTHSERV;")
+		printf '%s\n' "$ours" | grep -Eq "arc=pass smtp\.remote-ip=127\.0\.0\.2 header\.oldest-pass=0" ||
+		    err "coming in: want arc=pass smtp.remote-ip=127.0.0.2 header.oldest-pass=0 in ours, got:" "${ours:-(none)}"
+		printf '%s\n' "$ours" | grep -Eq "dkim=pass .*header\.d=$THEIR" ||
+		    err "coming in: want dkim=pass header.d=$THEIR in ours, got:" "${ours:-(none)}"
+		cp "$DELIVERED" "$CASE_DIR/in.eml"
+		arc_list_changes "$CASE_DIR/in.eml" "$CASE_DIR/listed" "$tag"
+		if submit "$2" 127.0.0.1 "list-bounces@$OUR" "$CASE_DIR/listed" &&
+		    delivered "$tag-list"; then
+			out=$(arc_verify "$DELIVERED" 2>&1) ||
+			    err "dkimpy: the chain does not validate as pass:" "$out"
+			case $out in
+			"pass 2 $AUTHSERV; "*"dkim=pass "*"header.d=$THEIR"*) ;;
+			*) err "want cv pass and our AAR (i=2, $AUTHSERV) showing the original" \
+			    "dkim=pass, got:" "$out" ;;
+			esac
+			seal=$(fields "$DELIVERED" ARC-Seal | grep -E "(^|[ ;])i=2;")
+			for want in "cv=pass" "d=$OUR" "s=rsa1"; do
+				printf '%s\n' "$seal" | grep -Eq "(^|[ ;])$want(;|$)" ||
+				    err "want $want in our ARC-Seal i=2, got:" "${seal:-(none)}"
+			done
+			fields "$DELIVERED" Authentication-Results | grep -Eq "^$AUTHSERV;" &&
+			    err "our Authentication-Results left with the re-sent message:" \
+				"$(fields "$DELIVERED" Authentication-Results)"
+			head -n 1 "$DELIVERED" | grep -q '^ARC-Seal:' ||
+			    err "want our ARC-Seal on top of the delivered header, got:" \
+				"$(head -n 6 "$DELIVERED")"
+		fi
+	fi
+	finish
+}
+
 # ---- run -----------------------------------------------------------------------------
 setup setup_tools_present check_tools
 setup setup_nsd_serves_keys_spf_and_dmarc setup_dns
@@ -1343,6 +1448,7 @@ for mta in postfix sendmail; do
 	case_inbound $mta "$1" "$3"
 	case_unanswered $mta "$4" "$3"
 	case_unix_socket $mta "$5" "$3"
+	case_arc_list $mta "$1" "$3"
 	audit_start $mta
 	for c in authorized mismatch_nosign mismatch_reject msg_limit rcpt_limit shared_redis; do
 		case_sub_$c $mta "${3:-$SUB_FAILED}"

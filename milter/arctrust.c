@@ -51,10 +51,11 @@ static int skip_cfws(struct lexer *lx)
 		if (*lx->p != '(')
 			return 1;
 		for (int depth = 0;;) {
-			char	c = *lx->p++;
+			char	c = *lx->p;
 
-			if (c == '\0')
+			if (c == '\0')		/* unclosed: stays on the NUL */
 				return 0;
+			lx->p++;
 			if (c == '\\' && *lx->p != '\0')
 				lx->p++;
 			else if (c == '(')
@@ -282,7 +283,9 @@ static void remote_ip(const char *aar, char out[ARCTRUST_VALUE_MAX])
 		if (k != LEX_WORD)
 			continue;
 		copy_text(name, sizeof(name), lx.text);
-		if ((k = lex(&lx, 0)) != LEX_EQUALS)
+		if ((k = lex(&lx, 0)) == LEX_END || k == LEX_ERROR)
+			return;
+		if (k != LEX_EQUALS)
 			continue;
 		if (lex(&lx, 1) != LEX_WORD)
 			return;

@@ -14,7 +14,8 @@
  *	(fuzz-verify.c) and through a session (fuzz-session.c), resolver answers
  *	(fuzz-dns.c), signet-keys' OpenDKIM and TSIG parsers (fuzz-keys.c), and the text
  *	of a DMARC report row and policy (reportrow.c: what decodes encodes back the
- *	same).  Seeds are each target's own plus the files of tests/fuzz/corpus/TARGET ($top_srcdir),
+ *	same), and a trusted ARC sealer's ARC-Authentication-Results (arctrust.c: a vouch
+ *	only where the text names the Author Domain).  Seeds are each target's own plus the files of tests/fuzz/corpus/TARGET ($top_srcdir),
  *	every one run unmutated first: regressions live there.  Each starts from valid seeds and mutates them with a fixed-seed
  *	generator (bit flips, byte changes towards the characters parsers care about,
  *	insertions, deletions, truncation, splicing), so a run is reproducible.
@@ -43,12 +44,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include "conf/addrlist.h"
 #include "conf/conf.h"
 #include "keys/dkimrecord.h"
+#include "milter/arctrust.h"
 #include "milter/authres.h"
 #include "milter/canon.h"
 #include "lib/dmarcrecord.h"
@@ -123,6 +126,37 @@ static int target_authres(const uint8_t *data, size_t len)
 	out = authres_finish(&ar);
 	ok = out != NULL && folds_only(out);
 	free(out);
+	free(value);
+	return ok;
+}
+
+/* ARC-Authentication-Results as a trusted sealer's (arctrust.c): a vouch needs a pass
+ * that names the Author Domain, so the text must hold it; the report comment stays
+ * printable, without a blank inside a token. */
+static int names_author(const char *text)
+{
+	for (; *text != '\0'; text++)
+		if (strncasecmp(text, "example.org", 11) == 0)
+			return 1;
+	return 0;
+}
+
+static int target_arcaar(const uint8_t *data, size_t len)
+{
+	static char *trusted_names[] = {"sealer.example"};
+	static const struct name_list trusted = {trusted_names, 1};
+	char   *value = as_string(data, len), why[160], result[32], comment[160];
+	struct arctrust_set sets[2] = {
+		{1, "other.example", "s", value},
+		{2, "Sealer.Example", "s2", value},
+	};
+	unsigned vouched = arctrust_vouch(&trusted, sets, 2, "example.org", why, sizeof(why));
+	int	ok = vouched == 0 || (vouched == 2 && names_author(value));
+
+	arctrust_result_of(value, "arc", result, sizeof(result));
+	arctrust_report_comment(sets, 2, comment, sizeof(comment));
+	for (const char *p = comment; *p != '\0'; p++)
+		ok = ok && (unsigned char)*p >= ' ' && (unsigned char)*p < 0x7f;
 	free(value);
 	return ok;
 }
@@ -303,6 +337,11 @@ static const char *const reportrow_seeds[] = {
 	"1\t\t\t\t\t0\t\t0\t\t\t0\t\t",
 	"1\texample.com\ttreewalk\treject\t\tquarantine\ts\tr\tn\t1:d\t"
 	"mailto:dmarc@example.com,mailto:x@y.example!10m\t", NULL};
+static const char *const arcaar_seeds[] = {
+	" lists.example; arc=pass; dmarc=pass header.from=example.org",
+	" fw (c (n)); dkim=pass header.d=\"example.org\" header.i=@example.org; spf=pass "
+	"smtp.mailfrom=\"a b\"@example.org; smtp.remote-ip=192.0.2.1",
+	" x 1; none", " x; dkim/1=pass (x header.b=ab+/=", NULL};
 /* Signed at start-up (fuzz-verify.c); filled in by main(). */
 static const char *verify_seeds[16];
 
@@ -331,6 +370,8 @@ static const struct target targets[] = {
 	{"TSIG key and DNS UPDATE answer", "tsig", fuzz_tsig_run, no_seeds, 100, 0},
 	{"DMARC report row and policy text", "reportrow", target_reportrow, reportrow_seeds,
 	    100, 0},
+	{"ARC-Authentication-Results of a trusted sealer", "arcaar", target_arcaar,
+	    arcaar_seeds, 100, 0},
 };
 
 #define TARGET_COUNT (sizeof(targets) / sizeof(targets[0]))

@@ -78,6 +78,14 @@ int	main(void)
 	    result, sizeof(result));
 	TAP_STR_EQ(result, "", "no arc= result (one in a comment does not count)");
 
+	/* found by the fuzz target arcaar: an unclosed comment after a property name left
+	 * the reader past the end of the text */
+	struct arctrust_set odd = {1, "x.example", "s", " x; smtp.remote-ip (unclosed"};
+
+	arctrust_report_comment(&odd, 1, comment, sizeof(comment));
+	TAP_STR_EQ(comment, "arc=pass as[1].d=x.example as[1].s=s",
+	    "an unclosed comment ends the reading of an AAR, nothing past it");
+
 	/* several sets: the newest trusted one that vouches is named */
 	struct arctrust_set sets[3] = {
 		{1, "forwarder.example", "f1", " fw; dmarc=pass header.from=example.org; "

@@ -165,17 +165,17 @@ static long select_field(const struct dkimhdr *h, struct span name, size_t *take
 }
 
 int	dkimhdr_hash_field(EVP_MD_CTX *md, struct buffer *line, enum canon_kind kind,
-    const char *name, const char *value, const struct dkimsig *own)
+    const char *name, const char *value, const size_t *drop)
 {
 	struct buffer stripped = {0};
 	int	ok;
 
 	line->len = 0;
-	if (own == NULL)
+	if (drop == NULL)
 		return header_canon(line, kind, name, value, 1) &&
 		    EVP_DigestUpdate(md, line->data, line->len) == 1;
-	ok = buffer_append(&stripped, value, own->b_from) &&
-	    buffer_append_str(&stripped, value + own->b_to) &&
+	ok = buffer_append(&stripped, value, drop[0]) &&
+	    buffer_append_str(&stripped, value + drop[1]) &&
 	    header_canon(line, kind, name, stripped.data, 0) &&
 	    EVP_DigestUpdate(md, line->data, line->len) == 1;
 	buffer_free(&stripped);
@@ -192,6 +192,7 @@ int	dkimhdr_hash(const struct dkimhdr *h, const struct dkimsig *sig, size_t fiel
 	char	name[DKIMSIG_FIELD_NAME_MAX + 1];
 	size_t	name_len;
 	unsigned int len = 0;
+	size_t	drop[2] = {sig->b_from, sig->b_to};
 	int	ok = md != NULL && taken != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
 
 	while (ok && dkimsig_next_header(&list, name, &name_len)) {
@@ -202,7 +203,7 @@ int	dkimhdr_hash(const struct dkimhdr *h, const struct dkimsig *sig, size_t fiel
 			    dkimhdr_name(h, (size_t)f), dkimhdr_value(h, (size_t)f), NULL);
 	}
 	ok = ok && dkimhdr_hash_field(md, &line, sig->header_canon, dkimhdr_name(h, field),
-	    dkimhdr_value(h, field), sig) &&
+	    dkimhdr_value(h, field), drop) &&
 	    EVP_DigestFinal_ex(md, digest, &len) == 1 && len == DKIMHDR_HASH_LEN;
 	EVP_MD_CTX_free(md);
 	free(taken);

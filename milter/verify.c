@@ -85,8 +85,7 @@ struct verify_message {
 	size_t	sig_count;
 	size_t	sig_cap;
 	size_t	beyond_limit;		/* fields past MaximumSignatures: only counted */
-	struct dkimkey **keys;		/* looked up for this message: sig_count slots */
-	size_t	key_count;
+	struct dkimkey_list keys;	/* looked up for this message: at most sig_count */
 	struct bodyhash_set bodies;	/* at most sig_count */
 	int	headers_done;
 	int	failed;			/* memory ran out: an internal error, no verdict */
@@ -267,19 +266,10 @@ static void report_field(struct signature *s)
 static const struct dkimkey *key_of(struct verify_message *m, const struct signature *s)
 {
 	struct dkimkey_source source;
-	char	name[2 * DKIMSIG_NAME_MAX + sizeof("._domainkey.")];	/* 253 in fact */
-	struct dkimkey *key;
 
 	verifier_key_source(m->verifier, m->budget, m->queue_id, &source);
-	snprintf(name, sizeof(name), "%s._domainkey.%s", s->sig.s, s->sig.d);
-	for (size_t i = 0; i < m->key_count; i++)
-		if (dkimkey_is(m->keys[i], name))
-			return m->keys[i];
-	if (m->keys == NULL && (m->keys = mem_calloc(m->sig_count, sizeof(*m->keys))) == NULL)
-		return NULL;
-	if ((key = dkimkey_fetch(&source, name)) == NULL)
-		return NULL;
-	return m->keys[m->key_count++] = key;
+	m->keys.max = m->sig_count;
+	return dkimkey_list_fetch(&m->keys, &source, s->sig.d, s->sig.s);
 }
 
 /* The body hash s waits for, shared with the signatures that want the same one. */
@@ -425,10 +415,8 @@ void	verify_free(struct verify_message *m)
 	if (m == NULL)
 		return;
 	dkimhdr_free(&m->header);
-	for (size_t i = 0; i < m->key_count; i++)
-		dkimkey_free(m->keys[i]);
+	dkimkey_list_free(&m->keys);
 	bodyhash_free(&m->bodies);
-	free(m->keys);
 	free(m->sigs);
 	free(m->results);
 	free(m);

@@ -173,7 +173,7 @@ static enum arcset_status read_instances(struct arcset *arc, const struct dkimhd
 		f->instance = f->kind == ARCSET_AAR ? aar_instance(value, &payload) :
 		    tag_instance(value);
 		if (f->instance == 0)
-			return invalid(arc, "%s field without a valid instance (i= 1 to 50)",
+			return invalid(arc, "%s field without a valid instance, i= 1 to 50",
 			    kind_name(f->kind));
 		if (f->kind == ARCSET_AAR)
 			arc->set[f->instance - 1].payload = payload;

@@ -83,9 +83,8 @@ static void fail(struct arcverify_message *m, int temporary, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(m->out.reason, sizeof(m->out.reason), fmt, ap);
 	va_end(ap);
-	/* The reason goes into an A-R comment. */
 	for (char *p = m->out.reason; *p != '\0'; p++)
-		if (*p == '(' || *p == ')' || *p == '\\' || (unsigned char)*p < 32)
+		if ((unsigned char)*p < 32)
 			*p = ' ';
 	m->decided = 1;
 }
@@ -222,8 +221,10 @@ static void check_message_signature(struct arcverify_message *m, unsigned k)
 			m->failed = 1;
 			return;
 		}
-		if (check_with_key(m, &set->ams_sig, ams->key, digest, &verified, reason,
-		    sizeof(reason), &temporary) && !verified)
+		if (!check_with_key(m, &set->ams_sig, ams->key, digest, &verified, reason,
+		    sizeof(reason), &temporary))
+			verified = 0;
+		else if (!verified)
 			snprintf(reason, sizeof(reason), "signature did not verify");
 	}
 	if (m->failed)

@@ -66,7 +66,7 @@ struct arc_outcome {
 	int	temporary;		/* failed because a key lookup failed for now */
 	unsigned sets;			/* N; 0 when none, or the structure did not hold */
 	unsigned oldest_pass;		/* for a pass: 0, or the oldest AMS that verifies */
-	char	reason[128];		/* "" for pass and none; no '(', ')' or '\\' */
+	char	reason[128];		/* "" for pass and none; like verify.h's reasons */
 };
 
 struct arc_set_info {

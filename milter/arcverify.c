@@ -65,7 +65,7 @@ struct arcverify_message {
 	struct dkimkey_list keys;
 	struct bodyhash_set bodies;
 	struct ams ams[ARCSET_MAX_SETS];
-	struct arc_set_info info[ARCSET_MAX_SETS];
+	struct arc_set_info *info;	/* N of them, once the structure held */
 	struct arc_outcome out;
 	int	headers_done;
 	int	decided;		/* out.result is final (a fail, or none) */
@@ -279,7 +279,12 @@ static void check_chain(struct arcverify_message *m)
 	case ARCSET_VALID:
 		break;
 	}
-	n = m->out.sets = m->arc->sets;
+	n = m->arc->sets;
+	if ((m->info = mem_calloc(n, sizeof(*m->info))) == NULL) {
+		m->failed = 1;
+		return;
+	}
+	m->out.sets = n;
 	for (unsigned k = 1; k <= n; k++)
 		describe(m, k);
 	if (m->header.full) {
@@ -377,6 +382,7 @@ void	arcverify_free(struct arcverify_message *m)
 	dkimkey_list_free(&m->keys);
 	bodyhash_free(&m->bodies);
 	arcset_free(m->arc);
+	free(m->info);
 	free(m);
 }
 

@@ -22,6 +22,12 @@
  *	    rsa-sha1 field is still a permerror.  It goes no further: no key lookup, no
  *	    hashing for a signature that may not pass.
  *	z= and unknown tags are allowed and ignored.
+ *
+ *	ARC (dkimsig_parse_kind).  An ARC-Message-Signature goes through the same checks
+ *	but for v= (not required, ignored when present) and i= (the instance, arcset.c's
+ *	business, not an identity).  An ARC-Seal needs a b d s only; h= is a permerror
+ *	(RFC 8617 section 4.1.3), bh=, c= and q= are not read (a seal hashes no body and
+ *	is always relaxed), t= and x= are checked as for DKIM.
  * SEE ALSO
  *	RFC 6376 sections 3.5, 5.4, 6.1.1; RFC 8301; RFC 8463
  */

@@ -150,7 +150,8 @@ def main():
         print(line)
         if not ok or todo:
             print('#   got:  %s (%s)' % (got, reason))
-            print('#   want: %s (the suite: "%s")' % (want, str(case['cv']).strip()))
+            print('#   want: %s (cv %s in the YAML)' % (want or '(no verdict)',
+                                                   repr(str(case['cv']).strip())))
     names = [full for full, _ in cases]
     for k in EXPECTED_FAILURES:
         if k not in names:

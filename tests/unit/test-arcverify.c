@@ -16,12 +16,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
 #include "lib/buffer.h"
 #include "milter/arcverify.h"
 #include "milter/canon.h"
+#include "milter/dkimsig.h"
 #include "milter/verify.h"
 #include "tests/unit/keyserve.h"
 #include "tests/unit/tap.h"
@@ -487,6 +489,59 @@ static void test_structure(void)
 	msg_free(&m);
 }
 
+/* ---- the fields alone (dkimsig_parse_kind) -------------------------------------------- */
+
+#define BH	"bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+
+static void test_fields(void)
+{
+	static const struct {
+		const char *name;
+		enum dkimsig_kind kind;
+		const char *value;
+		const char *reason;	/* "" for DKIMSIG_OK */
+	} cases[] = {
+		{"ams_needs_no_v", DKIMSIG_ARC_MESSAGE, "i=1; a=rsa-sha256; d=example.org; "
+		    "s=x; h=from; " BH "; b=AAAA", ""},
+		{"ams_ignores_a_v", DKIMSIG_ARC_MESSAGE, "i=1; v=7; a=rsa-sha256; "
+		    "d=example.org; s=x; h=from; " BH "; b=AAAA", ""},
+		{"ams_i_is_no_identity", DKIMSIG_ARC_MESSAGE, "i=2; a=ed25519-sha256; "
+		    "d=example.org; s=x; h=from:to; " BH "; b=AAAA", ""},
+		{"ams_without_h_is_permerror", DKIMSIG_ARC_MESSAGE, "i=1; a=rsa-sha256; "
+		    "d=example.org; s=x; " BH "; b=AAAA", "h= is missing"},
+		{"ams_without_from_is_permerror", DKIMSIG_ARC_MESSAGE, "i=1; a=rsa-sha256; "
+		    "d=example.org; s=x; h=to; " BH "; b=AAAA", "From is not signed (h=)"},
+		{"seal_needs_no_bh_nor_h", DKIMSIG_ARC_SEAL, "i=1; a=rsa-sha256; cv=none; "
+		    "d=example.org; s=x; b=AAAA", ""},
+		{"seal_with_h_is_permerror", DKIMSIG_ARC_SEAL, "i=1; a=rsa-sha256; cv=none; "
+		    "d=example.org; s=x; h=from; b=AAAA", "h= is not allowed in an ARC-Seal"},
+		{"seal_without_d_is_permerror", DKIMSIG_ARC_SEAL, "i=1; a=rsa-sha256; cv=none; "
+		    "s=x; b=AAAA", "d= is missing"},
+		{"seal_with_t_in_the_future_is_permerror", DKIMSIG_ARC_SEAL, "i=1; "
+		    "a=rsa-sha256; cv=none; d=example.org; s=x; t=99999999999; b=AAAA",
+		    "t= is in the future"},
+		{"seal_rsa_sha1_is_policy", DKIMSIG_ARC_SEAL, "i=1; a=rsa-sha1; cv=none; "
+		    "d=example.org; s=x; b=AAAA", "rsa-sha1 is not accepted (RFC 8301)"},
+		{"dkim_still_needs_v", DKIMSIG_DKIM, "a=rsa-sha256; d=example.org; s=x; h=from; "
+		    BH "; b=AAAA", "v= is missing"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dkimsig sig;
+
+		dkimsig_parse_kind(cases[i].value, strlen(cases[i].value), time(NULL),
+		    cases[i].kind, &sig);
+		TAP_STR_EQ(sig.reason, cases[i].reason, "%s", cases[i].name);
+	}
+	struct dkimsig seal;
+	const char *v = "i=1; a=rsa-sha256; c=simple/simple; cv=none; d=example.org; s=x; "
+	    "b=AAAA";
+
+	dkimsig_parse_kind(v, strlen(v), time(NULL), DKIMSIG_ARC_SEAL, &seal);
+	TAP_OK(seal.status == DKIMSIG_OK && seal.header_canon == CANON_RELAXED,
+	    "seal_is_always_relaxed");
+}
+
 /* ---- allocations failing ---------------------------------------------------------------- */
 
 static struct msg torture_msg;
@@ -523,6 +578,7 @@ int	main(void)
 	test_tampering();
 	test_keys_and_algorithms();
 	test_structure();
+	test_fields();
 	chain(&torture_msg, 2);
 	torture("arcverify, a chain of two", validate_once, NULL, TORTURE_MAY_RECOVER);
 	msg_free(&torture_msg);

@@ -6,10 +6,9 @@
  *	arc-query		(TAP: the checks that need no DNS)
  * DESCRIPTION
  *	Builds a dns_resolver that forwards to NAMESERVER-IP@PORT only and a DKIM verifier
- *	on it, feeds the message in MESSAGE-FILE to arcverify.c as an MTA would (header
- *	fields with their folding, then the body with CRLF line ends; the file's line ends
- *	may be LF or CRLF) and prints the result name on the first line and the reason on
- *	the second.
+ *	on it, feeds the message in MESSAGE-FILE to arcverify.c as an MTA would
+ *	(tests/unit/msgfeed.h; the file's line ends may be LF or CRLF) and prints the
+ *	result name on the first line and the reason on the second.
  *
  *	Without arguments (make check runs every check program so) it tests, as TAP, what
  *	is decided before any key is looked up: no ARC field, broken structures.
@@ -27,59 +26,25 @@
 #include "lib/dns.h"
 #include "milter/arcverify.h"
 #include "milter/verify.h"
+#include "tests/unit/msgfeed.h"
 #include "tests/unit/tap.h"
 
-/* Feeds text (a whole message) to m: fields split at unfolded line starts, the body's
- * lines given CRLF.  0 when memory runs out. */
-static int
-feed(struct arcverify_message *m, const char *text, size_t len)
+static void
+on_header(void *m, const char *name, const char *value)
 {
-	struct buffer name = {0}, value = {0}, body = {0};
-	size_t	at = 0;
-	int	ok = 1;
+	arcverify_header(m, name, value);
+}
 
-	while (ok && at < len) {
-		const char *line = text + at, *nl = memchr(line, '\n', len - at);
-		size_t	n = nl ? (size_t)(nl - line) : len - at;
-		size_t	content = n > 0 && line[n - 1] == '\r' ? n - 1 : n;
-
-		at += n + (nl != NULL);
-		if (content == 0)
-			break;			/* the empty line ends the header */
-		if ((line[0] == ' ' || line[0] == '\t') && name.len > 0) {
-			ok = buffer_append(&value, "\r\n", 2) &&
-			    buffer_append(&value, line, content);
-			continue;
-		}
-		if (name.len > 0)
-			arcverify_header(m, name.data, value.data ? value.data : "");
-		const char *colon = memchr(line, ':', content);
-
-		name.len = value.len = 0;
-		if (colon == NULL)
-			continue;		/* not a field: dropped, as an MTA would refuse it */
-		ok = buffer_append(&name, line, (size_t)(colon - line)) &&
-		    buffer_append(&value, "", 0) &&
-		    buffer_append(&value, colon + 1, content - (size_t)(colon + 1 - line));
-	}
-	if (ok && name.len > 0)
-		arcverify_header(m, name.data, value.data ? value.data : "");
+static void
+on_end_of_headers(void *m)
+{
 	arcverify_end_of_headers(m);
-	while (ok && at < len) {
-		const char *line = text + at, *nl = memchr(line, '\n', len - at);
-		size_t	n = nl ? (size_t)(nl - line) : len - at;
-		size_t	content = n > 0 && line[n - 1] == '\r' ? n - 1 : n;
+}
 
-		ok = buffer_append(&body, line, content) &&
-		    (nl == NULL || buffer_append(&body, "\r\n", 2));
-		at += n + (nl != NULL);
-	}
-	if (ok && body.len > 0)
-		arcverify_body(m, (const unsigned char *)body.data, body.len);
-	buffer_free(&name);
-	buffer_free(&value);
-	buffer_free(&body);
-	return ok;
+static void
+on_body(void *m, const unsigned char *data, size_t len)
+{
+	arcverify_body(m, data, len);
 }
 
 /* The outcome of text, or NULL (memory); *m to free. */
@@ -89,10 +54,13 @@ validate(struct verifier *v, struct dns_budget *budget, const char *text, size_t
 {
 	const struct arc_outcome *out = NULL;
 
-	if ((*m = arcverify_begin(v, budget, "arc-query")) == NULL || !feed(*m, text, len) ||
-	    !arcverify_finish(*m, &out))
+	struct msgfeed feeder = {on_header, on_end_of_headers, on_body, NULL};
+
+	if ((*m = arcverify_begin(v, budget, "arc-query")) == NULL)
 		return NULL;
-	return out;
+	feeder.context = *m;
+	msgfeed(&feeder, (const uint8_t *)text, len);
+	return arcverify_finish(*m, &out) ? out : NULL;
 }
 
 struct dnsfree_case {

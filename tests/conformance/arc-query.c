@@ -13,8 +13,9 @@
  *	Without arguments (make check runs every check program so) it tests, as TAP, what
  *	is decided before any key is looked up: no ARC field, broken structures.
  * DIAGNOSTICS
- *	Exit 0 when a result was printed, 2 on bad arguments, 1 when the resolver could not
- *	be made, the file not read, or memory ran out.
+ *	Exit 0 when a result was printed, 2 on a wrong number of arguments, 1 when the
+ *	resolver could not be made (a bad nameserver or port), the file not read, or memory
+ *	ran out.
  * SEE ALSO
  *	arc-suite.py, milter/arcverify.h
  */
@@ -26,6 +27,7 @@
 #include "lib/dns.h"
 #include "milter/arcverify.h"
 #include "milter/verify.h"
+#include "tests/conformance/queryresolver.h"
 #include "tests/unit/msgfeed.h"
 #include "tests/unit/tap.h"
 
@@ -120,18 +122,6 @@ self_test(void)
 }
 
 static int
-parse_port(const char *s, unsigned *port)
-{
-	char *end;
-	unsigned long n = strtoul(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || n == 0 || n > 65535)
-		return 0;
-	*port = (unsigned)n;
-	return 1;
-}
-
-static int
 read_file(const char *path, struct buffer *out)
 {
 	FILE *f = fopen(path, "rb");
@@ -150,8 +140,6 @@ read_file(const char *path, struct buffer *out)
 int
 main(int argc, char **argv)
 {
-	struct nameserver ns;
-	struct dns_options opt;
 	struct dns_resolver *dns;
 	struct dns_budget budget;
 	struct verifier *v;
@@ -162,8 +150,7 @@ main(int argc, char **argv)
 
 	if (argc == 1)
 		return self_test();
-	if (argc != 4 || !parse_port(argv[2], &ns.port) ||
-	    (size_t)snprintf(ns.address, sizeof(ns.address), "%s", argv[1]) >= sizeof(ns.address)) {
+	if (argc != 4) {
 		fprintf(stderr, "usage: arc-query NAMESERVER-IP PORT MESSAGE-FILE\n");
 		return 2;
 	}
@@ -171,11 +158,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "arc-query: cannot read %s\n", argv[3]);
 		return 1;
 	}
-	memset(&opt, 0, sizeof(opt));
-	opt.nameservers = &ns;
-	opt.nameserver_count = 1;
-	opt.query_timeout_ms = 3000;
-	if ((dns = dns_resolver_new(&opt, err, sizeof(err))) == NULL ||
+	if ((dns = query_resolver(argv[1], argv[2], err, sizeof(err))) == NULL ||
 	    (v = verifier_new(dns, 0, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "arc-query: %s\n", err);
 		return 1;

@@ -21,16 +21,14 @@
 #	A missing tool (nsd, arc-query, python3-yaml) or suite file is a failure, reported
 #	as "Bail out!", never a skip.  When NSD does not start, its log is shown.
 import concurrent.futures
+import importlib
 import os
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-import importlib  # noqa: E402
-
-spf = importlib.import_module('spf-suite')
+spf = importlib.import_module('spf-suite')  # its NSD, zone writing and inputs
 
 # "scenario/case" -> why Signet's answer differs, with the RFC section.
 EXPECTED_FAILURES = {
@@ -65,28 +63,6 @@ def wanted(case):
     return str(case['cv']).strip().lower()
 
 
-def bail(msg):
-    print('Bail out! ' + msg)
-    sys.exit(1)
-
-
-def find_inputs():
-    srcdir = os.environ.get('top_srcdir') or REPO
-    builddir = os.environ.get('top_builddir') or REPO
-    confdir = os.environ.get('SIGNET_CONFORMANCE_DIR') or \
-        os.path.join(srcdir, '..', 'shared', 'conformance')
-    suite = os.path.join(confdir, 'arc', 'arc-draft-validation-tests.yml')
-    if not os.path.isfile(suite):
-        bail('ARC suite not found at %s (set SIGNET_CONFORMANCE_DIR)' % suite)
-    query = os.path.join(builddir, 'tests', 'conformance', 'arc-query')
-    if not os.access(query, os.X_OK):
-        bail('%s not built (make check builds it)' % query)
-    nsd = spf.shutil.which('nsd') or '/usr/sbin/nsd'
-    if not os.access(nsd, os.X_OK):
-        bail('nsd not found (apt-get install nsd)')
-    return suite, query, nsd
-
-
 def key_records(scenarios):
     """name -> record text, one for all scenarios; a name given two texts is an error."""
     records = {}
@@ -94,7 +70,7 @@ def key_records(scenarios):
         for name, text in (scenario.get('txt-records') or {}).items():
             text = ' '.join(text.split())
             if records.get(name, text) != text:
-                bail('the scenarios publish two records at %s' % name)
+                spf.bail('the scenarios publish two records at %s' % name)
             records[name] = text
     return records
 
@@ -123,7 +99,8 @@ def run_case(query, port, directory, key, message):
 
 
 def main():
-    suite, query, nsd_binary = find_inputs()
+    suite, query, nsd_binary = spf.find_inputs(
+        'ARC', ('arc', 'arc-draft-validation-tests.yml'), 'arc-query')
     scenarios = spf.load_suite(suite)
     cases = [('%s/%s' % (s['description'].strip(), name), case)
              for s in scenarios for name, case in s['tests'].items()]

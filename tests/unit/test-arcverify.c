@@ -110,6 +110,15 @@ static void drop(struct msg *m, long i)
 	m->count--;
 }
 
+/* The value of the field name of that instance, replaced. */
+static void replace(struct msg *m, const char *name, int instance, const char *value)
+{
+	long	f = find(m, name, instance);
+
+	free(m->value[f]);
+	m->value[f] = strdup(value);
+}
+
 /* ---- sealing ---------------------------------------------------------------------------- */
 
 /* b= of the SHA-256 of data, base64, into out. */
@@ -278,6 +287,19 @@ static void expect(const char *what, const struct msg *msg, const char *want)
 	arcverify_free(run.m);
 }
 
+/* A message of hops sealed in turn (instances from 1, or as the hops say), validated. */
+static void expect_hops(const char *what, const struct hop *const *hops, const int *instances,
+    size_t count, const char *want)
+{
+	struct msg m;
+
+	msg_init(&m);
+	for (size_t i = 0; i < count; i++)
+		seal(&m, instances ? instances[i] : (int)i + 1, hops[i]);
+	expect(what, &m, want);
+	msg_free(&m);
+}
+
 static void test_intact_chains(void)
 {
 	struct msg m;
@@ -364,38 +386,24 @@ static void test_tampering(void)
 	    "fail (no ARC-Authentication-Results field of instance 1)");
 	msg_free(&copy);
 
-	msg_init(&m);
-	struct hop rsa = hop_with(rsa_key, "rsa-sha256", "rsa");
-	seal(&m, 1, &rsa);
-	seal(&m, 3, &rsa);
-	expect("instance_skipped_fails", &m,
-	    "fail (no ARC-Authentication-Results field of instance 2)");
-	msg_free(&m);
+	struct hop rsa = hop_with(rsa_key, "rsa-sha256", "rsa"), none = rsa, pass = rsa,
+	    failed = rsa;
+	const int skip[] = {1, 3};
 
-	msg_init(&m);
-	seal(&m, 1, &rsa);
-	struct hop liar = rsa;
-	liar.cv = "none";
-	seal(&m, 2, &liar);
-	expect("cv_none_above_instance_1_fails", &m, "fail (ARC-Seal i=2 says cv=none)");
-	msg_free(&m);
-	msg_init(&m);
-	liar.cv = "pass";
-	seal(&m, 1, &liar);
-	expect("cv_pass_at_instance_1_fails", &m, "fail (ARC-Seal i=1 says cv=pass)");
-	msg_free(&m);
-	msg_init(&m);
-	seal(&m, 1, &rsa);
-	liar.cv = "fail";
-	seal(&m, 2, &liar);
-	seal(&m, 3, &rsa);
-	expect("cv_fail_anywhere_fails", &m, "fail (ARC-Seal i=2 says cv=fail)");
-	msg_free(&m);
+	none.cv = "none";
+	pass.cv = "pass";
+	failed.cv = "fail";
+	expect_hops("instance_skipped_fails", (const struct hop *[]){&rsa, &rsa}, skip, 2,
+	    "fail (no ARC-Authentication-Results field of instance 2)");
+	expect_hops("cv_none_above_instance_1_fails", (const struct hop *[]){&rsa, &none}, NULL,
+	    2, "fail (ARC-Seal i=2 says cv=none)");
+	expect_hops("cv_pass_at_instance_1_fails", (const struct hop *[]){&pass}, NULL, 1,
+	    "fail (ARC-Seal i=1 says cv=pass)");
+	expect_hops("cv_fail_anywhere_fails", (const struct hop *[]){&rsa, &failed, &rsa}, NULL,
+	    3, "fail (ARC-Seal i=2 says cv=fail)");
 
 	chain(&m, 2);
-	long	aar = find(&m, "ARC-Authentication-Results", 1);
-	free(m.value[aar]);
-	m.value[aar] = strdup(" i=1; hop1.example.org; spf=fail");
+	replace(&m, "ARC-Authentication-Results", 1, " i=1; hop1.example.org; spf=fail");
 	expect("aar_changed_fails_the_seals", &m, "fail (ARC-Seal i=2 did not verify)");
 	msg_free(&m);
 
@@ -418,20 +426,12 @@ static void test_keys_and_algorithms(void)
 	    missing = hop_with(rsa_key, "rsa-sha256", "nothere"),
 	    with_h = hop_with(rsa_key, "rsa-sha256", "rsa");
 
-	msg_init(&m);
-	seal(&m, 1, &small);
-	expect("rsa_512_fails", &m,
+	expect_hops("rsa_512_fails", (const struct hop *[]){&small}, NULL, 1,
 	    "fail (ARC-Message-Signature i=1: RSA key under 1024 bits (RFC 8301))");
-	msg_free(&m);
-	msg_init(&m);
-	seal(&m, 1, &sha1);
-	expect("rsa_sha1_fails", &m,
+	expect_hops("rsa_sha1_fails", (const struct hop *[]){&sha1}, NULL, 1,
 	    "fail (ARC-Seal i=1: rsa-sha1 is not accepted (RFC 8301))");
-	msg_free(&m);
-	msg_init(&m);
-	seal(&m, 1, &missing);
-	expect("no_key_fails", &m, "fail (ARC-Message-Signature i=1: no key for signature)");
-	msg_free(&m);
+	expect_hops("no_key_fails", (const struct hop *[]){&missing}, NULL, 1,
+	    "fail (ARC-Message-Signature i=1: no key for signature)");
 	msg_init(&m);
 	seal(&m, 1, &down);
 	validate(&run, &m);
@@ -440,11 +440,9 @@ static void test_keys_and_algorithms(void)
 	TAP_INT_EQ(run.out ? run.out->temporary : 0, 1, "failed_lookup_says_temporary");
 	arcverify_free(run.m);
 	msg_free(&m);
-	msg_init(&m);
 	with_h.seal_more = "h=from; ";
-	seal(&m, 1, &with_h);
-	expect("seal_with_h_fails", &m, "fail (ARC-Seal i=1: h= is not allowed in an ARC-Seal)");
-	msg_free(&m);
+	expect_hops("seal_with_h_fails", (const struct hop *[]){&with_h}, NULL, 1,
+	    "fail (ARC-Seal i=1: h= is not allowed in an ARC-Seal)");
 }
 
 static void test_structure(void)
@@ -456,16 +454,13 @@ static void test_structure(void)
 	expect("duplicate_seal_fails", &m, "fail (two ARC-Seal fields of instance 1)");
 	msg_free(&m);
 	chain(&m, 1);
-	long	ams = find(&m, "ARC-Message-Signature", 1);
-	free(m.value[ams]);
-	m.value[ams] = strdup(" i=1; a=rsa-sha256; d=example.org; s=rsa; h=from; b=");
+	replace(&m, "ARC-Message-Signature", 1, " i=1; a=rsa-sha256; d=example.org; s=rsa; "
+	    "h=from; b=");
 	expect("ams_without_bh_fails", &m, "fail (ARC-Message-Signature i=1: bh= is missing)");
 	msg_free(&m);
 	chain(&m, 1);
-	ams = find(&m, "ARC-Message-Signature", 1);
-	free(m.value[ams]);
-	m.value[ams] = strdup(" i=1; a=rsa-sha256; d=example.org; s=rsa; h=from:arc-seal; "
-	    "bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA");
+	replace(&m, "ARC-Message-Signature", 1, " i=1; a=rsa-sha256; d=example.org; s=rsa; "
+	    "h=from:arc-seal; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA");
 	expect("ams_signing_a_seal_fails", &m,
 	    "fail (ARC-Message-Signature i=1: h= names ARC-Seal)");
 	msg_free(&m);

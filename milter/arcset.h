@@ -21,16 +21,23 @@
  *	  - no ARC field: ARCSET_NONE;
  *	  - every field has an instance: an AAR begins with "i=" 1*2DIGIT ";" (section
  *	    4.1.1, CFWS allowed around), an AMS or AS is a valid tag list with an i= of 1 to
- *	    2 digits (the tag may be anywhere in the list, as the tag-list grammar allows);
- *	    instances are 1 to 50 (section 4.2.1);
+ *	    2 digits; instances are 1 to 50 (section 4.2.1).  The ABNF of sections 4.1.2
+ *	    and 4.1.3 writes an AMS's and an AS's i= first; Signet takes it anywhere in the
+ *	    list, as the tag-list grammar they import does (RFC 6376 section 3.2: order is
+ *	    not significant) and as draft-era sealers wrote it;
  *	  - the seal of the highest instance N does not say cv=fail (step 2);
  *	  - each instance 1..N has exactly one field of each kind (step 3);
  *	  - every seal reads as an ARC-Seal (dkimsig_parse_kind: a, b, d, s required, no
  *	    h=), its cv= is none for instance 1 and pass above it;
  *	  - the AMS of instance N reads as an ARC-Message-Signature, and its h= does not
- *	    name ARC-Seal (section 4.1.2).  Older AMS fields that do not read are no reason
+ *	    name ARC-Seal (section 4.1.2; it forbids sealers to sign any ARC field, but
+ *	    draft-era sealers signed ARC-Authentication-Results, and signing it or an AMS
+ *	    breaks nothing a validator relies on, so only a signed seal is refused).  Older AMS fields that do not read are no reason
  *	    for the chain to fail: their status is kept for "oldest-pass".
  *	Any failure is ARCSET_INVALID with a short reason (for an A-R comment) in reason.
+ *
+ *	One chain per message: two seals of one instance (RFC 8617's [ARC-MULTI] with two
+ *	algorithms, experimental) fail as any duplicate does.
  *
  *	set[i - 1] is instance i, with the field numbers of its AAR, AMS and AS, the AAR's
  *	authres-payload (the text after "i=N;", a span into the header), the fields read by

@@ -32,8 +32,9 @@
  *	  - the AMS of instance N reads as an ARC-Message-Signature, and its h= does not
  *	    name ARC-Seal (section 4.1.2; it forbids sealers to sign any ARC field, but
  *	    draft-era sealers signed ARC-Authentication-Results, and signing it or an AMS
- *	    breaks nothing a validator relies on, so only a signed seal is refused).  Older AMS fields that do not read are no reason
- *	    for the chain to fail: their status is kept for "oldest-pass".
+ *	    breaks nothing a validator relies on, so only a signed seal is refused).
+ *	    Older AMS fields that do not read are no reason for the chain to fail: their
+ *	    status is kept for "oldest-pass".
  *	Any failure is ARCSET_INVALID with a short reason (for an A-R comment) in reason.
  *
  *	One chain per message: two seals of one instance (RFC 8617's [ARC-MULTI] with two

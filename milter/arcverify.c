@@ -177,7 +177,8 @@ static int check_seal(struct arcverify_message *m, unsigned k)
 	int	verified = 0, temporary;
 
 	for (unsigned i = 0; i < k; i++) {
-		size_t	fields[3] = {m->arc->set[i].aar, m->arc->set[i].ams, m->arc->set[i].as};
+		const struct arcset_instance *earlier = &m->arc->set[i];
+		size_t	fields[3] = {earlier->aar, earlier->ams, earlier->as};
 
 		for (size_t j = 0; j < 3; j++) {
 			names[n] = dkimhdr_name(&m->header, fields[j]);

@@ -36,11 +36,13 @@
 
 #define SEAL(i, cv)	"ARC-Seal: i=" #i "; a=rsa-sha256; cv=" cv "; d=example.org;\r\n" \
 			"\ts=sel; t=12345; b=AAAA\r\n"
-#define AMS(i)		"ARC-Message-Signature: i=" #i "; a=rsa-sha256; c=relaxed/relaxed;\r\n" \
+#define AMS(i)		"ARC-Message-Signature: i=" #i "; a=rsa-sha256;\r\n" \
+			"\tc=relaxed/relaxed;\r\n" \
 			"\td=example.org; s=sel; h=from:to:subject;\r\n" \
 			"\tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
 #define AAR(i)		"ARC-Authentication-Results: i=" #i "; mx.example.org; spf=pass\r\n"
-#define MESSAGE		"From: a@example.org\r\nTo: b@example.net\r\nSubject: x\r\n\r\nHi.\r\n"
+#define MESSAGE		"From: a@example.org\r\nTo: b@example.net\r\n" \
+			"Subject: x\r\n\r\nHi.\r\n"
 
 const char *const fuzz_arc_seeds[] = {
 	SEAL(1, "none") AMS(1) AAR(1) MESSAGE,

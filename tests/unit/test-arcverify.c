@@ -153,7 +153,7 @@ struct hop {
 	EVP_PKEY *key;
 	const char *a;			/* a= of both signatures */
 	const char *s;			/* selector, under example.org */
-	const char *cv;			/* NULL: what RFC 8617 says (none at 1, pass above) */
+	const char *cv;			/* NULL: as RFC 8617 says (none at 1, pass above) */
 	const char *seal_more;		/* more tags for the seal, "" */
 };
 
@@ -214,8 +214,8 @@ static void seal(struct msg *m, int i, const struct hop *h)
 {
 	char	aar[128];
 
-	snprintf(aar, sizeof(aar), " i=%d; hop%d.example.org; spf=pass\n\tsmtp.mailfrom=example.org",
-	    i, i);
+	snprintf(aar, sizeof(aar), " i=%d; hop%d.example.org; spf=pass\n"
+	    "\tsmtp.mailfrom=example.org", i, i);
 	prepend(m, "ARC-Authentication-Results", aar);
 	sign_message(m, i, h);
 	seal_chain(m, i, h);

@@ -8,7 +8,8 @@
  *	Builds a dns_resolver that forwards to NAMESERVER-IP@PORT only and a DKIM verifier
  *	on it, feeds the message in MESSAGE-FILE to arcverify.c as an MTA would
  *	(tests/unit/msgfeed.h; the file's line ends may be LF or CRLF) and prints the
- *	result name on the first line and the reason on the second.
+ *	result name on the first line, the reason on the second, and "oldest-pass=N
+ *	sets=N" on the third.
  *
  *	Without arguments (make check runs every check program so) it tests, as TAP, what
  *	is decided before any key is looked up: no ARC field, broken structures.
@@ -166,7 +167,8 @@ main(int argc, char **argv)
 	dns_budget_init(&budget, 100, 20000);
 	out = validate(v, &budget, text.data, text.len, &m);
 	if (out != NULL)
-		printf("%s\n%s\n", arc_result_name(out->result), out->reason);
+		printf("%s\n%s\noldest-pass=%u sets=%u\n", arc_result_name(out->result),
+		    out->reason, out->oldest_pass, out->sets);
 	arcverify_free(m);
 	verifier_free(v);
 	dns_resolver_free(dns);

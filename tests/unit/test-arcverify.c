@@ -21,6 +21,7 @@
 #include <openssl/rsa.h>
 
 #include "lib/buffer.h"
+#include "milter/archash.h"
 #include "milter/arcverify.h"
 #include "milter/canon.h"
 #include "milter/dkimsig.h"
@@ -537,6 +538,37 @@ static void test_fields(void)
 	    "seal_is_always_relaxed");
 }
 
+/* ---- the seal hash: one seal, or a chain's in one pass --------------------------------- */
+
+static void test_seal_hash(void)
+{
+	struct msg m;
+	struct run run;
+	const char *names[9], *values[9];
+	size_t	drops[3][2];
+	unsigned char chain_digests[3][ARCHASH_LEN], one[ARCHASH_LEN];
+	int	same = 1;
+
+	chain(&m, 3);
+	validate(&run, &m);
+	for (size_t i = 0; i < 9; i++)
+		arcverify_field(run.m, i, &names[i], &values[i]);
+	for (size_t k = 0; k < 3; k++) {	/* b= is the last tag of the seals made here */
+		const char *b = strstr(values[3 * k + 2], "b=");
+
+		drops[k][0] = (size_t)(b + 2 - values[3 * k + 2]);
+		drops[k][1] = strlen(values[3 * k + 2]);
+	}
+	TAP_OK(archash_chain(names, values, 3, (const size_t (*)[2])drops, chain_digests),
+	    "archash_chain_hashes_three_seals");
+	for (size_t k = 0; k < 3; k++)
+		same &= archash_seal(names, values, 3 * (k + 1), drops[k], one) &&
+		    memcmp(one, chain_digests[k], ARCHASH_LEN) == 0;
+	TAP_OK(same, "archash_seal_of_each_prefix_is_the_chain_digest");
+	arcverify_free(run.m);
+	msg_free(&m);
+}
+
 /* ---- allocations failing ---------------------------------------------------------------- */
 
 static struct msg torture_msg;
@@ -574,6 +606,7 @@ int	main(void)
 	test_keys_and_algorithms();
 	test_structure();
 	test_fields();
+	test_seal_hash();
 	chain(&torture_msg, 2);
 	torture("arcverify, a chain of two", validate_once, NULL, TORTURE_MAY_RECOVER);
 	msg_free(&torture_msg);

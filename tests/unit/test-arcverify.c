@@ -24,6 +24,7 @@
 #include "milter/archash.h"
 #include "milter/arcverify.h"
 #include "milter/canon.h"
+#include "milter/dkimhdr.h"
 #include "milter/dkimsig.h"
 #include "milter/verify.h"
 #include "tests/unit/keyserve.h"
@@ -482,6 +483,15 @@ static void test_structure(void)
 		prepend(&m, "ARC-Seal", v);
 	}
 	expect("over_50_sets_fails", &m, "fail (more than 150 ARC header fields (50 sets))");
+	msg_free(&m);
+	chain(&m, 1);
+	char   *big = malloc(DKIMHDR_MAX_BYTES + 2);
+	memset(big, 'x', DKIMHDR_MAX_BYTES + 1);
+	big[DKIMHDR_MAX_BYTES + 1] = '\0';
+	prepend(&m, "X-Big", big);
+	free(big);
+	expect("a_header_over_the_bound_fails_unchecked", &m,
+	    "fail (not checked: the header is over 1048576 bytes)");
 	msg_free(&m);
 }
 

@@ -27,7 +27,7 @@
  *	but for v= (not required, ignored when present) and i= (the instance, arcset.c's
  *	business, not an identity).  An ARC-Seal needs a b d s only; h= is a permerror
  *	(RFC 8617 section 4.1.3), bh=, c= and q= are not read (a seal hashes no body and
- *	is always relaxed), t= and x= are checked as for DKIM.
+ *	is always relaxed), t= is checked as for DKIM and x= (not a seal's tag) ignored.
  * SEE ALSO
  *	RFC 6376 sections 3.5, 5.4, 6.1.1; RFC 8301; RFC 8463
  */
@@ -243,10 +243,12 @@ static int check_identity(struct dkimsig *sig, const struct tag *tags, size_t co
 	return 1;
 }
 
-static int check_times(struct dkimsig *sig, const struct tag *tags, size_t count, time_t now)
+/* For an ARC-Seal, x= is not a tag (RFC 8617 section 4.1.3 keeps a b d s t): ignored. */
+static int check_times(struct dkimsig *sig, const struct tag *tags, size_t count, time_t now,
+    enum dkimsig_kind kind)
 {
 	int	has_t = taglist_find(tags, count, "t") != NULL,
-		has_x = taglist_find(tags, count, "x") != NULL;
+		has_x = kind != DKIMSIG_ARC_SEAL && taglist_find(tags, count, "x") != NULL;
 	unsigned long long signed_at = 0, expires = 0, at_now = now > 0 ? (unsigned long long)now
 	    : 0;
 
@@ -280,7 +282,7 @@ static int check_tags(struct dkimsig *sig, const struct tag *tags, size_t count,
 		/* RFC 8617 section 4.1.3: relaxed, no body; i= is the instance. */
 		sig->header_canon = sig->body_canon = CANON_RELAXED;
 		sig->i_is_d = 1;
-		return check_times(sig, tags, count, now);
+		return check_times(sig, tags, count, now, kind);
 	}
 	if (!check_methods(sig, tags, count) || !check_headers(sig))
 		return 0;
@@ -288,7 +290,7 @@ static int check_tags(struct dkimsig *sig, const struct tag *tags, size_t count,
 		sig->i_is_d = 1;
 	else if (!check_identity(sig, tags, count))
 		return 0;
-	return check_times(sig, tags, count, now);
+	return check_times(sig, tags, count, now, kind);
 }
 
 void	dkimsig_parse_kind(const char *value, size_t len, time_t now, enum dkimsig_kind kind,

@@ -526,6 +526,11 @@ static void test_fields(void)
 		{"seal_with_t_in_the_future_is_permerror", DKIMSIG_ARC_SEAL, "i=1; "
 		    "a=rsa-sha256; cv=none; d=example.org; s=x; t=99999999999; b=AAAA",
 		    "t= is in the future"},
+		{"seal_ignores_x", DKIMSIG_ARC_SEAL, "i=1; a=rsa-sha256; cv=none; "
+		    "d=example.org; s=x; x=12; b=AAAA", ""},
+		{"ams_with_x_in_the_past_is_expired", DKIMSIG_ARC_MESSAGE, "i=1; a=rsa-sha256; "
+		    "d=example.org; s=x; h=from; x=12; " BH "; b=AAAA",
+		    "the signature has expired (x=)"},
 		{"seal_rsa_sha1_is_policy", DKIMSIG_ARC_SEAL, "i=1; a=rsa-sha1; cv=none; "
 		    "d=example.org; s=x; b=AAAA", "rsa-sha1 is not accepted (RFC 8301)"},
 		{"dkim_still_needs_v", DKIMSIG_DKIM, "a=rsa-sha256; d=example.org; s=x; h=from; "

@@ -74,7 +74,8 @@ struct arc_set_info {
 	char	seal_selector[254];
 	char	signature_domain[254];	/* the AMS's d= and s=, "" when it did not read */
 	char	signature_selector[254];
-	const char *payload;		/* the AAR after "i=N;", not NUL-terminated */
+	const char *payload;		/* the AAR after "i=N;" to the end of its value,
+					 * NUL-terminated (arctrust_set's aar) */
 	size_t	payload_len;
 };
 

@@ -27,6 +27,7 @@
 #include "conf/conf.h"
 #include "conf/listitem.h"
 #include "lib/alloc.h"
+#include "lib/domain.h"
 #include "lib/grow.h"
 
 #ifndef KEYSTORE_DIR
@@ -59,6 +60,9 @@ enum conf_type {
 	T_MISMATCH,	/* nosign | reject */
 	T_STORE,	/* memory | redis://HOST[:PORT][/DB] | unix:/PATH */
 	T_REPORTSTORE,	/* sqlite:PATH | redis://HOST[:PORT][/DB] | unix:/PATH */
+	T_ARCSEAL,	/* none | inbound | outbound | both */
+	T_ARCALG,	/* rsa-sha256 | ed25519-sha256 */
+	T_DOMAINS,	/* domain names, comma separated (stored lower case) */
 };
 
 struct conf_key {
@@ -211,6 +215,22 @@ static const struct conf_key conf_table[] = {
 	{"FailureReportBody", T_BOOL, "no", 0, 0, AT(failure_report_body),
 	 "yes: failure reports carry the message body too (off: headers only, as RFC 9991\n"
 	 "recommends for privacy)."},
+	/* ARC (RFC 8617; issue 20) */
+	{"ARCSeal", T_ARCSEAL, "none", 0, 0, AT(arc_seal),
+	 "Which messages get an ARC set (ARC-Authentication-Results, ARC-Message-Signature,\n"
+	 "ARC-Seal) sealed by ARCSealDomain: none, inbound (as mail arrives: a forwarding\n"
+	 "host), outbound (mail leaving from internal hosts: a mailing list re-sending what\n"
+	 "came in) or both.  ARC chains of inbound mail are verified whatever this says."},
+	{"ARCSealDomain", T_OPTIONAL, "", 0, 0, AT(arc_seal_domain),
+	 "d= of our ARC seals; its active key of ARCSealAlgorithm in the Keystore signs them\n"
+	 "(rotated like any other).  Needed when ARCSeal is not none."},
+	{"ARCSealAlgorithm", T_ARCALG, "rsa-sha256", 0, 0, AT(arc_seal_algorithm),
+	 "Algorithm of our ARC seals: rsa-sha256, or ed25519-sha256 (RFC 8463; not every\n"
+	 "receiver validates it yet)."},
+	{"ARCTrustedSealers", T_DOMAINS, "", 0, 0, AT(arc_trusted_sealers),
+	 "Domains whose ARC seals are trusted: when DMARC fails, the ARC chain passes and\n"
+	 "such a sealer's ARC-Authentication-Results shows an authentication that passed\n"
+	 "DMARC, the policy is not enforced (RFC 8617 section 7.2); comma separated."},
 	{"SocketMode", T_OCTAL, "0660", 0, 0777, AT(socket_mode),
 	 "Permissions of a unix Socket, in octal (the MTA's user must be able to connect)."},
 	{"SocketGroup", T_OPTIONAL, "", 0, 0, AT(socket_group),
@@ -637,6 +657,51 @@ static int parse_report_store(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+static int parse_arc_seal(const char *value, enum arc_seal_mode *out, char *err, size_t errlen)
+{
+	static const char *const names[] = {"none", "inbound", "outbound", "both"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(value, names[i]) == 0) {
+			*out = (enum arc_seal_mode)i;
+			return 1;
+		}
+	snprintf(err, errlen, "ARCSeal \"%s\": want none, inbound, outbound or both", value);
+	return 0;
+}
+
+static int parse_arc_algorithm(const char *value, enum arc_seal_algorithm *out, char *err,
+    size_t errlen)
+{
+	if (strcasecmp(value, "rsa-sha256") == 0)
+		*out = ARC_SEAL_RSA_SHA256;
+	else if (strcasecmp(value, "ed25519-sha256") == 0)
+		*out = ARC_SEAL_ED25519_SHA256;
+	else {
+		snprintf(err, errlen, "ARCSealAlgorithm \"%s\": want rsa-sha256 or ed25519-sha256",
+		    value);
+		return 0;
+	}
+	return 1;
+}
+
+/* Domain names, each checked and kept lower case. */
+static int parse_domains(const char *value, struct name_list *out, char *err, size_t errlen)
+{
+	if (!parse_names(value, out, 0, err, errlen))
+		return 0;
+	for (size_t i = 0; i < out->count; i++) {
+		char   *name = out->names[i];
+
+		if (domain_check(name, strlen(name), DOMAIN_FINAL_DOT, name, strlen(name) + 1) == 0) {
+			snprintf(err, errlen, "\"%s\" is not a domain name", name);
+			name_list_free(out);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static int parse_addrlist(const char *value, struct addrlist **slot, char *err, size_t errlen)
 {
 	struct addrlist *list = addrlist_parse(value, err, errlen);
@@ -702,6 +767,12 @@ static int set_value(struct conf *conf, const struct conf_key *key, const char *
 	case T_REPORTSTORE:
 		return parse_report_store(value, err, errlen) &&
 		    set_string(slot, value, err, errlen);
+	case T_ARCSEAL:
+		return parse_arc_seal(value, slot, err, errlen);
+	case T_ARCALG:
+		return parse_arc_algorithm(value, slot, err, errlen);
+	case T_DOMAINS:
+		return parse_domains(value, slot, err, errlen);
 	}
 	snprintf(err, errlen, "internal error: key %s has no parser", key->name);
 	return 0;
@@ -729,6 +800,7 @@ static void free_value(struct conf *conf, const struct conf_key *key)
 		break;
 	case T_NAMES:
 	case T_ADDRESSES:
+	case T_DOMAINS:
 		name_list_free(slot);
 		break;
 	case T_MODE:
@@ -740,6 +812,8 @@ static void free_value(struct conf *conf, const struct conf_key *key)
 	case T_DURATION:
 	case T_ON_ERROR:
 	case T_MISMATCH:
+	case T_ARCSEAL:
+	case T_ARCALG:
 		break;
 	}
 }
@@ -879,7 +953,8 @@ struct conf *conf_load(const char *path, conf_report_fn report, void *context)
 		seen[index] = 1;
 		seen_line[index] = lineno;
 		if (*value == '\0' && key->type != T_OPTIONAL && key->type != T_NAMESERVERS &&
-		    key->type != T_NAMES && key->type != T_ADDRLIST && key->type != T_HOSTPORT) {
+		    key->type != T_NAMES && key->type != T_ADDRLIST && key->type != T_HOSTPORT &&
+		    key->type != T_DOMAINS) {
 			snprintf(err, sizeof(err), "%s needs a value", key->name);
 			report_at(report, context, path, lineno, err);
 			errors++;
@@ -898,6 +973,17 @@ struct conf *conf_load(const char *path, conf_report_fn report, void *context)
 	    !name_list_contains(&conf->oversign_headers, "From")) {
 		report_at(report, context, path, seen_line[find_key("SignHeaders") - conf_table],
 		    "SignHeaders must include From (RFC 6376 section 5.4)");
+		errors++;
+	}
+	if (conf->arc_seal != ARC_SEAL_NONE && conf->arc_seal_domain[0] == '\0') {
+		report_at(report, context, path, seen_line[find_key("ARCSeal") - conf_table],
+		    "ARCSeal needs ARCSealDomain: whose key would seal?");
+		errors++;
+	}
+	if (conf->arc_seal != ARC_SEAL_NONE && !(conf->mode & CONF_MODE_SIGN)) {
+		report_at(report, context, path, seen_line[find_key("ARCSeal") - conf_table],
+		    "ARCSeal needs Mode s or sv: the signer process, which holds the keys, runs "
+		    "only then");
 		errors++;
 	}
 	fclose(fp);

@@ -36,6 +36,19 @@ enum internal_error_action {
 	ON_ERROR_ACCEPT,
 };
 
+/* ARCSeal: which messages get an ARC set of ours (RFC 8617). */
+enum arc_seal_mode {
+	ARC_SEAL_NONE,
+	ARC_SEAL_INBOUND,		/* as they arrive: a forwarding host */
+	ARC_SEAL_OUTBOUND,		/* leaving from internal hosts: a mailing list */
+	ARC_SEAL_BOTH,
+};
+
+enum arc_seal_algorithm {
+	ARC_SEAL_RSA_SHA256,
+	ARC_SEAL_ED25519_SHA256,
+};
+
 enum sender_mismatch {
 	MISMATCH_NOSIGN,		/* not signed, logged */
 	MISMATCH_REJECT,		/* 550 5.7.1 */
@@ -100,6 +113,12 @@ struct conf {
 	int	dmarc_failure_reports;	/* DMARCFailureReports yes */
 	long	failure_report_rate;	/* per destination per hour */
 	int	failure_report_body;	/* include the body */
+
+	/* ARC (issue 20) */
+	enum arc_seal_mode arc_seal;	/* ARCSeal */
+	char   *arc_seal_domain;	/* d= of our seals; empty: none */
+	enum arc_seal_algorithm arc_seal_algorithm;
+	struct name_list arc_trusted_sealers;	/* domains, lower case */
 
 	/* operation */
 	long	socket_mode;		/* unix socket permissions, e.g. 0660 */

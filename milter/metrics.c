@@ -86,6 +86,7 @@ static const char *const submission_label[METRICS_SUBMISSION_COUNT] = {
 static const char *const failreport_label[METRICS_FAILREPORT_COUNT] = {
 	"sent", "rate_limited", "queue_full", "not_authorized", "too_large", "send_error",
 };
+static const char *const arc_label[METRICS_ARC_RESULT_COUNT] = {"none", "pass", "fail"};
 static const char *const limit_label[METRICS_RATE_LIMITS] = {
 	"msg/min", "msg/hour", "msg/day", "rcpt/hour", "rcpt/day",
 };
@@ -118,6 +119,9 @@ static atomic_ulong submissions[METRICS_SUBMISSION_COUNT];
 static atomic_ulong events[METRICS_EVENT_COUNT];
 static atomic_ulong rate_trips[METRICS_RATE_LIMITS];
 static atomic_ulong failreports[METRICS_FAILREPORT_COUNT];
+static atomic_ulong arc_chains[METRICS_ARC_RESULT_COUNT];
+static atomic_ulong arc_seals[METRICS_ARC_RESULT_COUNT];
+static atomic_ulong arc_overrides;
 static atomic_ulong duration_bucket[BUCKET_COUNT + 1];	/* the last one is +Inf */
 static _Atomic uint64_t duration_sum_ns;
 static _Atomic(metrics_dns_source) dns_source;
@@ -173,6 +177,23 @@ void	metrics_failreport(enum metrics_failreport outcome)
 {
 	if ((unsigned)outcome < METRICS_FAILREPORT_COUNT)
 		bump(&failreports[outcome]);
+}
+
+void	metrics_arc_chain(enum metrics_arc_result result)
+{
+	if ((unsigned)result < METRICS_ARC_RESULT_COUNT)
+		bump(&arc_chains[result]);
+}
+
+void	metrics_arc_seal(enum metrics_arc_result cv)
+{
+	if ((unsigned)cv < METRICS_ARC_RESULT_COUNT)
+		bump(&arc_seals[cv]);
+}
+
+void	metrics_arc_override(void)
+{
+	bump(&arc_overrides);
 }
 
 void	metrics_latency(double seconds)
@@ -277,6 +298,26 @@ static int render_failure_reports(struct buffer *out)
 		    "signet_dmarc_failure_reports_total{outcome=\"%s\"} %lu\n",
 		    failreport_label[o], peek(&failreports[o]));
 	return ok;
+}
+
+/* ARC (issue 20), every label at zero too. */
+static int render_arc(struct buffer *out)
+{
+	int	ok = header(out, "signet_arc_chains_total", "counter",
+	    "ARC chains of inbound messages, by validation result (arc=).");
+
+	for (int r = 0; r < METRICS_ARC_RESULT_COUNT; r++)
+		ok = ok && buffer_printf(out, "signet_arc_chains_total{result=\"%s\"} %lu\n",
+		    arc_label[r], peek(&arc_chains[r]));
+	ok = ok && header(out, "signet_arc_seals_total", "counter",
+	    "ARC sets sealed by this host (ARCSeal), by the cv= they carry.");
+	for (int r = 0; r < METRICS_ARC_RESULT_COUNT; r++)
+		ok = ok && buffer_printf(out, "signet_arc_seals_total{cv=\"%s\"} %lu\n",
+		    arc_label[r], peek(&arc_seals[r]));
+	return ok && header(out, "signet_arc_dmarc_overrides_total", "counter",
+	    "Messages failing DMARC whose policy was not enforced because a trusted ARC sealer "
+	    "vouched for them.") &&
+	    buffer_printf(out, "signet_arc_dmarc_overrides_total %lu\n", peek(&arc_overrides));
 }
 
 static int render_duration(struct buffer *out)
@@ -391,7 +432,7 @@ static int render(struct buffer *out, long long start_time)
 	return render_messages(out) && render_signatures(out) && render_errors(out) &&
 	    render_submissions(out) &&
 	    render_duration(out) && render_dns(out) && render_reports(out) &&
-	    render_failure_reports(out) &&
+	    render_failure_reports(out) && render_arc(out) &&
 	    render_process(out, start_time);
 }
 

@@ -95,6 +95,14 @@ enum metrics_failreport {
 	METRICS_FAILREPORT_COUNT
 };
 
+/* ARC (issue 20): chains of inbound mail by result, seals we made by cv=. */
+enum metrics_arc_result {
+	METRICS_ARC_NONE,
+	METRICS_ARC_PASS,
+	METRICS_ARC_FAIL,
+	METRICS_ARC_RESULT_COUNT
+};
+
 #define METRICS_RATE_LIMITS	5	/* enum rate_limit in ratelimit.h, in its order */
 
 /* Fills out with the resolver's counters; called on the metrics thread at each scrape. */
@@ -129,6 +137,11 @@ void	metrics_event(enum metrics_event event);
 /* limit: enum rate_limit (msg/min, msg/hour, msg/day, rcpt/hour, rcpt/day). */
 void	metrics_rate_trip(unsigned limit);
 void	metrics_failreport(enum metrics_failreport outcome);
+void	metrics_arc_chain(enum metrics_arc_result result);
+/* A seal we added, with the cv= it carries (none, pass, fail). */
+void	metrics_arc_seal(enum metrics_arc_result cv);
+/* DMARC not enforced because a trusted sealer vouched for the message (ARCTrustedSealers). */
+void	metrics_arc_override(void);
 /* Wall time one message took, from MAIL FROM to its verdict. */
 void	metrics_latency(double seconds);
 /* NULL: no DNS series are exported. */

@@ -313,6 +313,12 @@ static void counts_from_threads_exactly(void)
 	metrics_message(METRICS_INBOUND, (enum metrics_verdict)-1);
 	metrics_signature((enum metrics_algorithm)99);
 	metrics_error(METRICS_ERROR_COUNT);
+	metrics_arc_chain(METRICS_ARC_PASS);
+	metrics_arc_chain(METRICS_ARC_PASS);
+	metrics_arc_chain(METRICS_ARC_FAIL);
+	metrics_arc_chain(METRICS_ARC_RESULT_COUNT);
+	metrics_arc_seal(METRICS_ARC_FAIL);
+	metrics_arc_override();
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, count_away, NULL);
 	for (int i = 0; i < THREADS; i++)
@@ -355,6 +361,12 @@ static void counts_from_threads_exactly(void)
 
 	TAP_OK(fabs(sum - want) < 1e-3, "histogram_sum: got %.9f want %.9f", sum, want);
 	TAP_OK(isnan(value_of(m, "signet_dns_queries_total")), "no_dns_series_without_source");
+	TAP_INT_EQ(value_of(m, "signet_arc_chains_total{result=\"pass\"}"), 2, "arc_pass_chains");
+	TAP_INT_EQ(value_of(m, "signet_arc_chains_total{result=\"none\"}"), 0,
+	    "arc_results_exported_at_zero");
+	TAP_INT_EQ(value_of(m, "signet_arc_chains_total{result=\"fail\"}"), 1, "arc_fail_chains");
+	TAP_INT_EQ(value_of(m, "signet_arc_seals_total{cv=\"fail\"}"), 1, "arc_seals_by_cv");
+	TAP_INT_EQ(value_of(m, "signet_arc_dmarc_overrides_total"), 1, "arc_overrides_counted");
 	free(after);
 }
 
@@ -384,6 +396,8 @@ static void exports_dns_build_and_start_time(void)
 		{"signet_message_duration_seconds", "histogram"},
 		{"signet_dns_queries_total", "counter"}, {"signet_dns_cache_hits_total", "counter"},
 		{"signet_dns_timeouts_total", "counter"}, {"signet_dns_failures_total", "counter"},
+		{"signet_arc_chains_total", "counter"}, {"signet_arc_seals_total", "counter"},
+		{"signet_arc_dmarc_overrides_total", "counter"},
 		{"signet_build_info", "gauge"}, {"process_start_time_seconds", "gauge"},
 	};
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {

@@ -196,6 +196,28 @@ int	main(void)
 	if (conf == NULL)
 		printf("#   reported: %s", reported);
 	conf_free(conf);
+	/* ARC (issue 20) */
+	check_error("ARCSeal forward\n", 1, "want none, inbound, outbound or both");
+	check_error("ARCSeal both\n", 1, "ARCSeal needs ARCSealDomain");
+	check_error("ARCSeal inbound\nARCSealDomain example.org\nMode v\n", 1,
+	    "ARCSeal needs Mode s or sv");
+	check_error("ARCSealAlgorithm rsa-sha1\n", 1, "want rsa-sha256 or ed25519-sha256");
+	check_error("ARCTrustedSealers example.org, bad_domain!\n", 1, "is not a domain name");
+	conf = conf_load(NULL, collect, NULL);
+	TAP_OK(conf && conf->arc_seal == ARC_SEAL_NONE && conf->arc_seal_domain[0] == '\0' &&
+	    conf->arc_seal_algorithm == ARC_SEAL_RSA_SHA256 &&
+	    conf->arc_trusted_sealers.count == 0, "ARC defaults: no sealing, RSA, no trusted sealer");
+	conf_free(conf);
+	conf = load_text("ARCSeal Outbound\nARCSealDomain lists.example.org\n"
+	    "ARCSealAlgorithm ed25519-sha256\nARCTrustedSealers Google.COM, lists.example.net.\n");
+	TAP_OK(conf && conf->arc_seal == ARC_SEAL_OUTBOUND &&
+	    strcmp(conf->arc_seal_domain, "lists.example.org") == 0 &&
+	    conf->arc_seal_algorithm == ARC_SEAL_ED25519_SHA256 &&
+	    conf->arc_trusted_sealers.count == 2 &&
+	    strcmp(conf->arc_trusted_sealers.names[0], "google.com") == 0 &&
+	    strcmp(conf->arc_trusted_sealers.names[1], "lists.example.net") == 0,
+	    "ARC keys parse; trusted sealers kept lower case without a final dot");
+	conf_free(conf);
 	conf = load_text("RateLimitStore unix:/run/redis/redis.sock\n");
 	TAP_OK(conf && strcmp(conf->rate_limit_store, "unix:/run/redis/redis.sock") == 0,
 	    "RateLimitStore takes a unix socket");

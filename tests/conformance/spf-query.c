@@ -13,8 +13,8 @@
  *	outcomes spfcheck decides before any DNS query: identities that RFC 7208 section
  *	4.3 answers with "none", client addresses, result names.
  * DIAGNOSTICS
- *	Exit 0 when a result was printed, 2 on bad arguments, 1 when the resolver could not
- *	be made or memory ran out.
+ *	Exit 0 when a result was printed, 2 on a wrong number of arguments, 1 when the
+ *	resolver could not be made (a bad nameserver or port) or memory ran out.
  * SEE ALSO
  *	spf-suite.py, milter/spfcheck.h
  */
@@ -24,6 +24,7 @@
 
 #include "lib/dns.h"
 #include "milter/spfcheck.h"
+#include "tests/conformance/queryresolver.h"
 #include "tests/unit/tap.h"
 
 struct dnsfree_case {
@@ -78,23 +79,9 @@ self_test(void)
 	return tap_done();
 }
 
-static int
-parse_port(const char *s, unsigned *port)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v == 0 || v > 65535)
-		return 0;
-	*port = (unsigned)v;
-	return 1;
-}
-
 int
 main(int argc, char **argv)
 {
-	struct nameserver ns;
-	struct dns_options opt;
 	struct dns_resolver *dns;
 	struct dns_budget budget;
 	struct spfcheck_outcome out;
@@ -103,16 +90,11 @@ main(int argc, char **argv)
 
 	if (argc == 1)
 		return self_test();
-	if ((argc != 6 && !helo_only) || !parse_port(argv[2], &ns.port) ||
-	    (size_t)snprintf(ns.address, sizeof(ns.address), "%s", argv[1]) >= sizeof(ns.address)) {
+	if (argc != 6 && !helo_only) {
 		fprintf(stderr, "usage: spf-query NAMESERVER-IP PORT CLIENT-IP HELO MAILFROM [--helo-only]\n");
 		return 2;
 	}
-	memset(&opt, 0, sizeof(opt));
-	opt.nameservers = &ns;
-	opt.nameserver_count = 1;
-	opt.query_timeout_ms = 3000;
-	if ((dns = dns_resolver_new(&opt, err, sizeof(err))) == NULL) {
+	if ((dns = query_resolver(argv[1], argv[2], err, sizeof(err))) == NULL) {
 		fprintf(stderr, "spf-query: %s\n", err);
 		return 1;
 	}

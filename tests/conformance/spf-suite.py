@@ -56,15 +56,16 @@ def bail(msg):
     sys.exit(1)
 
 
-def find_inputs():
+def find_inputs(what='SPF', suite_file=('spf', 'rfc7208-tests.yml'), program='spf-query'):
+    """The suite file, the query program and nsd; arc-suite.py asks for its own."""
     srcdir = os.environ.get('top_srcdir') or REPO
     builddir = os.environ.get('top_builddir') or REPO
     confdir = os.environ.get('SIGNET_CONFORMANCE_DIR') or \
         os.path.join(srcdir, '..', 'shared', 'conformance')
-    suite = os.path.join(confdir, 'spf', 'rfc7208-tests.yml')
+    suite = os.path.join(confdir, *suite_file)
     if not os.path.isfile(suite):
-        bail('SPF suite not found at %s (set SIGNET_CONFORMANCE_DIR)' % suite)
-    query = os.path.join(builddir, 'tests', 'conformance', 'spf-query')
+        bail('%s suite not found at %s (set SIGNET_CONFORMANCE_DIR)' % (what, suite))
+    query = os.path.join(builddir, 'tests', 'conformance', program)
     if not os.access(query, os.X_OK):
         bail('%s not built (make check builds it)' % query)
     nsd = shutil.which('nsd') or '/usr/sbin/nsd'

@@ -14,8 +14,9 @@
  *	(fuzz-verify.c) and through a session (fuzz-session.c), resolver answers
  *	(fuzz-dns.c), signet-keys' OpenDKIM and TSIG parsers (fuzz-keys.c), and the text
  *	of a DMARC report row and policy (reportrow.c: what decodes encodes back the
- *	same), and a trusted ARC sealer's ARC-Authentication-Results (arctrust.c: a vouch
- *	only where the text names the Author Domain).  Seeds are each target's own plus the files of tests/fuzz/corpus/TARGET ($top_srcdir),
+ *	same), ARC chains through the validator (fuzz-arc.c), and a trusted ARC sealer's
+ *	ARC-Authentication-Results (arctrust.c: a vouch only where the text names the
+ *	Author Domain).  Seeds are each target's own plus the files of tests/fuzz/corpus/TARGET ($top_srcdir),
  *	every one run unmutated first: regressions live there.  Each starts from valid seeds and mutates them with a fixed-seed
  *	generator (bit flips, byte changes towards the characters parsers care about,
  *	insertions, deletions, truncation, splicing), so a run is reproducible.
@@ -58,6 +59,7 @@
 #include "lib/reportrow.h"
 #include "milter/msgheaders.h"
 #include "milter/spfrecord.h"
+#include "tests/fuzz/fuzz-arc.h"
 #include "tests/fuzz/fuzz-dns.h"
 #include "tests/fuzz/fuzz-keys.h"
 #include "tests/fuzz/fuzz-session.h"
@@ -69,6 +71,7 @@
 #define SESSION_SHARE 5
 #define DNS_SHARE 3
 #define OPENDKIM_SHARE 10
+#define ARC_SHARE 20
 
 /* ---- targets: each takes bytes, returns 1 when its invariants hold -------------------- */
 
@@ -370,6 +373,8 @@ static const struct target targets[] = {
 	{"TSIG key and DNS UPDATE answer", "tsig", fuzz_tsig_run, no_seeds, 100, 0},
 	{"DMARC report row and policy text", "reportrow", target_reportrow, reportrow_seeds,
 	    100, 0},
+	{"ARC chains: structure, seals, message signatures", "arc", fuzz_arc_run,
+	    fuzz_arc_seeds, ARC_SHARE, 0},
 	{"ARC-Authentication-Results of a trusted sealer", "arcaar", target_arcaar,
 	    arcaar_seeds, 100, 0},
 };

@@ -47,6 +47,7 @@
 #include "lib/dns.h"
 #include "milter/verify.h"
 #include "tests/fuzz/fuzz-verify.h"
+#include "tests/unit/msgfeed.h"
 
 #define KEY_NAME "sel._domainkey.attacker.example"
 #define LOOKUP_LOG 8
@@ -226,34 +227,6 @@ struct outcome {
 	size_t	count;
 };
 
-/* The length of the line at p, its LF included. */
-static size_t line_length(const uint8_t *p, size_t left)
-{
-	const uint8_t *lf = memchr(p, '\n', left);
-
-	return lf != NULL ? (size_t)(lf - p) + 1 : left;
-}
-
-/* The length without the line end (LF, CRLF). */
-static size_t without_eol(const uint8_t *p, size_t len)
-{
-	if (len > 0 && p[len - 1] == '\n')
-		len--;
-	if (len > 0 && p[len - 1] == '\r')
-		len--;
-	return len;
-}
-
-/* A C string of the bytes, as the milter hands names and values over (a NUL ends it). */
-static char *copy(const uint8_t *p, size_t len)
-{
-	char   *s = strndup((const char *)p, len);
-
-	if (s == NULL)
-		abort();
-	return s;
-}
-
 /* What libopendkim took for a signature field (dkim_header), the rule verify.c kept when
  * it replaced libopendkim: a name of printable ASCII and spaces that is "DKIM-Signature",
  * in any case, spaces after it aside.  A name with a tab or another control byte is no
@@ -271,40 +244,39 @@ static int is_signature_name(const char *name)
 	return len == 14 && strncasecmp(name, "DKIM-Signature", 14) == 0;
 }
 
+/* The verifier's side of msgfeed.h, counting the DKIM-Signature fields. */
+struct feeding {
+	struct verify_message *m;
+	size_t	signatures;
+};
+
+static void feed_header(void *context, const char *name, const char *value)
+{
+	struct feeding *f = context;
+
+	f->signatures += is_signature_name(name);
+	verify_header(f->m, name, value);
+}
+
+static void feed_end_of_headers(void *context)
+{
+	verify_end_of_headers(((struct feeding *)context)->m);
+}
+
+static void feed_body(void *context, const unsigned char *data, size_t len)
+{
+	verify_body(((struct feeding *)context)->m, data, len);
+}
+
 /* Hands the message to the verifier field by field, then the body; returns the number
  * of DKIM-Signature fields. */
 static size_t feed(struct verify_message *m, const uint8_t *data, size_t len)
 {
-	size_t	pos = 0, signatures = 0, half;
+	struct feeding f = {m, 0};
+	struct msgfeed feeder = {feed_header, feed_end_of_headers, feed_body, &f};
 
-	while (pos < len) {
-		size_t	n = line_length(data + pos, len - pos), end = pos + n;
-		const uint8_t *colon = memchr(data + pos, ':', n);
-		char   *name, *value;
-
-		if (without_eol(data + pos, n) == 0) {
-			pos = end;	/* the blank line */
-			break;
-		}
-		if (colon == NULL)
-			break;		/* not a field: the body begins */
-		while (end < len && (data[end] == ' ' || data[end] == '\t'))
-			end += line_length(data + end, len - end);
-		name = copy(data + pos, (size_t)(colon - (data + pos)));
-		value = copy(colon + 1, without_eol(colon + 1, (size_t)(data + end - colon - 1)));
-		signatures += is_signature_name(name);
-		verify_header(m, name, value);
-		free(name);
-		free(value);
-		pos = end;
-	}
-	verify_end_of_headers(m);
-	half = (len - pos) / 2;
-	if (half > 0)
-		verify_body(m, data + pos, half);
-	if (len - pos - half > 0)
-		verify_body(m, data + pos + half, len - pos - half);
-	return signatures;
+	msgfeed(&feeder, data, len);
+	return f.signatures;
 }
 
 /* Verifies the message; the caller frees what is returned (the results live in it). */

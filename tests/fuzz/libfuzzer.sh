@@ -61,7 +61,7 @@ fi
 # ---- build ------------------------------------------------------------------------------
 start=$(date +%s)
 harness="tests/fuzz/fuzz-verify.c tests/fuzz/fuzz-session.c tests/fuzz/fuzz-dns.c \
-tests/fuzz/fuzz-keys.c"
+tests/fuzz/fuzz-keys.c tests/fuzz/fuzz-arc.c"
 objs=
 for src in ${FUZZ_SOURCES:-} $harness; do
 	case $src in *.c) ;; *) continue ;; esac

@@ -9,7 +9,7 @@ build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-de
 libunbound-dev libspf2-dev libpsl-dev libidn2-dev libp11-kit-dev libhiredis-dev \
 libsqlite3-dev zlib1g-dev"
 # The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify.
-test="nsd knot-dnsutils python3 python3-dkim python3-nacl python3-dnspython \
+test="nsd knot-dnsutils python3 python3-dkim python3-authres python3-nacl python3-dnspython \
 libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix curl \
 postfix swaks sasl2-bin libsasl2-modules libsasl2-modules-db m4 \
 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libwrap0 knot opendkim-tools util-linux openssl \

@@ -50,35 +50,8 @@ import tempfile
 EXPECTED_FAILURES = {}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-
-
-def bail(msg):
-    print('Bail out! ' + msg)
-    sys.exit(1)
-
-
-def find_inputs():
-    srcdir = os.environ.get('top_srcdir') or REPO
-    builddir = os.environ.get('top_builddir') or REPO
-    confdir = os.environ.get('SIGNET_CONFORMANCE_DIR') or \
-        os.path.join(srcdir, '..', 'shared', 'conformance')
-    suite = os.path.join(confdir, 'arc', 'arc-draft-sign-tests.yml')
-    if not os.path.isfile(suite):
-        bail('ARC signing suite not found at %s (set SIGNET_CONFORMANCE_DIR)' % suite)
-    sealer = os.path.join(builddir, 'tests', 'conformance', 'arc-seal')
-    if not os.access(sealer, os.X_OK):
-        bail('%s not built (make check builds it)' % sealer)
-    return suite, sealer
-
-
-def load_suite(path):
-    try:
-        import yaml
-    except ImportError:
-        bail('python3-yaml missing (apt-get install python3-yaml)')
-    with open(path, 'rb') as f:
-        return list(yaml.safe_load_all(f))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'lib'))
+import signettest  # noqa: E402
 
 
 def import_dkim():
@@ -86,7 +59,7 @@ def import_dkim():
         import dkim
         import dkim.util
     except ImportError:
-        bail('python3-dkim missing (apt-get install python3-dkim)')
+        signettest.bail('python3-dkim missing (apt-get install python3-dkim)')
     return dkim
 
 
@@ -231,9 +204,10 @@ def run_case(dkim, sealer, keyfile, scenario, case):
 
 
 def main():
-    suite, sealer = find_inputs()
+    suite = signettest.conformance_file(os.path.join('arc', 'arc-draft-sign-tests.yml'))
+    sealer = signettest.built_program(os.path.join('tests', 'conformance', 'arc-seal'))
     dkim = import_dkim()
-    scenarios = load_suite(suite)
+    scenarios = signettest.load_yaml_all(suite)
     count = passed = 0
     names = set()
     with tempfile.TemporaryDirectory(prefix='signet-arcsign-') as tmp:

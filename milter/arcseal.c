@@ -163,7 +163,7 @@ static int write_ams(struct sigfield_fold *f, const struct arcseal_request *req,
 	    sigfield_piece(f, " d=", key->domain, ";") &&
 	    sigfield_piece(f, " s=", key->selector, ";") &&
 	    sigfield_piece(f, " t=", number, ";") &&
-	    (count == 0 || sigfield_names(f, names, count)) &&
+	    sigfield_names(f, names, count) &&
 	    sigfield_piece(f, " bh=", bh, ";") && sigfield_append(f, " b=", 3);
 	free(bh);
 	return ok;
@@ -208,7 +208,18 @@ static char *make_signature(const struct arcseal_request *req, const struct keys
 	int	ok;
 
 	sigfield_fold_start(&f, &value, "ARC-Message-Signature");
-	ok = ams_names(req, &names, &count) && write_ams(&f, req, key, instance, names, count) &&
+	if (!ams_names(req, &names, &count)) {
+		snprintf(err, errlen, "out of memory sealing with %s/%s", key->domain,
+		    key->selector);
+		return NULL;
+	}
+	if (count == 0) {
+		/* h= is required (RFC 8617 section 4.1.2): nothing to sign, no AMS. */
+		snprintf(err, errlen, "the message has none of the header fields to sign");
+		free(names);
+		return NULL;
+	}
+	ok = write_ams(&f, req, key, instance, names, count) &&
 	    sigfield_hash_fields(&data, req->headers, CANON_RELAXED, names, count) &&
 	    header_canon(&data, CANON_RELAXED, "ARC-Message-Signature", value.data, 0);
 	if (!ok)

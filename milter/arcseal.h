@@ -51,7 +51,8 @@
  *	ARCSEAL_BAD_REQUEST	the request contradicts itself (cv none with a chain, pass
  *				without one, a chain that is not N sets of AAR, AMS, AS, no
  *				authserv-id);
- *	ARCSEAL_ERROR		memory, or the signature (the signer's sentence).
+ *	ARCSEAL_ERROR		memory, the signature (the signer's sentence), or a message
+ *				with none of the fields to sign (an AMS needs an h=).
  */
 #ifndef SIGNET_ARCSEAL_H
 #define SIGNET_ARCSEAL_H

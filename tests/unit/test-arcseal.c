@@ -362,6 +362,15 @@ static void test_refusals(EVP_PKEY *pkey)
 	    "no results: sealed");
 	TAP_STR_EQ(set.results, " i=1; mx.example.org; none", "... with \"none\" (RFC 8601)");
 	arcseal_set_free(&set);
+	struct msgheaders empty = {0};
+	struct name_list none = {0};
+	req = request(&f, NULL, 0, 0, ARCSEAL_CV_NONE);
+	req.headers = &empty;
+	req.oversign_headers = &none;
+	TAP_INT_EQ(arcseal_make(&req, &f.key, &set, err, sizeof(err)), ARCSEAL_ERROR,
+	    "a message with none of the fields to sign gets no set (AMS h= is required)");
+	TAP_OK(set.results == NULL && strstr(err, "none of the header fields") != NULL,
+	    "... said so, nothing left to free: %s", err);
 	msgheaders_clear(&f.headers);
 }
 

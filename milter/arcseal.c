@@ -105,6 +105,11 @@ static enum arcseal_status check_request(const struct arcseal_request *req, char
 	return ARCSEAL_OK;
 }
 
+static void no_memory(const struct keystore_key *key, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory sealing with %s/%s", key->domain, key->selector);
+}
+
 static int skip_arc_field(const char *name)
 {
 	return strncasecmp(name, "ARC-", 4) == 0 || strcasecmp(name, "Authentication-Results") == 0;
@@ -192,8 +197,7 @@ static int sign_into(const struct arcseal_request *req, const struct keystore_ke
 	int	ok = sig != NULL && sigfield_b64(f, sig);
 
 	if (sig != NULL && !ok)
-		snprintf(err, errlen, "out of memory sealing with %s/%s", key->domain,
-		    key->selector);
+		no_memory(key, err, errlen);
 	free(sig);
 	return ok;
 }
@@ -209,8 +213,7 @@ static char *make_signature(const struct arcseal_request *req, const struct keys
 
 	sigfield_fold_start(&f, &value, "ARC-Message-Signature");
 	if (!ams_names(req, &names, &count)) {
-		snprintf(err, errlen, "out of memory sealing with %s/%s", key->domain,
-		    key->selector);
+		no_memory(key, err, errlen);
 		return NULL;
 	}
 	if (count == 0) {
@@ -223,8 +226,7 @@ static char *make_signature(const struct arcseal_request *req, const struct keys
 	    sigfield_hash_fields(&data, req->headers, CANON_RELAXED, names, count) &&
 	    header_canon(&data, CANON_RELAXED, "ARC-Message-Signature", value.data, 0);
 	if (!ok)
-		snprintf(err, errlen, "out of memory sealing with %s/%s", key->domain,
-		    key->selector);
+		no_memory(key, err, errlen);
 	ok = ok && sign_into(req, key, &data, &f, err, errlen);
 	free(names);
 	buffer_free(&data);
@@ -250,8 +252,7 @@ static char *make_seal(const struct arcseal_request *req, const struct keystore_
 	    write_seal(&f, req, key, instance) &&
 	    header_canon(&data, CANON_RELAXED, set_names[2], value.data, 0);
 	if (!ok)
-		snprintf(err, errlen, "out of memory sealing with %s/%s", key->domain,
-		    key->selector);
+		no_memory(key, err, errlen);
 	ok = ok && sign_into(req, key, &data, &f, err, errlen);
 	buffer_free(&data);
 	if (!ok)
@@ -270,8 +271,7 @@ enum arcseal_status arcseal_make(const struct arcseal_request *req,
 		return status;
 	snprintf(instance, sizeof(instance), "%zu", req->instances + 1);
 	if ((out->results = make_results(req, req->instances + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory sealing with %s/%s", key->domain,
-		    key->selector);
+		no_memory(key, err, errlen);
 		return ARCSEAL_ERROR;
 	}
 	if ((out->signature = make_signature(req, key, instance, err, errlen)) == NULL ||

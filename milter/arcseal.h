@@ -19,8 +19,9 @@
  *	says what it found in cv; it hands over the header fields of that chain in sealing
  *	order, AAR 1, AMS 1, AS 1, AAR 2, ... AS N (as the validator took them from the
  *	message), the relaxed body hash of the message (canon.h), its Authentication-Results
- *	payload (what follows the authserv-id in our Authentication-Results field, e.g.
- *	"spf=pass smtp.mailfrom=a.example;\n\tdkim=pass header.d=a.example") and the time.
+ *	payload (what follows the authserv-id in our Authentication-Results field, our
+ *	arc= result among them, e.g. "arc=pass;\n\tspf=pass smtp.mailfrom=a.example": the
+ *	AAR is a copy of it, RFC 8617 section 4.1.1) and the time.
  *	Every modification of the message, our own DKIM-Signature included, must be made
  *	before sealing (RFC 8617 section 5.1), and headers must hold it.
  *

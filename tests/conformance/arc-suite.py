@@ -100,7 +100,7 @@ def run_case(query, port, directory, key, message):
 
 def main():
     suite, query, nsd_binary = spf.find_inputs(
-        'ARC', ('arc', 'arc-draft-validation-tests.yml'), 'arc-query')
+        ('arc', 'arc-draft-validation-tests.yml'), 'arc-query')
     scenarios = spf.load_suite(suite)
     cases = [('%s/%s' % (s['description'].strip(), name), case)
              for s in scenarios for name, case in s['tests'].items()]

@@ -36,23 +36,16 @@ class Reasons(logging.Handler):
             self.lines.append(text)
 
 
-def main(argv):
-    if len(argv) < 4:
-        sys.stderr.write("usage: verify-dkimpy.py DNS_IP DNS_PORT MESSAGE_FILE...\n")
-        return 2
-    try:
-        import dkim
-        import dns.exception
-        import dns.flags
-        import dns.message
-        import dns.query
-        import dns.rcode
-        import dns.rdatatype
-    except ImportError as e:
-        sys.stderr.write("verify-dkimpy: %s (apt-get install python3-dkim "
-                         "python3-dnspython python3-nacl; run /usr/bin/python3)\n" % e)
-        return 2
-    server, port, paths = argv[1], int(argv[2]), argv[3:]
+def nsd_dnsfunc(server, port):
+    """dkimpy's dnsfunc, asking only server:port (no recursion, no system resolver).
+    tests/conformance/arc-interop.py uses it too."""
+    import dkim
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
 
     def dnsfunc(name, timeout=5):
         if isinstance(name, bytes):
@@ -71,6 +64,21 @@ def main(argv):
             if rrset.rdtype == dns.rdatatype.TXT:
                 return b"".join(list(rrset.items)[0].strings)
         return None
+    return dnsfunc
+
+
+def main(argv):
+    if len(argv) < 4:
+        sys.stderr.write("usage: verify-dkimpy.py DNS_IP DNS_PORT MESSAGE_FILE...\n")
+        return 2
+    server, port, paths = argv[1], int(argv[2]), argv[3:]
+    try:
+        import dkim
+        dnsfunc = nsd_dnsfunc(server, port)
+    except ImportError as e:
+        sys.stderr.write("verify-dkimpy: %s (apt-get install python3-dkim "
+                         "python3-dnspython python3-nacl; run /usr/bin/python3)\n" % e)
+        return 2
 
     all_pass = True
     for path in paths:

@@ -164,24 +164,20 @@ static long select_field(const struct dkimhdr *h, struct span name, size_t *take
 	return (long)h->index[end - taken[start]].field;
 }
 
-static int hash_field(EVP_MD_CTX *md, struct buffer *line, enum canon_kind kind,
-    const char *name, const char *value, int with_crlf)
+int	dkimhdr_hash_field(EVP_MD_CTX *md, struct buffer *line, enum canon_kind kind,
+    const char *name, const char *value, const size_t *drop)
 {
-	line->len = 0;
-	return header_canon(line, kind, name, value, with_crlf) &&
-	    EVP_DigestUpdate(md, line->data, line->len) == 1;
-}
-
-/* The signature's own field, its b= value and the white space around it removed. */
-static int hash_signature_field(EVP_MD_CTX *md, struct buffer *line, const struct dkimhdr *h,
-    const struct dkimsig *sig, size_t field)
-{
-	const char *value = dkimhdr_value(h, field);
 	struct buffer stripped = {0};
-	int	ok = buffer_append(&stripped, value, sig->b_from) &&
-	    buffer_append_str(&stripped, value + sig->b_to) &&
-	    hash_field(md, line, sig->header_canon, dkimhdr_name(h, field), stripped.data, 0);
+	int	ok;
 
+	line->len = 0;
+	if (drop == NULL)
+		return header_canon(line, kind, name, value, 1) &&
+		    EVP_DigestUpdate(md, line->data, line->len) == 1;
+	ok = buffer_append(&stripped, value, drop[0]) &&
+	    buffer_append_str(&stripped, value + drop[1]) &&
+	    header_canon(line, kind, name, stripped.data, 0) &&
+	    EVP_DigestUpdate(md, line->data, line->len) == 1;
 	buffer_free(&stripped);
 	return ok;
 }
@@ -196,16 +192,18 @@ int	dkimhdr_hash(const struct dkimhdr *h, const struct dkimsig *sig, size_t fiel
 	char	name[DKIMSIG_FIELD_NAME_MAX + 1];
 	size_t	name_len;
 	unsigned int len = 0;
+	size_t	drop[2] = {sig->b_from, sig->b_to};
 	int	ok = md != NULL && taken != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
 
 	while (ok && dkimsig_next_header(&list, name, &name_len)) {
 		long	f = select_field(h, span_of(name, name_len), taken);
 
 		if (f >= 0)
-			ok = hash_field(md, &line, sig->header_canon, dkimhdr_name(h, (size_t)f),
-			    dkimhdr_value(h, (size_t)f), 1);
+			ok = dkimhdr_hash_field(md, &line, sig->header_canon,
+			    dkimhdr_name(h, (size_t)f), dkimhdr_value(h, (size_t)f), NULL);
 	}
-	ok = ok && hash_signature_field(md, &line, h, sig, field) &&
+	ok = ok && dkimhdr_hash_field(md, &line, sig->header_canon, dkimhdr_name(h, field),
+	    dkimhdr_value(h, field), drop) &&
 	    EVP_DigestFinal_ex(md, digest, &len) == 1 && len == DKIMHDR_HASH_LEN;
 	EVP_MD_CTX_free(md);
 	free(taken);

@@ -34,6 +34,8 @@
 
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 #include "lib/buffer.h"
 #include "milter/dkimsig.h"
 
@@ -73,5 +75,12 @@ const char *dkimhdr_value(const struct dkimhdr *h, size_t field);
 /* The header hash of sig, whose field is number field; 0 when memory runs out. */
 int	dkimhdr_hash(const struct dkimhdr *h, const struct dkimsig *sig, size_t field,
 	    unsigned char digest[DKIMHDR_HASH_LEN]);
+
+/* One field into md, canonicalized as kind says: with its CRLF; or, for a signature's
+ * own field, without bytes drop[0] to drop[1] of value (b='s value, dkimsig's b_from and
+ * b_to) and without the final CRLF (RFC 6376 section 3.7).  line is the caller's scratch
+ * buffer.  0 on failure.  The ARC-Seal hash (archash.c) is made of these too. */
+int	dkimhdr_hash_field(EVP_MD_CTX *md, struct buffer *line, enum canon_kind kind,
+	    const char *name, const char *value, const size_t *drop);
 
 #endif

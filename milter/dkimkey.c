@@ -319,6 +319,35 @@ int	dkimkey_is(const struct dkimkey *key, const char *name)
 	return strcasecmp(key->name, name) == 0;
 }
 
+const struct dkimkey *dkimkey_list_fetch(struct dkimkey_list *list,
+    const struct dkimkey_source *source, const char *d, const char *s)
+{
+	char	name[2 * NAME_MAX_LEN + sizeof("._domainkey.")];	/* 253 in fact */
+	struct dkimkey *key;
+
+	snprintf(name, sizeof(name), "%s._domainkey.%s", s, d);
+	for (size_t i = 0; i < list->count; i++)
+		if (dkimkey_is(list->keys[i], name))
+			return list->keys[i];
+	if (list->count >= list->max)
+		return NULL;
+	if (list->keys == NULL && (list->keys = mem_calloc(list->max,
+	    sizeof(*list->keys))) == NULL)
+		return NULL;
+	if ((key = dkimkey_fetch(source, name)) == NULL)
+		return NULL;
+	return list->keys[list->count++] = key;
+}
+
+void	dkimkey_list_free(struct dkimkey_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		dkimkey_free(list->keys[i]);
+	free(list->keys);
+	list->keys = NULL;
+	list->count = 0;
+}
+
 /* ---- one signature ----------------------------------------------------------------- */
 
 enum verify_result dkimkey_judge(const struct dkimkey *key, const struct dkimsig *sig,

@@ -53,6 +53,22 @@ void	dkimkey_free(struct dkimkey *key);
 /* selector._domainkey.domain, case aside. */
 int	dkimkey_is(const struct dkimkey *key, const char *name);
 
+/*
+ * The keys one message looked up, so that signatures naming one key cost one lookup: at
+ * most max of them (the caller's bound on its signatures).  dkimkey_list_fetch() gives
+ * the key of selector s in domain d, looked up now or before; NULL when memory runs out
+ * (or, which the caller's bound excludes, the list is full).
+ */
+struct dkimkey_list {
+	struct dkimkey **keys;
+	size_t	count;
+	size_t	max;
+};
+
+const struct dkimkey *dkimkey_list_fetch(struct dkimkey_list *list,
+	    const struct dkimkey_source *source, const char *d, const char *s);
+void	dkimkey_list_free(struct dkimkey_list *list);
+
 enum verify_result dkimkey_judge(const struct dkimkey *key, const struct dkimsig *sig,
 	    char *reason, size_t size);
 int	dkimkey_verify(const struct dkimkey *key, const struct dkimsig *sig,

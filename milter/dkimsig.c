@@ -132,17 +132,25 @@ static void locate_b(struct dkimsig *sig, const char *value, size_t len, const s
 	sig->b_to = (size_t)(end - value);
 }
 
-static int check_required(struct dkimsig *sig, const struct tag *tags, size_t count)
+static int check_required(struct dkimsig *sig, const struct tag *tags, size_t count,
+    enum dkimsig_kind kind)
 {
-	static const char *const required[] = {"v", "a", "b", "bh", "d", "h", "s"};
+	static const char *const dkim[] = {"v", "a", "b", "bh", "d", "h", "s", NULL};
+	static const char *const message[] = {"a", "b", "bh", "d", "h", "s", NULL};
+	static const char *const seal[] = {"a", "b", "d", "s", NULL};
+	const char *const *required = kind == DKIMSIG_DKIM ? dkim :
+	    kind == DKIMSIG_ARC_MESSAGE ? message : seal;
 
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+	for (size_t i = 0; required[i] != NULL; i++)
 		if (taglist_find(tags, count, required[i]) == NULL)
 			return refuse(sig, DKIMSIG_PERMERROR, "%s= is missing", required[i]);
 	char	v[8];
 
-	if (!compact(tags, count, "v", v, sizeof(v)) || strcmp(v, "1") != 0)
+	if (kind == DKIMSIG_DKIM && (!compact(tags, count, "v", v, sizeof(v)) ||
+	    strcmp(v, "1") != 0))
 		return refuse(sig, DKIMSIG_PERMERROR, "v= is not 1");
+	if (kind == DKIMSIG_ARC_SEAL && taglist_find(tags, count, "h") != NULL)
+		return refuse(sig, DKIMSIG_PERMERROR, "h= is not allowed in an ARC-Seal");
 	if (strcasecmp(sig->a, "rsa-sha256") == 0)
 		sig->alg = DKIMSIG_RSA_SHA256;
 	else if (strcasecmp(sig->a, "ed25519-sha256") == 0)
@@ -154,14 +162,16 @@ static int check_required(struct dkimsig *sig, const struct tag *tags, size_t co
 	return 1;
 }
 
-static int check_values(struct dkimsig *sig, const struct tag *tags, size_t count)
+static int check_values(struct dkimsig *sig, const struct tag *tags, size_t count,
+    enum dkimsig_kind kind)
 {
 	struct span bh = value_of(tags, count, "bh");
 	size_t	n;
 
 	if (!base64_decode(sig->b.p, sig->b.len, NULL, 0, &n))
 		return refuse(sig, DKIMSIG_PERMERROR, "b= is not base64");
-	if (!base64_decode(bh.p, bh.len, sig->bh, sizeof(sig->bh), &sig->bh_len))
+	if (kind != DKIMSIG_ARC_SEAL &&
+	    !base64_decode(bh.p, bh.len, sig->bh, sizeof(sig->bh), &sig->bh_len))
 		return refuse(sig, DKIMSIG_PERMERROR, "bh= is not a base64 body hash");
 	if (!is_domain(sig->d) || !is_domain(sig->s))
 		return refuse(sig, DKIMSIG_PERMERROR, "d= or s= is not a domain name");
@@ -251,6 +261,33 @@ static int check_times(struct dkimsig *sig, const struct tag *tags, size_t count
 
 void	dkimsig_parse(const char *value, size_t len, time_t now, struct dkimsig *sig)
 {
+	dkimsig_parse_kind(value, len, now, DKIMSIG_DKIM, sig);
+}
+
+/* What the tags say of a signature once the list is known to be valid; 0 when refused. */
+static int check_tags(struct dkimsig *sig, const struct tag *tags, size_t count, time_t now,
+    enum dkimsig_kind kind)
+{
+	if (!check_required(sig, tags, count, kind) || !check_values(sig, tags, count, kind))
+		return 0;
+	if (kind == DKIMSIG_ARC_SEAL) {
+		/* RFC 8617 section 4.1.3: relaxed, no body; i= is the instance. */
+		sig->header_canon = sig->body_canon = CANON_RELAXED;
+		sig->i_is_d = 1;
+		return check_times(sig, tags, count, now);
+	}
+	if (!check_methods(sig, tags, count) || !check_headers(sig))
+		return 0;
+	if (kind == DKIMSIG_ARC_MESSAGE)
+		sig->i_is_d = 1;
+	else if (!check_identity(sig, tags, count))
+		return 0;
+	return check_times(sig, tags, count, now);
+}
+
+void	dkimsig_parse_kind(const char *value, size_t len, time_t now, enum dkimsig_kind kind,
+    struct dkimsig *sig)
+{
 	struct tag tags[TAGLIST_MAX];
 	size_t	count;
 	char	err[DKIMSIG_REASON_MAX - 16];
@@ -269,9 +306,7 @@ void	dkimsig_parse(const char *value, size_t len, time_t now, struct dkimsig *si
 		refuse(sig, DKIMSIG_PERMERROR, "syntax error, %s", err);
 		return;
 	}
-	if (!check_required(sig, tags, count) || !check_values(sig, tags, count) ||
-	    !check_methods(sig, tags, count) || !check_headers(sig) ||
-	    !check_identity(sig, tags, count) || !check_times(sig, tags, count, now))
+	if (!check_tags(sig, tags, count, now, kind))
 		return;
 	locate_b(sig, value, len, taglist_find(tags, count, "b"));
 	if (sig->alg == DKIMSIG_RSA_SHA1)

@@ -23,6 +23,11 @@
  *	field that is not a tag list, as far as the tags before the first error go (what a
  *	reader stopping at the error has read), never from after it (issue 13).
  *
+ *	dkimsig_parse_kind() reads the ARC-Message-Signature and ARC-Seal fields (RFC 8617
+ *	section 4.1.2, 4.1.3) with the same rules, less what ARC drops: v= (ignored when
+ *	present), i= as an identity (it is the instance there), and for a seal bh=, h= (a
+ *	permerror when present) and c= (always relaxed).
+ *
  *	dkimsig_next_header() walks h=, each name without white space.  Spans point into
  *	value, which must outlive the struct.  Nothing is allocated.
  */
@@ -45,6 +50,14 @@ enum dkimsig_status {
 	DKIMSIG_OK,
 	DKIMSIG_PERMERROR,
 	DKIMSIG_POLICY,		/* valid, but not accepted here (rsa-sha1, RFC 8301) */
+};
+
+/* Which field the tag list is: a DKIM-Signature, or one of the two ARC fields that reuse
+ * its syntax (RFC 8617 section 4.1.2 and 4.1.3). */
+enum dkimsig_kind {
+	DKIMSIG_DKIM,
+	DKIMSIG_ARC_MESSAGE,	/* ARC-Message-Signature: no v=, i= is the instance */
+	DKIMSIG_ARC_SEAL,	/* ARC-Seal: no v=, bh=, h=; relaxed header hash only */
 };
 
 enum dkimsig_alg {
@@ -77,6 +90,11 @@ struct dkimsig {
 };
 
 void	dkimsig_parse(const char *value, size_t len, time_t now, struct dkimsig *sig);
+/* The same for an ARC field: the rules of RFC 6376 that RFC 8617 keeps for it.  i= (the
+ * instance) is the caller's to read; for an ARC-Seal, h= is a permerror, bh= and c= are
+ * not read and the header canonicalization is relaxed. */
+void	dkimsig_parse_kind(const char *value, size_t len, time_t now, enum dkimsig_kind kind,
+	    struct dkimsig *sig);
 
 /* The next name of the h= list *list (advanced), white space removed, in name: 1, or 0
  * at the end.  A name over DKIMSIG_FIELD_NAME_MAX bytes comes out empty. */

@@ -26,9 +26,9 @@
  *	long its body takes to arrive.
  *
  *	Body.  A signature whose b= verified waits for its body hash.  Signatures with the
- *	same body canonicalization and l= share one hash (canon.c with l= as its limit), so
- *	a message with three relaxed signatures hashes its body once; a message with no
- *	such signature hashes nothing.  Nothing of the body is kept.
+ *	same body canonicalization and l= share one hash (bodyhash.c), so a message with
+ *	three relaxed signatures hashes its body once; a message with no such signature
+ *	hashes nothing.  Nothing of the body is kept.
  *
  *	Results.  One per noted field, in header order, including the malformed ones
  *	(permerror), then one policy result for all fields past MaximumSignatures.  A result
@@ -51,6 +51,7 @@
 
 #include "lib/alloc.h"
 #include "lib/printable.h"
+#include "milter/bodyhash.h"
 #include "milter/canon.h"
 #include "milter/dkimhdr.h"
 #include "milter/dkimkey.h"
@@ -64,21 +65,12 @@ struct verifier {
 	void   *test_lookup_ctx;
 };
 
-/* One body hash, for every waiting signature with this canonicalization and l=. */
-struct body {
-	enum canon_kind kind;
-	int	has_l;
-	unsigned long long l;
-	struct body_canon *canon;
-	unsigned char hash[CANON_HASH_LEN];
-};
-
 /* One DKIM-Signature field within MaximumSignatures. */
 struct signature {
 	size_t	field;			/* in the header */
 	struct dkimsig sig;
 	const struct dkimkey *key;	/* once looked up */
-	size_t	body;			/* in bodies, while waiting */
+	size_t	body;			/* its hash in bodies, while waiting */
 	int	waiting;		/* b= verified: the body hash decides */
 	int	decided;
 	struct verify_signature out;
@@ -93,10 +85,8 @@ struct verify_message {
 	size_t	sig_count;
 	size_t	sig_cap;
 	size_t	beyond_limit;		/* fields past MaximumSignatures: only counted */
-	struct dkimkey **keys;		/* looked up for this message: sig_count slots */
-	size_t	key_count;
-	struct body *bodies;		/* sig_count slots */
-	size_t	body_count;
+	struct dkimkey_list keys;	/* looked up for this message: at most sig_count */
+	struct bodyhash_set bodies;	/* at most sig_count */
 	int	headers_done;
 	int	failed;			/* memory ran out: an internal error, no verdict */
 	struct verify_signature *results;
@@ -124,6 +114,17 @@ void	verifier_set_key_lookup(struct verifier *v, verify_key_lookup *lookup, void
 {
 	v->test_lookup = lookup;
 	v->test_lookup_ctx = ctx;
+}
+
+void	verifier_key_source(struct verifier *v, struct dns_budget *budget,
+    const char *queue_id, struct dkimkey_source *source)
+{
+	source->dns = v->dns;
+	source->budget = budget;
+	source->test_lookup = v->test_lookup;
+	source->test_lookup_ctx = v->test_lookup_ctx;
+	source->cache = v->keys;
+	source->queue_id = queue_id;
 }
 
 void	verifier_free(struct verifier *v)
@@ -264,48 +265,22 @@ static void report_field(struct signature *s)
 /* The key of s, looked up once per message; NULL when memory runs out. */
 static const struct dkimkey *key_of(struct verify_message *m, const struct signature *s)
 {
-	struct dkimkey_source source = {m->verifier->dns, m->budget, m->verifier->test_lookup,
-	    m->verifier->test_lookup_ctx, m->verifier->keys, m->queue_id};
-	char	name[2 * DKIMSIG_NAME_MAX + sizeof("._domainkey.")];	/* 253 in fact */
-	struct dkimkey *key;
+	struct dkimkey_source source;
 
-	snprintf(name, sizeof(name), "%s._domainkey.%s", s->sig.s, s->sig.d);
-	for (size_t i = 0; i < m->key_count; i++)
-		if (dkimkey_is(m->keys[i], name))
-			return m->keys[i];
-	if (m->keys == NULL && (m->keys = mem_calloc(m->sig_count, sizeof(*m->keys))) == NULL)
-		return NULL;
-	if ((key = dkimkey_fetch(&source, name)) == NULL)
-		return NULL;
-	return m->keys[m->key_count++] = key;
+	verifier_key_source(m->verifier, m->budget, m->queue_id, &source);
+	m->keys.max = m->sig_count;
+	return dkimkey_list_fetch(&m->keys, &source, s->sig.d, s->sig.s);
 }
 
 /* The body hash s waits for, shared with the signatures that want the same one. */
 static int wait_for_body(struct verify_message *m, struct signature *s)
 {
-	struct body *b;
+	int	nomem;
+	long	i = bodyhash_want(&m->bodies, &s->sig, &nomem);
 
-	for (size_t i = 0; i < m->body_count; i++) {
-		b = &m->bodies[i];
-		if (b->kind == s->sig.body_canon && b->has_l == s->sig.has_l &&
-		    (!b->has_l || b->l == s->sig.l)) {
-			s->body = i;
-			s->waiting = 1;
-			return 1;
-		}
-	}
-	if (m->bodies == NULL && (m->bodies = mem_calloc(m->sig_count,
-	    sizeof(*m->bodies))) == NULL)
+	if (i < 0)		/* at most one hash per signature: memory ran out */
 		return 0;
-	b = &m->bodies[m->body_count];
-	if ((b->canon = body_canon_new(s->sig.body_canon)) == NULL)
-		return 0;
-	b->kind = s->sig.body_canon;
-	b->has_l = s->sig.has_l;
-	b->l = s->sig.l;
-	if (b->has_l)
-		body_canon_set_limit(b->canon, b->l);
-	s->body = m->body_count++;
+	s->body = (size_t)i;
 	s->waiting = 1;
 	return 1;
 }
@@ -343,6 +318,7 @@ static int check_signatures(struct verify_message *m)
 
 	snprintf(full, sizeof(full), "not checked: the header is over %d bytes",
 	    DKIMHDR_MAX_BYTES);
+	bodyhash_init(&m->bodies, m->sig_count);
 	for (size_t i = 0; i < m->sig_count; i++) {
 		struct signature *s = &m->sigs[i];
 
@@ -378,30 +354,24 @@ void	verify_body(struct verify_message *m, const unsigned char *data, size_t len
 {
 	if (m == NULL || m->failed || !m->headers_done)
 		return;
-	for (size_t i = 0; i < m->body_count; i++)
-		if (!body_canon_update(m->bodies[i].canon, data, len))
-			m->failed = 1;
+	bodyhash_update(&m->bodies, data, len);
+	if (m->bodies.failed)
+		m->failed = 1;
 }
 
 /* The verdict of a signature whose b= verified, now that its body hash is known. */
 static void check_body(struct verify_message *m, struct signature *s)
 {
-	const struct body *b = &m->bodies[s->body];
-	unsigned long long length = body_canon_length(b->canon);
 	char	reason[96];
+	enum verify_result result = bodyhash_judge(&m->bodies, s->body, &s->sig, reason,
+	    sizeof(reason));
 
-	if (s->sig.has_l && s->sig.l > length) {
-		snprintf(reason, sizeof(reason), "l=%llu is more than the body's %llu bytes",
-		    s->sig.l, length);
-		decide(s, VERIFY_PERMERROR, reason);
-	} else if (s->sig.bh_len != CANON_HASH_LEN ||
-	    memcmp(s->sig.bh, b->hash, CANON_HASH_LEN) != 0) {
-		decide(s, VERIFY_FAIL, "body hash did not verify");
-	} else if (dkimkey_too_small(s->key)) {
+	if (result != VERIFY_PASS)
+		decide(s, result, reason);
+	else if (dkimkey_too_small(s->key))
 		decide(s, VERIFY_POLICY, "RSA key under 1024 bits (RFC 8301)");
-	} else {
+	else
 		decide(s, VERIFY_PASS, "");
-	}
 }
 
 int	verify_finish(struct verify_message *m, const struct verify_signature **results,
@@ -418,9 +388,8 @@ int	verify_finish(struct verify_message *m, const struct verify_signature **resu
 		return 0;
 	if (m->sig_count == 0 && m->beyond_limit == 0)
 		return 1;
-	for (size_t i = 0; i < m->body_count; i++)
-		if (!body_canon_final(m->bodies[i].canon, m->bodies[i].hash))
-			return 0;
+	if (!bodyhash_final(&m->bodies))
+		return 0;
 	n = m->sig_count + (m->beyond_limit > 0);
 	if ((m->results = mem_calloc(n, sizeof(*m->results))) == NULL)
 		return 0;
@@ -446,12 +415,8 @@ void	verify_free(struct verify_message *m)
 	if (m == NULL)
 		return;
 	dkimhdr_free(&m->header);
-	for (size_t i = 0; i < m->key_count; i++)
-		dkimkey_free(m->keys[i]);
-	for (size_t i = 0; i < m->body_count; i++)
-		body_canon_free(m->bodies[i].canon);
-	free(m->keys);
-	free(m->bodies);
+	dkimkey_list_free(&m->keys);
+	bodyhash_free(&m->bodies);
 	free(m->sigs);
 	free(m->results);
 	free(m);
@@ -459,7 +424,7 @@ void	verify_free(struct verify_message *m)
 
 size_t	verify_body_hashes(const struct verify_message *m)
 {
-	return m != NULL ? m->body_count : 0;
+	return m != NULL ? m->bodies.count : 0;
 }
 
 const char *verify_result_name(enum verify_result result)

@@ -67,6 +67,13 @@ typedef int verify_key_lookup(void *ctx, const char *name, int type, unsigned ch
 void	verifier_set_key_lookup(struct verifier *verifier, verify_key_lookup *lookup,
 	    void *ctx);
 
+/* Where this verifier's keys come from (its resolver, key cache and test seam), for the
+ * ARC validator (arcverify.h), which looks its keys up the same way: source is filled
+ * in, budget and queue_id are the message's and must outlive it. */
+struct dkimkey_source;
+void	verifier_key_source(struct verifier *verifier, struct dns_budget *budget,
+	    const char *queue_id, struct dkimkey_source *source);
+
 /* budget is charged for key lookups; it must outlive the message. */
 struct verify_message *verify_begin(struct verifier *verifier, struct dns_budget *budget,
 	    const char *queue_id, size_t max_signatures);

@@ -23,11 +23,7 @@
 #include "keys/keystore.h"
 #include "milter/canon.h"
 #include "milter/msgheaders.h"
-
-/* Signs a SHA-256 digest with key (see keys/keysign.h for the arguments). */
-typedef int sign_digest_fn(void *context, const struct keystore_key *key,
-	    const unsigned char digest[32], unsigned char sig[512], size_t *sig_len,
-	    char *err, size_t errlen);
+#include "milter/sigfield.h"		/* sign_digest_fn */
 
 struct sign_request {
 	const struct msgheaders *headers;

@@ -181,7 +181,7 @@ unsigned arcflow_vouch(struct arcflow *arc, const char *author_domain, char *why
 
 void	arcflow_report_comment(struct arcflow *arc, char *out, size_t size)
 {
-	struct arctrust_set sets[ARCSET_MAX_SETS];
+	struct arctrust_set sets[ARCSET_MAX_SETS] = {{0, "", "", ""}};
 	char   *payloads[ARCSET_MAX_SETS];
 	size_t	n = arc->verify != NULL ? trust_sets(arc, sets, payloads) : 0;
 

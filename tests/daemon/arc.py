@@ -89,11 +89,12 @@ class Keys:
         lines.append(zone_line("s._domainkey.author.example", self.pub["author"]))
         lines.append(zone_line("s._domainkey.sender.example", self.pub["author"]))
         lines.append(self.ours_records + "\n")
-        for d in ("author", "sender", "list", "other", "ours"):
+        for d in ("author", "sender", "list", "other", "ours", "quar"):
             lines.append('%s.example. IN TXT "v=spf1 ip4:%s -all"\n' % (d, GOOD))
         lines.append('_dmarc.author.example. IN TXT "v=DMARC1; p=reject"\n')
         lines.append('_dmarc.other.example. IN TXT "v=DMARC1; p=reject"\n')
         lines.append('_dmarc.sender.example. IN TXT "v=DMARC1; p=none"\n')
+        lines.append('_dmarc.quar.example. IN TXT "v=DMARC1; p=quarantine"\n')
         return "".join(lines)
 
 
@@ -189,6 +190,17 @@ class Verifiers:
         except Exception as e:
             return "error", "%s: %s" % (type(e).__name__, e)
         return cv, reason
+
+    def dkim(self, msg):
+        """(all DKIM signatures pass, output) by tests/lib/verify-dkimpy.py."""
+        self.n += 1
+        path = os.path.join(self.tmp, "dkim-%d.eml" % self.n)
+        with open(path, "wb") as f:
+            f.write(msg)
+        r = subprocess.run([sys.executable, os.path.join(LIB, "verify-dkimpy.py"),
+                            "127.0.0.1", str(self.port), path], capture_output=True,
+                           text=True)
+        return r.returncode == 0, r.stdout + r.stderr
 
     def maildkim(self, msg):
         """(result, detail)."""
@@ -521,6 +533,14 @@ def outbound_sealing(tmp, dns_port, keys, v):
             "header.d=sender.example" in aar and "arc=pass" in aar,
             "6: our AAR shows the original dkim=pass and arc=pass", aar)
 
+        # the relayed message arriving at its reader's MX (here: from outside again): the
+        # list changed what set 1 signed, so the oldest AMS that validates is ours, i=2
+        res = mta.send(out, mail_from="list-bounces@list.example")
+        ar = our_ar(res)
+        tap(arc_part(ar) == "arc=pass smtp.remote-ip=%s header.oldest-pass=2" % GOOD,
+            "6: the relayed chain validated again: arc=pass header.oldest-pass=2 (AMS i=1 "
+            "broken by the list)", "A-R: %s" % ar)
+
         # A-R of ours saying arc=fail: cv=fail
         bad = chain(keys, tmp, dkim_signed(keys, message(61)), ["a", "b"])
         bad = bad.replace(b"Hello, this is the body.", b"Hello, this is the b0dy.")
@@ -546,8 +566,134 @@ def outbound_sealing(tmp, dns_port, keys, v):
             "action %s inserted %r" % (res.action, res.inserted))
         got = arc_metrics(mport)
         # validated inbound: 1-hop pass twice (msg sent twice), the broken 2-hop fail
-        tap(want_metrics(got, {"pass": 2, "fail": 1}, {"pass": 1, "fail": 1}),
+        # mail of our own domain from an internal host: signed (RSA and Ed25519) and sealed
+        res = mta.send(message(62, "ours.example"), ip=INTERNAL,
+                       mail_from="alice@ours.example")
+        out = res.message or b""
+        top = headers_of(out)
+        names = [n for n, _ in top[:5]]
+        seal = first(top, "ARC-Seal")
+        py, mp = v.dkimpy(out), v.maildkim(out)
+        dk = v.dkim(out)
+        tap(names == ["ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results",
+                      "DKIM-Signature", "DKIM-Signature"] and tag(seal, "i") == "1" and
+            tag(seal, "cv") == "none" and py[0] == "pass" and mp[0] == "pass" and dk[0],
+            "6: internal mail of ours.example: two DKIM-Signatures, sealed i=1 cv=none, "
+            "ARC passes dkimpy and Mail::DKIM, DKIM passes dkimpy",
+            "fields %r\ndkimpy %s\nMail::DKIM %s\nDKIM %s" % (names, py, mp, dk[1]))
+        tap(first(top, "ARC-Authentication-Results").replace(" ", "") ==
+            "i=1;%s;none" % AUTHSERV, "6: without an A-R of ours the AAR says none",
+            first(top, "ARC-Authentication-Results"))
+        got = arc_metrics(mport)
+        tap(want_metrics(got, {"pass": 3, "fail": 1}, {"pass": 1, "fail": 1, "none": 1}),
             "7: seal-out: chains and seals counted", "got %r" % got)
+    finally:
+        d.stop()
+
+
+# ---- cases 5 and 6 further: ARCSeal both, quarantine and reject, odd bodies ------------
+def both_sealing(tmp, dns_port, keys, v):
+    d, mta, mport = start(tmp, dns_port, keys, "seal-both", "ARCSeal both\n"
+                          "ARCSealDomain ours.example\nDMARCEnforce yes\n")
+    if d is None:
+        return
+    seals = {"pass": 0, "fail": 0, "none": 0}
+    chains = {"pass": 0, "fail": 0, "none": 0}
+    try:
+        # in from outside: sealed i=2; the list's relay from inside: sealed i=3
+        msg = chain(keys, tmp, dkim_signed(keys, message(70)), ["a"])
+        res = mta.send(msg)
+        chains["pass"] += 1
+        seals["pass"] += 1
+        relayed = play_list(res.message or b"")
+        res = mta.send(relayed, ip=INTERNAL, mail_from="list-bounces@list.example")
+        seals["pass"] += 1
+        out = res.message or b""
+        top = headers_of(out)
+        seals_i = [tag(val, "i") + ":" + tag(val, "cv") for n, val in top
+                   if n == "ARC-Seal"]
+        py, mp = v.dkimpy(out), v.maildkim(out)
+        tap(seals_i == ["3:pass", "2:pass", "1:none"] and py[0] == "pass" and
+            mp[0] == "pass", "5/6: ARCSeal both: sealed i=2 coming in, i=3 going out by the "
+            "list; dkimpy and Mail::DKIM pass",
+            "seals %r\ndkimpy %s\nMail::DKIM %s" % (seals_i, py, mp))
+        res = mta.send(out, mail_from="list-bounces@list.example")
+        chains["pass"] += 1
+        seals["pass"] += 1
+        ar = our_ar(res)
+        tap(arc_part(ar) == "arc=pass smtp.remote-ip=%s header.oldest-pass=3" % GOOD,
+            "5/6: that chain validated again: header.oldest-pass=3", ar)
+
+        # quarantined mail is sealed, rejected mail is not
+        res = mta.send(message(71, "quar.example"), ip=BAD, mail_from="alice@quar.example")
+        chains["none"] += 1
+        seals["none"] += 1
+        seal = first(headers_of(res.message or b""), "ARC-Seal")
+        tap(res.action == "accept" and res.quarantine and tag(seal, "i") == "1" and
+            v.dkimpy(res.message or b"")[0] == "pass",
+            "5: quarantined inbound mail (p=quarantine failed) is sealed, and validates",
+            "action %s quarantine %r seal %s" % (res.action, res.quarantine, seal))
+        res = mta.send(message(72, "author.example"), ip=BAD,
+                       mail_from="alice@author.example")
+        chains["none"] += 1
+        tap(res.action == "reject" and not inserted_arc(res),
+            "5: rejected inbound mail is not sealed", "action %s inserted %r" %
+            (res.action, inserted_arc(res)))
+
+        # a broken chain coming in: sealed cv=fail, which ends it for everyone
+        bad = chain(keys, tmp, dkim_signed(keys, message(73)), ["a", "b"])
+        bad = bad.replace(b"Hello, this is the body.", b"Hello, this is the b0dy.")
+        res = mta.send(bad)
+        chains["fail"] += 1
+        seals["fail"] += 1
+        seal = first(headers_of(res.message or b""), "ARC-Seal")
+        py, mp = v.dkimpy(res.message or b""), v.maildkim(res.message or b"")
+        tap(tag(seal, "i") == "3" and tag(seal, "cv") == "fail" and
+            py[0] in ("fail", "ended") and mp[0] == "fail",
+            "5: a failing chain coming in is sealed i=3 cv=fail; dkimpy (chain ended) and "
+            "Mail::DKIM (fail) agree", "seal %s\ndkimpy %s\nMail::DKIM %s" % (seal, py, mp))
+        # ... and a chain ended by cv=fail gets no further set
+        res = mta.send(res.message or b"")
+        chains["fail"] += 1
+        tap(arc_part(our_ar(res)).startswith("arc=fail") and not inserted_arc(res),
+            "5: a chain already ended by cv=fail: arc=fail, no set added",
+            "A-R %s\ninserted %r" % (our_ar(res), inserted_arc(res)))
+
+        # a forged A-R of ours is removed; the sealed message still validates
+        forged = (b"Authentication-Results: " + AUTHSERV.encode() +
+                  b"; dkim=pass header.d=sender.example; arc=pass\r\n" +
+                  dkim_signed(keys, message(74)))
+        res = mta.send(forged)
+        chains["none"] += 1
+        seals["none"] += 1
+        ours = [val for n, val in headers_of(res.message or b"")
+                if n == "Authentication-Results"]
+        py, mp = v.dkimpy(res.message or b""), v.maildkim(res.message or b"")
+        tap(len(ours) == 1 and "arc=none" in ours[0] and py[0] == "pass" and mp[0] == "pass",
+            "5: a forged A-R of ours is removed, ours says arc=none, the seal validates",
+            "A-Rs %r\ndkimpy %s\nMail::DKIM %s" % (ours, py, mp))
+
+        # bodies: empty, trailing blank lines and spaces, over one milter chunk, LF only
+        bodies = [("empty_body", b""),
+                  ("trailing_blank_lines_and_spaces", b"line one  \r\n\tline two\t\r\n\r\n\r\n"),
+                  ("body_of_200_KB", b"".join(b"line %06d of a long body\r\n" % i
+                                              for i in range(8000))),
+                  ("no_final_line_break", b"no final CRLF")]
+        for n, (name, body) in enumerate(bodies, 80):
+            msg = chain(keys, tmp, message(n, body=body), ["a"])
+            res = mta.send(msg)
+            chains["pass"] += 1
+            seals["pass"] += 1
+            out = res.message or b""
+            py, mp = v.dkimpy(out), v.maildkim(out)
+            tap(arc_part(our_ar(res)).startswith("arc=pass") and
+                tag(first(headers_of(out), "ARC-Seal"), "i") == "2" and py[0] == "pass" and
+                mp[0] == "pass", "5: %s: chain passes, our set i=2 validates in dkimpy and "
+                "Mail::DKIM" % name, "A-R %s\ndkimpy %s\nMail::DKIM %s" %
+                (our_ar(res), py, mp))
+        got = arc_metrics(mport)
+        tap(want_metrics(got, chains, seals), "7: seal-both: chains and seals counted",
+            "want chains %r seals %r\ngot %r" % (chains, seals, got))
     finally:
         d.stop()
 
@@ -563,6 +709,7 @@ def main():
             trusted(tmp, dns_port, keys, v)
             inbound_sealing(tmp, dns_port, keys, v)
             outbound_sealing(tmp, dns_port, keys, v)
+            both_sealing(tmp, dns_port, keys, v)
         return run_with_nsd(tap, "signet-arc-", "example", keys.zone(), run)
     finally:
         shutil.rmtree(keydir, ignore_errors=True)

@@ -101,7 +101,7 @@ def run_case(query, port, directory, key, message):
 def main():
     suite, query, nsd_binary = spf.find_inputs(
         ('arc', 'arc-draft-validation-tests.yml'), 'arc-query')
-    scenarios = spf.load_suite(suite)
+    scenarios = spf.signettest.load_yaml_all(suite)
     cases = [('%s/%s' % (s['description'].strip(), name), case)
              for s in scenarios for name, case in s['tests'].items()]
     with tempfile.TemporaryDirectory(prefix='signet-arc-') as directory:

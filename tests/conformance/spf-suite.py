@@ -51,36 +51,16 @@ import signettest  # noqa: E402
 ANSWERING_TYPES = ('TXT', 'A', 'AAAA', 'MX', 'PTR', 'CNAME')
 
 
-def bail(msg):
-    print('Bail out! ' + msg)
-    sys.exit(1)
+bail = signettest.bail
 
 
-def find_inputs(what='SPF', suite_file=('spf', 'rfc7208-tests.yml'), program='spf-query'):
-    """The suite file, the query program and nsd; arc-suite.py asks for its own."""
-    srcdir = os.environ.get('top_srcdir') or REPO
-    builddir = os.environ.get('top_builddir') or REPO
-    confdir = os.environ.get('SIGNET_CONFORMANCE_DIR') or \
-        os.path.join(srcdir, '..', 'shared', 'conformance')
-    suite = os.path.join(confdir, *suite_file)
-    if not os.path.isfile(suite):
-        bail('%s suite not found at %s (set SIGNET_CONFORMANCE_DIR)' % (what, suite))
-    query = os.path.join(builddir, 'tests', 'conformance', program)
-    if not os.access(query, os.X_OK):
-        bail('%s not built (make check builds it)' % query)
+def find_inputs():
+    suite = signettest.conformance_file(os.path.join('spf', 'rfc7208-tests.yml'))
+    query = signettest.built_program(os.path.join('tests', 'conformance', 'spf-query'))
     nsd = shutil.which('nsd') or '/usr/sbin/nsd'
     if not os.access(nsd, os.X_OK):
         bail('nsd not found (apt-get install nsd)')
     return suite, query, nsd
-
-
-def load_suite(path):
-    try:
-        import yaml
-    except ImportError:
-        bail('python3-yaml missing (apt-get install python3-yaml)')
-    with open(path, 'rb') as f:
-        return list(yaml.safe_load_all(f))
 
 
 # ---- zone files ---------------------------------------------------------------------
@@ -329,7 +309,7 @@ def run_scenario(scenario, query, nsd_binary, counter):
 
 def main():
     suite, query, nsd_binary = find_inputs()
-    scenarios = load_suite(suite)
+    scenarios = signettest.load_yaml_all(suite)
     counter, passed = [0], 0
     for scenario in scenarios:
         passed += run_scenario(scenario, query, nsd_binary, counter)

@@ -29,6 +29,12 @@ DESCRIPTION
 
     hwm_kb(pid) is a process's peak resident set (VmHWM) in kB.
 
+    bail(msg) ends a TAP run with "Bail out!": a missing tool or input fails, never skips.
+    conformance_file(relpath) is a file of the public suites in ../shared/conformance
+    (SIGNET_CONFORMANCE_DIR names another folder), built_program(relpath) a program of
+    the build, load_yaml_all(path) the documents of a YAML file; each bails when what it
+    wants is missing.
+
     start_nsd(dir, {zone: records_path}) starts a private NSD through
     tests/lib/dnsserver.sh and returns (port, pid); stop it with os.kill(pid, SIGTERM).
 
@@ -54,6 +60,38 @@ TOP_BUILDDIR = os.environ.get("top_builddir",
                               os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
 DNSSERVER_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsserver.sh")
+TOP_SRCDIR = os.environ.get("top_srcdir") or \
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def bail(msg):
+    print("Bail out! " + msg)
+    sys.exit(1)
+
+
+def conformance_file(relpath):
+    confdir = os.environ.get("SIGNET_CONFORMANCE_DIR") or \
+        os.path.join(TOP_SRCDIR, "..", "shared", "conformance")
+    path = os.path.join(confdir, relpath)
+    if not os.path.isfile(path):
+        bail("%s not found at %s (set SIGNET_CONFORMANCE_DIR)" % (relpath, path))
+    return path
+
+
+def built_program(relpath):
+    path = os.path.join(TOP_BUILDDIR, relpath)
+    if not os.access(path, os.X_OK):
+        bail("%s not built (make check builds it)" % path)
+    return path
+
+
+def load_yaml_all(path):
+    try:
+        import yaml
+    except ImportError:
+        bail("python3-yaml missing (apt-get install python3-yaml)")
+    with open(path, "rb") as f:
+        return list(yaml.safe_load_all(f))
 
 
 class Tap:

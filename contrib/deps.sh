@@ -8,8 +8,7 @@ set -e
 build="build-essential autoconf automake pkg-config libmilter-dev libopendkim-dev libssl-dev \
 libunbound-dev libspf2-dev libpsl-dev libidn2-dev libp11-kit-dev libhiredis-dev \
 libsqlite3-dev zlib1g-dev"
-# The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify (dkimpy
-# seals ARC chains too, with python3-authres).
+# The test suite uses real parts: NSD serves DNS, dkimpy and Mail::DKIM verify.
 test="nsd knot-dnsutils python3 python3-dkim python3-authres python3-nacl python3-dnspython \
 libmail-dkim-perl libcryptx-perl libnet-dns-perl python3-yaml publicsuffix curl \
 postfix swaks sasl2-bin libsasl2-modules libsasl2-modules-db m4 \

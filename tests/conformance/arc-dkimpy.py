@@ -26,7 +26,9 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'lib'))
 spf = importlib.import_module('spf-suite')  # its NSD and zone writing
+import signettest  # noqa: E402
 
 BASE = (b'From: Alice <alice@example.org>\r\n'
         b'To: list@example.net\r\n'
@@ -38,19 +40,16 @@ BASE = (b'From: Alice <alice@example.org>\r\n'
 
 
 def find_tools():
-    builddir = os.environ.get('top_builddir') or os.path.dirname(os.path.dirname(HERE))
-    query = os.path.join(builddir, 'tests', 'conformance', 'arc-query')
-    if not os.access(query, os.X_OK):
-        spf.bail('%s not built (make check builds it)' % query)
+    query = signettest.built_program(os.path.join('tests', 'conformance', 'arc-query'))
     nsd = shutil.which('nsd') or '/usr/sbin/nsd'
     if not os.access(nsd, os.X_OK):
-        spf.bail('nsd not found (apt-get install nsd)')
+        signettest.bail('nsd not found (apt-get install nsd)')
     if shutil.which('openssl') is None:
-        spf.bail('openssl not found')
+        signettest.bail('openssl not found')
     try:
         import dkim
     except ImportError:
-        spf.bail('dkimpy missing (apt-get install python3-dkim)')
+        signettest.bail('dkimpy missing (apt-get install python3-dkim)')
     return query, nsd, dkim
 
 
@@ -85,7 +84,7 @@ def hop(dkim, key, record, message, n, body=None):
     message = head + b'\r\n' + (body if body is not None else old_body)
     fields = dkim.arc_sign(message, b'sel', b'example.org', key, authserv)
     if not fields:
-        spf.bail('dkimpy did not seal hop %d' % n)
+        signettest.bail('dkimpy did not seal hop %d' % n)
     return b''.join(fields) + message
 
 

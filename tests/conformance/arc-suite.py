@@ -28,7 +28,9 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-spf = importlib.import_module('spf-suite')  # its NSD, zone writing and inputs
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'lib'))
+spf = importlib.import_module('spf-suite')  # its NSD and zone writing
+import signettest  # noqa: E402
 
 # "scenario/case" -> why Signet's answer differs, with the RFC section.
 EXPECTED_FAILURES = {
@@ -70,7 +72,7 @@ def key_records(scenarios):
         for name, text in (scenario.get('txt-records') or {}).items():
             text = ' '.join(text.split())
             if records.get(name, text) != text:
-                spf.bail('the scenarios publish two records at %s' % name)
+                signettest.bail('the scenarios publish two records at %s' % name)
             records[name] = text
     return records
 
@@ -99,9 +101,12 @@ def run_case(query, port, directory, key, message):
 
 
 def main():
-    suite, query, nsd_binary = spf.find_inputs(
-        ('arc', 'arc-draft-validation-tests.yml'), 'arc-query')
-    scenarios = spf.signettest.load_yaml_all(suite)
+    suite = signettest.conformance_file(os.path.join('arc', 'arc-draft-validation-tests.yml'))
+    query = signettest.built_program(os.path.join('tests', 'conformance', 'arc-query'))
+    nsd_binary = spf.shutil.which('nsd') or '/usr/sbin/nsd'
+    if not os.access(nsd_binary, os.X_OK):
+        signettest.bail('nsd not found (apt-get install nsd)')
+    scenarios = signettest.load_yaml_all(suite)
     cases = [('%s/%s' % (s['description'].strip(), name), case)
              for s in scenarios for name, case in s['tests'].items()]
     with tempfile.TemporaryDirectory(prefix='signet-arc-') as directory:

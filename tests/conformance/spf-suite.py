@@ -54,10 +54,9 @@ ANSWERING_TYPES = ('TXT', 'A', 'AAAA', 'MX', 'PTR', 'CNAME')
 bail = signettest.bail
 
 
-def find_inputs(suite_file=('spf', 'rfc7208-tests.yml'), program='spf-query'):
-    """The suite file, the query program and nsd; arc-suite.py asks for its own."""
-    suite = signettest.conformance_file(os.path.join(*suite_file))
-    query = signettest.built_program(os.path.join('tests', 'conformance', program))
+def find_inputs():
+    suite = signettest.conformance_file(os.path.join('spf', 'rfc7208-tests.yml'))
+    query = signettest.built_program(os.path.join('tests', 'conformance', 'spf-query'))
     nsd = shutil.which('nsd') or '/usr/sbin/nsd'
     if not os.access(nsd, os.X_OK):
         bail('nsd not found (apt-get install nsd)')

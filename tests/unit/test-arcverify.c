@@ -11,7 +11,8 @@
  *	through arcverify.h as the daemon would: intact, with the body changed after a seal,
  *	a seal removed, an instance skipped, a cv= that lies, an AAR changed, weak
  *	algorithms and keys, a failed key lookup; and the structure rules on hostile
- *	fields.  Every allocation is made to fail in turn on a two-hop chain (torture.h).
+ *	fields; the sets as arctrust.c (trusted sealers) takes them.  Every allocation is
+ *	made to fail in turn on a two-hop chain (torture.h).
  *	The suite of tests/conformance/arc-suite.py checks against chains made elsewhere.
  */
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 #include "lib/buffer.h"
 #include "milter/archash.h"
+#include "milter/arctrust.h"
 #include "milter/arcverify.h"
 #include "milter/canon.h"
 #include "milter/dkimhdr.h"
@@ -553,6 +555,34 @@ static void test_fields(void)
 	    "seal_is_always_relaxed");
 }
 
+/* ---- what trusted sealers (arctrust.c) are given ---------------------------------------- */
+
+static void test_for_arctrust(void)
+{
+	static char *trusted_names[] = {"example.org"};
+	static const struct name_list trusted = {trusted_names, 1};
+	struct arctrust_set sets[3];
+	struct msg m;
+	struct run run;
+	char	why[128], comment[256];
+
+	chain(&m, 2);
+	validate(&run, &m);
+	for (unsigned i = 1; i <= 2; i++) {
+		const struct arc_set_info *info = arcverify_set(run.m, i);
+
+		sets[i - 1] = (struct arctrust_set){i, info->seal_domain, info->seal_selector,
+		    info->payload};
+	}
+	TAP_INT_EQ(arctrust_vouch(&trusted, sets, 2, "example.org", why, sizeof(why)), 2,
+	    "the_sets_described_feed_arctrust_vouch (%s)", why);
+	arctrust_report_comment(sets, 2, comment, sizeof(comment));
+	TAP_STR_EQ(comment, "arc=pass as[2].d=example.org as[2].s=ed as[1].d=example.org "
+	    "as[1].s=rsa", "the_sets_described_feed_arctrust_report_comment");
+	arcverify_free(run.m);
+	msg_free(&m);
+}
+
 /* ---- the seal hash: one seal, or a chain's in one pass --------------------------------- */
 
 static void test_seal_hash(void)
@@ -622,6 +652,7 @@ int	main(void)
 	test_structure();
 	test_fields();
 	test_seal_hash();
+	test_for_arctrust();
 	chain(&torture_msg, 2);
 	torture("arcverify, a chain of two", validate_once, NULL, TORTURE_MAY_RECOVER);
 	msg_free(&torture_msg);

@@ -158,20 +158,8 @@ static char *make_results(const struct arcseal_request *req, size_t instance)
 static int write_ams(struct sigfield_fold *f, const struct arcseal_request *req,
     const struct keystore_key *key, const char *instance, const char **names, size_t count)
 {
-	char	number[32], *bh = sigfield_base64(req->body_hash, CANON_HASH_LEN);
-	int	ok = bh != NULL;
-
-	snprintf(number, sizeof(number), "%lld", (long long)req->timestamp);
-	ok = ok && sigfield_piece(f, " i=", instance, ";") &&
-	    sigfield_piece(f, " a=", keystore_dkim_algorithm(key->algorithm), ";") &&
-	    sigfield_append(f, " c=relaxed/relaxed;", 19) &&
-	    sigfield_piece(f, " d=", key->domain, ";") &&
-	    sigfield_piece(f, " s=", key->selector, ";") &&
-	    sigfield_piece(f, " t=", number, ";") &&
-	    sigfield_names(f, names, count) &&
-	    sigfield_piece(f, " bh=", bh, ";") && sigfield_append(f, " b=", 3);
-	free(bh);
-	return ok;
+	return sigfield_piece(f, " i=", instance, ";") && sigfield_message_tags(f, key,
+	    "relaxed/relaxed", req->timestamp, names, count, req->body_hash);
 }
 
 /* Writes the AS up to and including an empty "b=". */

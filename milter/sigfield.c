@@ -91,6 +91,25 @@ int	sigfield_b64(struct sigfield_fold *f, const char *b64)
 	return 1;
 }
 
+int	sigfield_message_tags(struct sigfield_fold *f, const struct keystore_key *key,
+    const char *canon, time_t timestamp, const char *const *names, size_t count,
+    const unsigned char *body_hash)
+{
+	char	number[32], *bh = sigfield_base64(body_hash, CANON_HASH_LEN);
+	int	ok = bh != NULL;
+
+	snprintf(number, sizeof(number), "%lld", (long long)timestamp);
+	ok = ok && sigfield_piece(f, " a=", keystore_dkim_algorithm(key->algorithm), ";") &&
+	    sigfield_piece(f, " c=", canon, ";") &&
+	    sigfield_piece(f, " d=", key->domain, ";") &&
+	    sigfield_piece(f, " s=", key->selector, ";") &&
+	    sigfield_piece(f, " t=", number, ";") &&
+	    sigfield_names(f, names, count) &&
+	    sigfield_piece(f, " bh=", bh, ";") && sigfield_append(f, " b=", 3);
+	free(bh);
+	return ok;
+}
+
 int	sigfield_collect_names(const struct msgheaders *h, const struct name_list *sign,
     const struct name_list *oversign, int (*skip)(const char *name), const char ***names_out,
     size_t *count_out)

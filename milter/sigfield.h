@@ -34,6 +34,7 @@
 #define SIGNET_SIGFIELD_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "conf/conf.h"
 #include "keys/keystore.h"
@@ -58,6 +59,12 @@ int	sigfield_piece(struct sigfield_fold *f, const char *prefix, const char *valu
 /* " h=a:b:c;", the names in lower case, folding before a colon. */
 int	sigfield_names(struct sigfield_fold *f, const char *const *names, size_t count);
 int	sigfield_b64(struct sigfield_fold *f, const char *b64);
+/* The tags a DKIM-Signature and an ARC-Message-Signature share, written after the
+ * caller's first tag (v=1, or i=N) up to and including an empty "b=": a, c, d, s, t,
+ * h, bh (body_hash is 32 bytes, CANON_HASH_LEN). */
+int	sigfield_message_tags(struct sigfield_fold *f, const struct keystore_key *key,
+	    const char *canon, time_t timestamp, const char *const *names, size_t count,
+	    const unsigned char *body_hash);
 
 int	sigfield_collect_names(const struct msgheaders *h, const struct name_list *sign,
 	    const struct name_list *oversign, int (*skip)(const char *name),

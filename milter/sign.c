@@ -28,22 +28,12 @@
 static int write_tags(struct sigfield_fold *f, const struct sign_request *req,
     const struct keystore_key *key, const char **names, size_t count)
 {
-	char	number[32], canon[32], *bh = sigfield_base64(req->body_hash, CANON_HASH_LEN);
-	int	ok = bh != NULL;
+	char	canon[32];
 
-	snprintf(number, sizeof(number), "%lld", (long long)req->timestamp);
 	snprintf(canon, sizeof(canon), "%s/%s", conf_canon_name(req->canon_header),
 	    conf_canon_name(req->canon_body));
-	ok = ok && sigfield_append(f, " v=1;", 5) &&
-	    sigfield_piece(f, " a=", keystore_dkim_algorithm(key->algorithm), ";") &&
-	    sigfield_piece(f, " c=", canon, ";") &&
-	    sigfield_piece(f, " d=", key->domain, ";") &&
-	    sigfield_piece(f, " s=", key->selector, ";") &&
-	    sigfield_piece(f, " t=", number, ";") &&
-	    sigfield_names(f, names, count) &&
-	    sigfield_piece(f, " bh=", bh, ";") && sigfield_append(f, " b=", 3);
-	free(bh);
-	return ok;
+	return sigfield_append(f, " v=1;", 5) && sigfield_message_tags(f, key, canon,
+	    req->timestamp, names, count, req->body_hash);
 }
 
 char   *sign_message(const struct sign_request *req, const struct keystore_key *key,

@@ -242,6 +242,15 @@ static void rows_of_messages(void)
 	    strcmp(row.reason[0].type, "local_policy") == 0 &&
 	    strcmp(row.reason[0].comment, "DMARCEnforce no") == 0,
 	    "p=reject under DMARCEnforce no: none, local_policy");
+	m = message(&rcpts, DMARC_POLICY_NONE, 1);
+	m.arc_override = "arc=pass as[2].d=lists.example as[2].s=s2 as[1].d=fw.example "
+	    "as[1].s=s1 remote-ip[1]=192.0.2.1";
+	TAP_OK(reportmsg_row(&m, "example.com", &v, &row, &pol) &&
+	    strcmp(row.disposition, "none") == 0 && row.reason_count == 1 &&
+	    strcmp(row.reason[0].type, "local_policy") == 0 &&
+	    strcmp(row.reason[0].comment, m.arc_override) == 0,
+	    "p=reject not enforced for a trusted ARC sealer: local_policy with RFC 8617 7.2.2's "
+	    "comment");
 	v = verdict(DMARC_RESULT_FAIL, DMARC_POLICY_REJECT, 1);
 	m = message(&rcpts, DMARC_POLICY_QUARANTINE, 1);
 	TAP_OK(reportmsg_row(&m, "example.com", &v, &row, &pol) &&

@@ -432,7 +432,36 @@ def trusted(tmp, dns_port, keys, v):
             "action %s reply %s" % (res.action, res.reply))
         got = arc_metrics(mport)
         tap(want_metrics(got, {"pass": 3}, {}, 1), "4/7: signet_arc_dmarc_overrides_total "
-            "counts 1, chains 3 pass", "got %r" % got)
+            "counts 1 after the three above, chains 3 pass", "got %r" % got)
+
+        msg = list_message(keys, 43, "list", vouching)
+        msg = msg.replace(b"list footer", b"list f00ter")
+        res = mta.send(msg, ip=BAD, mail_from="alice@author.example")
+        tap(res.action == "reject" and (res.reply or "").startswith("550"),
+            "4: the trusted sealer's chain broken after its seal (arc=fail): no override, "
+            "rejected 550", "action %s reply %s" % (res.action, res.reply))
+
+        failing = ("spf=fail smtp.mailfrom=alice@author.example; dkim=fail "
+                   "header.d=author.example; dmarc=fail header.from=author.example")
+        msg = list_message(keys, 44, "list", failing)
+        res = mta.send(msg, ip=BAD, mail_from="alice@author.example")
+        tap(res.action == "reject" and (res.reply or "").startswith("550"),
+            "4: a trusted sealer's AAR that saw the author fail too: rejected 550",
+            "action %s reply %s" % (res.action, res.reply))
+
+        lower = list_message(keys, 45, "list", vouching)
+        lower = re.sub(rb"(?m)^ARC-(Seal|Message-Signature|Authentication-Results):",
+                       lambda m: m.group(0).lower(), lower)
+        res = mta.send(lower, ip=BAD, mail_from="alice@author.example")
+        ar = our_ar(res)
+        tap(res.action == "accept" and arc_part(ar).startswith("arc=pass") and
+            "ARC override" in dmarc_part(ar) and v.dkimpy(lower)[0] == "pass",
+            "4: ARC field names in lower case: the chain passes, the override holds",
+            "action %s\nA-R %s\ndkimpy %s" % (res.action, ar, v.dkimpy(lower)))
+        got = arc_metrics(mport)
+        tap(want_metrics(got, {"pass": 5, "fail": 1}, {}, 2),
+            "4/7: signet_arc_dmarc_overrides_total counts the 2 overrides, chains 5 pass "
+            "1 fail", "got %r" % got)
     finally:
         d.stop()
 

@@ -727,6 +727,54 @@ def both_sealing(tmp, dns_port, keys, v):
         d.stop()
 
 
+# ---- operation: configuration errors, no key, SIGHUP turning sealing on ---------------
+def operation(tmp, dns_port, keys, v):
+    import signal
+    spec = "inet:%d@127.0.0.1" % free_port()
+    for name, extra, text in (
+            ("no_seal_domain", "ARCSeal inbound\n", "ARCSeal needs ARCSealDomain"),
+            ("verify_only", "ARCSeal inbound\nARCSealDomain ours.example\n",
+             "ARCSeal needs Mode s or sv")):
+        body = conf(spec, dns_port, free_port(), keys, extra)
+        if name == "verify_only":
+            body = body.replace("Mode sv\n", "Mode v\n")
+        d = Daemon(tmp, body, "conf-" + name)
+        try:
+            code = d.exit_status(timeout=30)
+            tap(code not in (None, 0) and text in d.log(),
+                "conf: %s: the daemon refuses to start and says why" % name,
+                "exit %r\n%s" % (code, d.log()))
+        finally:
+            d.stop()
+
+    d, mta, mport = start(tmp, dns_port, keys, "nokey", "ARCSeal inbound\n"
+                          "ARCSealDomain nokey.example\n")
+    if d is None:
+        return
+    try:
+        res = mta.send(dkim_signed(keys, message(90)))
+        tap(res.action == "accept" and our_ar(res) and not inserted_arc(res) and
+            "not ARC-sealed: no active RSA key for nokey.example" in d.log(),
+            "no key for ARCSealDomain: the message passes unsealed, the log says why",
+            "action %s inserted %r\n%s" % (res.action, res.inserted, d.log()[-1500:]))
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace("nokey.example", "ours.example"))
+        d.proc.send_signal(signal.SIGHUP)
+        tap(d.wait_log("reloaded"), "SIGHUP reloads the ARC settings", d.log()[-1500:])
+        res = mta.send(dkim_signed(keys, message(91)))
+        py = v.dkimpy(res.message or b"")
+        tap(tag(first(headers_of(res.message or b""), "ARC-Seal"), "d") == "ours.example" and
+            py[0] == "pass", "after SIGHUP with ARCSealDomain ours.example: sealed, and "
+            "dkimpy validates", "%s\n%r" % (py, inserted_arc(res)))
+        got = arc_metrics(mport)
+        tap(want_metrics(got, {"none": 2}, {"none": 1}),
+            "7: nokey: an unsealed message counts no seal", "got %r" % got)
+    finally:
+        d.stop()
+
+
 def main():
     keydir = tempfile.mkdtemp(prefix="signet-arc-keys-")
     try:
@@ -739,6 +787,7 @@ def main():
             inbound_sealing(tmp, dns_port, keys, v)
             outbound_sealing(tmp, dns_port, keys, v)
             both_sealing(tmp, dns_port, keys, v)
+            operation(tmp, dns_port, keys, v)
         return run_with_nsd(tap, "signet-arc-", "example", keys.zone(), run)
     finally:
         shutil.rmtree(keydir, ignore_errors=True)

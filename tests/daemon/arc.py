@@ -458,9 +458,21 @@ def trusted(tmp, dns_port, keys, v):
             "ARC override" in dmarc_part(ar) and v.dkimpy(lower)[0] == "pass",
             "4: ARC field names in lower case: the chain passes, the override holds",
             "action %s\nA-R %s\ndkimpy %s" % (res.action, ar, v.dkimpy(lower)))
+        # replay: the trusted list's message rewritten by someone else, who seals it
+        # (i=2, a valid chain): the trusted AAR vouched for other content
+        replay = list_message(keys, 46, "list", vouching)
+        replay = replay.replace(b"Hello, this is the body.", b"Please wire the money.")
+        replay = dkimpy_hop(keys, replay, "evil", "pass", vouching, "author.example")
+        res = mta.send(replay, ip=BAD, mail_from="alice@author.example")
+        ar = our_ar(res)
+        tap(arc_part(ar).startswith("arc=pass") and "header.oldest-pass=2" in arc_part(ar) and
+            res.action == "reject" and (res.reply or "").startswith("550"),
+            "4: the trusted sealer's content rewritten and resealed by an untrusted domain "
+            "(chain passes, oldest-pass=2): no override, rejected 550",
+            "action %s reply %s\nA-R %s" % (res.action, res.reply, ar))
         got = arc_metrics(mport)
-        tap(want_metrics(got, {"pass": 5, "fail": 1}, {}, 2),
-            "4/7: signet_arc_dmarc_overrides_total counts the 2 overrides, chains 5 pass "
+        tap(want_metrics(got, {"pass": 6, "fail": 1}, {}, 2),
+            "4/7: signet_arc_dmarc_overrides_total counts the 2 overrides, chains 6 pass "
             "1 fail", "got %r" % got)
     finally:
         d.stop()

@@ -7,19 +7,45 @@ NAME
 
 DESCRIPTION
     A private NSD (tests/lib/signettest.py run_with_nsd) serves the zone "example" with
-    every key: the sealers' (a, b, c, pm: RSA; ed: Ed25519; list, evil: RSA), the
-    author's DKIM key, ours.example's keys made by keys/signet-keys (RSA and Ed25519),
-    SPF records that pass 192.0.2.10 only, and _dmarc.author.example p=reject.
+    every key: the sealers' (a, b, c, pm, list, evil: RSA; ed: Ed25519), the authors'
+    DKIM key, ours.example's keys made by keys/signet-keys (RSA and Ed25519), SPF records
+    that pass 192.0.2.10 only, and DMARC records (author and other: p=reject, quar:
+    p=quarantine, sender: p=none).
 
-    Chains are made with dkimpy's arc_sign and Mail::DKIM's ARC signer
-    (tests/lib/arc-sign-maildkim.pl); before each hop an Authentication-Results of that
-    hop is prepended, whose arc= gives the cv= of its seal.  Every chain is checked by
-    three validators on the same input: Signet (our A-R's arc=), dkimpy
-    (tests/lib/arc-verify-dkimpy.py) and Mail::DKIM (tests/lib/arc-verify-maildkim.pl).
+    Chains are made with dkimpy (its ARC class; the Ed25519 hop needs a nacl key handed
+    in, see dkimpy_hop) and Mail::DKIM's ARC signer (tests/lib/arc-sign-maildkim.pl);
+    before each hop an Authentication-Results of that hop is prepended, whose arc= gives
+    the cv= of its seal.  Chains and sealed messages are checked by three validators on
+    the same input: Signet (our A-R's arc=), dkimpy (tests/lib/arc-verify-dkimpy.py) and
+    Mail::DKIM (tests/lib/arc-verify-maildkim.pl).  Each daemon runs Mode sv with a
+    Keystore, AuthservID mx.ours.example, InternalHosts 192.0.2.50 and MetricsListen.
 
-    Cases: 1 no chain; 2 good chains of 1-3 hops; 3 tampered chains; 4 trusted sealers
-    (DMARCEnforce yes, ARCTrustedSealers list.example); 5 inbound sealing (RSA and
-    Ed25519); 6 outbound sealing as a mailing list at daemon level; 7 the metrics.
+    Cases (the number leads each TAP line):
+    1  no ARC field: arc=none with smtp.remote-ip.
+    2  chains of 1-3 hops by dkimpy (one Ed25519 hop), Mail::DKIM and both mixed:
+       arc=pass header.oldest-pass=0, dkimpy and Mail::DKIM pass.
+    3  a body changed after the last seal, ARC-Seal i=2 removed, set i=2 removed, i=3
+       renumbered i=2, a lying cv=: fail in all three alike.
+    4  trusted sealers (DMARCEnforce yes, ARCTrustedSealers list.example): list.example's
+       AAR vouches for author.example (p=reject, SPF and DKIM failing): accepted with
+       the override in the dmarc= comment; rejected 550 when sealed by an untrusted
+       domain, when the AAR passes another domain only or saw the author fail, when the
+       chain was broken after the trusted seal, and when the trusted set's content was
+       rewritten and resealed by another (oldest-pass above the trusted instance).
+    5  ARCSeal inbound (RSA and Ed25519), both: our set on top (AS, AMS, AAR), AAR = our
+       A-R's results, cv= from validation; validated by dkimpy and Mail::DKIM;
+       quarantined mail sealed, rejected not; a failing chain sealed cv=fail, an ended
+       one not again; forged A-R of ours; odd bodies.
+    6  ARCSeal outbound as a mailing list: in from outside (our A-R, arc=pass), "[list] "
+       and a footer added, out from InternalHosts: set i=2 cv=pass, our A-R gone, the
+       whole chain valid with our AAR's dkim=pass; back in: header.oldest-pass=2; our
+       A-R arc=fail gives cv=fail; authenticated-only submission is not sealed; our own
+       domain's mail signed (RSA and Ed25519) and sealed i=1 cv=none.
+    7  signet_arc_chains_total{result}, signet_arc_seals_total{cv} and
+       signet_arc_dmarc_overrides_total equal what each daemon was sent.
+    Also: ARCSeal without ARCSealDomain or without Mode s refused at start; no key for
+    ARCSealDomain passes unsealed; SIGHUP changing ARCSealDomain.
+
     Emits TAP; a missing tool is a failure, never a skip.
 """
 import base64

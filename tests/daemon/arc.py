@@ -660,6 +660,7 @@ def outbound_sealing(tmp, dns_port, keys, v):
 
 # ---- cases 5 and 6 further: ARCSeal both, quarantine and reject, odd bodies ------------
 def both_sealing(tmp, dns_port, keys, v):
+    import dkim
     d, mta, mport = start(tmp, dns_port, keys, "seal-both", "ARCSeal both\n"
                           "ARCSealDomain ours.example\nDMARCEnforce yes\n")
     if d is None:
@@ -725,6 +726,19 @@ def both_sealing(tmp, dns_port, keys, v):
         tap(arc_part(our_ar(res)).startswith("arc=fail") and not inserted_arc(res),
             "5: a chain already ended by cv=fail: arc=fail, no set added",
             "A-R %s\ninserted %r" % (our_ar(res), inserted_arc(res)))
+
+        # a chain whose key lookup fails for now (a.elsewhere: outside NSD's zone, which
+        # refuses it): arc=fail, but no cv=fail seal to end the chain for good
+        elsewhere = hop_ar("a.elsewhere", "none") + dkim_signed(keys, message(75))
+        elsewhere = b"".join(dkim.ARC(elsewhere, linesep=b"\r\n").sign(
+            b"s", b"a.elsewhere", keys.priv["a"], b"a.elsewhere",
+            include_headers=SIGNED)) + elsewhere
+        res = mta.send(elsewhere)
+        chains["fail"] += 1
+        tap(arc_part(our_ar(res)).startswith("arc=fail") and not inserted_arc(res) and
+            "not ARC-sealed: the chain's validation failed temporarily" in d.log(),
+            "5: a chain failing for now (key lookup refused): arc=fail, not sealed cv=fail",
+            "A-R %s\ninserted %r\n%s" % (our_ar(res), inserted_arc(res), d.log()[-1000:]))
 
         # a forged A-R of ours is removed; the sealed message still validates
         forged = (b"Authentication-Results: " + AUTHSERV.encode() +

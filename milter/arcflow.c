@@ -163,7 +163,7 @@ unsigned arcflow_vouch(struct arcflow *arc, const char *author_domain, char *why
 {
 	struct arctrust_set sets[ARCSET_MAX_SETS];
 	char   *payloads[ARCSET_MAX_SETS];
-	size_t	n;
+	size_t	n, older;
 	unsigned instance;
 
 	if (size > 0)
@@ -172,8 +172,13 @@ unsigned arcflow_vouch(struct arcflow *arc, const char *author_domain, char *why
 	    arc->rt->conf->arc_trusted_sealers.count == 0 ||
 	    (n = trust_sets(arc, sets, payloads)) == 0)
 		return 0;
-	instance = arctrust_vouch(&arc->rt->conf->arc_trusted_sealers, sets, n, author_domain,
-	    why, size);
+	/* A sealer vouches for the message it sealed: only a set whose AMS still validates
+	 * (instance oldest-pass and newer; all of them when oldest-pass is 0) may vouch.  An
+	 * older one's message was changed since by a later hop, which could be anyone: a
+	 * valid chain says who sealed, not that the content is still what it saw. */
+	older = arc->outcome->oldest_pass > 1 ? arc->outcome->oldest_pass - 1 : 0;
+	instance = older < n ? arctrust_vouch(&arc->rt->conf->arc_trusted_sealers, sets + older,
+	    n - older, author_domain, why, size) : 0;
 	for (size_t i = 0; i < n; i++)
 		free(payloads[i]);
 	return instance;

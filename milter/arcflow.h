@@ -56,7 +56,9 @@ void	arcflow_add_result(struct authres *ar, const struct arc_outcome *outcome,
 	    const char *client_ip);
 
 /* Only after a pass: the instance of the trusted sealer that vouches for author_domain
- * (0: none) and why; the DMARC report comment of RFC 8617 section 7.2.2. */
+ * (0: none) and why; the DMARC report comment of RFC 8617 section 7.2.2.  Only a set
+ * whose ARC-Message-Signature still validates (header.oldest-pass and newer) may vouch:
+ * an older one vouched for content that a later hop has changed. */
 unsigned arcflow_vouch(struct arcflow *arc, const char *author_domain, char *why,
 	    size_t size);
 void	arcflow_report_comment(struct arcflow *arc, char *out, size_t size);

@@ -527,7 +527,8 @@ static void report_failures(struct inbound *in, const struct msgheaders *headers
 }
 
 /* ARCSeal inbound: our set over the message as it came, for a message that is kept.
- * The AAR is our Authentication-Results; cv= is what the validation found. */
+ * The AAR is our Authentication-Results; cv= is what the validation found, unless that
+ * was a failure for now (a key lookup), which leaves the message unsealed. */
 static void seal(struct inbound *in, const struct msgheaders *headers, int overflow,
     const struct arc_outcome *arc, struct inbound_outcome *out)
 {
@@ -541,6 +542,14 @@ static void seal(struct inbound *in, const struct msgheaders *headers, int overf
 	if (overflow) {
 		log_msg(LOG_LEVEL_NOTICE, "%s: not ARC-sealed: over %d header fields or %d bytes "
 		    "of header", in->queue_id, MSGHEADERS_MAX_FIELDS, MSGHEADERS_MAX_BYTES);
+		return;
+	}
+	/* A chain that failed only because a key lookup failed for now is not sealed: a
+	 * seal with cv=fail would end it for every later hop, for our DNS's trouble. */
+	if (arc->result == ARC_FAIL && arc->temporary) {
+		log_msg(LOG_LEVEL_NOTICE, "%s: not ARC-sealed: the chain's validation failed "
+		    "temporarily (%s); cv=fail would end the chain for good", in->queue_id,
+		    arc->reason);
 		return;
 	}
 	out->sealed = arcflow_seal(in->arc, headers, cv[arc->result],

@@ -7,19 +7,45 @@ NAME
 
 DESCRIPTION
     A private NSD (tests/lib/signettest.py run_with_nsd) serves the zone "example" with
-    every key: the sealers' (a, b, c, pm: RSA; ed: Ed25519; list, evil: RSA), the
-    author's DKIM key, ours.example's keys made by keys/signet-keys (RSA and Ed25519),
-    SPF records that pass 192.0.2.10 only, and _dmarc.author.example p=reject.
+    every key: the sealers' (a, b, c, pm, list, evil: RSA; ed: Ed25519), the authors'
+    DKIM key, ours.example's keys made by keys/signet-keys (RSA and Ed25519), SPF records
+    that pass 192.0.2.10 only, and DMARC records (author and other: p=reject, quar:
+    p=quarantine, sender: p=none).
 
-    Chains are made with dkimpy's arc_sign and Mail::DKIM's ARC signer
-    (tests/lib/arc-sign-maildkim.pl); before each hop an Authentication-Results of that
-    hop is prepended, whose arc= gives the cv= of its seal.  Every chain is checked by
-    three validators on the same input: Signet (our A-R's arc=), dkimpy
-    (tests/lib/arc-verify-dkimpy.py) and Mail::DKIM (tests/lib/arc-verify-maildkim.pl).
+    Chains are made with dkimpy (its ARC class; the Ed25519 hop needs a nacl key handed
+    in, see dkimpy_hop) and Mail::DKIM's ARC signer (tests/lib/arc-sign-maildkim.pl);
+    before each hop an Authentication-Results of that hop is prepended, whose arc= gives
+    the cv= of its seal.  Chains and sealed messages are checked by three validators on
+    the same input: Signet (our A-R's arc=), dkimpy (tests/lib/arc-verify-dkimpy.py) and
+    Mail::DKIM (tests/lib/arc-verify-maildkim.pl).  Each daemon runs Mode sv with a
+    Keystore, AuthservID mx.ours.example, InternalHosts 192.0.2.50 and MetricsListen.
 
-    Cases: 1 no chain; 2 good chains of 1-3 hops; 3 tampered chains; 4 trusted sealers
-    (DMARCEnforce yes, ARCTrustedSealers list.example); 5 inbound sealing (RSA and
-    Ed25519); 6 outbound sealing as a mailing list at daemon level; 7 the metrics.
+    Cases (the number leads each TAP line):
+    1  no ARC field: arc=none with smtp.remote-ip.
+    2  chains of 1-3 hops by dkimpy (one Ed25519 hop), Mail::DKIM and both mixed:
+       arc=pass header.oldest-pass=0, dkimpy and Mail::DKIM pass.
+    3  a body changed after the last seal, ARC-Seal i=2 removed, set i=2 removed, i=3
+       renumbered i=2, a lying cv=: fail in all three alike.
+    4  trusted sealers (DMARCEnforce yes, ARCTrustedSealers list.example): list.example's
+       AAR vouches for author.example (p=reject, SPF and DKIM failing): accepted with
+       the override in the dmarc= comment; rejected 550 when sealed by an untrusted
+       domain, when the AAR passes another domain only or saw the author fail, when the
+       chain was broken after the trusted seal, and when the trusted set's content was
+       rewritten and resealed by another (oldest-pass above the trusted instance).
+    5  ARCSeal inbound (RSA and Ed25519), both: our set on top (AS, AMS, AAR), AAR = our
+       A-R's results, cv= from validation; validated by dkimpy and Mail::DKIM;
+       quarantined mail sealed, rejected not; a failing chain sealed cv=fail, an ended
+       one not again; forged A-R of ours; odd bodies.
+    6  ARCSeal outbound as a mailing list: in from outside (our A-R, arc=pass), "[list] "
+       and a footer added, out from InternalHosts: set i=2 cv=pass, our A-R gone, the
+       whole chain valid with our AAR's dkim=pass; back in: header.oldest-pass=2; our
+       A-R arc=fail gives cv=fail; authenticated-only submission is not sealed; our own
+       domain's mail signed (RSA and Ed25519) and sealed i=1 cv=none.
+    7  signet_arc_chains_total{result}, signet_arc_seals_total{cv} and
+       signet_arc_dmarc_overrides_total equal what each daemon was sent.
+    Also: ARCSeal without ARCSealDomain or without Mode s refused at start; no key for
+    ARCSealDomain passes unsealed; SIGHUP changing ARCSealDomain.
+
     Emits TAP; a missing tool is a failure, never a skip.
 """
 import base64
@@ -432,7 +458,48 @@ def trusted(tmp, dns_port, keys, v):
             "action %s reply %s" % (res.action, res.reply))
         got = arc_metrics(mport)
         tap(want_metrics(got, {"pass": 3}, {}, 1), "4/7: signet_arc_dmarc_overrides_total "
-            "counts 1, chains 3 pass", "got %r" % got)
+            "counts 1 after the three above, chains 3 pass", "got %r" % got)
+
+        msg = list_message(keys, 43, "list", vouching)
+        msg = msg.replace(b"list footer", b"list f00ter")
+        res = mta.send(msg, ip=BAD, mail_from="alice@author.example")
+        tap(res.action == "reject" and (res.reply or "").startswith("550"),
+            "4: the trusted sealer's chain broken after its seal (arc=fail): no override, "
+            "rejected 550", "action %s reply %s" % (res.action, res.reply))
+
+        failing = ("spf=fail smtp.mailfrom=alice@author.example; dkim=fail "
+                   "header.d=author.example; dmarc=fail header.from=author.example")
+        msg = list_message(keys, 44, "list", failing)
+        res = mta.send(msg, ip=BAD, mail_from="alice@author.example")
+        tap(res.action == "reject" and (res.reply or "").startswith("550"),
+            "4: a trusted sealer's AAR that saw the author fail too: rejected 550",
+            "action %s reply %s" % (res.action, res.reply))
+
+        lower = list_message(keys, 45, "list", vouching)
+        lower = re.sub(rb"(?m)^ARC-(Seal|Message-Signature|Authentication-Results):",
+                       lambda m: m.group(0).lower(), lower)
+        res = mta.send(lower, ip=BAD, mail_from="alice@author.example")
+        ar = our_ar(res)
+        tap(res.action == "accept" and arc_part(ar).startswith("arc=pass") and
+            "ARC override" in dmarc_part(ar) and v.dkimpy(lower)[0] == "pass",
+            "4: ARC field names in lower case: the chain passes, the override holds",
+            "action %s\nA-R %s\ndkimpy %s" % (res.action, ar, v.dkimpy(lower)))
+        # replay: the trusted list's message rewritten by someone else, who seals it
+        # (i=2, a valid chain): the trusted AAR vouched for other content
+        replay = list_message(keys, 46, "list", vouching)
+        replay = replay.replace(b"Hello, this is the body.", b"Please wire the money.")
+        replay = dkimpy_hop(keys, replay, "evil", "pass", vouching, "author.example")
+        res = mta.send(replay, ip=BAD, mail_from="alice@author.example")
+        ar = our_ar(res)
+        tap(arc_part(ar).startswith("arc=pass") and "header.oldest-pass=2" in arc_part(ar) and
+            res.action == "reject" and (res.reply or "").startswith("550"),
+            "4: the trusted sealer's content rewritten and resealed by an untrusted domain "
+            "(chain passes, oldest-pass=2): no override, rejected 550",
+            "action %s reply %s\nA-R %s" % (res.action, res.reply, ar))
+        got = arc_metrics(mport)
+        tap(want_metrics(got, {"pass": 6, "fail": 1}, {}, 2),
+            "4/7: signet_arc_dmarc_overrides_total counts the 2 overrides, chains 6 pass "
+            "1 fail", "got %r" % got)
     finally:
         d.stop()
 
@@ -593,6 +660,7 @@ def outbound_sealing(tmp, dns_port, keys, v):
 
 # ---- cases 5 and 6 further: ARCSeal both, quarantine and reject, odd bodies ------------
 def both_sealing(tmp, dns_port, keys, v):
+    import dkim
     d, mta, mport = start(tmp, dns_port, keys, "seal-both", "ARCSeal both\n"
                           "ARCSealDomain ours.example\nDMARCEnforce yes\n")
     if d is None:
@@ -659,6 +727,19 @@ def both_sealing(tmp, dns_port, keys, v):
             "5: a chain already ended by cv=fail: arc=fail, no set added",
             "A-R %s\ninserted %r" % (our_ar(res), inserted_arc(res)))
 
+        # a chain whose key lookup fails for now (a.elsewhere: outside NSD's zone, which
+        # refuses it): arc=fail, but no cv=fail seal to end the chain for good
+        elsewhere = hop_ar("a.elsewhere", "none") + dkim_signed(keys, message(75))
+        elsewhere = b"".join(dkim.ARC(elsewhere, linesep=b"\r\n").sign(
+            b"s", b"a.elsewhere", keys.priv["a"], b"a.elsewhere",
+            include_headers=SIGNED)) + elsewhere
+        res = mta.send(elsewhere)
+        chains["fail"] += 1
+        tap(arc_part(our_ar(res)).startswith("arc=fail") and not inserted_arc(res) and
+            "not ARC-sealed: the chain's validation failed temporarily" in d.log(),
+            "5: a chain failing for now (key lookup refused): arc=fail, not sealed cv=fail",
+            "A-R %s\ninserted %r\n%s" % (our_ar(res), inserted_arc(res), d.log()[-1000:]))
+
         # a forged A-R of ours is removed; the sealed message still validates
         forged = (b"Authentication-Results: " + AUTHSERV.encode() +
                   b"; dkim=pass header.d=sender.example; arc=pass\r\n" +
@@ -698,6 +779,54 @@ def both_sealing(tmp, dns_port, keys, v):
         d.stop()
 
 
+# ---- operation: configuration errors, no key, SIGHUP turning sealing on ---------------
+def operation(tmp, dns_port, keys, v):
+    import signal
+    spec = "inet:%d@127.0.0.1" % free_port()
+    for name, extra, text in (
+            ("no_seal_domain", "ARCSeal inbound\n", "ARCSeal needs ARCSealDomain"),
+            ("verify_only", "ARCSeal inbound\nARCSealDomain ours.example\n",
+             "ARCSeal needs Mode s or sv")):
+        body = conf(spec, dns_port, free_port(), keys, extra)
+        if name == "verify_only":
+            body = body.replace("Mode sv\n", "Mode v\n")
+        d = Daemon(tmp, body, "conf-" + name)
+        try:
+            code = d.exit_status(timeout=30)
+            tap(code not in (None, 0) and text in d.log(),
+                "conf: %s: the daemon refuses to start and says why" % name,
+                "exit %r\n%s" % (code, d.log()))
+        finally:
+            d.stop()
+
+    d, mta, mport = start(tmp, dns_port, keys, "nokey", "ARCSeal inbound\n"
+                          "ARCSealDomain nokey.example\n")
+    if d is None:
+        return
+    try:
+        res = mta.send(dkim_signed(keys, message(90)))
+        tap(res.action == "accept" and our_ar(res) and not inserted_arc(res) and
+            "not ARC-sealed: no active RSA key for nokey.example" in d.log(),
+            "no key for ARCSealDomain: the message passes unsealed, the log says why",
+            "action %s inserted %r\n%s" % (res.action, res.inserted, d.log()[-1500:]))
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace("nokey.example", "ours.example"))
+        d.proc.send_signal(signal.SIGHUP)
+        tap(d.wait_log("reloaded"), "SIGHUP reloads the ARC settings", d.log()[-1500:])
+        res = mta.send(dkim_signed(keys, message(91)))
+        py = v.dkimpy(res.message or b"")
+        tap(tag(first(headers_of(res.message or b""), "ARC-Seal"), "d") == "ours.example" and
+            py[0] == "pass", "after SIGHUP with ARCSealDomain ours.example: sealed, and "
+            "dkimpy validates", "%s\n%r" % (py, inserted_arc(res)))
+        got = arc_metrics(mport)
+        tap(want_metrics(got, {"none": 2}, {"none": 1}),
+            "7: nokey: an unsealed message counts no seal", "got %r" % got)
+    finally:
+        d.stop()
+
+
 def main():
     keydir = tempfile.mkdtemp(prefix="signet-arc-keys-")
     try:
@@ -710,6 +839,7 @@ def main():
             inbound_sealing(tmp, dns_port, keys, v)
             outbound_sealing(tmp, dns_port, keys, v)
             both_sealing(tmp, dns_port, keys, v)
+            operation(tmp, dns_port, keys, v)
         return run_with_nsd(tap, "signet-arc-", "example", keys.zone(), run)
     finally:
         shutil.rmtree(keydir, ignore_errors=True)

@@ -7,7 +7,7 @@
 # DESCRIPTION
 #	Keys are made for the run (openssl) and published by a private NSD on a loopback
 #	port; both verifiers look them up there (dkimpy through tests/lib/verify-dkimpy.py's
-#	dnsfunc, Mail::DKIM through Net::DNS in arc-maildkim.pl).  Earlier hops are sealed
+#	dnsfunc, Mail::DKIM through Net::DNS in tests/lib/arc-verify-maildkim.pl).  Earlier hops are sealed
 #	by dkimpy's arc_sign() and Mail::DKIM::ARC::Signer, each after adding its own
 #	Authentication-Results with the arc= result of the chain it received; the last by
 #	tests/conformance/arc-seal (arcseal_make()), given the chain status dkimpy's
@@ -39,7 +39,8 @@ sys.path.insert(0, os.path.join(SRCDIR, 'tests', 'lib'))
 import signettest  # noqa: E402
 
 SEALER = os.path.join(BUILDDIR, 'tests', 'conformance', 'arc-seal')
-MAILDKIM = os.path.join(SRCDIR, 'tests', 'conformance', 'arc-maildkim.pl')
+MAILDKIM_SEAL = os.path.join(SRCDIR, 'tests', 'lib', 'arc-sign-maildkim.pl')
+MAILDKIM_VERIFY = os.path.join(SRCDIR, 'tests', 'lib', 'arc-verify-maildkim.pl')
 
 MESSAGE = ('From: Alice <alice@origin.example>\n'
            'To: list@hop1.example\n'
@@ -117,10 +118,10 @@ class Hops:
         srv = 'hop2.example'
         message = add_ar(message, srv, self.chain(message))
         path = self.write('in-maildkim.eml', message)
-        p = run(['perl', MAILDKIM, 'seal', self.keys[(srv, 'pl')], srv, 'pl', srv, path])
+        p = run(['perl', MAILDKIM_SEAL, self.keys[(srv, 'pl')], srv, 'pl', srv, path])
         if p.returncode:
             raise RuntimeError('Mail::DKIM: %s' % p.stderr.decode().strip())
-        return p.stdout.decode()
+        return p.stdout.decode().replace('\r\n', '\n')
 
     def signet(self, message, selector):
         path = self.write('in-signet.eml', message)
@@ -166,7 +167,7 @@ def check(tap, hops, port, name, steps, ed25519=False):
     if ed25519:
         return
     path = hops.write('%s.eml' % name.replace(' ', '-'), message)
-    p = run(['perl', MAILDKIM, 'verify', '127.0.0.1', str(port), path])
+    p = run(['perl', MAILDKIM_VERIFY, '127.0.0.1', str(port), path])
     tap(p.stdout.decode().split(' ')[0].strip() == want.decode(),
         '%s: Mail::DKIM says %s' % (name, want.decode()), (p.stdout + p.stderr).decode() +
         message)

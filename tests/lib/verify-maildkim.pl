@@ -16,7 +16,7 @@
 #	one does not or there is none, 2 on a usage or environment error.
 #
 #	Ed25519: Debian 12's Mail::DKIM (1.20230212) knows only rsa-sha1 and rsa-sha256.
-#	When the installed Mail::DKIM has no ed25519-sha256 class, this script adds one
+#	When the installed Mail::DKIM has no ed25519-sha256 class, SignetTestMailDKIM.pm adds one
 #	(RFC 8463): Mail::DKIM still parses, canonicalises and hashes headers and body, and
 #	checks the body hash; only the last step, the Ed25519 check of the SHA-256 header
 #	hash against the raw 32-byte p= key, is done here with CryptX's
@@ -40,19 +40,11 @@ for my $module (qw(Mail::DKIM::Verifier Mail::DKIM::DNS Net::DNS::Resolver)) {
 	};
 }
 
-my $resolver = Net::DNS::Resolver->new(
-	nameservers => [$server],
-	port        => $port,
-	recurse     => 0,
-	searchlist  => [],
-	defnames    => 0,
-	dnsrch      => 0,
-	retry       => 2,
-	udp_timeout => 5,
-	tcp_timeout => 5,
-);
-Mail::DKIM::DNS::resolver($resolver);
-add_ed25519() unless eval { require Mail::DKIM::Algorithm::ed25519_sha256; 1 };
+use FindBin;
+use lib $FindBin::Bin;
+use SignetTestMailDKIM;
+
+SignetTestMailDKIM::use_nsd($server, $port);
 
 open(my $fh, '<:raw', $path) or do {
 	print STDERR "verify-maildkim: $path: $!\n";
@@ -82,82 +74,3 @@ for my $sig (@sigs) {
 }
 print "no DKIM-Signature\n" unless @sigs;
 exit($all_pass ? 0 : 1);
-
-# ---- Ed25519 for a Mail::DKIM without it (see DESCRIPTION) -----------------------------
-
-# The "cork" Mail::DKIM keeps for a parsed public key; size() is what the verifier asks.
-package SignetTest::Ed25519Key;
-
-sub new { my ($class, $pk) = @_; return bless { pk => $pk }, $class; }
-sub size { return 32; }
-sub pk { return $_[0]{pk}; }
-
-package SignetTest::Ed25519Algorithm;
-use base 'Mail::DKIM::Algorithm::Base';
-use MIME::Base64;
-use Digest::SHA;
-
-sub init_digests {
-	my $self = shift;
-	$self->{header_digest} = Digest::SHA->new(256);
-	$self->{body_digest}   = Digest::SHA->new(256);
-}
-
-sub wants_pre_signature_headers { return 1; }
-
-sub sign { die "signing is not supported here\n"; }
-
-sub verify {
-	my $self = shift;
-	my $key  = $self->signature->get_public_key;
-	my $cork = $key->cork;
-	die "key is not an Ed25519 key\n" unless ref($cork) eq 'SignetTest::Ed25519Key';
-	my $digest = $self->{header_digest}->digest;
-	my $sig    = decode_base64($self->signature->data);
-	return unless $cork->pk->verify_message($sig, $digest);
-	return $self->check_body_hash;
-}
-
-package main;
-
-sub add_ed25519 {
-	require Crypt::PK::Ed25519;
-	require MIME::Base64;
-	no warnings 'redefine';
-
-	my $get_class = \&Mail::DKIM::Signature::get_algorithm_class;
-	*Mail::DKIM::Signature::get_algorithm_class = sub {
-		my ($self, $alg) = @_;
-		return 'SignetTest::Ed25519Algorithm' if $alg eq 'ed25519-sha256';
-		return $get_class->(@_);
-	};
-	my $hash_alg = \&Mail::DKIM::Signature::hash_algorithm;
-	*Mail::DKIM::Signature::hash_algorithm = sub {
-		my ($self) = @_;
-		return 'sha256' if ($self->algorithm // '') eq 'ed25519-sha256';
-		return $hash_alg->(@_);
-	};
-	# k=ed25519 keys: the same checks as Mail::DKIM's for RSA keys, but the p= data
-	# is the raw 32-byte public key (RFC 8463 section 4).
-	my $check = \&Mail::DKIM::PublicKey::check;
-	*Mail::DKIM::PublicKey::check = sub {
-		my ($self) = @_;
-		return $check->(@_) unless ($self->get_tag('k') // 'rsa') eq 'ed25519';
-		my $v = $self->get_tag('v');
-		die "unsupported version\n" if defined $v && $v ne 'DKIM1';
-		my $p = $self->data;
-		die "missing p= tag\n" unless defined $p;
-		die "revoked\n" if $p eq '';
-		die "invalid data\n" unless $p =~ /^[A-Za-z0-9+\/=]+$/;
-		my $raw = MIME::Base64::decode_base64($p);
-		die "Ed25519 key is not 32 bytes\n" unless length($raw) == 32;
-		my $pk = Crypt::PK::Ed25519->new;
-		$pk->import_key_raw($raw, 'public');
-		$self->cork(SignetTest::Ed25519Key->new($pk));
-		if (my $s = $self->get_tag('s')) {
-			die "does not support email\n"
-			    unless grep { $_ eq '*' || $_ eq 'email' } split(/:/, $s);
-		}
-		return 1;
-	};
-}

@@ -657,31 +657,41 @@ static int parse_report_store(const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+/* The index of value among names (any case), or -1. */
+static int choice_index(const char *value, const char *const *names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (strcasecmp(value, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 static int parse_arc_seal(const char *value, enum arc_seal_mode *out, char *err, size_t errlen)
 {
 	static const char *const names[] = {"none", "inbound", "outbound", "both"};
+	int	i = choice_index(value, names, sizeof(names) / sizeof(names[0]));
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(value, names[i]) == 0) {
-			*out = (enum arc_seal_mode)i;
-			return 1;
-		}
-	snprintf(err, errlen, "ARCSeal \"%s\": want none, inbound, outbound or both", value);
-	return 0;
+	if (i < 0) {
+		snprintf(err, errlen, "ARCSeal \"%s\": want none, inbound, outbound or both",
+		    value);
+		return 0;
+	}
+	*out = (enum arc_seal_mode)i;
+	return 1;
 }
 
 static int parse_arc_algorithm(const char *value, enum arc_seal_algorithm *out, char *err,
     size_t errlen)
 {
-	if (strcasecmp(value, "rsa-sha256") == 0)
-		*out = ARC_SEAL_RSA_SHA256;
-	else if (strcasecmp(value, "ed25519-sha256") == 0)
-		*out = ARC_SEAL_ED25519_SHA256;
-	else {
-		snprintf(err, errlen, "ARCSealAlgorithm \"%s\": want rsa-sha256 or ed25519-sha256",
-		    value);
+	static const char *const names[] = {"rsa-sha256", "ed25519-sha256"};
+	int	i = choice_index(value, names, sizeof(names) / sizeof(names[0]));
+
+	if (i < 0) {
+		snprintf(err, errlen, "ARCSealAlgorithm \"%s\": want rsa-sha256 or "
+		    "ed25519-sha256", value);
 		return 0;
 	}
+	*out = (enum arc_seal_algorithm)i;
 	return 1;
 }
 

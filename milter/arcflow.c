@@ -2,11 +2,16 @@
  * NAME
  *	arcflow.c - ARC for one message in the daemon (arcflow.h)
  * DESCRIPTION
- *	Validating, the chain is arcverify.c's: it keeps the header and hands the fields
- *	back in sealing order.  Sealing outbound mail needs no validation (the verdict was
- *	ours when the message came in, and stands in our Authentication-Results), only the
- *	fields: they are read for their shape with arcset.c, from a header that keeps the
- *	ARC fields alone, and no key is looked up.
+ *	Validating, the chain is arcverify.c's.  Sealing needs the ARC fields themselves:
+ *	they are kept here too, in a header that holds the ARC fields alone, and read for
+ *	their shape with arcset.c (no key is looked up).  Sealing outbound mail needs no
+ *	validation: the verdict was ours when the message came in, and stands in our
+ *	Authentication-Results.
+ *
+ *	A chain whose structure failed is sealed too, as RFC 8617 section 5.1 says: cv=fail,
+ *	instance one above the highest any of its fields names (step 2), the seal over our
+ *	set alone (section 5.1.2).  Nothing is added when a seal already says cv=fail (step
+ *	1), when that instance would pass 50, or when no field names an instance.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +35,14 @@ struct arcflow {
 	char	queue_id[64];
 	struct arcverify_message *verify;	/* validating */
 	const struct arc_outcome *outcome;	/* after arcflow_validate() */
-	struct dkimhdr arc_fields;		/* not validating: the ARC fields alone */
+	struct dkimhdr arc_fields;		/* the ARC fields alone, for a seal */
 	struct arcset *arc;			/* ... grouped into sets */
 	enum arcset_status shape;
 	struct body_canon *body;		/* sealing: relaxed */
 	int	has_fields;
 	int	failed;
+	unsigned sealed_instance;		/* after a seal: its i= and cv= */
+	enum arcseal_cv sealed_cv;
 };
 
 struct arcflow *arcflow_begin(struct runtime *rt, struct dns_budget *budget,
@@ -74,11 +81,9 @@ void	arcflow_header(struct arcflow *arc, const char *name, const char *value)
 
 	if (kind != ARCSET_NOT_ARC)
 		arc->has_fields = 1;
-	if (arc->verify != NULL) {
+	if (arc->verify != NULL)
 		arcverify_header(arc->verify, name, value);
-		return;
-	}
-	if (kind == ARCSET_NOT_ARC || arc->failed)
+	if (kind == ARCSET_NOT_ARC || arc->failed || arc->body == NULL)	/* not sealing */
 		return;
 	if (arc->arc == NULL && (arc->arc = arcset_new()) == NULL) {
 		arc->failed = 1;
@@ -91,10 +96,8 @@ void	arcflow_header(struct arcflow *arc, const char *name, const char *value)
 
 void	arcflow_end_of_headers(struct arcflow *arc)
 {
-	if (arc->verify != NULL) {
+	if (arc->verify != NULL)
 		arcverify_end_of_headers(arc->verify);
-		return;
-	}
 	if (arc->arc == NULL || arc->failed)
 		return;
 	if (!dkimhdr_seal(&arc->arc_fields)) {
@@ -207,19 +210,29 @@ int	arcflow_has_fields(const struct arcflow *arc)
 	return arc->has_fields;
 }
 
-/* The chain's fields in sealing order into chain[]; how many (3N). */
+unsigned arcflow_sealed(const struct arcflow *arc, enum arcseal_cv *cv)
+{
+	*cv = arc->sealed_cv;
+	return arc->sealed_instance;
+}
+
+/* The chain's fields in sealing order into chain[] (AAR, AMS, AS of each instance); how
+ * many (3N).  For a chain whose structure failed, every ARC field as it came: a cv=fail
+ * seal covers none of them, and arcseal.c reads only their seals' cv=. */
 static size_t chain_fields(const struct arcflow *arc, struct arcseal_field *chain)
 {
-	unsigned n = arcflow_sets(arc);
 	size_t	count = 0;
 
-	if (arc->verify != NULL) {
-		while (count < 3 * (size_t)n && arcverify_field(arc->verify, count,
-		    &chain[count].name, &chain[count].value))
-			count++;
+	if (arc->arc == NULL)
+		return 0;
+	if (arc->shape != ARCSET_VALID) {
+		for (; count < arc->arc_fields.count; count++) {
+			chain[count].name = dkimhdr_name(&arc->arc_fields, count);
+			chain[count].value = dkimhdr_value(&arc->arc_fields, count);
+		}
 		return count;
 	}
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < arc->arc->sets; i++) {
 		size_t	fields[3] = {arc->arc->set[i].aar, arc->arc->set[i].ams,
 		    arc->arc->set[i].as};
 
@@ -229,6 +242,29 @@ static size_t chain_fields(const struct arcflow *arc, struct arcseal_field *chai
 		}
 	}
 	return count;
+}
+
+/* The instance our set follows: N of a chain that holds; for one that does not, the
+ * highest instance named (RFC 8617 section 5.1 step 2), and cv fail; 0 with *why when
+ * no set can follow. */
+static unsigned previous_instance(const struct arcflow *arc, enum arcseal_cv *cv,
+    const char **why)
+{
+	unsigned n;
+
+	*why = NULL;
+	if (!arc->has_fields)
+		return 0;
+	if (arc->arc != NULL && arc->shape == ARCSET_VALID)
+		return arc->arc->sets;
+	*cv = ARCSEAL_CV_FAIL;
+	if (arc->arc == NULL || arc->arc->beyond > 0) {
+		*why = "more ARC fields than 50 sets hold";
+		return 0;
+	}
+	if ((n = arcset_highest_instance(arc->arc, &arc->arc_fields)) == 0)
+		*why = "no ARC field names an instance";
+	return n;
 }
 
 /* ARCSealDomain's active key of ARCSealAlgorithm, or NULL. */
@@ -275,9 +311,11 @@ int	arcflow_seal(struct arcflow *arc, const struct msgheaders *headers, enum arc
 		    arc->queue_id);
 		return 0;
 	}
-	if (arc->has_fields && arcflow_sets(arc) == 0) {
-		log_msg(LOG_LEVEL_NOTICE, "%s: not ARC-sealed: its ARC fields do not form a chain "
-		    "whose next instance is known", arc->queue_id);
+	const char *why;
+	unsigned previous = previous_instance(arc, &cv, &why);
+
+	if (why != NULL) {
+		log_msg(LOG_LEVEL_NOTICE, "%s: not ARC-sealed: %s", arc->queue_id, why);
 		return 0;
 	}
 	struct arcseal_request req = {
@@ -287,7 +325,7 @@ int	arcflow_seal(struct arcflow *arc, const struct msgheaders *headers, enum arc
 		.body_hash = body_hash,
 		.chain = chain,
 		.chain_count = chain_fields(arc, chain),
-		.instances = arcflow_sets(arc),
+		.instances = previous,
 		.cv = cv,
 		.authserv_id = arc->rt->authserv_id,
 		.results = results,
@@ -298,6 +336,8 @@ int	arcflow_seal(struct arcflow *arc, const struct msgheaders *headers, enum arc
 	switch (arcseal_make(&req, key, out, err, sizeof(err))) {
 	case ARCSEAL_OK:
 		metrics_arc_seal(counted[cv]);
+		arc->sealed_instance = previous + 1;
+		arc->sealed_cv = cv;
 		return 1;
 	case ARCSEAL_TOO_MANY:
 	case ARCSEAL_CHAIN_ENDED:

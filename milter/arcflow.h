@@ -24,7 +24,9 @@
  *	arcflow_seal() makes set N+1 with ARCSealDomain's active key of ARCSealAlgorithm.
  *	It returns 1 with the set, or 0 when no set is added, which is never an error for
  *	the message: it passes unsealed and the log says why (no key, a chain already
- *	ended by cv=fail, 50 sets, an overflowing header, the signer's failure).
+ *	ended by cv=fail, 50 sets, an overflowing header, the signer's failure).  A chain
+ *	whose structure failed is sealed cv=fail as the set after the highest instance its
+ *	fields name (RFC 8617 section 5.1), whatever cv the caller gave.
  *
  *	arcflow_add_result() writes "arc=RESULT (reason) smtp.remote-ip=IP
  *	header.oldest-pass=N" (RFC 8617 section 10.1; oldest-pass on a pass only).
@@ -67,6 +69,8 @@ void	arcflow_report_comment(struct arcflow *arc, char *out, size_t size);
 unsigned arcflow_sets(const struct arcflow *arc);
 /* Whether the message has any ARC field at all. */
 int	arcflow_has_fields(const struct arcflow *arc);
+/* After arcflow_seal() said 1: the instance of our set and the cv= it carries. */
+unsigned arcflow_sealed(const struct arcflow *arc, enum arcseal_cv *cv);
 
 /* headers: the message as it leaves, our DKIM-Signature fields included.  results: the
  * A-R payload after our authserv-id (NULL: "none"). */

@@ -183,6 +183,22 @@ static enum arcset_status read_instances(struct arcset *arc, const struct dkimhd
 	return ARCSET_VALID;
 }
 
+unsigned arcset_highest_instance(const struct arcset *arc, const struct dkimhdr *h)
+{
+	unsigned highest = 0;
+
+	for (size_t i = 0; i < arc->count; i++) {
+		const struct arcset_field *f = &arc->fields[i];
+		struct span payload;
+		unsigned n = f->kind == ARCSET_AAR ? aar_instance(dkimhdr_value(h, f->field),
+		    &payload) : tag_instance(dkimhdr_value(h, f->field));
+
+		if (n > highest)
+			highest = n;
+	}
+	return highest;
+}
+
 /* ---- sets ----------------------------------------------------------------------------- */
 
 static enum arcset_cv read_cv(const struct dkimhdr *h, size_t field, int *known)

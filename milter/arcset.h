@@ -113,4 +113,9 @@ int	arcset_note(struct arcset *arc, enum arcset_kind kind, size_t field);
 /* header must hold every noted field (dkimhdr_add's must_keep) and outlive arc. */
 enum arcset_status arcset_read(struct arcset *arc, const struct dkimhdr *header, time_t now);
 
+/* The highest instance any noted field names, fields without a readable one aside; 0
+ * when none has one.  For a sealer of a chain whose structure failed: its set is one
+ * above (RFC 8617 section 5.1, step 2). */
+unsigned arcset_highest_instance(const struct arcset *arc, const struct dkimhdr *header);
+
 #endif

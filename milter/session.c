@@ -536,10 +536,12 @@ static void seal_outbound(const struct session *s, struct message *m,
 		return;
 	if (arcflow_seal(m->arc, &leaving, cv, ours != NULL ? arcflow_results_of(ours) : NULL,
 	    &set)) {
+		unsigned instance = arcflow_sealed(m->arc, &cv);
+
 		if (insert_seal(m, r, &set))
 			log_msg(LOG_LEVEL_INFO, "%s: outbound from %s: ARC-sealed i=%u cv=%s d=%s",
-			    m->queue_id, s->client_text, arcflow_sets(m->arc) + 1,
-			    arcseal_cv_name(cv), m->rt->conf->arc_seal_domain);
+			    m->queue_id, s->client_text, instance, arcseal_cv_name(cv),
+			    m->rt->conf->arc_seal_domain);
 	}
 	msgheaders_clear(&leaving);
 }

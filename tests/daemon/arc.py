@@ -34,7 +34,8 @@ DESCRIPTION
        rewritten and resealed by another (oldest-pass above the trusted instance).
     5  ARCSeal inbound (RSA and Ed25519), both: our set on top (AS, AMS, AAR), AAR = our
        A-R's results, cv= from validation; validated by dkimpy and Mail::DKIM;
-       quarantined mail sealed, rejected not; a failing chain sealed cv=fail, an ended
+       quarantined mail sealed, rejected not; a failing chain sealed cv=fail, one broken
+       in structure sealed cv=fail one above its highest instance, an ended
        one not again; forged A-R of ours; odd bodies.
     6  ARCSeal outbound as a mailing list: in from outside (our A-R, arc=pass), "[list] "
        and a footer added, out from InternalHosts: set i=2 cv=pass, our A-R gone, the
@@ -726,6 +727,26 @@ def both_sealing(tmp, dns_port, keys, v):
         tap(arc_part(our_ar(res)).startswith("arc=fail") and not inserted_arc(res),
             "5: a chain already ended by cv=fail: arc=fail, no set added",
             "A-R %s\ninserted %r" % (our_ar(res), inserted_arc(res)))
+
+        # a chain broken in structure (its ARC-Seal i=2 removed) is sealed all the same:
+        # i=3, one above the highest instance its fields name, cv=fail, the seal over our
+        # set alone (RFC 8617 section 5.1 step 2, section 5.1.2)
+        broken = chain(keys, tmp, dkim_signed(keys, message(76)), ["a", "b"])
+        hdrs, body = milterclient.split_message(broken)
+        broken = b"".join(name + b":" + b"\r\n".join(lines) + b"\r\n" for name, lines in hdrs
+                          if not (name.lower() == b"arc-seal" and
+                                  b"i=2;" in b"".join(lines).replace(b" ", b""))) + \
+            b"\r\n" + body
+        res = mta.send(broken)
+        chains["fail"] += 1
+        seals["fail"] += 1
+        seal = first(headers_of(res.message or b""), "ARC-Seal")
+        mp = v.maildkim(res.message or b"")
+        tap(arc_part(our_ar(res)).startswith("arc=fail") and tag(seal, "i") == "3" and
+            tag(seal, "cv") == "fail" and tag(seal, "d") == "ours.example" and
+            mp[0] == "fail",
+            "5: a chain broken in structure (seal i=2 missing) is sealed i=3 cv=fail; "
+            "Mail::DKIM says fail", "A-R %s\nseal %s\nMail::DKIM %s" % (our_ar(res), seal, mp))
 
         # a chain whose key lookup fails for now (a.elsewhere: outside NSD's zone, which
         # refuses it): arc=fail, but no cv=fail seal to end the chain for good

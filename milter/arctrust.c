@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "milter/arctrust.h"
+#include "milter/authres.h"
 
 #define ARCTRUST_VALUE_MAX 256
 
@@ -42,28 +43,18 @@ static int is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Skips white space and comments (nested, with quoted pairs); 0 for an unclosed one. */
+/* Skips white space and comments as authres.c does; 0 for an unclosed comment, which
+ * leaves the lexer on the NUL (nothing past the end is ever read). */
 static int skip_cfws(struct lexer *lx)
 {
-	for (;;) {
-		while (is_blank(*lx->p))
-			lx->p++;
-		if (*lx->p != '(')
-			return 1;
-		for (int depth = 0;;) {
-			char	c = *lx->p;
+	const char *p = authres_skip_cfws(lx->p);
 
-			if (c == '\0')		/* unclosed: stays on the NUL */
-				return 0;
-			lx->p++;
-			if (c == '\\' && *lx->p != '\0')
-				lx->p++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')' && --depth == 0)
-				break;
-		}
+	if (p == NULL) {
+		lx->p += strlen(lx->p);
+		return 0;
 	}
+	lx->p = p;
+	return 1;
 }
 
 static void keep(struct lexer *lx, size_t *len, char c)

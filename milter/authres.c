@@ -164,8 +164,7 @@ char   *authres_finish(struct authres *ar)
 	return value;
 }
 
-/* Skips blanks, line ends and comments; NULL on an unterminated comment. */
-static const char *skip_cfws(const char *p)
+const char *authres_skip_cfws(const char *p)
 {
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
@@ -221,7 +220,7 @@ static int mentions_id(const char *value, const char *authserv_id)
 static int read_authserv_id(const char *value, char *id, size_t size)
 {
 	size_t	n = 0;
-	const char *p = skip_cfws(value);
+	const char *p = authres_skip_cfws(value);
 
 	if (p == NULL)
 		return 0;

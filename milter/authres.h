@@ -38,4 +38,8 @@ char   *authres_finish(struct authres *ar);
 
 int	authres_is_ours(const char *value, const char *authserv_id);
 
+/* Skips blanks, line ends and comments (nested, with quoted pairs) of an A-R value from
+ * p on; NULL on an unterminated comment.  arctrust.c reads AARs with it too. */
+const char *authres_skip_cfws(const char *p);
+
 #endif

@@ -198,13 +198,6 @@ void	arcflow_report_comment(struct arcflow *arc, char *out, size_t size)
 		free(payloads[i]);
 }
 
-unsigned arcflow_sets(const struct arcflow *arc)
-{
-	if (arc->verify != NULL)
-		return arcverify_sets(arc->verify);
-	return arc->arc != NULL && arc->shape == ARCSET_VALID ? arc->arc->sets : 0;
-}
-
 int	arcflow_has_fields(const struct arcflow *arc)
 {
 	return arc->has_fields;

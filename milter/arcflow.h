@@ -65,8 +65,6 @@ unsigned arcflow_vouch(struct arcflow *arc, const char *author_domain, char *why
 	    size_t size);
 void	arcflow_report_comment(struct arcflow *arc, char *out, size_t size);
 
-/* N, the sets already on the message (0 when none, or when they did not read). */
-unsigned arcflow_sets(const struct arcflow *arc);
 /* Whether the message has any ARC field at all. */
 int	arcflow_has_fields(const struct arcflow *arc);
 /* After arcflow_seal() said 1: the instance of our set and the cv= it carries. */

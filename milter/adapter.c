@@ -59,7 +59,11 @@
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#ifdef SIGNET_MILTER_ENGINE_OWN
+#include "milter/engine-mfapi.h"
+#else
 #include <libmilter/mfapi.h>
+#endif
 
 #include "lib/buffer.h"
 #include "lib/log.h"

@@ -57,6 +57,7 @@
 #include "milter/canon.h"
 #include "lib/dmarcrecord.h"
 #include "lib/reportrow.h"
+#include "milter/milterwire.h"
 #include "milter/msgheaders.h"
 #include "milter/spfrecord.h"
 #include "tests/fuzz/fuzz-arc.h"
@@ -299,6 +300,78 @@ static int target_reportrow(const uint8_t *data, size_t len)
 	return ok;
 }
 
+/* Inside [base, base + len), and its NUL too. */
+static int within(const char *s, const unsigned char *base, size_t len)
+{
+	const char *b = (const char *)base;
+
+	return s >= b && s < b + len && memchr(s, '\0', (size_t)(b + len - s)) != NULL;
+}
+
+/* One frame's command decoded as engine.c decodes it; 0 when a decoder pointed outside. */
+static int milterwire_frame_ok(const struct mw_frame *f)
+{
+	struct mw_optneg o;
+	struct mw_connect c;
+	char   *a, *b, *argv[8];
+	size_t	count, len;
+	int	stage;
+
+	switch (f->cmd) {
+	case MW_CMD_OPTNEG:
+		return mw_decode_optneg(f, &o) != MW_OK || f->len >= 12;
+	case MW_CMD_CONNECT:
+		return mw_decode_connect(f, &c) != MW_OK || within(c.hostname, f->data, f->len);
+	case MW_CMD_MACRO:
+		return mw_decode_macros(f, &stage, &a, &len) != MW_OK ||
+		    (stage >= 0 && stage < MW_STAGES && len + 1 == f->len);
+	case MW_CMD_HELO:
+	case MW_CMD_UNKNOWN:
+		return mw_decode_string(f, &a) != MW_OK || within(a, f->data, f->len);
+	case MW_CMD_HEADER:
+		return mw_decode_header(f, &a, &b) != MW_OK ||
+		    (within(a, f->data, f->len) && within(b, f->data, f->len));
+	case MW_CMD_MAIL:
+	case MW_CMD_RCPT:
+		if (mw_decode_argv(f, argv, 8, &count) != MW_OK)
+			return 1;
+		for (size_t i = 0; i < count && i < 8; i++)
+			if (!within(argv[i], f->data, f->len))
+				return 0;
+		return count > 0;
+	}
+	return 1;
+}
+
+/* A byte stream from an MTA: every frame split off and decoded; and the first string
+ * encoded as each reply, which must split back into the same frame. */
+static int target_milterwire(const uint8_t *data, size_t len)
+{
+	unsigned char *copy = malloc(len > 0 ? len : 1);
+	struct buffer out = {0};
+	struct mw_frame f;
+	size_t	at = 0, used;
+	int	ok = 1, rc;
+	char   *text;
+
+	if (copy == NULL)
+		return 1;
+	memcpy(copy, data, len);
+	while (ok && (rc = mw_frame_next(copy + at, len - at, &f, &used)) == MW_OK) {
+		ok = used >= 5 && used <= len - at && f.len == used - 5 && milterwire_frame_ok(&f);
+		at += used;
+	}
+	text = as_string(data, len);
+	if (ok && text != NULL && mw_put_header(&out, MW_REPLY_INSHEADER, 7, text, text) == MW_OK) {
+		ok = mw_frame_next((unsigned char *)out.data, out.len, &f, &used) == MW_OK &&
+		    used == out.len && f.cmd == MW_REPLY_INSHEADER && f.len == 4 + 2 * (strlen(text) + 1);
+	}
+	free(text);
+	buffer_free(&out);
+	free(copy);
+	return ok;
+}
+
 struct target {
 	const char *name;
 	const char *corpus;		/* tests/fuzz/corpus/CORPUS: more seeds, regressions */
@@ -377,6 +450,8 @@ static const struct target targets[] = {
 	    fuzz_arc_seeds, ARC_SHARE, 0},
 	{"ARC-Authentication-Results of a trusted sealer", "arcaar", target_arcaar,
 	    arcaar_seeds, 100, 0},
+	{"milter protocol frames from the MTA", "milterwire", target_milterwire, no_seeds, 100,
+	    0},
 };
 
 #define TARGET_COUNT (sizeof(targets) / sizeof(targets[0]))

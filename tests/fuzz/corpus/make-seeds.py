@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """
 NAME
-    make-seeds.py - the seeds of the binary fuzz targets (session, dns, opendkim, tsig)
+    make-seeds.py - the seeds of the binary fuzz targets (session, dns, opendkim, tsig,
+    milterwire)
 
 SYNOPSIS
     tests/fuzz/corpus/make-seeds.py [BUILDDIR]
 
 DESCRIPTION
-    Writes tests/fuzz/corpus/{session,dns,opendkim,tsig}/seed-*: inputs laid out as
+    Writes tests/fuzz/corpus/{session,dns,opendkim,tsig,milterwire}/seed-*: inputs laid out as
     tests/fuzz/fuzz-session.c, fuzz-dns.c and fuzz-keys.c read them.  The text targets'
     seeds (from ... verify) are written by "BUILDDIR/tests/fuzz/fuzz-parsers
     --write-seeds tests/fuzz/corpus"; the session seeds reuse the verify ones (signed
@@ -129,8 +130,35 @@ def tsig_seeds():
     ]
 
 
+# ---- milterwire: what an MTA writes to the milter socket ----------------------------
+def frame(cmd, data=b""):
+    return struct.pack(">I", len(data) + 1) + cmd + data
+
+
+def milterwire_seeds():
+    optneg = frame(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff))
+    connect = (frame(b"D", b"Cj\0mx.example\0{daemon_name}\0smtpd\0") +
+               frame(b"C", b"client.example\0" + b"4" + struct.pack(">H", 4321) +
+                     b"192.0.2.7\0"))
+    message = (frame(b"H", b"client.example\0") +
+               frame(b"D", b"Mi\0ABC123\0{auth_type}\0PLAIN\0") +
+               frame(b"M", b"<a@example.org>\0SIZE=100\0") +
+               frame(b"R", b"<b@example.net>\0") + frame(b"T") +
+               frame(b"L", b"From\0 a@example.org\0") +
+               frame(b"L", b"Subject\0 hi\0") + frame(b"N") +
+               frame(b"B", b"Hello.\r\n") + frame(b"E") + frame(b"A"))
+    return [
+        optneg,
+        optneg + connect + message + frame(b"Q"),
+        frame(b"C", b"h\0" + b"6" + struct.pack(">H", 25) + b"IPv6:2001:db8::1\0") +
+        frame(b"C", b"h\0L\0\0/run/mta.sock\0") + frame(b"C", b"h\0U") + frame(b"K"),
+        message + frame(b"E", b"last chunk\r\n") + frame(b"U", b"XYZZY\0"),
+    ]
+
+
 if __name__ == "__main__":
     write("session", session_seeds())
     write("dns", dns_seeds())
     write("opendkim", opendkim_seeds())
     write("tsig", tsig_seeds())
+    write("milterwire", milterwire_seeds())

@@ -22,7 +22,8 @@
  *	    steps the MTA cannot do close the connection;
  *	  - a callback returning anything but SMFIS_NOREPLY at a step negotiated as "no
  *	    reply" sends nothing;
- *	  - macros: one list per stage, replaced by the next 'D' frame for it; a command
+ *	  - macros: one list per stage, replaced by the next 'D' frame for it (one for an
+	    unknown stage, or malformed, is ignored); a command
  *	    clears the lists of the stages after its own (CONNECT, HELO, MAIL, RCPT);
  *	    smfi_getsymval() looks from the last stage (end of headers) back to CONNECT and
  *	    takes "x" for "{x}" and the other way round;
@@ -355,8 +356,10 @@ static enum step take_macros(SMFICTX *ctx, const struct mw_frame *f)
 	size_t	len;
 	int	stage;
 
+	/* libmilter ignores what it cannot take here: Postfix sends macros for stages
+	 * that have none in the protocol (such as 'L', the header). */
 	if (mw_decode_macros(f, &stage, &pairs, &len) != MW_OK)
-		return STEP_FAIL;
+		return STEP_GO;
 	if ((copy = malloc(len + 1)) == NULL)
 		return STEP_FAIL;
 	memcpy(copy, pairs, len);

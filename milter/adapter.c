@@ -1,8 +1,13 @@
 /*
  * NAME
- *	adapter.c - libmilter in, session steps out: the only file that knows libmilter
+ *	adapter.c - milter callbacks in, session steps out: the only file that knows the milter API
  * DESCRIPTION
- *	Each callback fetches what libmilter knows (addresses, macros, header fields, body
+ *	This file speaks libmilter's API (smfi_*).  configure --with-milter-engine says who
+ *	serves it: Signet's own engine (milter/engine.c, engine-mfapi.h; the default) or
+ *	libmilter itself.  What is said below of the protocol, of TCP and of the MTAs holds
+ *	for both; where the two engines differ it is said.
+ *
+ *	Each callback fetches what the engine knows (addresses, macros, header fields, body
  *	chunks), hands it to the session, and applies the session's step result as it
  *	stands: header edits in order, then a quarantine, then the reply.  When the MTA
  *	refuses an edit, the session says what follows (session_edit_refused()).  No policy
@@ -49,7 +54,8 @@
  *	Linux a connection returned by accept() inherits TCP_NODELAY from the listening
  *	socket, so once smfi_opensocket() has opened it we find it among our descriptors --
  *	the only TCP socket with SO_ACCEPTCONN set, since nothing else listens yet -- and
- *	set the option there.
+ *	set the option there.  Signet's engine is served the same way (its listener is found
+ *	like libmilter's), and gathers the replies of one step into one write besides.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -13,11 +13,11 @@
  *	only in a directory others cannot write, SocketMode through the umask, SocketGroup
  *	set on the socket itself: unixsock.c), set TCP_NODELAY on it, drop privileges to
  *	UserID, build the resolver and verifier, let the starting process exit, then hand
- *	over to libmilter's loop.
+ *	over to the milter engine's loop (Signet's own or libmilter: adapter.c).
  *	The moment the socket listens, an MTA may connect and anyone who saw the socket (or
  *	systemd, which knows the pid of a -f daemon from the first instant) may send SIGHUP
  *	or SIGTERM: by then PidFile holds the final pid, and the signals have been blocked
- *	since the first line of main(), so one sent early waits for libmilter's signal
+ *	since the first line of main(), so one sent early waits for the engine's signal
  *	thread (signals.c) and is acted on, a SIGHUP as a reload, a SIGTERM as a drain.
  *	Keys are read before privileges are dropped at start; a reload reads them as UserID,
  *	so with UserID set they must be readable by that user (0640, group signet).
@@ -313,7 +313,7 @@ static void dns_for_metrics(struct dns_stats *out)
 /* Set by drain(): a stop was asked for (see main(), after adapter_run()). */
 static atomic_int stopping;
 
-/* SIGTERM, before libmilter stops: no new messages, those in flight finish. */
+/* SIGTERM, before the milter engine stops: no new messages, those in flight finish. */
 static void drain(void)
 {
 	unsigned left;
@@ -363,7 +363,8 @@ static int open_socket(const struct conf *conf)
 	int	sock_dir = -1;
 	char	err[512];
 
-	/* Before libmilter removes an old socket at the path and binds a new one there. */
+	/* Before the engine (smfi_opensocket) removes an old socket at the path and binds a new
+	 * one there. */
 	if (sock_path != NULL) {
 		if (!socket_group_id(conf, &sock_gid))
 			return 0;
@@ -388,7 +389,7 @@ static int open_socket(const struct conf *conf)
 	return 1;
 }
 
-/* Everything between the PID file and libmilter's loop; 0 after logging a failure. */
+/* Everything between the PID file and the milter engine's loop; 0 after logging a failure. */
 static int start(struct conf *conf, int signer_control, const struct options *opt,
     const char *user_id)
 {
@@ -459,7 +460,7 @@ int	main(int argc, char **argv)
 	opt.conf_path = conf_path_copy;
 	proctitle_init(argc, argv);
 	/* First of all: a SIGHUP or SIGTERM sent while we start (systemctl reload, signet-keys
-	 * after reading PidFile) stays pending until libmilter's signal thread takes it,
+	 * after reading PidFile) stays pending until the engine's signal thread takes it,
 	 * instead of ending the process with its default action.  Every thread and the
 	 * detached child inherit the mask. */
 	if (!opt.check_only && !signals_block()) {
@@ -501,7 +502,7 @@ int	main(int argc, char **argv)
 	struct pidfile *pid_file = NULL;
 
 	if (!adapter_register()) {
-		log_msg(LOG_LEVEL_ERROR, "cannot register with libmilter");
+		log_msg(LOG_LEVEL_ERROR, "cannot register with the milter engine");
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -535,8 +536,9 @@ int	main(int argc, char **argv)
 	log_msg(LOG_LEVEL_NOTICE, "signet %s listening on %s", PACKAGE_VERSION, socket_spec);
 	/* A SIGTERM taken by libmilter's signal thread before its listener loop runs (one
 	 * sent during start-up waits for exactly that moment) closes the socket under
-	 * libmilter's loop (adapter_run()), which then tries to open it again and fails (as root, a unix socket
-	 * is still there): after a drain, that is the stop that was asked for. */
+	 * libmilter's loop (adapter_run()), which then tries to open it again and fails (as
+	 * root, a unix socket is still there): after a drain, that is the stop that was asked
+	 * for.  Signet's engine starts its signal thread inside that loop and just stops. */
 	status = adapter_run() || atomic_load(&stopping) ? 0 : 1;
 	reportcollect_stop();	/* the last DMARC report counts, once messages are done */
 	failreport_stop();

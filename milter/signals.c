@@ -1,7 +1,9 @@
 /*
  * NAME
- *	signals.c - make SIGHUP a reload although libmilter reads it as "stop"
+ *	signals.c - make SIGHUP a reload although the milter engine reads it as "stop"
  * DESCRIPTION
+ *	Said here of libmilter, and true of Signet's own engine too (enginelisten.c does the
+ *	same, on purpose, so that this file serves both).
  *	smfi_main() blocks SIGHUP, SIGTERM and SIGINT in every thread and starts a thread
  *	that takes them with sigwait(3); on SIGHUP or SIGTERM it stops the milter.  There is
  *	no libmilter setting to change that, and a second thread waiting for SIGHUP would race

@@ -1,11 +1,12 @@
 /*
  * NAME
- *	signals.h - SIGHUP reloads, SIGTERM drains: signals around libmilter's own handling
+ *	signals.h - SIGHUP reloads, SIGTERM drains: signals around the milter engine's own handling
  * SYNOPSIS
  *	signals_block();	first thing in main(), before the first thread is made
  *	signals_on_reload(reload_function);
  * DESCRIPTION
- *	libmilter's signal thread treats SIGHUP like SIGTERM (stop).  Signet wants SIGHUP to
+ *	libmilter's signal thread (and Signet's engine's, which copies it) treats SIGHUP like
+ *	SIGTERM (stop).  Signet wants SIGHUP to
  *	reload the configuration and keystore, and SIGTERM to let messages in flight finish
  *	before libmilter stops; see signals.c for how.  Both functions run in libmilter's
  *	signal thread, one at a time; after the drain function returns, SIGTERM goes on to

@@ -2,7 +2,7 @@
  * NAME
  *	unixsock.c - where the milter's unix socket may live; its group set without a path
  * DESCRIPTION
- *	Signet binds its unix socket as root (libmilter's smfi_opensocket), then drops
+ *	Signet binds its unix socket as root (the milter engine's smfi_opensocket), then drops
  *	privileges.  Two things go wrong when that is done by path:
  *
  *	Changing the socket by path as root (chmod, chown) follows a symlink that whoever can

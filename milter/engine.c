@@ -39,7 +39,6 @@
  *	    xxfi_abort inside a message and xxfi_close.
  */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +47,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "lib/buffer.h"
 #include "lib/log.h"
@@ -55,7 +55,7 @@
 #include "milter/engine.h"
 
 #define READ_CHUNK	(128 * 1024)
-#define TIMEOUT_MS	(7210 * 1000)	/* libmilter's default timeout */
+#define TIMEOUT_SECONDS	7210		/* libmilter's default timeout */
 #define MAX_REPLY_TEXT	980		/* libmilter's MAXREPLYLEN */
 
 enum step { STEP_GO, STEP_QUIT, STEP_FAIL };
@@ -525,7 +525,8 @@ static int flush(SMFICTX *ctx)
 	size_t	done = 0;
 
 	while (done < ctx->out.len) {
-		ssize_t	n = write(ctx->fd, ctx->out.data + done, ctx->out.len - done);
+		ssize_t	n = send(ctx->fd, ctx->out.data + done, ctx->out.len - done,
+		    MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -538,10 +539,9 @@ static int flush(SMFICTX *ctx)
 }
 
 /* Reads more of what the MTA sent, room made for a frame of `need` bytes; 0 at the end
- * (closed, timed out, error), -1 when out of memory. */
+ * (closed, timed out: SO_RCVTIMEO, error), -1 when out of memory. */
 static int fill(SMFICTX *ctx, size_t need)
 {
-	struct pollfd p = {.fd = ctx->fd, .events = POLLIN};
 	ssize_t	n;
 	int	one = 1;
 
@@ -560,18 +560,9 @@ static int fill(SMFICTX *ctx, size_t need)
 		ctx->in = grown;
 		ctx->in_cap = need;
 	}
-	for (;;) {
-		int	ready = poll(&p, 1, TIMEOUT_MS);
-
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0)
-			return 0;
-		n = read(ctx->fd, ctx->in + ctx->in_end, ctx->in_cap - ctx->in_end);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		break;
-	}
+	while ((n = read(ctx->fd, ctx->in + ctx->in_end, ctx->in_cap - ctx->in_end)) < 0 &&
+	    errno == EINTR)
+		;
 	if (n <= 0)
 		return 0;
 	ctx->in_end += (size_t)n;
@@ -667,6 +658,7 @@ static void *connection_main(void *arg)
 int	engine_serve(int fd, int is_tcp)
 {
 	SMFICTX *ctx = calloc(1, sizeof(*ctx));
+	struct timeval timeout = {.tv_sec = TIMEOUT_SECONDS};
 	pthread_attr_t attr;
 	pthread_t thread;
 	int	rc = -1;
@@ -677,6 +669,9 @@ int	engine_serve(int fd, int is_tcp)
 	}
 	ctx->fd = fd;
 	ctx->is_tcp = is_tcp;
+	/* Reads and writes give up after libmilter's timeout. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
 	pthread_mutex_lock(&connections_lock);
 	ctx->link.next = connections;
 	if (connections != NULL)

@@ -42,7 +42,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -51,6 +50,7 @@
 
 #include "lib/buffer.h"
 #include "lib/log.h"
+#include "lib/waitzero.h"
 #include "milter/engine-mfapi.h"
 #include "milter/engine.h"
 
@@ -691,20 +691,11 @@ int	engine_serve(int fd, int is_tcp)
 	return 1;
 }
 
-unsigned engine_stop_connections(int seconds)
+unsigned engine_stop_connections(unsigned seconds)
 {
-	struct timespec deadline;
-	unsigned left;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += seconds;
 	pthread_mutex_lock(&connections_lock);
 	for (SMFICTX *c = connections; c != NULL; c = c->link.next)
 		(void)shutdown(c->fd, SHUT_RDWR);
-	while (connection_count > 0 &&
-	    pthread_cond_timedwait(&connections_gone, &connections_lock, &deadline) == 0)
-		;
-	left = connection_count;
 	pthread_mutex_unlock(&connections_lock);
-	return left;
+	return wait_for_zero(&connections_gone, &connections_lock, &connection_count, seconds);
 }

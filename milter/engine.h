@@ -17,6 +17,6 @@
 #define SIGNET_ENGINE_H
 
 int	engine_serve(int fd, int is_tcp);
-unsigned engine_stop_connections(int seconds);
+unsigned engine_stop_connections(unsigned seconds);
 
 #endif

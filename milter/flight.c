@@ -5,10 +5,9 @@
  *	One counter and one flag under one lock: a drain that saw no message in flight can
  *	never be followed by one starting, since starting tests the flag under the same lock.
  */
-#include <errno.h>
 #include <pthread.h>
-#include <time.h>
 
+#include "lib/waitzero.h"
 #include "milter/flight.h"
 
 static pthread_mutex_t flight_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -54,16 +53,5 @@ int	flight_stopping(void)
 
 unsigned flight_wait_idle(unsigned seconds)
 {
-	struct timespec deadline;
-	unsigned left;
-
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += seconds;
-	pthread_mutex_lock(&flight_lock);
-	while (messages_in_flight > 0 &&
-	    pthread_cond_timedwait(&flight_done, &flight_lock, &deadline) != ETIMEDOUT)
-		;
-	left = messages_in_flight;
-	pthread_mutex_unlock(&flight_lock);
-	return left;
+	return wait_for_zero(&flight_done, &flight_lock, &messages_in_flight, seconds);
 }

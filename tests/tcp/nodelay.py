@@ -6,7 +6,7 @@ NAME
 DESCRIPTION
     At end of message Signet answers with several small writes (a header, then accept).
     Without TCP_NODELAY the second write waits for the MTA's delayed ACK, ~40 ms a message
-    (DEPENDENCIES.md).  Signet sets TCP_NODELAY on libmilter's listening socket, and Linux
+    (DEPENDENCIES.md).  Signet sets TCP_NODELAY on the milter engine's listening socket, and Linux
     gives accepted connections the option of their listener.
 
     This test checks the property itself, not a time: it starts the real daemon on an inet

@@ -66,6 +66,8 @@ const char *mw_error_text(int err)
 		return "macros for an unknown command";
 	case MW_ERR_NOMEM:
 		return "out of memory";
+	case MW_ERR_EMPTY:
+		return "header field without a name";
 	}
 	return "unknown error";
 }
@@ -185,6 +187,7 @@ int	mw_decode_string(const struct mw_frame *f, char **s)
 	return rc == MW_MORE ? MW_ERR_SHORT : rc;
 }
 
+/* name NUL value NUL; libmilter refuses an empty name too. */
 int	mw_decode_header(const struct mw_frame *f, char **name, char **value)
 {
 	size_t	pos = 0;
@@ -193,7 +196,7 @@ int	mw_decode_header(const struct mw_frame *f, char **name, char **value)
 	if ((rc = mw_next_string((char *)f->data, f->len, &pos, name)) != MW_OK ||
 	    (rc = mw_next_string((char *)f->data, f->len, &pos, value)) != MW_OK)
 		return rc == MW_MORE ? MW_ERR_SHORT : rc;
-	return MW_OK;
+	return (*name)[0] != '\0' ? MW_OK : MW_ERR_EMPTY;
 }
 
 /* MAIL and RCPT: one or more strings, all NUL-terminated.  *count says how many there

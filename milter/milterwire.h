@@ -16,8 +16,10 @@
  *
  *	The constants are wire values of the protocol (the same numbers as libmilter's
  *	mfdef.h, which this file does not include).  Signet never offers SMFIP_MDS_256K or
- *	SMFIP_MDS_1M, so an MTA sends body chunks of 64 KiB at most; MW_FRAME_MAX still lets
- *	a frame of 1 MiB through, and refuses anything longer.
+ *	SMFIP_MDS_1M, so an MTA sends at most 65535 bytes of data in a frame (Postfix and
+ *	Sendmail cut the body in chunks of that size); MW_FRAME_MAX refuses anything longer,
+ *	as libmilter does by default: a longer header field, say, closes the connection with
+ *	either engine (tests/faults/run.py).
  * DIAGNOSTICS
  *	Every function returns MW_OK or a negative MW_ERR_* (mw_error_text() says which);
  *	mw_frame_next() also MW_MORE when the buffer holds no complete frame yet.  Nothing
@@ -33,7 +35,7 @@
 #include "lib/buffer.h"
 
 #define MW_VERSION		6
-#define MW_FRAME_MAX		(1024 * 1024 + 64 * 1024)	/* command byte + data */
+#define MW_FRAME_MAX		(1 + 65535)	/* command byte + data: libmilter's limit */
 
 /* Commands from the MTA (SMFIC_*). */
 #define MW_CMD_ABORT		'A'
@@ -133,6 +135,7 @@ enum {
 	MW_ERR_ADDRESS = -5,		/* an address that does not parse */
 	MW_ERR_STAGE = -6,		/* a macro frame for no known command */
 	MW_ERR_NOMEM = -7,		/* the output buffer could not grow */
+	MW_ERR_EMPTY = -8,		/* a header field without a name */
 };
 
 struct mw_frame {

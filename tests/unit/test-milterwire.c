@@ -97,8 +97,8 @@ static void frames_split_across_partial_reads(void)
 
 static void frame_lengths_refused(void)
 {
-	unsigned char zero[] = {0, 0, 0, 0, 'A'}, big[] = {0, 0x11, 0, 1, 'B'},
-	    huge[] = {0xff, 0xff, 0xff, 0xff, 'B'}, max[] = {0, 0x11, 0, 0, 'B'};
+	unsigned char zero[] = {0, 0, 0, 0, 'A'}, big[] = {0, 1, 0, 1, 'B'},
+	    huge[] = {0xff, 0xff, 0xff, 0xff, 'B'}, max[] = {0, 1, 0, 0, 'B'};
 	struct mw_frame f;
 	size_t	used;
 
@@ -239,6 +239,13 @@ static void strings_decoded(void)
 	    strcmp(b, " hello") == 0, "header_decoded");
 	free(f.data);
 	every_cut_refused('L', hdr, sizeof(hdr), decode_header, "header");
+	f = frame_of('L', "\0empty name", 12);
+	TAP_INT_EQ(mw_decode_header(&f, &a, &b), MW_ERR_EMPTY, "header_empty_name_refused");
+	free(f.data);
+	f = frame_of('L', "\0a\0b", 5);
+	TAP_INT_EQ(mw_decode_header(&f, &a, &b), MW_ERR_EMPTY,
+	    "header_empty_name_with_two_strings_after_refused");
+	free(f.data);
 	f = frame_of('M', mail, sizeof(mail));
 	TAP_OK(mw_decode_argv(&f, argv, 4, &count) == MW_OK && count == 3 &&
 	    strcmp(argv[0], "<a@example.org>") == 0 && strcmp(argv[2], "BODY=8BITMIME") == 0,

@@ -448,7 +448,11 @@ def test_huge_header_line(h):
     w = h.world
     r = send(h.spec, w.inbound("ok.test", "1mb-line", extra=b"X-Long: " + b"a" * (1 << 20)
                                + b"\r\n"))
-    tap(isinstance(r, (milterclient.ProtocolError, ConnectionResetError)),
+    # The milter closes on the frame's length.  The client, still writing, then sees
+    # ECONNRESET when the milter closed with some of the line unread (libmilter reads the
+    # length alone), EPIPE when it had read all that was sent (Signet's engine reads in
+    # large chunks): either way the connection was closed with no verdict.
+    tap(isinstance(r, (milterclient.ProtocolError, ConnectionResetError, BrokenPipeError)),
         "a_1mb_header_line_makes_libmilter_close_the_connection_no_verdict", describe(r))
     h.serves("a_1mb_header_line")
 

@@ -58,7 +58,8 @@
 #define TIMEOUT_SECONDS	7210		/* libmilter's default timeout */
 #define MAX_REPLY_TEXT	980		/* libmilter's MAXREPLYLEN */
 
-enum step { STEP_GO, STEP_QUIT, STEP_FAIL };
+/* What a command leaves: go on, QUIT, a refused command, or an end already logged. */
+enum step { STEP_GO, STEP_QUIT, STEP_FAIL, STEP_END };
 
 struct smfi_str {
 	int	fd;
@@ -304,7 +305,7 @@ static enum step negotiate(SMFICTX *ctx, const struct mw_frame *f)
 	clear_macros(ctx, 0);
 	if (mw_decode_optneg(f, &mta) != MW_OK || mta.version < 2) {
 		log_msg(LOG_LEVEL_ERROR, "milter: the MTA's option negotiation is malformed");
-		return STEP_FAIL;
+		return STEP_END;
 	}
 	for (int i = 0; i < MW_STAGES; i++) {
 		free(ctx->symlist[i]);
@@ -327,7 +328,7 @@ static enum step negotiate(SMFICTX *ctx, const struct mw_frame *f)
 		} else if (r != SMFIS_CONTINUE) {
 			log_msg(LOG_LEVEL_ERROR, "milter: negotiation refused (MTA actions 0x%lx, "
 			    "protocol 0x%lx)", mta_actions, ctx->mta_protocol);
-			return STEP_FAIL;
+			return STEP_END;
 		} else {
 			actions = a;
 			protocol = to_mta = p;
@@ -339,7 +340,7 @@ static enum step negotiate(SMFICTX *ctx, const struct mw_frame *f)
 		log_msg(LOG_LEVEL_ERROR, "milter: the MTA cannot do what the filter needs (MTA "
 		    "actions 0x%lx, protocol 0x%lx; wanted 0x%lx, 0x%lx)", mta_actions,
 		    ctx->mta_protocol, actions, to_mta);
-		return STEP_FAIL;
+		return STEP_END;
 	}
 	ctx->actions = actions;
 	ctx->protocol = protocol;

@@ -10,8 +10,8 @@
 #	Compiles the library sources (FUZZ_SOURCES, relative to SRCDIR) and the fuzz
 #	harnesses once with -fsanitize=fuzzer-no-link,address,undefined, then links one
 #	program per TARGET: tests/fuzz/fuzz-parsers.c with -DSIGNET_LIBFUZZER and
-#	-DFUZZ_TARGET=n, n being the target's position in the list (the order of targets[]
-#	in fuzz-parsers.c).  FUZZ_CC is used whatever compiler configure chose; without it,
+#	-DFUZZ_TARGET=n, n being the target's position in targets[] of fuzz-parsers.c
+#	(FUZZ_TARGETS may name a few of them only).  FUZZ_CC is used whatever compiler configure chose; without it,
 #	or without its libFuzzer runtime, this fails at once saying what to install.
 #
 #	Each target runs FUZZ_SECONDS (default 60), FUZZ_JOBS at a time (default 2), from
@@ -81,10 +81,21 @@ if [ $status -ne 0 ]; then
 	echo "make fuzz: compiling the sources failed" >&2
 	exit 1
 fi
-n=0
+# n is the target's position in targets[] of fuzz-parsers.c (its corpus name is the
+# second string of its entry), so that a few targets may be asked for alone.
+all=$(sed -n '/^static const struct target targets\[\] = {/,/^};/p' \
+    "$srcdir/tests/fuzz/fuzz-parsers.c" | sed -n 's/^	{"[^"]*", "\([a-z0-9]*\)".*/\1/p')
 for t in $targets; do
+	n=0
+	for a in $all; do
+		[ "$a" = "$t" ] && break
+		n=$((n + 1))
+	done
+	if [ "$a" != "$t" ]; then
+		echo "make fuzz: no target $t in tests/fuzz/fuzz-parsers.c" >&2
+		exit 1
+	fi
 	echo "$n $t"
-	n=$((n + 1))
 done > "$out/targets"
 export srcdir out objs
 export FUZZ_LIBS="${FUZZ_LIBS:-}"
@@ -96,7 +107,7 @@ if ! xargs -P "$JOBS" -n 2 sh -c 'n=$1 t=$2
 	echo "make fuzz: linking the targets failed" >&2
 	exit 1
 fi
-echo "# make fuzz: built $n targets with $CC in $(($(date +%s) - start)) s"
+echo "# make fuzz: built $(wc -l < "$out/targets") targets with $CC in $(($(date +%s) - start)) s"
 
 # ---- run --------------------------------------------------------------------------------
 start=$(date +%s)

@@ -264,6 +264,13 @@ static void strings_decoded(void)
 	}
 }
 
+/* What out holds is want, byte for byte; out is emptied for the next. */
+static void bytes_are(struct buffer *out, const char *want, size_t len, const char *name)
+{
+	TAP_OK(out->len == len && memcmp(out->data, want, len) == 0, "%s", name);
+	out->len = 0;
+}
+
 static void replies_encoded(void)
 {
 	struct buffer out = {0};
@@ -272,27 +279,17 @@ static void replies_encoded(void)
 	mw_put_reply(&out, MW_REPLY_ACCEPT, NULL, 0);
 	mw_put_reply(&out, MW_REPLY_REJECT, NULL, 0);
 	mw_put_reply(&out, MW_REPLY_TEMPFAIL, NULL, 0);
-	TAP_OK(out.len == 20 && memcmp(out.data, "\0\0\0\1c\0\0\0\1a\0\0\0\1r\0\0\0\1t", 20) == 0,
-	    "simple_replies_encoded");
-	out.len = 0;
+	bytes_are(&out, "\0\0\0\1c\0\0\0\1a\0\0\0\1r\0\0\0\1t", 20, "simple_replies_encoded");
 	mw_put_string(&out, MW_REPLY_REPLYCODE, "550 5.7.1 no");
-	TAP_OK(out.len == 18 && memcmp(out.data, "\0\0\0\x0ey550 5.7.1 no\0", 18) == 0,
-	    "replycode_encoded");
-	out.len = 0;
+	bytes_are(&out, "\0\0\0\x0ey550 5.7.1 no\0", 18, "replycode_encoded");
 	mw_put_header(&out, MW_REPLY_ADDHEADER, 0, "X-A", " b");
-	TAP_OK(out.len == 12 && memcmp(out.data, "\0\0\0\x08hX-A\0 b\0", 12) == 0,
-	    "addheader_encoded");
-	out.len = 0;
+	bytes_are(&out, "\0\0\0\x08hX-A\0 b\0", 12, "addheader_encoded");
 	mw_put_header(&out, MW_REPLY_INSHEADER, 0x01020304, "X-A", " b");
-	TAP_OK(out.len == 16 && memcmp(out.data, "\0\0\0\x0ci\1\2\3\4X-A\0 b\0", 16) == 0,
-	    "insheader_encoded");
-	out.len = 0;
+	bytes_are(&out, "\0\0\0\x0ci\1\2\3\4X-A\0 b\0", 16, "insheader_encoded");
 	mw_put_header(&out, MW_REPLY_CHGHEADER, 2, "DKIM-Signature", "");
-	TAP_OK(out.len == 25 && memcmp(out.data, "\0\0\0\x15m\0\0\0\2DKIM-Signature\0\0", 25) == 0,
-	    "chgheader_remove_encoded");
-	out.len = 0;
+	bytes_are(&out, "\0\0\0\x15m\0\0\0\2DKIM-Signature\0\0", 25, "chgheader_remove_encoded");
 	mw_put_string(&out, MW_REPLY_QUARANTINE, "bad");
-	TAP_OK(out.len == 9 && memcmp(out.data, "\0\0\0\5qbad\0", 9) == 0, "quarantine_encoded");
+	bytes_are(&out, "\0\0\0\5qbad\0", 9, "quarantine_encoded");
 	buffer_free(&out);
 }
 

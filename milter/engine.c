@@ -10,10 +10,12 @@
  *	write when the thread is about to wait for the MTA again.  libmilter does a read(2)
  *	for each frame header and body and a write(2) per reply, and hands each connection
  *	between threads; here a message through Postfix on a unix socket costs a few system
- *	calls.  On TCP, TCP_QUICKACK is set again after every read (Linux turns it off by
- *	itself): the MTA's next small write, held by Nagle's algorithm on the MTA's side
- *	until our ACK, then goes at once (Sendmail writes a macro frame and its command in
- *	two writes).  TCP_NODELAY comes from the listener (adapter.c).
+ *	calls.  On TCP, when the thread is about to wait for the MTA with no reply to send
+ *	(a macro frame, a "no reply" step, part of a frame), it sets TCP_QUICKACK, which
+ *	sends the ACK the kernel would otherwise delay ~40 ms: the MTA's next small write,
+ *	held by Nagle's algorithm on the MTA's side until that ACK, then goes at once
+ *	(Sendmail writes a macro frame and its command in two writes).  When a reply is
+ *	sent, the ACK rides on it.  TCP_NODELAY comes from the listener (adapter.c).
  *
  *	libmilter's semantics are kept where adapter.c or an MTA can tell:
  *	  - negotiation: the filter's xxfi_negotiate sees the MTA's protocol flags plus every
@@ -544,7 +546,6 @@ static int flush(SMFICTX *ctx)
 static int fill(SMFICTX *ctx, size_t need)
 {
 	ssize_t	n;
-	int	one = 1;
 
 	if (ctx->in_start > 0) {
 		memmove(ctx->in, ctx->in + ctx->in_start, ctx->in_end - ctx->in_start);
@@ -567,9 +568,18 @@ static int fill(SMFICTX *ctx, size_t need)
 	if (n <= 0)
 		return 0;
 	ctx->in_end += (size_t)n;
+	return 1;
+}
+
+/* Before waiting for the MTA with no reply to send: on TCP, the ACK of what we read goes
+ * now, since no reply will carry it.  TCP_QUICKACK sends an ACK the kernel holds back
+ * (it has to be set again each time: Linux returns to delayed ACKs by itself). */
+static void acknowledge_now(const SMFICTX *ctx)
+{
+	int	one = 1;
+
 	if (ctx->is_tcp)
 		(void)setsockopt(ctx->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-	return 1;
 }
 
 /* How many bytes the frame at the start of the input needs, header included. */
@@ -609,7 +619,9 @@ static enum step converse(SMFICTX *ctx)
 			(void)flush(ctx);
 			return STEP_FAIL;
 		}
-		if (!flush(ctx))
+		if (ctx->out.len == 0)
+			acknowledge_now(ctx);
+		else if (!flush(ctx))
 			return STEP_FAIL;
 		if ((rc = fill(ctx, frame_size(ctx))) <= 0) {
 			if (rc < 0)

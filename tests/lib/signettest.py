@@ -27,6 +27,9 @@ DESCRIPTION
     (from $top_builddir), its stderr in TMP/NAME.log; log(), wait_log(), exit_status()
     and stop() (SIGTERM, then SIGKILL after 70 s).  env and preexec_fn go to Popen.
 
+    signing_keystore(tmp, domain, algorithm) makes TMP/keys with one active key for domain
+    (keys/signet-keys generate and activate) and returns its path.
+
     hwm_kb(pid) is a process's peak resident set (VmHWM) in kB.
 
     bail(msg) ends a TAP run with "Bail out!": a missing tool or input fails, never skips.
@@ -59,6 +62,7 @@ import time
 TOP_BUILDDIR = os.environ.get("top_builddir",
                               os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
+SIGNET_KEYS = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
 DNSSERVER_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsserver.sh")
 TOP_SRCDIR = os.environ.get("top_srcdir") or \
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -205,6 +209,15 @@ class Daemon:
                 self.proc.wait(timeout=70)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def signing_keystore(tmp, domain, algorithm="ed25519"):
+    keys = os.path.join(tmp, "keys")
+    sel = subprocess.run([SIGNET_KEYS, "-k", keys, "generate", domain, "-a", algorithm],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([SIGNET_KEYS, "-k", keys, "activate", domain, sel, "--force"],
+                   capture_output=True, check=True)
+    return keys
 
 
 def hwm_kb(pid):

@@ -30,11 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Tap, free_port, wait_listening  # noqa: E402
+from signettest import Tap, free_port, signing_keystore, wait_listening  # noqa: E402
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
-SIGNET_KEYS = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
 SYS_pidfd_open, SYS_pidfd_getfd = 434, 438
 
 tap = Tap(diag_on_pass=True)
@@ -85,11 +84,7 @@ MESSAGE = (b"From: Alice <alice@nodelay.test>\r\nTo: bob@example.net\r\n"
 
 def main():
     tmp = tempfile.mkdtemp(prefix="signet-nodelay-")
-    keys = os.path.join(tmp, "keys")
-    sel = subprocess.run([SIGNET_KEYS, "-k", keys, "generate", "nodelay.test", "-a", "ed25519"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    subprocess.run([SIGNET_KEYS, "-k", keys, "activate", "nodelay.test", sel, "--force"],
-                   capture_output=True, check=True)
+    keys = signing_keystore(tmp, "nodelay.test")
     port = free_port()
     conf = os.path.join(tmp, "signet.conf")
     with open(conf, "w") as f:

@@ -30,11 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Tap, free_port, wait_listening  # noqa: E402
+from signettest import Daemon, Tap, free_port, signing_keystore, wait_listening  # noqa: E402
 
-TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
-SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
-SIGNET_KEYS = os.path.join(TOP_BUILDDIR, "keys", "signet-keys")
 INNER = "--in-namespace"
 MESSAGES = 100
 
@@ -64,17 +61,9 @@ def delayed_acks():
 
 def in_namespace(tap):
     tmp = tempfile.mkdtemp(prefix="signet-quickack-")
-    keys = os.path.join(tmp, "keys")
-    sel = subprocess.run([SIGNET_KEYS, "-k", keys, "generate", "quickack.test", "-a",
-                          "ed25519"], capture_output=True, text=True, check=True).stdout.strip()
-    subprocess.run([SIGNET_KEYS, "-k", keys, "activate", "quickack.test", sel, "--force"],
-                   capture_output=True, check=True)
     port = free_port()
-    conf = os.path.join(tmp, "signet.conf")
-    with open(conf, "w") as f:
-        f.write("Socket inet:%d@127.0.0.1\nKeystore %s\nLogLevel warning\n" % (port, keys))
-    log = open(os.path.join(tmp, "signet.log"), "w+")
-    daemon = subprocess.Popen([SIGNET, "-c", conf, "-f"], stderr=log)
+    daemon = Daemon(tmp, "Socket inet:%d@127.0.0.1\nKeystore %s\nLogLevel warning\n"
+                    % (port, signing_keystore(tmp, "quickack.test")))
     spec = "inet:%d@127.0.0.1" % port
     try:
         wait_listening(spec)
@@ -99,12 +88,10 @@ def in_namespace(tap):
     except Exception as e:  # a crash of the harness is a failure, with its reason
         tap(False, "quickack harness ran", repr(e))
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=10)
-        log.seek(0)
-        text = log.read()
-        if tap.failed and text:
-            print("# daemon log:\n" + "".join("#   " + l + "\n" for l in text.splitlines()))
+        daemon.stop()
+        if tap.failed:
+            print("# daemon log:\n" +
+                  "".join("#   " + l + "\n" for l in daemon.log().splitlines()))
         shutil.rmtree(tmp, ignore_errors=True)
 
 

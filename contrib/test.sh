@@ -41,5 +41,7 @@ fuzz_failed=$(grep -c '^not ok ' "$fuzz_tap" 2>/dev/null)
 passed=$((passed + ${fuzz_passed:-0}))
 failed=$((failed + ${fuzz_failed:-0} + ${failed_alt:-0}))
 echo "make fuzz: ${fuzz_passed:-0} targets passed, ${fuzz_failed:-0} failed"
+# The libmilter build's copy is kept only when it failed, for a look at its logs.
+[ "$alt_status" -eq 0 ] && rm -rf "$alt"
 echo "$passed passed, $failed failed"
 exit $status

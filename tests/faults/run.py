@@ -46,8 +46,9 @@ DESCRIPTION
     (with and without ABORT), right
     after end-of-message (outbound; and
     inbound while its DNS is slow)
-    a 1 MB header line                   libmilter refuses a command over 64 kB
-                                         (MILTER_MAX_DATA_SIZE): it closes the connection
+    a 1 MB header line                   the milter engine (Signet's or libmilter)
+                                         refuses a command over 64 kB (libmilter's
+                                         MILTER_MAX_DATA_SIZE): it closes the connection
                                          without a reply; the MTA applies its own default
                                          (Postfix: milter_default_action = tempfail)
     10,000 header fields                 tempfail 451 4.3.0 whatever OnInternalError says
@@ -59,7 +60,7 @@ DESCRIPTION
     NUL and 8-bit bytes in header        accepted, dkim/spf/dmarc pass (UTF-8 Subject
     values, raw packets with a NUL in    signed; what follows a NUL is not seen)
     the name or an 8-bit name
-    header packets with an empty name,   libmilter closes the connection (malformed
+    header packets with an empty name,   the engine closes the connection (malformed
     no final NUL, no value, no bytes     command), no verdict; the daemon serves on
     100 MB body, outbound and inbound    signed / verified (dkim=fail: the body was added
                                          after signing; dmarc pass by SPF); peak RSS
@@ -70,7 +71,7 @@ DESCRIPTION
                                          the old key still signs
     SIGHUP with a config of garbage      reload refused, the log names the file; serves
     bytes, then with the config deleted  on; the repaired config reloads
-    file descriptors: RLIMIT_NOFILE 64,  the daemon fills its table and runs (libmilter
+    file descriptors: RLIMIT_NOFILE 64,  the daemon fills its table and runs (the engine
     100 connections at once              retries accept() on EMFILE); every connection is
                                          served once others close, then a normal message
                                          passes and outbound mail is signed
@@ -453,7 +454,7 @@ def test_huge_header_line(h):
     # length alone), EPIPE when it had read all that was sent (Signet's engine reads in
     # large chunks): either way the connection was closed with no verdict.
     tap(isinstance(r, (milterclient.ProtocolError, ConnectionResetError, BrokenPipeError)),
-        "a_1mb_header_line_makes_libmilter_close_the_connection_no_verdict", describe(r))
+        "a_1mb_header_line_makes_the_milter_close_the_connection_no_verdict", describe(r))
     h.serves("a_1mb_header_line")
 
 
@@ -485,7 +486,7 @@ def test_nul_and_8bit(h):
     for payload, name in malformed:
         r = send(h.spec, w.inbound("ok.test", "raw"), extra_headers=[payload])
         tap(isinstance(r, (milterclient.ProtocolError, ConnectionResetError)),
-            "a_header_packet_with_%s_makes_libmilter_close_the_connection" % name,
+            "a_header_packet_with_%s_makes_the_milter_close_the_connection" % name,
             describe(r))
     h.serves("malformed_header_packets")
 

@@ -11,8 +11,9 @@
  *
  *	Most lines of real mail are already in canonical form (CRLF at the end; under
  *	relaxed no tab, no two blanks in a row, no blank before the line end).  A whole
- *	such line found in the chunk, with nothing pending, is checked eight bytes at a
- *	time and copied as it stands; anything else goes through the state machine, a run of
+ *	such line found in the chunk, with nothing pending, is checked sixteen bytes at a
+ *	time (SSE2; eight without it), and a run of such lines is hashed as it stands in
+ *	the chunk, with no copy; anything else goes through the state machine, a run of
  *	plain content (no CR, LF, nor, under relaxed, blank) at a time (issue 17: the
  *	byte-at-a-time machine took two thirds of Signet's CPU on 1 MiB messages).
  *
@@ -29,6 +30,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "lib/alloc.h"
 #include "milter/canon.h"
@@ -165,6 +169,21 @@ static int relaxed_clean(const unsigned char *data, size_t len)
 	uint64_t carry = 0;	/* 0x80 when the byte before this word was a space */
 	size_t	i = 0;
 
+#ifdef __SSE2__
+	const __m128i space16 = _mm_set1_epi8(' '), tab16 = _mm_set1_epi8('\t');
+	unsigned after_space = 0;	/* 1 when the byte before this block was a space */
+
+	for (; i + 16 <= len; i += 16) {
+		__m128i	x = _mm_loadu_si128((const __m128i *)(const void *)(data + i));
+		unsigned space = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, space16));
+
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, tab16)) != 0 ||
+		    (space & ((space << 1) | after_space)) != 0)
+			return 0;
+		after_space = space >> 15;
+	}
+	carry = after_space ? 0x80 : 0;
+#endif
 	for (; i + 8 <= len; i += 8) {
 		uint64_t x, space;
 
@@ -182,9 +201,9 @@ static int relaxed_clean(const unsigned char *data, size_t len)
 	return 1;
 }
 
-/* The bytes taken when data starts with a whole line, ended by CRLF, that is already
+/* The length of the whole line, ended by CRLF, at the start of data when it is already
  * canonical and has content, while nothing is pending; else 0. */
-static size_t take_canonical_line(struct body_canon *c, const unsigned char *data,
+static size_t canonical_line(const struct body_canon *c, const unsigned char *data,
     size_t len)
 {
 	const unsigned char *lf;
@@ -196,10 +215,6 @@ static size_t take_canonical_line(struct body_canon *c, const unsigned char *dat
 	content = (size_t)(lf - 1 - data);
 	if (c->kind == CANON_RELAXED && (lf[-2] == ' ' || !relaxed_clean(data, content)))
 		return 0;
-	for (; c->pending_empty_lines > 0; c->pending_empty_lines--)
-		emit(c, "\r\n", 2);
-	emit_bytes(c, data, content + 2);
-	c->wrote_anything = 1;
 	return content + 2;
 }
 
@@ -227,14 +242,24 @@ static void emit_run(struct body_canon *c, const unsigned char *run, size_t len)
 
 int	body_canon_update(struct body_canon *c, const unsigned char *data, size_t len)
 {
-	size_t	i = 0;
+	size_t	i = 0, lines = 0;	/* data[i - lines, i): canonical lines not yet staged */
 
 	while (i < len) {
-		size_t	line = take_canonical_line(c, data + i, len - i), run;
+		size_t	line = canonical_line(c, data + i, len - i), run;
 
 		if (line > 0) {
+			if (lines == 0) {	/* the empty lines before are content now */
+				for (; c->pending_empty_lines > 0; c->pending_empty_lines--)
+					emit(c, "\r\n", 2);
+				c->wrote_anything = 1;
+			}
+			lines += line;
 			i += line;
 			continue;
+		}
+		if (lines > 0) {
+			emit_bytes(c, data + i - lines, lines);
+			lines = 0;
 		}
 		run = c->pending_cr ? 0 : plain_run(c->kind, data + i, len - i);
 		if (run > 0) {
@@ -244,6 +269,8 @@ int	body_canon_update(struct body_canon *c, const unsigned char *data, size_t le
 			take_byte(c, data[i++]);
 		}
 	}
+	if (lines > 0)
+		emit_bytes(c, data + i - lines, lines);
 	return !c->failed;
 }
 

@@ -114,6 +114,48 @@ static void check_against_reference(enum canon_kind kind, int rounds)
 	    "(%d differ)", rounds, conf_canon_name(kind), failures);
 }
 
+/* Random bodies of lines as mail has them: mostly already canonical, long enough for the
+ * sixteen-byte checks, with now and then a tab, two blanks, a blank before the line end
+ * or a bare LF at a random place, in random chunks of up to 5000 bytes, so that runs of
+ * canonical lines are hashed from the chunk, staged, and split across chunks. */
+static void check_lines_against_reference(enum canon_kind kind, int rounds)
+{
+	static unsigned char in[24000], out[2 * sizeof(in) + 2];
+	unsigned char want[32], got[32];
+	int	failures = 0;
+
+	srand(29);
+	for (int r = 0; r < rounds; r++) {
+		size_t	len = 0, chunk = 1 + (size_t)rand() % 5000;
+
+		while (len + 130 < sizeof(in) && (size_t)rand() % 400 != 0) {
+			size_t	n = (size_t)rand() % 121;
+
+			for (size_t i = 0; i < n; i++)
+				in[len++] = i % 7 == 3 ? ' ' : (unsigned char)('a' + rand() % 26);
+			if (n > 0 && rand() % 8 == 0) {	/* a blemish somewhere on the line */
+				static const char *const marks[] = {"\t", "  ", " \t", "\r"};
+
+				const char *m = marks[rand() % 4];
+				size_t	at = len - 1 - (size_t)rand() % n;
+
+				memcpy(in + at, m, strlen(m) <= len - at ? strlen(m) : len - at);
+			}
+			if (rand() % 16 == 0)
+				in[len++] = ' ';	/* a blank before the line end */
+			if (rand() % 20 != 0)
+				in[len++] = '\r';
+			in[len++] = '\n';
+		}
+		hash_of((const char *)out, reference_body(kind, in, len, out), want);
+		if (!body_hash(kind, (const char *)in, len, r % 3 ? chunk : len + 1, got) ||
+		    memcmp(got, want, 32) != 0)
+			failures++;
+	}
+	TAP_OK(failures == 0, "%d random bodies of mail-like lines hash as the whole-body "
+	    "reference says, %s (%d differ)", rounds, conf_canon_name(kind), failures);
+}
+
 static void check_empty_body_base64(enum canon_kind kind, const char *want)
 {
 	unsigned char hash[32];
@@ -233,6 +275,8 @@ int	main(void)
 	free(big);
 	check_against_reference(CANON_SIMPLE, 20000);
 	check_against_reference(CANON_RELAXED, 20000);
+	check_lines_against_reference(CANON_SIMPLE, 2000);
+	check_lines_against_reference(CANON_RELAXED, 2000);
 	torture_canon();
 	return tap_done();
 }

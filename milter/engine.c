@@ -707,8 +707,11 @@ int	engine_serve(int fd, int is_tcp)
 unsigned engine_stop_connections(unsigned seconds)
 {
 	pthread_mutex_lock(&connections_lock);
+	/* The read side only: a thread waiting for the MTA sees the end at once, and one
+	 * that has replies gathered still writes them (the drain ends as the last message
+	 * in flight ends, before its end-of-message reply has gone out). */
 	for (SMFICTX *c = connections; c != NULL; c = c->link.next)
-		(void)shutdown(c->fd, SHUT_RDWR);
+		(void)shutdown(c->fd, SHUT_RD);
 	pthread_mutex_unlock(&connections_lock);
 	return wait_for_zero(&connections_gone, &connections_lock, &connection_count, seconds);
 }

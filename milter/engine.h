@@ -9,9 +9,9 @@
  *	each, one detached thread per connection (as libmilter), and implements the smfi_*()
  *	functions of engine-mfapi.h.  engine_serve() returns 0 when no thread could be
  *	started (the descriptor is then closed).  engine_stop_connections() shuts down the
- *	connections still open -- the filter's abort and close callbacks run in their
- *	threads -- and waits up to SECONDS for those threads to end; it returns how many
- *	are still running.
+ *	read side of the connections still open (replies already gathered still go out;
+ *	the filter's abort and close callbacks run in their threads) and waits up to
+ *	SECONDS for those threads to end; it returns how many are still running.
  */
 #ifndef SIGNET_ENGINE_H
 #define SIGNET_ENGINE_H

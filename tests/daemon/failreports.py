@@ -241,7 +241,9 @@ def check_report(name, argv, raw, n, want_body=False):
     if ("body-marker-%d" % n in text) != want_body:
         problems.append("body %s" % ("missing" if want_body else "present"))
     whole = raw.decode("utf-8", "replace")
-    if "someone@" in whole or "bob@" in whole or "a@" in fb.get("Original-Mail-From", ""):
+    # The keyed hash that replaces a local-part may itself end in "a": compare whole.
+    mail_from_local = fb.get("Original-Mail-From", "").strip().strip("<>").rpartition("@")[0]
+    if "someone@" in whole or "bob@" in whole or mail_from_local == "a":
         problems.append("a local-part is not redacted")
     if "http://" in whole:
         problems.append("http:// not defanged")

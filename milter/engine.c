@@ -582,16 +582,6 @@ static void acknowledge_now(const SMFICTX *ctx)
 		(void)setsockopt(ctx->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
-/* How many bytes the frame at the start of the input needs, header included. */
-static size_t frame_size(const SMFICTX *ctx)
-{
-	const unsigned char *p = ctx->in + ctx->in_start;
-
-	if (ctx->in_end - ctx->in_start < 4)
-		return 4;
-	return 4 + ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]);
-}
-
 /* The conversation with one MTA; returns what ended it. */
 static enum step converse(SMFICTX *ctx)
 {
@@ -623,7 +613,8 @@ static enum step converse(SMFICTX *ctx)
 			acknowledge_now(ctx);
 		else if (!flush(ctx))
 			return STEP_FAIL;
-		if ((rc = fill(ctx, frame_size(ctx))) <= 0) {
+		rc = fill(ctx, mw_frame_need(ctx->in + ctx->in_start, ctx->in_end - ctx->in_start));
+		if (rc <= 0) {
 			if (rc < 0)
 				log_msg(LOG_LEVEL_ERROR, "milter: out of memory reading from the MTA");
 			return STEP_FAIL;

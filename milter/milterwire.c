@@ -45,6 +45,11 @@ int	mw_frame_next(unsigned char *buf, size_t len, struct mw_frame *frame, size_t
 	return MW_OK;
 }
 
+size_t	mw_frame_need(const unsigned char *buf, size_t len)
+{
+	return len < 4 ? 4 : 4 + (size_t)get32(buf);
+}
+
 const char *mw_error_text(int err)
 {
 	switch (err) {

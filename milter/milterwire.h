@@ -155,6 +155,9 @@ struct mw_connect {
 };
 
 int	mw_frame_next(unsigned char *buf, size_t len, struct mw_frame *frame, size_t *used);
+/* The bytes the frame at the start of buf needs, its length field included (4 while
+ * that field is incomplete). */
+size_t	mw_frame_need(const unsigned char *buf, size_t len);
 const char *mw_error_text(int err);
 
 int	mw_decode_optneg(const struct mw_frame *f, struct mw_optneg *o);

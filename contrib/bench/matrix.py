@@ -21,6 +21,8 @@ DESCRIPTION
       the order Postfix's cleanup runs them, each seeing the other's header):
 
         calibration  Signet against a second, identical Signet: the harness's error bar
+                     (--calibrate-with BUILDDIR: the second one from another build, RSA
+                     signing, to compare two builds of Signet in one run)
         rsa          RSA-2048 signing           (OpenDKIM: the same key)
         ed25519      Ed25519 signing            (OpenDKIM: the same key)
         dual         RSA-2048 + Ed25519 signing (OpenDKIM: one daemon has one
@@ -190,7 +192,7 @@ class Setup:
         spec = "inet:%d@127.0.0.1" % free_port()
         return spec, spec
 
-    def signet_daemon(self, label, scenario, kind):
+    def signet_daemon(self, label, scenario, kind, binary=None):
         spec, _ = self.socket_for(label.replace(" ", "-"), kind)
         conf = os.path.join(self.tmp, label.replace(" ", "-") + ".conf")
         store = self.keystores.get(scenario, self.keystores["rsa"])
@@ -199,7 +201,7 @@ class Setup:
             f.write("Socket %s\nMode %s\nKeystore %s\nInternalHosts 127.0.0.1\n"
                     "AuthservID %s\nNameservers 127.0.0.1@%d\nLogLevel warning\n"
                     % (spec, mode, store, AUTHSERV, self.dns_port))
-        return Daemon(label, [[self.signet, "-c", conf, "-f"]], [spec], self.tmp)
+        return Daemon(label, [[binary or self.signet, "-c", conf, "-f"]], [spec], self.tmp)
 
     def opendkim_conf(self, label, sock, key=None):
         """key (selector, path, algorithm) signs Mode sv; None verifies (Mode v).
@@ -262,7 +264,9 @@ def scenarios(setup, only):
                 continue
             a = setup.signet_daemon("signet " + name, scenario, kind)
             if scenario == "calibration":
-                b = setup.signet_daemon("signet2 " + name, scenario, kind)
+                other = setup.args.calibrate_with
+                b = setup.signet_daemon("signet2 " + name, scenario, kind,
+                                        os.path.join(other, "milter", "signet") if other else None)
             else:
                 b = setup.other_daemon("other " + name, scenario, kind)
             out.append((scenario, kind, a, b))
@@ -527,6 +531,9 @@ def main():
     p.add_argument("--conc", default="1,4,16")
     p.add_argument("--only", help="regular expression on 'scenario socket'")
     p.add_argument("--no-mta", action="store_true")
+    p.add_argument("--calibrate-with", metavar="BUILDDIR",
+                   help="the calibration row's second Signet from this build: two builds "
+                        "compared in one run, alternating ('other' is this one)")
     p.add_argument("--write", action="store_true")
     args = p.parse_args()
     args.sizes = sorted(int(s) for s in args.sizes.split(","))

@@ -8,7 +8,10 @@
  *	reject with smfi_setreply() text, headers, a body in chunks, end of message with a
  *	last chunk and header edits sent before the reply, ABORT, QUIT_NC then a new
  *	CONNECT on the same connection, and malformed frames closing the connection with
- *	the abort and close callbacks called.  Built only with --with-milter-engine=signet.
+ *	the abort and close callbacks called; a body of 1.2 MB in chunks of several sizes,
+ *	written in pieces that cut frames anywhere, arrives whole and in order (the read
+ *	buffer holds one frame and reads stop at the end of large ones).  Built only with
+ *	--with-milter-engine=signet.
  *	Emits TAP.
  */
 #include <arpa/inet.h>
@@ -324,6 +327,72 @@ static void bad_frames(void)
 	TAP_INT_EQ(seen.closes, 7, "every_ended_connection_called_close");
 }
 
+/* 1.2 MB of body in chunks of the sizes MTAs send and others, the stream of frames
+ * written in pieces of sizes that cut frames at every kind of place. */
+static void large_body_in_odd_pieces(void)
+{
+	static const size_t chunk_sizes[] = {65535, 65535, 17, 65535, 16384, 16383, 1, 65535};
+	static const size_t piece_sizes[] = {1, 5, 4093, 65540, 100000, 3, 65535, 70000};
+	struct buffer body = {0}, stream = {0};
+	uint32_t x = 12345;
+	size_t	chunks = 0, at = 0, piece = 0;
+	int	fd = engine_pair(), replies_ok = 1;
+
+	seen.ask_protocol = SMFIP_HDR_LEADSPC | SMFIP_NR_CONN | SMFIP_NR_HDR;
+	negotiate(fd, 0x1fffff, 0x101080);
+	SEND(fd, 'C', "client.test\0" "U");
+	SEND(fd, 'M', "<a@example.org>\0");
+	SEND(fd, 'R', "<b@example.net>\0");
+	SEND(fd, 'N', "");
+	replies_ok = reply_is(fd, 'c', NULL, 0) && reply_is(fd, 'c', NULL, 0) &&
+	    reply_is(fd, 'c', NULL, 0);
+	for (int i = 0; i < 1200000; i++) {
+		unsigned char b;
+
+		x = x * 1103515245u + 12345u;
+		b = (unsigned char)(x >> 16);
+		(void)buffer_append(&body, &b, 1);
+	}
+	while (at < body.len) {
+		size_t	n = chunk_sizes[chunks++ % (sizeof(chunk_sizes) / sizeof(chunk_sizes[0]))];
+		unsigned char head[5];
+
+		n = n < body.len - at ? n : body.len - at;
+		head[0] = (unsigned char)((n + 1) >> 24), head[1] = (unsigned char)((n + 1) >> 16);
+		head[2] = (unsigned char)((n + 1) >> 8), head[3] = (unsigned char)(n + 1);
+		head[4] = 'B';
+		/* As Postfix: the end-of-message macros before each chunk. */
+		(void)buffer_append(&stream, "\0\0\0\x0c" "DE{i}\0Q1234\0", 4 + 12);
+		(void)buffer_append(&stream, head, 5);
+		(void)buffer_append(&stream, body.data + at, n);
+		at += n;
+	}
+	(void)buffer_append(&stream, "\0\0\0\1E", 5);
+	seen.body.len = 0;
+	for (at = 0; at < stream.len; piece++) {
+		size_t	n = piece_sizes[piece % (sizeof(piece_sizes) / sizeof(piece_sizes[0]))];
+
+		n = n < stream.len - at ? n : stream.len - at;
+		if (write(fd, stream.data + at, n) != (ssize_t)n) {
+			perror("write");
+			break;
+		}
+		at += n;
+	}
+	for (size_t i = 0; i < chunks; i++)
+		replies_ok = replies_ok && reply_is(fd, 'c', NULL, 0);
+	replies_ok = replies_ok && reply_is(fd, 'i', NULL, 0) && reply_is(fd, 'm', NULL, 0) &&
+	    reply_is(fd, 'q', NULL, 0) && reply_is(fd, 'a', NULL, 0);
+	TAP_OK(replies_ok, "large_body_every_chunk_answered_then_eom");
+	TAP_OK(seen.body.len == body.len && memcmp(seen.body.data, body.data, body.len) == 0,
+	    "large_body_in_odd_pieces_arrives_whole_and_in_order");
+	SEND(fd, 'Q', "");
+	TAP_OK(closed_by_engine(fd), "large_body_quit_closes");
+	close(fd);
+	buffer_free(&body);
+	buffer_free(&stream);
+}
+
 int	main(void)
 {
 	struct smfiDesc desc = {
@@ -340,6 +409,7 @@ int	main(void)
 	whole_conversation();
 	faked_no_reply();
 	bad_frames();
+	large_body_in_odd_pieces();
 	TAP_INT_EQ(engine_stop_connections(5), 0, "no_connection_left");
 	buffer_free(&seen.body);
 	return tap_done();

@@ -6,6 +6,7 @@
  *	empty body; every body case is also fed one byte at a time, to show the streaming
  *	parser does not depend on where the MTA cuts its chunks.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -156,6 +157,96 @@ static void check_lines_against_reference(enum canon_kind kind, int rounds)
 	    "reference says, %s (%d differ)", rounds, conf_canon_name(kind), failures);
 }
 
+/* The body hashes as the whole-body reference says: in one piece, in pieces of 16, 7
+ * and 1 bytes, and cut in two at every place from "from" on. */
+static int hashes_as_reference(enum canon_kind kind, const char *body, size_t len,
+    size_t from)
+{
+	static const size_t sizes[] = {16, 7, 1};
+	unsigned char out[512], want[32], got[32];
+	struct body_canon *c;
+	int	ok;
+
+	hash_of((const char *)out, reference_body(kind, (const unsigned char *)body, len, out),
+	    want);
+	ok = body_hash(kind, body, len, len + 1, got) && memcmp(got, want, 32) == 0;
+	for (size_t i = 0; ok && i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		ok = body_hash(kind, body, len, sizes[i], got) && memcmp(got, want, 32) == 0;
+	for (size_t cut = from; ok && cut <= len; cut++) {
+		ok = (c = body_canon_new(kind)) != NULL &&
+		    body_canon_update(c, (const unsigned char *)body, cut) &&
+		    body_canon_update(c, (const unsigned char *)body + cut, len - cut) &&
+		    body_canon_final(c, got) && memcmp(got, want, 32) == 0;
+		body_canon_free(c);
+	}
+	return ok;
+}
+
+static const char blemish_line[] = "Some words in a line";
+
+/* A blemish case: a clean line of 49 bytes, a line of pad bytes, blemish_line with the
+ * mark put in at "at", then the tail. */
+static int blemish_case_ok(enum canon_kind kind, const char *mark, const char *tail, int pad,
+    int at)
+{
+	static const char clean[] = "A clean line, long enough for three blocks of 16.\r\n";
+	char	body[256];
+	int	n = snprintf(body, sizeof(body), "%s%.*s\r\n%.*s%s%s\r\n%s", clean, pad,
+	    "xxxxxxxxxxxxxxxx", at, blemish_line, mark, blemish_line + at, tail);
+
+	return hashes_as_reference(kind, body, (size_t)n, sizeof(clean) - 3);
+}
+
+/* Blemish cases of a mark and a tail at every place on the line and with the line at every
+ * offset from a block: how many fail, and where the first one does (*pad, *at). */
+static int blemish_failures(enum canon_kind kind, const char *mark, const char *tail,
+    int *first_pad, int *first_at)
+{
+	int	failures = 0;
+
+	for (int pad = 1; pad <= 16; pad++)
+		for (int at = 0; at < (int)sizeof(blemish_line); at++)
+			if (!blemish_case_ok(kind, mark, tail, pad, at) && failures++ == 0) {
+				*first_pad = pad;
+				*first_at = at;
+			}
+	return failures;
+}
+
+/*
+ * Every blemish that spoils a canonical line (a tab, two blanks, a blank before CRLF, a
+ * lone CR or LF, an empty line, and some together) at every place on a line, with the
+ * line starting at every offset from a sixteen-byte block, after a long clean line (so
+ * runs of canonical lines cross blocks and carry across them), followed by a line with
+ * content, by nothing or by lines that vanish (so an empty line taken for content
+ * shows), cut in two at every place from the clean line's CRLF on.
+ */
+static void check_blemishes_everywhere(enum canon_kind kind)
+{
+	static const char *const marks[] = {"\t", "  ", " ", "\r", "\n", "\r\n", "\r\n\r\n",
+	    " \r\n", "\n\r\n", "\r\r", " \t ", "\r\n \r\n"};
+	static const char *const tails[] = {"tail a b\r\n", "", "\r\n\r\n"};
+	size_t	nmarks = sizeof(marks) / sizeof(marks[0]);
+	size_t	ntails = sizeof(tails) / sizeof(tails[0]);
+	char	first[80] = "";
+	int	failures = 0;
+
+	for (size_t m = 0; m < nmarks; m++)
+		for (size_t t = 0; t < ntails; t++) {
+			int	pad = 0, at = 0;
+			int	n = blemish_failures(kind, marks[m], tails[t], &pad, &at);
+
+			if (n > 0 && failures == 0)
+				snprintf(first, sizeof(first), "marks[%zu], tails[%zu], pad %d, "
+				    "at %d", m, t, pad, at);
+			failures += n;
+		}
+	if (!TAP_OK(failures == 0, "%zu bodies with a blemish at every place relative to the "
+	    "blocks hash as the reference says in every cut, %s (%d differ)",
+	    nmarks * ntails * 16 * sizeof(blemish_line), conf_canon_name(kind), failures))
+		printf("#   first to differ: %s\n", first);
+}
+
 static void check_empty_body_base64(enum canon_kind kind, const char *want)
 {
 	unsigned char hash[32];
@@ -277,6 +368,8 @@ int	main(void)
 	check_against_reference(CANON_RELAXED, 20000);
 	check_lines_against_reference(CANON_SIMPLE, 2000);
 	check_lines_against_reference(CANON_RELAXED, 2000);
+	check_blemishes_everywhere(CANON_SIMPLE);
+	check_blemishes_everywhere(CANON_RELAXED);
 	torture_canon();
 	return tap_done();
 }

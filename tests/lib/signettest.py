@@ -32,6 +32,10 @@ DESCRIPTION
 
     hwm_kb(pid) is a process's peak resident set (VmHWM) in kB.
 
+    own_milter_engine() says whether the build serves the milter protocol with Signet's
+    own engine (config.h of $top_builddir defines SIGNET_MILTER_ENGINE_OWN) rather than
+    libmilter (configure --with-milter-engine=libmilter); bails when config.h is missing.
+
     bail(msg) ends a TAP run with "Bail out!": a missing tool or input fails, never skips.
     conformance_file(relpath) is a file of the public suites in ../shared/conformance
     (SIGNET_CONFORMANCE_DIR names another folder), built_program(relpath) a program of
@@ -80,6 +84,15 @@ def conformance_file(relpath):
     if not os.path.isfile(path):
         bail("%s not found at %s (set SIGNET_CONFORMANCE_DIR)" % (relpath, path))
     return path
+
+
+def own_milter_engine():
+    path = os.path.join(TOP_BUILDDIR, "config.h")
+    try:
+        with open(path) as f:
+            return re.search(r"^#define SIGNET_MILTER_ENGINE_OWN 1$", f.read(), re.M) is not None
+    except OSError as e:
+        bail("cannot read %s to tell the milter engine: %s" % (path, e))
 
 
 def built_program(relpath):

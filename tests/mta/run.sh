@@ -7,6 +7,9 @@
 # DESCRIPTION
 #	Everything runs on loopback addresses, in one temporary directory; nothing of the
 #	system's mail set-up is read or changed, and no system MTA is started or stopped.
+#	Run as root, the whole suite runs in a network namespace of its own (unshare -n,
+#	loopback only), where the kernel's TCP counters are the suite's alone; Sendmail's
+#	packages are downloaded before, outside it.
 #
 #	- a private NSD (tests/lib/dnsserver.sh) serves the zone "test": Signet's keys for
 #	  out.signet.test (RSA and Ed25519), a key of a foreign sender sender.test, and
@@ -48,11 +51,15 @@
 #	  AuthservID and a foreign one, arrives unsigned by us with exactly one
 #	  Authentication-Results of ours (dkim=pass, spf=pass, dmarc=pass for
 #	  sender.test) and the foreign one, the forged one gone;
-#	  40 messages over one SMTP session to a listener whose milter is
-#	  milterrelay.py in front of Signet's inet socket: every milter command is
-#	  answered before the MTA sends the next one (a macro frame may precede its
-#	  command; ABORT needs no reply), else the MTA's next write waits for our delayed
-#	  ACK under Nagle (issue 17: Postfix sends the macros of events a milter skips);
+#	  40 messages over one SMTP session through Signet's inet socket, and 40 through
+#	  its unix socket: the kernel's count of ACKs sent late by the delayed-ACK timer
+#	  (TcpExt DelayedACKs) grows by far less than one per message more over TCP
+#	  than over the unix socket, else the MTA's next write waits for our delayed ACK
+#	  under Nagle (issue 17: Postfix sends the macros of events a milter skips;
+#	  Sendmail writes a macro frame and its command apart; Signet's engine asks for
+#	  no reply to several steps and ACKs what it reads at once).  Built with
+#	  libmilter (configure --with-milter-engine=libmilter), Sendmail's case is a
+#	  known failure, "# TODO" in TAP: libmilter leaves those ACKs to the kernel;
 #	  two messages through a listener whose milter is the Signet on the unix socket,
 #	  where Signet asks for no reply to the steps that only continue: both signed.
 #	Then, for each MTA, authenticated from 127.0.0.3 on those listeners:
@@ -79,7 +86,7 @@
 #	downloading them.
 # FILES
 #	contrib/postfix/main.cf, contrib/sendmail/signet.mc, tests/mta/smtpsink.py,
-#	tests/mta/milterrelay.py, tests/lib/dnsserver.sh, verify-dkimpy.py, verify-maildkim.pl,
+#	tests/lib/dnsserver.sh, verify-dkimpy.py, verify-maildkim.pl,
 #	tests/daemon/submission.py (issue 18 through the daemon alone, more cases)
 # SEE ALSO
 #	README.md ("Use with Postfix", "Use with Sendmail")
@@ -101,20 +108,53 @@ THEIR=sender.test		# a foreign sender, checked inbound
 SASL_USER=alice@signet.test
 SASL_PASS=signet-test-password
 
+# As root, the suite runs again in a network namespace of its own, loopback only, so
+# that the kernel's TCP counters read by case_unanswered are the suite's alone.
+# Sendmail's packages come from Debian's archive, so they are fetched first, out here.
+# NETNS_PROBLEM says, inside, why the suite is not in a namespace of its own.
+if [ -z "${SIGNET_MTA_NETNS:-}" ]; then
+	NETNS_PROBLEM=''
+	if [ "$(id -u)" != 0 ]; then
+		NETNS_PROBLEM="not run as root"
+	elif ! unshare -n true 2>/dev/null; then
+		NETNS_PROBLEM="unshare -n failed: $(unshare -n true 2>&1)"
+	fi
+	if [ -z "$NETNS_PROBLEM" ]; then
+		fetched=''
+		if [ -z "${SIGNET_SENDMAIL_DEBS:-}" ]; then
+			fetched=$(mktemp -d "${TMPDIR:-/tmp}/signet-mta-debs.XXXXXX") || exit 99
+			(cd "$fetched" && apt-get download sendmail-bin sendmail-base sendmail-cf) \
+			    >"$fetched/apt-get.out" 2>&1
+			export SIGNET_SENDMAIL_DEBS=$fetched
+		fi
+		# Loopback up with ip(8), or with SIOCSIFFLAGS where iproute2 is missing.
+		SIGNET_MTA_NETNS=1 unshare -n /bin/sh -c '
+			ip link set lo up 2>/dev/null || "$1" -c "import socket, fcntl, struct
+fcntl.ioctl(socket.socket(), 0x8914, struct.pack(\"16sH22x\", b\"lo\", 0x41))" || exit 99
+			shift
+			exec "$@"' sh "$PY" /bin/bash "$0" "$@"
+		status=$?
+		[ -z "$fetched" ] || rm -rf "$fetched"
+		exit $status
+	fi
+	export SIGNET_MTA_NETNS="$NETNS_PROBLEM"
+fi
+# Inside the namespace SIGNET_MTA_NETNS is 1; otherwise it says what prevented it.
+NETNS_PROBLEM=${SIGNET_MTA_NETNS#1}
+
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/signet-mta.XXXXXX") || exit 99
 # Postfix's daemons run as user postfix and must reach their queue under $TMP.
 chmod 755 "$TMP"
 . "$LIB/dnsserver.sh"
 . "$LIB/tap.sh"
 
-SIGNET_PID='' SINK_PID='' SENDMAIL_PID='' POSTFIX_UP='' DNS_PORT='' RELAY_PID=''
-SIGNET_UNIX_PID='' SIGNET_PORT='' SINK_PORT='' RELAY_PORT=''
+SIGNET_PID='' SINK_PID='' SENDMAIL_PID='' POSTFIX_UP='' DNS_PORT=''
+SIGNET_UNIX_PID='' SIGNET_PORT='' SINK_PORT=''
 # Sendmail refuses a milter socket below a world-writable directory such as /tmp.
 SOCK_DIR=$(mktemp -d /run/signet-mta.XXXXXX) && chmod 755 "$SOCK_DIR" || exit 99
 SIGNET_SOCK=$SOCK_DIR/signet.sock
 PF_DIR=$TMP/postfix SM_DIR=$TMP/sendmail SINK_DIR=$TMP/sink
-PF_SMTP_PORT='' PF_SUBMIT_PORT='' PF_RELAYED_PORT='' PF_UNIX_PORT='' SM_PORT=''
-SM_RELAYED_PORT='' SM_UNIX_PORT=''
+PF_SMTP_PORT='' PF_SUBMIT_PORT='' PF_UNIX_PORT='' SM_PORT='' SM_UNIX_PORT=''
 declare -A LOGS LOGOFF
 cleanup() {
 	if [ -n "$POSTFIX_UP" ]; then
@@ -134,7 +174,7 @@ cleanup() {
 	local pid
 	# Sendmail's pid file, in case the process we started is not Sendmail itself.
 	[ -s "$SM_DIR/sendmail.pid" ] && kill "$(head -n 1 "$SM_DIR/sendmail.pid")" 2>/dev/null
-	for pid in "$SENDMAIL_PID" "$SIGNET_PID" "$SIGNET_UNIX_PID" "$SINK_PID" "$RELAY_PID" \
+	for pid in "$SENDMAIL_PID" "$SIGNET_PID" "$SIGNET_UNIX_PID" "$SINK_PID" \
 	    "${SUB_PID[@]}" "$REDIS_PID"; do
 		[ -n "$pid" ] || continue
 		kill "$pid" 2>/dev/null
@@ -152,7 +192,7 @@ trap cleanup EXIT
 trap 'exit 99' INT TERM HUP
 
 # ---- TAP -----------------------------------------------------------------------------
-ntest=0 npass=0 nfail=0
+ntest=0 npass=0 nfail=0 nknown=0 KNOWN=
 errors=()
 CASE='' CASE_DIR=''
 
@@ -160,6 +200,7 @@ CASE='' CASE_DIR=''
 begin() {
 	CASE=$1
 	errors=()
+	KNOWN=''
 	if [ -n "$ONLY" ] && ! printf '%s\n' "$CASE" | grep -Eq -- "$ONLY"; then
 		return 1
 	fi
@@ -177,15 +218,27 @@ err() {
 	errors+=("$*")
 }
 
+# A case that fails for a known reason sets KNOWN to it before finish: its TAP line
+# carries "# TODO KNOWN" (automake counts XFAIL), and passing anyway (XPASS) counts as
+# a failure here, so that the reason is looked at again.
 finish() {
 	ntest=$((ntest + 1))
+	local todo=${KNOWN:+ # TODO $KNOWN}
 	if [ ${#errors[@]} -eq 0 ]; then
-		npass=$((npass + 1))
-		echo "ok $ntest - $CASE"
+		if [ -n "$todo" ]; then
+			nfail=$((nfail + 1))
+		else
+			npass=$((npass + 1))
+		fi
+		echo "ok $ntest - $CASE$todo"
 		return
 	fi
-	nfail=$((nfail + 1))
-	echo "not ok $ntest - $CASE"
+	if [ -n "$todo" ]; then
+		nknown=$((nknown + 1))
+	else
+		nfail=$((nfail + 1))
+	fi
+	echo "not ok $ntest - $CASE$todo"
 	diag "${errors[@]}"
 	local name text
 	for name in "${!LOGS[@]}"; do
@@ -500,21 +553,6 @@ setup_sink() {
 	fi
 }
 
-# milterrelay.py in front of Signet: each MTA has one more listener whose milter is the
-# relay, which logs every milter frame to RELAY_LOG (case_unanswered reads it).
-RELAY_LOG=$TMP/milter-relay.log
-setup_relay() {
-	: > "$RELAY_LOG"
-	"$PY" "$here/milterrelay.py" "$TMP/relay.port" "$SIGNET_PORT" "$RELAY_LOG" \
-	    >"$TMP/relay.out" 2>&1 &
-	RELAY_PID=$!
-	RELAY_PORT=$(port_from "$TMP/relay.port")
-	if [ -z "$RELAY_PORT" ]; then
-		err "the milter relay did not start:" "$(cat "$TMP/relay.out")"
-		return 1
-	fi
-}
-
 # The lines of a contrib snippet with Signet's port in place of the documented 8895.
 contrib_lines() {	# FILE
 	sed -e "s/127\.0\.0\.1:8895/127.0.0.1:$SIGNET_PORT/g" \
@@ -550,16 +588,11 @@ setup_postfix() {
 	PF_SMTP_PORT=$(free_port)
 	PF_SUBMIT_PORT=$(free_port)
 	while [ "$PF_SUBMIT_PORT" = "$PF_SMTP_PORT" ]; do PF_SUBMIT_PORT=$(free_port); done
-	PF_RELAYED_PORT=$(free_port)
-	while [ "$PF_RELAYED_PORT" = "$PF_SMTP_PORT" ] || [ "$PF_RELAYED_PORT" = "$PF_SUBMIT_PORT" ]; do
-		PF_RELAYED_PORT=$(free_port)
-	done
 	PF_UNIX_PORT=$(free_port)
-	while [ "$PF_UNIX_PORT" = "$PF_SMTP_PORT" ] || [ "$PF_UNIX_PORT" = "$PF_SUBMIT_PORT" ] ||
-	    [ "$PF_UNIX_PORT" = "$PF_RELAYED_PORT" ]; do
+	while [ "$PF_UNIX_PORT" = "$PF_SMTP_PORT" ] || [ "$PF_UNIX_PORT" = "$PF_SUBMIT_PORT" ]; do
 		PF_UNIX_PORT=$(free_port)
 	done
-	local name used="$PF_SMTP_PORT $PF_SUBMIT_PORT $PF_RELAYED_PORT $PF_UNIX_PORT"
+	local name used="$PF_SMTP_PORT $PF_SUBMIT_PORT $PF_UNIX_PORT"
 	for name in $SUB_NAMES; do
 		PF_PORT_OF[$name]=$(other_port $used)
 		used+=" ${PF_PORT_OF[$name]}"
@@ -607,9 +640,6 @@ EOF
 # Written by tests/mta/run.sh: no chroot, so that paths are the same everywhere.
 127.0.0.1:$PF_SMTP_PORT inet n - n - - smtpd
 $(pf_submission "$PF_SUBMIT_PORT" submission)
-127.0.0.1:$PF_RELAYED_PORT inet n - n - - smtpd
-  -o syslog_name=postfix/relayed
-  -o smtpd_milters=inet:127.0.0.1:$RELAY_PORT
 127.0.0.1:$PF_UNIX_PORT inet n - n - - smtpd
   -o syslog_name=postfix/unix-milter
   -o smtpd_milters=unix:$SIGNET_SOCK
@@ -637,9 +667,9 @@ EOF
 	fi
 	POSTFIX_UP=1
 	if ! wait_smtp "$PF_SMTP_PORT" 15 || ! wait_smtp "$PF_SUBMIT_PORT" 5 ||
-	    ! wait_smtp "$PF_RELAYED_PORT" 5 || ! wait_smtp "$PF_UNIX_PORT" 5 ||
+	    ! wait_smtp "$PF_UNIX_PORT" 5 ||
 	    ! wait_sub_ports PF_PORT_OF; then
-		err "Postfix does not answer on 127.0.0.1:$PF_SMTP_PORT, :$PF_SUBMIT_PORT and :$PF_RELAYED_PORT:" \
+		err "Postfix does not answer on 127.0.0.1:$PF_SMTP_PORT, :$PF_SUBMIT_PORT and :$PF_UNIX_PORT:" \
 		    "$(tail -n 20 "$PF_DIR/maillog")"
 		return 1
 	fi
@@ -653,8 +683,11 @@ sendmail_debs() {
 	if [ -n "${SIGNET_SENDMAIL_DEBS:-}" ]; then
 		cp "$SIGNET_SENDMAIL_DEBS"/sendmail-bin_*.deb "$SIGNET_SENDMAIL_DEBS"/sendmail-base_*.deb \
 		    "$SIGNET_SENDMAIL_DEBS"/sendmail-cf_*.deb "$debs/" 2>"$SM_DIR/debs.err" || {
-			err "no sendmail-bin, sendmail-base, sendmail-cf .deb in $SIGNET_SENDMAIL_DEBS:" \
-			    "$(cat "$SM_DIR/debs.err")"
+			# apt-get.out: what apt-get download said, before the namespace (top).
+			err "no sendmail-bin, sendmail-base, sendmail-cf .deb in $SIGNET_SENDMAIL_DEBS" \
+			    "(Debian's archive must be reachable, or set SIGNET_SENDMAIL_DEBS):" \
+			    "$(cat "$SM_DIR/debs.err")" \
+			    "$(tail -n 5 "$SIGNET_SENDMAIL_DEBS/apt-get.out" 2>/dev/null)"
 			return 1
 		}
 	else
@@ -697,13 +730,9 @@ setup_sendmail() {
 	local cf=$SM_DIR/root/usr/share/sendmail/cf
 	mkdir -p "$SM_DIR/queue" "$SM_DIR/sasl" && chmod 700 "$SM_DIR/queue" || return 1
 	SM_PORT=$(free_port)
-	SM_RELAYED_PORT=$(free_port)
-	while [ "$SM_RELAYED_PORT" = "$SM_PORT" ]; do SM_RELAYED_PORT=$(free_port); done
 	SM_UNIX_PORT=$(free_port)
-	while [ "$SM_UNIX_PORT" = "$SM_PORT" ] || [ "$SM_UNIX_PORT" = "$SM_RELAYED_PORT" ]; do
-		SM_UNIX_PORT=$(free_port)
-	done
-	local name used="$SM_PORT $SM_RELAYED_PORT $SM_UNIX_PORT"
+	while [ "$SM_UNIX_PORT" = "$SM_PORT" ]; do SM_UNIX_PORT=$(free_port); done
+	local name used="$SM_PORT $SM_UNIX_PORT"
 	for name in $SUB_NAMES; do
 		SM_PORT_OF[$name]=$(other_port $used)
 		used+=" ${SM_PORT_OF[$name]}"
@@ -749,11 +778,10 @@ DAEMON_OPTIONS(\`Family=inet, Name=MTA, Port=$SM_PORT, Addr=127.0.0.1')dnl
 dnl ---- contrib/sendmail/signet.mc, Signet's port in place of 8895 ----
 EOF
 		contrib_lines "$top_srcdir/contrib/sendmail/signet.mc"
-		# One more listener whose only filter is the milter relay (I= overrides
-		# InputMailFilters for that daemon); the macro lists above apply to it too.
+		# One more listener whose only filter is the Signet on the unix socket (I=
+		# overrides InputMailFilters for that daemon); the macro lists above apply to
+		# it too.
 		cat <<EOF
-MAIL_FILTER(\`relayed', \`S=inet:$RELAY_PORT@127.0.0.1, F=T, T=S:30s;R:60s;E:5m')dnl
-DAEMON_OPTIONS(\`Family=inet, Name=MTA-relayed, Port=$SM_RELAYED_PORT, Addr=127.0.0.1, I=relayed')dnl
 MAIL_FILTER(\`signetunix', \`S=unix:$SIGNET_SOCK, F=T, T=S:30s;R:60s;E:5m')dnl
 DAEMON_OPTIONS(\`Family=inet, Name=MTA-unix, Port=$SM_UNIX_PORT, Addr=127.0.0.1, I=signetunix')dnl
 EOF
@@ -782,8 +810,7 @@ EOF
 	sendmail_ns -C "$SM_DIR/sendmail.cf" -bD -X "$SM_DIR/traffic.log" \
 	    >"$SM_DIR/sendmail.out" 2>&1 </dev/null &
 	SENDMAIL_PID=$!
-	if ! wait_smtp "$SM_PORT" 20 || ! wait_smtp "$SM_RELAYED_PORT" 5 ||
-	    ! wait_smtp "$SM_UNIX_PORT" 5 || ! wait_sub_ports SM_PORT_OF; then
+	if ! wait_smtp "$SM_PORT" 20 || ! wait_smtp "$SM_UNIX_PORT" 5 || ! wait_sub_ports SM_PORT_OF; then
 		err "Sendmail does not answer on 127.0.0.1:$SM_PORT after 20 s:" \
 		    "$(tail -n 20 "$SM_DIR/sendmail.out")"
 		return 1
@@ -991,71 +1018,89 @@ case_inbound() {	# NAME PORT [FAILED_SETUP]
 	finish
 }
 
-# Issue 17: a milter command that gets no reply, followed by another one.  The MTA's
-# next write then waits, under Nagle's algorithm, for the TCP ACK of the unanswered
-# one, which the milter's kernel delays (~40 ms): Postfix 3.7 over TCP fell from 221 to
-# 77 messages/s.  Postfix sends the macros of an event even when the milter skips the
-# event (SMFIP_NORCPT, SMFIP_NODATA), and flushes them alone when smtpd hands the milter
-# to cleanup.  No time is measured: the relay's log of frames shows the cause itself.
-# A macro frame followed by the command it is for is one write; anything else that
-# follows a command with no reply in between is the stall.
+# Issue 17: a milter frame that gets no reply, followed by another write of the MTA.
+# The MTA's socket has Nagle's algorithm on, so that write waits for the TCP ACK of
+# the unanswered frame, which the milter's kernel delays (~40 ms) unless the milter
+# sends it at once: Postfix 3.7 over TCP fell from 221 to 77 messages/s.  Postfix sends
+# the macros of an event even when the milter skips the event; Sendmail writes each
+# macro frame apart from its command; Signet's engine asks for no reply to the steps
+# that only continue, and sets TCP_QUICKACK whenever it waits with nothing to answer.
+# No time is measured: the suite runs in a network namespace of its own (top of this
+# file), where TcpExt DelayedACKs counts the ACKs our loopback sent late.  The same
+# messages go once through the listener whose milter is the Signet on the unix socket
+# (no TCP there: the count is the SMTP traffic's own), once through the one on Signet's
+# inet socket; a stall per message would add at least one late ACK per message.
 N_UNANSWERED=40
-case_unanswered() {	# NAME RELAYED_PORT [FAILED_SETUP]
-	begin "$1_over_tcp_every_milter_command_is_answered_before_the_next" || return
-	set_up "${3:-}" || return
-	local from out
-	from=$(wc -l < "$RELAY_LOG")
-	if ! out=$("$PY" - "$2" "$N_UNANSWERED" "$OUR" 2>&1 <<'EOF'
-import smtplib, sys, time
-port, n, domain = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-start = time.monotonic()
-with smtplib.SMTP("127.0.0.1", port, source_address=("127.0.0.1", 0), timeout=60) as s:
-    s.ehlo("client.sender.test")
-    for i in range(n):
-        s.sendmail("alice@" + domain, ["bob@example.net"],
-                   "From: alice@%s\r\nTo: bob@example.net\r\nSubject: MTA test unanswered %d\r\n"
-                   "Message-ID: <unanswered-%d@%s>\r\n\r\n%s" % (domain, i, i, domain,
-                                                             "A line of text.\r\n" * 200))
-print("%d messages in %.2f s, through the relay (information only, not checked)"
-      % (n, time.monotonic() - start))
-EOF
-	); then
-		err "sending $N_UNANSWERED messages in one SMTP session failed:" "$out"
+case_unanswered() {	# NAME INET_PORT UNIX_PORT [FAILED_SETUP]
+	begin "$1_over_tcp_no_milter_frame_waits_for_a_delayed_ack" || return
+	set_up "${4:-}" || return
+	if [ -n "$NETNS_PROBLEM" ]; then
+		err "not run: the suite is not in a network namespace of its own, so the" \
+		    "kernel's delayed-ACK count is not ours alone: $NETNS_PROBLEM"
 		finish
 		return
 	fi
-	echo "# $out"
-	sleep 1		# the last QUIT reaches the relay's log
-	if ! out=$("$PY" - "$RELAY_LOG" "$from" "$N_UNANSWERED" <<'EOF'
-import collections, sys
-NAMES = {"A": "ABORT", "B": "BODY", "C": "CONNECT", "D": "MACRO", "E": "EOM", "H": "HELO",
-         "K": "QUIT_NC", "L": "HEADER", "M": "MAIL", "N": "EOH", "O": "OPTNEG", "Q": "QUIT",
-         "R": "RCPT", "T": "DATA", "U": "UNKNOWN"}
-def name(code, event):
-    n = NAMES.get(code, code)
-    return n + "(" + NAMES.get(event, event) + ")" if code == "D" else n
-log, skip, want = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-pending, bad, eoms, conns = {}, collections.Counter(), 0, set()
-for line in open(log).readlines()[skip:]:
-    conn, side, code, event = line.split()
-    conns.add(conn)
-    if side == "milter":
-        pending.pop(conn, None)
-        continue
-    eoms += code == "E"
-    prev = pending.get(conn)
-    if prev is not None and prev[0] != "A" and not (prev[0] == "D" and prev[1] == code):
-        bad[(name(*prev), name(code, event))] += 1
-    pending[conn] = (code, event)
-print("%d milter connection(s), %d end-of-message commands" % (len(conns), eoms))
-for (a, b), n in sorted(bad.items()):
-    print("%dx the MTA sent %s, no reply, then %s" % (n, a, b))
-sys.exit(1 if bad or eoms < want else 0)
+	# libmilter leaves the ACK of what it reads to the kernel's timer, and Sendmail
+	# writes each macro frame apart from its command (engine.c, TCP_QUICKACK).
+	if [ "$1" = sendmail ] && ! grep -q '^#define SIGNET_MILTER_ENGINE_OWN 1$' \
+	    "$top_builddir/config.h" 2>/dev/null; then
+		KNOWN="libmilter engine: Sendmail's macro frames wait for libmilter's delayed ACK"
+	fi
+	local port via out counts=()
+	for via in unix inet; do
+		port=$3
+		[ $via = inet ] && port=$2
+		if ! out=$("$PY" - "$port" "$N_UNANSWERED" "$OUR" "$SINK_DIR" \
+		    "$1-unanswered-$via-$RANDOM" 2>&1 <<'EOF'
+import glob, smtplib, sys, time
+port, n, domain, sink, tag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+def delayed_acks():
+    lines = open("/proc/net/netstat").read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names.startswith("TcpExt:"):
+            return int(dict(zip(names.split()[1:], values.split()[1:]))["DelayedACKs"])
+    sys.exit("no TcpExt DelayedACKs in /proc/net/netstat")
+def arrived():
+    count = 0
+    for path in glob.glob(sink + "/*.eml"):
+        with open(path, "rb") as f:
+            count += ("Subject: MTA test %s " % tag).encode() in f.read()
+    return count
+before = delayed_acks()
+start = time.monotonic()
+with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+    s.ehlo("client.sender.test")
+    for i in range(n):
+        s.sendmail("alice@" + domain, ["bob@example.net"],
+                   "From: alice@%s\r\nTo: bob@example.net\r\nSubject: MTA test %s %d\r\n"
+                   "Message-ID: <%s-%d@%s>\r\n\r\n%s" % (domain, tag, i, tag, i, domain,
+                                                    "A line of text.\r\n" * 200))
+elapsed = time.monotonic() - start
+# Delivery to the sink is SMTP traffic both listeners have: it counts in both.
+deadline = time.monotonic() + 60
+while arrived() < n and time.monotonic() < deadline:
+    time.sleep(0.1)
+if arrived() < n:
+    sys.exit("%d of %d messages reached the sink in 60 s" % (arrived(), n))
+time.sleep(0.5)
+print(delayed_acks() - before, "%.2f" % elapsed)
 EOF
-	); then
-		err "want every milter command of $N_UNANSWERED messages answered before the MTA's" \
-		    "next one (or a macro frame followed by its command), got:" "$out" \
-		    "(a command after an unanswered one waits for the milter's delayed ACK)"
+		); then
+			err "$N_UNANSWERED messages over one SMTP session to the listener whose" \
+			    "milter is Signet's $via socket:" "$out"
+			finish
+			return
+		fi
+		counts+=("$out")
+	done
+	# Each count is "LATE_ACKS SECONDS": through the unix socket, then through TCP.
+	local late_unix=${counts[0]%% *} late_inet=${counts[1]%% *}
+	echo "# $1: $N_UNANSWERED messages; delayed ACKs: $late_unix through the unix socket" \
+	    "(${counts[0]#* } s), $late_inet through TCP (${counts[1]#* } s)"
+	if [ $((late_inet - late_unix)) -ge $((N_UNANSWERED / 4)) ]; then
+		err "want fewer than $((N_UNANSWERED / 4)) delayed ACKs more over TCP than through" \
+		    "the unix socket for $N_UNANSWERED messages, got $late_inet against $late_unix" \
+		    "(each is a milter frame with no reply whose ACK waited for the kernel's timer)"
 	fi
 	finish
 }
@@ -1424,7 +1469,6 @@ setup setup_nsd_serves_keys_spf_and_dmarc setup_dns
 setup setup_signet_starts setup_signet
 setup setup_signet_on_a_unix_socket_starts setup_signet_unix
 setup setup_smtp_sink_starts setup_sink
-setup setup_milter_relay_starts setup_relay
 COMMON_FAILED=$SETUP_FAILED
 setup setup_submission_signets_and_private_redis_start setup_submission
 SUB_FAILED=$SETUP_FAILED
@@ -1438,16 +1482,15 @@ SM_FAILED=$SETUP_FAILED
 
 for mta in postfix sendmail; do
 	if [ $mta = postfix ]; then
-		set -- "$PF_SMTP_PORT" "$PF_SUBMIT_PORT" "$PF_FAILED" "$PF_RELAYED_PORT" \
-		    "$PF_UNIX_PORT"
+		set -- "$PF_SMTP_PORT" "$PF_SUBMIT_PORT" "$PF_FAILED" "$PF_UNIX_PORT"
 	else
-		set -- "$SM_PORT" "$SM_PORT" "$SM_FAILED" "$SM_RELAYED_PORT" "$SM_UNIX_PORT"
+		set -- "$SM_PORT" "$SM_PORT" "$SM_FAILED" "$SM_UNIX_PORT"
 	fi
 	case_auth $mta "$2" "$3"
 	case_internal $mta "$1" "$3"
 	case_inbound $mta "$1" "$3"
-	case_unanswered $mta "$4" "$3"
-	case_unix_socket $mta "$5" "$3"
+	case_unanswered $mta "$1" "$4" "$3"
+	case_unix_socket $mta "$4" "$3"
 	case_arc_list $mta "$1" "$3"
 	audit_start $mta
 	for c in authorized mismatch_nosign mismatch_reject msg_limit rcpt_limit shared_redis; do
@@ -1456,6 +1499,6 @@ for mta in postfix sendmail; do
 	case_sub_audit $mta "${3:-$SUB_FAILED}"
 done
 
-echo "# mta suite: $npass passed, $nfail failed"
+echo "# mta suite: $npass passed, $nfail failed, $nknown known failures (TODO)"
 echo "1..$ntest"
 [ $nfail -eq 0 ]

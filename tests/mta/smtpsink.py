@@ -14,7 +14,9 @@ DESCRIPTION
     with the envelope in N.env ("from ADDR" and one "to ADDR" line per recipient).  Both
     files are written under another name first and renamed, so a reader that sees N.eml
     sees all of it.  It never refuses a message and offers no extension but 8BITMIME, so
-    the MTAs deliver to it as plainly as they can.  It runs until killed.
+    the MTAs deliver to it as plainly as they can.  Each reply goes in one write, so the
+    sink itself never waits for a delayed ACK (tests/mta/run.sh counts them).  It runs
+    until killed.
 
     Only the Python standard library is used (the smtpd module is gone from Python 3.12).
 """
@@ -64,8 +66,9 @@ class Session(socketserver.StreamRequestHandler):
             line = self.readline().rstrip(b"\r\n").decode("latin-1")
             verb = line[:4].upper()
             if verb == "EHLO":
-                self.reply("250-sink.signet.test")
-                self.reply("250 8BITMIME")
+                # One write: a reply written in pieces waits, under Nagle's algorithm,
+                # for the client's delayed ACK of the first piece (~40 ms).
+                self.reply("250-sink.signet.test\r\n250 8BITMIME")
             elif verb == "HELO":
                 self.reply("250 sink.signet.test")
             elif verb == "MAIL":

@@ -26,10 +26,13 @@ DESCRIPTION
     milter"), or the set-up's figure is marked FAILED.
 
     Prints msg/s per set-up and round, the median of the rounds, and for each Signet the
-    ratios inet/unix and Signet/no-milter; and the CPU time per message of the whole
+    ratios inet/unix and Signet/no-milter, of the medians and, paired round by round,
+    the median of each round's ratio; and the CPU time per message of the whole
     Postfix (master and every process under it: smtpd, cleanup, qmgr...) and of the
-    milter's process tree during the timed part: through Postfix on a machine this size
-    the rate is bound by CPU, so what the milter protocol costs Postfix shows there.  Figures, not assertions.
+    milter's process tree during the timed part, and of this script's SMTP client
+    (Python, in this process), and how busy all the machine's cores were (from
+    /proc/stat): through Postfix on a machine this size the rate is bound by CPU, so
+    what the milter protocol costs Postfix shows there.  Figures, not assertions.
 
     --signet LABEL=BINARY[@VAR=VALUE] adds a Signet (repeatable; default: one, "signet",
     the build at --builddir).  VAR=VALUE is put into that Signet's environment: a bench
@@ -202,6 +205,14 @@ def is_signed(path):
     return (b"\r\n" + head).find(b"\r\nDKIM-Signature:") >= 0 and b"d=" + DOMAIN.encode() in head
 
 
+def machine_cpu():
+    """(busy, total) jiffies of all cores so far, from /proc/stat (busy: not idle or
+    iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
 def send_all(port, message, n, sessions):
     """Sends n messages over `sessions` SMTP sessions at once; returns seconds or raises."""
     per = [n // sessions + (1 if i < n % sessions else 0) for i in range(sessions)]
@@ -341,6 +352,7 @@ def main():
                 status = ""
                 master = postfix.master_pid()
                 cpu0 = (cpu_seconds(master), cpu_seconds(proc.pid) if proc else 0.0)
+                machine0, client0 = machine_cpu(), os.times()
                 try:
                     secs = send_all(port, message, args.messages, args.sessions)
                     rate = args.messages / secs
@@ -349,6 +361,10 @@ def main():
                 cpu = [(cpu_seconds(master) - cpu0[0]) * 1000 / args.messages,
                        ((cpu_seconds(proc.pid) - cpu0[1]) * 1000 / args.messages) if proc
                        else 0.0]
+                machine1, client1 = machine_cpu(), os.times()
+                busy = 100.0 * (machine1[0] - machine0[0]) / max(1, machine1[1] - machine0[1])
+                client = ((client1.user + client1.system - client0.user - client0.system)
+                          * 1000 / args.messages)
                 if proc:
                     proc.send_signal(signal.SIGTERM)
                     proc.wait()
@@ -362,9 +378,11 @@ def main():
                         len(got), signed, args.messages, want)
                     rate = 0.0
                 results[label].append(rate)
-                cpus[label].append(cpu)
-                print("round %d  %-22s %7.1f msg/s  CPU ms/msg: Postfix %.2f, milter %.2f%s"
-                      % (rnd, label, rate, cpu[0], cpu[1], status), flush=True)
+                cpus[label].append(cpu + [client, busy])
+                print("round %d  %-22s %7.1f msg/s  CPU ms/msg: Postfix %.2f, milter %.2f, "
+                      "client %.2f; all cores %.0f %% busy%s"
+                      % (rnd, label, rate, cpu[0], cpu[1], client, busy, status),
+                      flush=True)
     finally:
         for proc in running:
             proc.send_signal(signal.SIGTERM)
@@ -379,21 +397,34 @@ def main():
           "(load average at the end: %s)" % (args.messages, len(message), args.sessions,
                                              args.rounds, " ".join(load)))
     print()
-    print("| set-up | msg/s (median) | rounds | Postfix CPU ms/msg | milter CPU ms/msg |")
-    print("|---|---:|---|---:|---:|")
+    print("| set-up | msg/s (median) | rounds | Postfix CPU ms/msg | milter CPU ms/msg | "
+          "client CPU ms/msg | all cores busy |")
+    print("|---|---:|---|---:|---:|---:|---:|")
     med = {}
     for label in results:
         med[label] = statistics.median(results[label])
-        print("| %s | %.0f | %s | %.2f | %.2f |" % (
+        print("| %s | %.0f | %s | %.2f | %.2f | %.2f | %.0f %% |" % (
             label, med[label], ", ".join("%.0f" % r for r in results[label]),
-            statistics.median(c[0] for c in cpus[label]),
-            statistics.median(c[1] for c in cpus[label])))
+            *(statistics.median(c[i] for c in cpus[label]) for i in range(4))))
     print()
     base = med["no milter"]
     for label, _, _ in signets + ([] if args.no_opendkim else [("opendkim", None, None)]):
         u, i = med["%s unix" % label], med["%s inet" % label]
         print("%s: inet/unix %.2f; unix/no-milter %.2f; inet/no-milter %.2f"
               % (label, i / u if u else 0, u / base if base else 0, i / base if base else 0))
+    # The same ratios taken round by round (set-ups of a round run back to back), then
+    # the median: the machine's speed drifts between rounds far more than within one.
+    print()
+    print("Round by round, then the median of the rounds:")
+
+    def paired(a, b):
+        ratios = [x / y for x, y in zip(results[a], results[b]) if y]
+        return "%.2f (%s)" % (statistics.median(ratios), ", ".join(
+            "%.2f" % r for r in ratios)) if ratios else "-"
+    for label, _, _ in signets + ([] if args.no_opendkim else [("opendkim", None, None)]):
+        print("%s: inet/unix %s; unix/no-milter %s; inet/no-milter %s"
+              % (label, paired(label + " inet", label + " unix"),
+                 paired(label + " unix", "no milter"), paired(label + " inet", "no milter")))
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -41,9 +41,10 @@
  *	  the chain.
  *
  *	Latency is per message: from the start of its MAIL step to the final reply of the
- *	last milter's end of message.  CPU is utime+stime (plus that of reaped children)
- *	of every --pid process and its descendants, read from /proc at the start and at
- *	the end of the timed part, so a forked signer process counts.
+ *	last milter's end of message.  CPU is the CPU time (from each process's CPU-time
+ *	clock, in ns; plus the utime+stime of reaped children) of every --pid process and
+ *	its descendants, read at the start and at the end of the timed part, so a forked
+ *	signer process counts.
  *
  * BUILD
  *	make contrib/bench/milterload (Makefile.am; it links libc and pthreads only), or
@@ -311,7 +312,6 @@ static void format_percentile(char *out, size_t size, const double *sorted, size
 static void print_summary(const struct config *cfg, struct totals *t)
 {
 	char	p50[32], p99[32], max[32], cpu[32], rss[32];
-	long	tck = sysconf(_SC_CLK_TCK);
 
 	if (t->nlatencies > 0)
 		qsort(t->latencies, t->nlatencies, sizeof(double), latency_cmp);
@@ -321,12 +321,12 @@ static void print_summary(const struct config *cfg, struct totals *t)
 	snprintf(cpu, sizeof(cpu), "-");
 	snprintf(rss, sizeof(rss), "-");
 	if (cfg->npids > 0) {
-		unsigned long long used = t->cpu_end.ticks > t->cpu_start.ticks
-		    ? t->cpu_end.ticks - t->cpu_start.ticks : 0;
+		unsigned long long used = t->cpu_end.cpu_ns > t->cpu_start.cpu_ns
+		    ? t->cpu_end.cpu_ns - t->cpu_start.cpu_ns : 0;
 
-		if (t->messages > 0 && tck > 0)
-			snprintf(cpu, sizeof(cpu), "%.3f", (double)used * 1000.0 / (double)tck
-			    / (double)t->messages);
+		if (t->messages > 0)
+			snprintf(cpu, sizeof(cpu), "%.3f", (double)used / 1e6 /
+			    (double)t->messages);
 		snprintf(rss, sizeof(rss), "%llu", t->cpu_end.hwm_kb);
 	}
 	printf("messages=%lu seconds=%.3f msg_per_s=%.1f p50_ms=%s p99_ms=%s max_ms=%s "

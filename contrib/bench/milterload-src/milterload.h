@@ -315,7 +315,7 @@ void	queue_id_next(struct worker *w);
 /* ---- proc.c: CPU time and peak memory of the milter's process trees -------------- */
 
 struct tree_sample {
-	unsigned long long ticks;
+	unsigned long long cpu_ns;	/* CPU time, ns (proc.c) */
 	unsigned long long hwm_kb;
 	size_t	roots_found;
 };

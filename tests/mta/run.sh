@@ -108,8 +108,8 @@ THEIR=sender.test		# a foreign sender, checked inbound
 SASL_USER=alice@signet.test
 SASL_PASS=signet-test-password
 
-# As root, the suite runs again in a network namespace of its own, loopback only, so
-# that the kernel's TCP counters read by case_unanswered are the suite's alone.
+# As root, this script runs itself again in a network namespace of its own, loopback
+# only, so that the kernel's TCP counters read by case_unanswered are the suite's alone.
 # Sendmail's packages come from Debian's archive, so they are fetched first, out here.
 # NETNS_PROBLEM says, inside, why the suite is not in a namespace of its own.
 if [ -z "${SIGNET_MTA_NETNS:-}" ]; then

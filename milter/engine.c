@@ -4,10 +4,10 @@
  * DESCRIPTION
  *	configure --with-milter-engine=signet (the default) builds this in place of
  *	libmilter; adapter.c sees the same API either way (engine-mfapi.h).  Each MTA
- *	connection has a thread (started by enginelisten.c) that reads into one large
- *	buffer, takes every complete frame the buffer holds (milterwire.c), calls the
- *	filter's callbacks, and gathers the replies in an output buffer written with one
- *	write when the thread is about to wait for the MTA again.  libmilter does a read(2)
+ *	connection has a thread (engine_serve() wakes one that waits or starts one) that
+ *	reads into one large buffer, takes every complete frame the buffer holds
+ *	(milterwire.c), calls the filter's callbacks, and gathers the replies in an output
+ *	buffer written with one write when the thread is about to wait for the MTA again.  libmilter does a read(2)
  *	for each frame header and body and a write(2) per reply, and hands each connection
  *	between threads; here a message through Postfix on a unix socket costs a few system
  *	calls.  On TCP, when the thread is about to wait for the MTA with no reply to send
@@ -44,6 +44,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,6 +71,11 @@
  * (4-6 % of the milter's CPU at one message a connection, measured with perf). */
 #define IN_CAP		(4 + MW_FRAME_MAX + 4096)
 #define SPARE_BUFFERS	16
+/* A thread whose connection ended waits for the next one (IDLE_SECONDS at most, up to
+ * IDLE_THREADS_MAX of them): at its exit glibc would give its stack's pages back with
+ * madvise(), one more TLB flush on every core, and a new thread would fault them in. */
+#define IDLE_THREADS_MAX 16
+#define IDLE_SECONDS	60
 #define LARGE_FRAME	(16 * 1024)	/* read no further than the end of such a frame */
 #define TIMEOUT_SECONDS	7210		/* libmilter's default timeout */
 #define MAX_REPLY_TEXT	980		/* libmilter's MAXREPLYLEN */
@@ -98,11 +104,16 @@ struct smfi_str {
 	struct connection_link {
 		struct smfi_str *prev, *next;
 	} link;
+	struct smfi_str *handed_next;	/* in handed_over, for an idle thread */
 };
 
 static struct smfiDesc filter;
 static pthread_mutex_t connections_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle_wakeup = PTHREAD_COND_INITIALIZER;
+static struct smfi_str *handed_over;	/* connections for idle threads, newest first */
+static unsigned idle_threads;		/* threads waiting, none reserved (next_connection) */
 static unsigned char *spare_buffers[SPARE_BUFFERS];	/* mappings of ended connections */
 static size_t spare_count;
 static pthread_cond_t connections_gone = PTHREAD_COND_INITIALIZER;
@@ -705,10 +716,8 @@ static void connection_free(SMFICTX *ctx)
 	free(ctx);
 }
 
-static void *connection_main(void *arg)
+static void serve_connection(SMFICTX *ctx)
 {
-	SMFICTX *ctx = arg;
-
 	if (converse(ctx) != STEP_QUIT) {
 		if (ctx->in_message)
 			(void)call(filter.xxfi_abort, ctx);
@@ -717,7 +726,58 @@ static void *connection_main(void *arg)
 	if (ctx->priv != NULL)
 		log_msg(LOG_LEVEL_WARNING, "milter: %s: private data not NULL", filter.xxfi_name);
 	connection_free(ctx);
+}
+
+/* The next connection handed to this idle thread, or NULL when none came in
+ * IDLE_SECONDS or enough threads already wait.  Each thread counted in idle_threads has
+ * no connection reserved for it; engine_serve() reserves one (idle_threads - 1) as it
+ * queues a connection, so a thread that finds the queue empty was not reserved. */
+static SMFICTX *next_connection(void)
+{
+	struct timespec deadline;
+	SMFICTX *ctx;
+
+	(void)clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += IDLE_SECONDS;
+	pthread_mutex_lock(&idle_lock);
+	if (idle_threads >= IDLE_THREADS_MAX) {
+		pthread_mutex_unlock(&idle_lock);
+		return NULL;
+	}
+	idle_threads++;
+	while (handed_over == NULL &&
+	    pthread_cond_timedwait(&idle_wakeup, &idle_lock, &deadline) != ETIMEDOUT)
+		continue;
+	if ((ctx = handed_over) != NULL)
+		handed_over = ctx->handed_next;
+	else
+		idle_threads--;
+	pthread_mutex_unlock(&idle_lock);
+	return ctx;
+}
+
+static void *connection_thread(void *arg)
+{
+	for (SMFICTX *ctx = arg; ctx != NULL; ctx = next_connection())
+		serve_connection(ctx);
 	return NULL;
+}
+
+/* Gives ctx to a thread waiting in next_connection(); 0 when none waits. */
+static int hand_over(SMFICTX *ctx)
+{
+	int	done = 0;
+
+	pthread_mutex_lock(&idle_lock);
+	if (idle_threads > 0) {
+		idle_threads--;
+		ctx->handed_next = handed_over;
+		handed_over = ctx;
+		pthread_cond_signal(&idle_wakeup);
+		done = 1;
+	}
+	pthread_mutex_unlock(&idle_lock);
+	return done;
 }
 
 int	engine_serve(int fd, int is_tcp)
@@ -744,9 +804,11 @@ int	engine_serve(int fd, int is_tcp)
 	connections = ctx;
 	connection_count++;
 	pthread_mutex_unlock(&connections_lock);
+	if (hand_over(ctx))
+		return 1;
 	if (pthread_attr_init(&attr) == 0) {
 		(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		rc = pthread_create(&thread, &attr, connection_main, ctx);
+		rc = pthread_create(&thread, &attr, connection_thread, ctx);
 		pthread_attr_destroy(&attr);
 	}
 	if (rc != 0) {

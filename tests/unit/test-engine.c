@@ -10,7 +10,8 @@
  *	CONNECT on the same connection, and malformed frames closing the connection with
  *	the abort and close callbacks called; a body of 1.2 MB in chunks of several sizes,
  *	written in pieces that cut frames anywhere, arrives whole and in order (the read
- *	buffer holds one frame and reads stop at the end of large ones).  Built only with
+ *	buffer holds one frame and reads stop at the end of large ones); connections one
+ *	after another share a few threads instead of one each.  Built only with
  *	--with-milter-engine=signet.
  *	Emits TAP.
  */
@@ -23,6 +24,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "lib/buffer.h"
 #include "milter/engine-mfapi.h"
@@ -35,6 +37,7 @@ static struct {
 	char	hostname[64], address[64], mail[64], mail_i[32], mail_j[32], rcpt_r[32];
 	struct buffer body;
 	int	headers;
+	pid_t	connect_tid;		/* the kernel's id of the thread in cb_connect */
 } seen;
 
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -54,6 +57,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 static sfsistat cb_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
 {
 	seen.connects++;
+	__atomic_store_n(&seen.connect_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
 	snprintf(seen.hostname, sizeof(seen.hostname), "%s", hostname);
 	seen.address[0] = '\0';
 	if (addr != NULL && addr->sa_family == AF_INET)
@@ -303,6 +307,41 @@ static void faked_no_reply(void)
 	close(fd);
 }
 
+/* Connections one after another, each once the last has ended: a thread that served
+ * one waits for the next, so they share a few threads (a new one when the last had
+ * not yet gone back to waiting) instead of starting one each.  Kernel thread ids, which
+ * a new thread does not reuse, unlike pthread_self()'s. */
+static void connections_share_threads(void)
+{
+	enum { CONNECTIONS = 20 };
+	pid_t	tids[CONNECTIONS];
+	int	distinct = 0, served = 0;
+
+	for (int i = 0; i < CONNECTIONS; i++) {
+		int	fd = engine_pair(), closes = __atomic_load_n(&seen.closes, __ATOMIC_SEQ_CST);
+
+		seen.ask_protocol = 0;
+		negotiate(fd, 0x1fffff, 0);
+		SEND(fd, 'C', "client.test\0" "U");
+		served += reply_is(fd, 'c', NULL, 0);
+		tids[i] = __atomic_load_n(&seen.connect_tid, __ATOMIC_SEQ_CST);
+		SEND(fd, 'Q', "");
+		(void)closed_by_engine(fd);
+		close(fd);
+		wait_closes(closes + 1);
+		usleep(50000);		/* the thread goes back to waiting */
+	}
+	for (int i = 0; i < CONNECTIONS; i++) {
+		int	seen_before = 0;
+
+		for (int j = 0; j < i; j++)
+			seen_before |= tids[j] == tids[i];
+		distinct += !seen_before;
+	}
+	TAP_INT_EQ(served, CONNECTIONS, "%d_connections_one_after_another_served", CONNECTIONS);
+	TAP_OK(distinct <= 3, "they_share_threads_%d_distinct_at_most_3", distinct);
+}
+
 static void bad_frames(void)
 {
 	static const unsigned char zero[] = {0, 0, 0, 0, 'A'}, big[] = {0x7f, 0, 0, 0, 'B'};
@@ -410,6 +449,7 @@ int	main(void)
 	faked_no_reply();
 	bad_frames();
 	large_body_in_odd_pieces();
+	connections_share_threads();
 	TAP_INT_EQ(engine_stop_connections(5), 0, "no_connection_left");
 	buffer_free(&seen.body);
 	return tap_done();

@@ -20,8 +20,9 @@
  *	puts it back and takes it off, so the rest of Signet sees one form only.
  *
  *	Signet takes the RCPT and DATA steps (issue 17); at RCPT the rate limits of an
- *	authenticated user may refuse a recipient (issue 18), at DATA it answers "continue".  Skipping them (SMFIP_NORCPT, SMFIP_NODATA) does not
- *	stop the MTA from sending their macros: Postfix and Sendmail send an event's
+ *	authenticated user may refuse a recipient (issue 18), at DATA it answers
+ *	"continue".  Skipping them (SMFIP_NORCPT, SMFIP_NODATA) does not stop the MTA from
+ *	sending their macros: Postfix and Sendmail send an event's
  *	SMFIC_MACRO frame even when the event itself is skipped, and that frame gets no
  *	reply.  Postfix's smtpd flushes it alone when it hands the milter connection to
  *	cleanup for the headers; Sendmail writes it alone.  The MTA's next write (the first

@@ -10,8 +10,9 @@
  *	buffer written with one write when the thread is about to wait for the MTA again.
  *	libmilter does a read(2) for each frame header and body and a write(2) per reply,
  *	and hands each connection between threads; here a message through Postfix on a
- *	unix socket costs a few system calls.  On TCP, when the thread is about to wait for the MTA with no reply to send
- *	(a macro frame, a "no reply" step, part of a frame), it sets TCP_QUICKACK, which
+ *	unix socket costs a few system calls.  On TCP, when the thread is about to wait for
+ *	the MTA with no reply to send (a macro frame, a "no reply" step, part of a frame),
+ *	it sets TCP_QUICKACK, which
  *	sends the ACK the kernel would otherwise delay ~40 ms: the MTA's next small write,
  *	held by Nagle's algorithm on the MTA's side until that ACK, then goes at once
  *	(Sendmail writes a macro frame and its command in two writes).  When a reply is

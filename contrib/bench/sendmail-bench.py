@@ -153,9 +153,14 @@ class Sendmail:
                          % (port, self.log.name))
 
     def flush(self):
-        """One queue run in Sendmail's namespaces (its host name), to its end."""
-        subprocess.run(["nsenter", "-t", str(self.proc.pid), "--uts", "--mount", self.binary,
-                        "-C", self.cf, "-q"], stdout=self.log, stderr=self.log, check=False)
+        """Queue runs in Sendmail's namespaces (its host name), to their end: four at once,
+        each skipping what another holds locked (one alone takes about a minute for 1500
+        messages)."""
+        runs = [subprocess.Popen(["nsenter", "-t", str(self.proc.pid), "--uts", "--mount",
+                                  self.binary, "-C", self.cf, "-q"],
+                                 stdout=self.log, stderr=self.log) for _ in range(4)]
+        for run in runs:
+            run.wait()
 
     def master_pid(self):
         """The daemon: each SMTP session is a child of it, counted with it."""

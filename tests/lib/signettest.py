@@ -149,6 +149,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def delayed_acks():
+    """TcpExt DelayedACKs of this network namespace: the ACKs the kernel's delayed-ACK
+    timer sent late (issue 17)."""
+    with open("/proc/net/netstat") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names.startswith("TcpExt:"):
+            table = dict(zip(names.split()[1:], values.split()[1:]))
+            return int(table["DelayedACKs"])
+    raise RuntimeError("no TcpExt DelayedACKs in /proc/net/netstat")
+
+
 def free_udp_tcp_port():
     for _ in range(50):
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

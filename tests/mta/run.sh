@@ -1051,15 +1051,11 @@ case_unanswered() {	# NAME INET_PORT UNIX_PORT [FAILED_SETUP]
 		port=$3
 		[ $via = inet ] && port=$2
 		if ! out=$("$PY" - "$port" "$N_UNANSWERED" "$OUR" "$SINK_DIR" \
-		    "$1-unanswered-$via-$RANDOM" 2>&1 <<'EOF'
+		    "$1-unanswered-$via-$RANDOM" "$LIB" 2>&1 <<'EOF'
 import glob, smtplib, sys, time
 port, n, domain, sink, tag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-def delayed_acks():
-    lines = open("/proc/net/netstat").read().splitlines()
-    for names, values in zip(lines[::2], lines[1::2]):
-        if names.startswith("TcpExt:"):
-            return int(dict(zip(names.split()[1:], values.split()[1:]))["DelayedACKs"])
-    sys.exit("no TcpExt DelayedACKs in /proc/net/netstat")
+sys.path.insert(0, sys.argv[6])
+from signettest import delayed_acks
 def arrived():
     count = 0
     for path in glob.glob(sink + "/*.eml"):

@@ -30,7 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Daemon, Tap, free_port, signing_keystore, wait_listening  # noqa: E402
+from signettest import (Daemon, Tap, delayed_acks, free_port, signing_keystore,  # noqa: E402
+                        wait_listening)
 
 INNER = "--in-namespace"
 MESSAGES = 100
@@ -46,17 +47,6 @@ class SendmailLikeSession(milterclient.Session):
     def _send(self, cmd, data=b""):
         self._pending = b""
         self.sock.sendall(milterclient.struct.pack(">I", len(data) + 1) + cmd + data)
-
-
-def delayed_acks():
-    """TcpExt DelayedACKs of this network namespace."""
-    with open("/proc/net/netstat") as f:
-        lines = f.read().splitlines()
-    for names, values in zip(lines[::2], lines[1::2]):
-        if names.startswith("TcpExt:"):
-            table = dict(zip(names.split()[1:], values.split()[1:]))
-            return int(table["DelayedACKs"])
-    raise RuntimeError("no TcpExt DelayedACKs in /proc/net/netstat")
 
 
 def in_namespace(tap):

@@ -23,13 +23,14 @@ DESCRIPTION
 
     For each set-up in turn (the set-ups alternate within a round, in the opposite order
     every other round), the milter is started, W messages are sent untimed (--warmup:
-    the first connections, the key's first use), then N messages of about S bytes are sent from 127.0.0.1 (InternalHosts: outbound, signed)
-    over C SMTP sessions at once, and the time from the first connection to the last
-    "250" after DATA is taken: Postfix runs the milter inside the SMTP transaction, so this
-    is the rate at which Postfix accepts mail with the milter attached.  Delivery to the
-    sink is held during the timed part (defer_transports = smtp) and done afterwards,
-    untimed; every message must then reach the sink with a DKIM-Signature (none for "no
-    milter"), or the set-up's figure is marked FAILED.
+    the first connections, the key's first use), then N messages of about S bytes are
+    sent from 127.0.0.1 (InternalHosts: outbound, signed) over C SMTP sessions at once,
+    and the time from the first connection to the last "250" after DATA is taken:
+    Postfix runs the milter inside the SMTP transaction, so this is the rate at which
+    Postfix accepts mail with the milter attached.  Delivery to the sink is held during
+    the timed part (defer_transports = smtp) and done afterwards, untimed; every message
+    must then reach the sink with a DKIM-Signature (none for "no milter"), or the
+    set-up's figure is marked FAILED.
 
     The machine's speed drifts: a Python client doing the same work used 0.26 to 0.50 ms
     of CPU a message in rounds of one run.  So the ratios are also given round by round,
@@ -38,12 +39,13 @@ DESCRIPTION
 
     Prints msg/s per set-up and round, the median of the rounds, and for each Signet the
     ratios inet/unix and Signet/no-milter, of the medians and, paired round by round,
-    the median of each round's ratio, and Signet against the null milter; and the CPU time per message of the whole
-    Postfix (master and every process under it: smtpd, cleanup, qmgr...) and of the
-    milter's process tree during the timed part, and of this script's SMTP client
-    (Python, in this process), and how busy all the machine's cores were (from
-    /proc/stat): through Postfix on a machine this size the rate is bound by CPU, so
-    what the milter protocol costs Postfix shows there.  Figures, not assertions.
+    the median of each round's ratio, and Signet against the null milter; and the CPU
+    time per message of the whole Postfix (master and every process under it: smtpd,
+    cleanup, qmgr...) and of the milter's process tree during the timed part, and of
+    this script's SMTP client (Python, in this process), and how busy all the machine's
+    cores were (from /proc/stat): through Postfix on a machine this size the rate is
+    bound by CPU, so what the milter protocol costs Postfix shows there.  Figures, not
+    assertions.
 
     --signet LABEL=BINARY[@VAR=VALUE] adds a Signet (repeatable; default: one, "signet",
     the build at --builddir).  VAR=VALUE is put into that Signet's environment: a bench

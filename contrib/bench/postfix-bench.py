@@ -6,7 +6,7 @@ NAME
 SYNOPSIS
     contrib/bench/postfix-bench.py [-n 1500] [-c 4] [-s 4096] [--rounds 3] [--warmup 50]
         [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
-        [--no-null-milter]
+        [--no-null-milter] [--perf DIR]
 
 DESCRIPTION
     Starts, on loopback, in one temporary directory: an SMTP sink (tests/mta/smtpsink.py),
@@ -50,6 +50,10 @@ DESCRIPTION
     --signet LABEL=BINARY[@VAR=VALUE] adds a Signet (repeatable; default: one, "signet",
     the build at --builddir).  VAR=VALUE is put into that Signet's environment: a bench
     build can select code variants that way.
+    --perf DIR records each set-up's timed part with "perf record -a -g" (the whole
+    machine, 499 samples a second) into DIR/rROUND-LABEL.data, for "perf report
+    -i FILE --comm sendmail" and the like; the rates of such a run are lower and are
+    not for comparing.
 FILES
     tests/mta/run.sh (the Postfix set-up this copies), contrib/bench/RESULTS.md
 """
@@ -258,6 +262,25 @@ def send_all(port, message, n, sessions):
     return elapsed
 
 
+def perf_start(directory, rnd, label):
+    """--perf: "perf record" of the whole machine, call graphs, while a set-up's timed
+    part runs; None without --perf."""
+    if not directory:
+        return None
+    os.makedirs(directory, exist_ok=True)
+    out = os.path.join(directory, "r%d-%s.data" % (rnd, label.replace(" ", "-")))
+    proc = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "499", "-o", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)      # perf is recording before the first timed message
+    return proc
+
+
+def perf_stop(proc):
+    if proc is not None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("-n", "--messages", type=int, default=1500)
@@ -269,6 +292,7 @@ def main():
     p.add_argument("--signet", action="append", default=[])
     p.add_argument("--no-opendkim", action="store_true")
     p.add_argument("--no-null-milter", action="store_true")
+    p.add_argument("--perf", metavar="DIR")
     args = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (a private Postfix needs it)")
@@ -388,11 +412,13 @@ def main():
                 master = postfix.master_pid()
                 cpu0 = (cpu_seconds(master), cpu_seconds(proc.pid) if proc else 0.0)
                 machine0, client0 = machine_cpu(), os.times()
+                recorder = perf_start(args.perf, rnd, label)
                 try:
                     secs = send_all(port, message, args.messages, args.sessions)
                     rate = args.messages / secs
                 except RuntimeError as e:
                     rate, status = 0.0, " FAILED: " + str(e)
+                perf_stop(recorder)
                 cpu = [(cpu_seconds(master) - cpu0[0]) * 1000 / args.messages,
                        ((cpu_seconds(proc.pid) - cpu0[1]) * 1000 / args.messages) if proc
                        else 0.0]

@@ -4,8 +4,9 @@ NAME
     sendmail-bench.py - mail through a real Sendmail: no milter, Signet, OpenDKIM (msg/s)
 
 SYNOPSIS
-    contrib/bench/sendmail-bench.py [-n 500] [-c 4] [-s 4096] [--rounds 3]
+    contrib/bench/sendmail-bench.py [-n 1500] [-c 4] [-s 4096] [--rounds 3] [--warmup 50]
         [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
+        [--no-null-milter] [--perf DIR]
         [--delivery-mode queue|background|interactive] [--mc LINE]...
 
 DESCRIPTION

@@ -409,16 +409,15 @@ def main():
                         send_all(port, message, args.warmup, args.sessions)
                 except RuntimeError as e:
                     status = " FAILED in the warm-up: " + str(e)
+                recorder = perf_start(args.perf, rnd, label)
                 master = postfix.master_pid()
                 cpu0 = (cpu_seconds(master), cpu_seconds(proc.pid) if proc else 0.0)
                 machine0, client0 = machine_cpu(), os.times()
-                recorder = perf_start(args.perf, rnd, label)
                 try:
                     secs = send_all(port, message, args.messages, args.sessions)
                     rate = args.messages / secs
                 except RuntimeError as e:
                     rate, status = 0.0, " FAILED: " + str(e)
-                perf_stop(recorder)
                 cpu = [(cpu_seconds(master) - cpu0[0]) * 1000 / args.messages,
                        ((cpu_seconds(proc.pid) - cpu0[1]) * 1000 / args.messages) if proc
                        else 0.0]
@@ -426,6 +425,7 @@ def main():
                 busy = 100.0 * (machine1[0] - machine0[0]) / max(1, machine1[1] - machine0[1])
                 client = ((client1.user + client1.system - client0.user - client0.system)
                           * 1000 / args.messages)
+                perf_stop(recorder)
                 if proc:
                     proc.send_signal(signal.SIGTERM)
                     proc.wait()

@@ -276,9 +276,9 @@ def perf_start(directory, rnd, label):
 
 
 def perf_stop(proc):
-    if proc is not None:
-        proc.send_signal(signal.SIGINT)
-        proc.wait()
+    """perf writes its file on SIGINT."""
+    proc.send_signal(signal.SIGINT)
+    proc.wait()
 
 
 def main():
@@ -296,6 +296,8 @@ def main():
     args = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (a private Postfix needs it)")
+    if args.perf and shutil.which("perf") is None:
+        sys.exit("--perf needs perf (Debian: apt-get install linux-perf)")
     if not args.no_opendkim and shutil.which("opendkim") is None:
         subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "opendkim"],
                        check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
@@ -410,6 +412,8 @@ def main():
                 except RuntimeError as e:
                     status = " FAILED in the warm-up: " + str(e)
                 recorder = perf_start(args.perf, rnd, label)
+                if recorder:
+                    running.append(recorder)
                 master = postfix.master_pid()
                 cpu0 = (cpu_seconds(master), cpu_seconds(proc.pid) if proc else 0.0)
                 machine0, client0 = machine_cpu(), os.times()
@@ -425,7 +429,9 @@ def main():
                 busy = 100.0 * (machine1[0] - machine0[0]) / max(1, machine1[1] - machine0[1])
                 client = ((client1.user + client1.system - client0.user - client0.system)
                           * 1000 / args.messages)
-                perf_stop(recorder)
+                if recorder:
+                    perf_stop(recorder)
+                    running.remove(recorder)
                 if proc:
                     proc.send_signal(signal.SIGTERM)
                     proc.wait()

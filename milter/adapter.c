@@ -105,6 +105,16 @@ struct connection {
 
 static int listening_on_unix_socket;	/* set by adapter_open_socket() */
 
+/* What the milter connection this thread serves negotiated.  An MTA may begin another
+ * SMTP connection on the same milter connection (QUIT_NC) without negotiating again,
+ * after xxfi_close freed the connection below.  Both engines serve a milter connection
+ * on one thread from its negotiation, which comes first, to its end (engine.c,
+ * DEPENDENCIES.md), so each negotiation sets this for what follows it on the thread. */
+static _Thread_local struct negotiated {
+	int	leading_space;
+	unsigned long no_reply;
+} negotiated;
+
 static struct connection *connection_of(SMFICTX *ctx)
 {
 	return (struct connection *)smfi_getpriv(ctx);
@@ -117,8 +127,9 @@ static sfsistat carry_on(const struct connection *c, unsigned long no_reply_flag
 	return c != NULL && (c->no_reply & no_reply_flag) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-/* The connection for ctx, made at the first callback; NULL when memory ran out. */
-static struct connection *connection_open(SMFICTX *ctx, int leading_space)
+/* The connection for ctx, made at the first callback with what this thread's milter
+ * connection negotiated; NULL when memory ran out. */
+static struct connection *connection_open(SMFICTX *ctx)
 {
 	struct connection *c = connection_of(ctx);
 
@@ -129,7 +140,8 @@ static struct connection *connection_open(SMFICTX *ctx, int leading_space)
 		log_msg(LOG_LEVEL_ERROR, "out of memory for a new MTA connection");
 		return NULL;
 	}
-	c->leading_space = leading_space;
+	c->leading_space = negotiated.leading_space;
+	c->no_reply = negotiated.no_reply;
 	smfi_setpriv(ctx, c);
 	return c;
 }
@@ -164,16 +176,20 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = f1 & wanted_steps;
 	*pf2 = 0;
 	*pf3 = 0;
-	if ((c = connection_open(ctx, (*pf1 & SMFIP_HDR_LEADSPC) != 0)) == NULL)
+	negotiated.leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	negotiated.no_reply = *pf1 & NO_REPLY_STEPS;
+	if ((c = connection_of(ctx)) != NULL) {
+		c->leading_space = negotiated.leading_space;
+		c->no_reply = negotiated.no_reply;
+	} else if (connection_open(ctx) == NULL)
 		return SMFIS_TEMPFAIL;
-	c->no_reply = *pf1 & NO_REPLY_STEPS;
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
 {
-	/* An MTA that does not negotiate (old protocol) never offers the leading space. */
-	struct connection *c = connection_open(ctx, 0);
+	/* After QUIT_NC, a new connection with what was negotiated before it. */
+	struct connection *c = connection_open(ctx);
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;

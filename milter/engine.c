@@ -39,7 +39,10 @@
  *	    and waits for a new CONNECT on the same connection (the negotiation holds); an
  *	    MTA that closes without QUIT, a read timeout (7210 s, libmilter's), an unknown
  *	    command or a malformed frame (logged once) end the connection, calling
- *	    xxfi_abort inside a message and xxfi_close.
+ *	    xxfi_abort inside a message and xxfi_close;
+ *	  - negotiation comes first, as libmilter's state table has it: any other command
+ *	    but QUIT before it ends the connection, logged.  So every callback of a
+ *	    connection comes after its xxfi_negotiate, on the thread that called it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -100,6 +103,7 @@ struct smfi_str {
 	char   *macros[MW_STAGES];	/* name NUL value NUL ... */
 	size_t	macros_len[MW_STAGES];
 	char   *reply;			/* smfi_setreply() */
+	int	negotiated;		/* OPTNEG answered */
 	int	in_message;		/* between MAIL and the end of the message */
 	int	at_eom;			/* in xxfi_eom: edits allowed */
 	struct connection_link {
@@ -380,8 +384,10 @@ static enum step negotiate(SMFICTX *ctx, const struct mw_frame *f)
 	ours.version = mta.version < MW_VERSION ? mta.version : MW_VERSION;
 	ours.actions = (uint32_t)actions;
 	ours.protocol = (uint32_t)(to_mta & ~(MW_PROTO_MDS_256K | MW_PROTO_MDS_1M));
-	return mw_put_optneg(&ctx->out, &ours, (const char *const *)ctx->symlist) == MW_OK ?
-	    STEP_GO : STEP_FAIL;
+	if (mw_put_optneg(&ctx->out, &ours, (const char *const *)ctx->symlist) != MW_OK)
+		return STEP_FAIL;
+	ctx->negotiated = 1;
+	return STEP_GO;
 }
 
 static enum step take_macros(SMFICTX *ctx, const struct mw_frame *f)
@@ -509,6 +515,12 @@ static int message_command(int cmd)
 
 static enum step take(SMFICTX *ctx, const struct mw_frame *f)
 {
+	if (!ctx->negotiated && f->cmd != MW_CMD_OPTNEG && f->cmd != MW_CMD_QUIT) {
+		log_msg(LOG_LEVEL_ERROR, "milter: closing the MTA connection: command '%c' "
+		    "before the option negotiation", f->cmd >= 0x20 && f->cmd < 0x7f ? f->cmd :
+		    '?');
+		return STEP_END;
+	}
 	if (message_command(f->cmd) && !ctx->in_message)
 		return STEP_GO;
 	switch (f->cmd) {

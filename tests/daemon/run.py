@@ -4,7 +4,8 @@ NAME
     run.py - daemon operation: SIGHUP reload, refused bad reload, SIGTERM drain, unix
     socket mode and group, privilege drop, PID file, where a unix socket may live and what
     a symlink at its path can do, signals sent the moment the socket appears, a detached
-    start that returns only once the daemon is ready
+    start that returns only once the daemon is ready, a second SMTP connection on one
+    milter connection (QUIT_NC)
 
 DESCRIPTION
     Starts the real daemon and talks to it as an MTA would (tests/milter/milterclient.py).
@@ -14,6 +15,7 @@ DESCRIPTION
 import grp
 import os
 import pwd
+import re
 import signal
 import socket
 import stat
@@ -23,6 +25,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# This folder's token.py would hide the standard module dkimpy's imports need.
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
@@ -105,6 +109,42 @@ def test_reload(tmp):
             r = s.message(message("b.example"), "x@b.example", ["r@example.net"])
             tap(d.proc.poll() is None and signed_selectors(r) == ["sb"],
                 "old_configuration_keeps_serving_after_refused_reload", r)
+    finally:
+        d.stop()
+
+
+def test_new_connection_after_quit_nc(tmp):
+    """QUIT_NC: the MTA begins another SMTP connection on the same milter connection
+    without negotiating again.  What was negotiated still holds there: header values
+    arrive with their leading space (SMFIP_HDR_LEADSPC), and simple canonicalization
+    hashes them as they are, so a signature made in the second SMTP connection only
+    verifies when Signet has not forgotten that."""
+    import dkim
+    store = os.path.join(tmp, "keys-quit-nc")
+    sel = keys(store, "generate", "q.example", "-s", "sq")
+    keys(store, "activate", "q.example", sel, "--force")
+    record = "".join(re.findall(r'"([^"]*)"', keys(store, "dns", "q.example", sel)))
+    port = free_port()
+    spec = "inet:%d@127.0.0.1" % port
+    d = Daemon(tmp, "Socket %s\nKeystore %s\nMode s\nCanonicalization simple/simple\n"
+               % (spec, store), "quit-nc")
+    try:
+        tap(wait_listening(spec), "quit_nc_daemon_listens", d.log())
+        with milterclient.Session(spec) as s:
+            for n in (1, 2):
+                if n == 2:
+                    s.quit_new_connection()
+                s.connect("127.0.0.1", helo="mta.example")
+                r = s.message(message("q.example", "quit-nc-%d" % n), "x@q.example",
+                              ["r@example.net"])
+                try:
+                    verified = dkim.verify(r.message,
+                                           dnsfunc=lambda name, timeout=5: record.encode())
+                except Exception as e:   # noqa: BLE001 -- a failure, shown below
+                    verified = repr(e)
+                tap(s.leadspc and signed_selectors(r) == ["sq"] and verified is True,
+                    "smtp_connection_%d_on_one_milter_connection_signed_and_verified" % n,
+                    (r, verified, r.message))
     finally:
         d.stop()
 
@@ -609,7 +649,8 @@ def main():
     for test in (test_reload, test_sigterm_drain, test_signals_with_verifying, test_metrics,
                  test_unix_socket_and_user, test_unix_socket_directory,
                  test_unix_socket_symlinks, test_signal_the_moment_the_socket_appears,
-                 test_detached_start, test_second_start_leaves_the_pid_file):
+                 test_detached_start, test_second_start_leaves_the_pid_file,
+                 test_new_connection_after_quit_nc):
         try:
             test(tmp)
         except Exception as e:  # the harness itself failing is a test failure

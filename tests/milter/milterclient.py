@@ -68,6 +68,7 @@ SMFIC_MAIL = b"M"
 SMFIC_EOH = b"N"
 SMFIC_OPTNEG = b"O"
 SMFIC_QUIT = b"Q"
+SMFIC_QUIT_NC = b"K"
 SMFIC_RCPT = b"R"
 SMFIC_DATA = b"T"
 
@@ -332,6 +333,11 @@ class Session:
             pass
         self.sock.close()
         self.sock = None
+
+    def quit_new_connection(self):
+        """SMFIC_QUIT_NC: this SMTP connection ends and another follows on the same
+        milter connection, with no new negotiation; connect() begins it."""
+        self._send(SMFIC_QUIT_NC)
 
     @property
     def leadspc(self):

@@ -7,12 +7,12 @@
  *	them), CONNECT with its macros, MAIL and RCPT with smfi_getsymval() lookups, a
  *	reject with smfi_setreply() text, headers, a body in chunks, end of message with a
  *	last chunk and header edits sent before the reply, ABORT, QUIT_NC then a new
- *	CONNECT on the same connection, and malformed frames closing the connection with
- *	the abort and close callbacks called; a body of 1.2 MB in chunks of several sizes,
- *	written in pieces that cut frames anywhere, arrives whole and in order (the read
- *	buffer holds one frame and reads stop at the end of large ones); connections one
- *	after another share a few threads instead of one each.  Built only with
- *	--with-milter-engine=signet.
+ *	CONNECT on the same connection, a command before the negotiation and malformed
+ *	frames closing the connection with the abort and close callbacks called; a body
+ *	of 1.2 MB in chunks of several sizes, written in pieces that cut frames anywhere,
+ *	arrives whole and in order (the read buffer holds one frame and reads stop at the
+ *	end of large ones); connections one after another share a few threads instead of
+ *	one each.  Built only with --with-milter-engine=signet.
  *	Emits TAP.
  */
 #include <arpa/inet.h>
@@ -345,7 +345,7 @@ static void connections_share_threads(void)
 static void bad_frames(void)
 {
 	static const unsigned char zero[] = {0, 0, 0, 0, 'A'}, big[] = {0x7f, 0, 0, 0, 'B'};
-	int	fd = engine_pair();
+	int	fd = engine_pair(), connects;
 
 	if (write(fd, zero, sizeof(zero)) != sizeof(zero))
 		perror("write");
@@ -357,13 +357,21 @@ static void bad_frames(void)
 	TAP_OK(closed_by_engine(fd), "oversize_frame_closes_the_connection");
 	close(fd);
 	fd = engine_pair();
+	seen.ask_protocol = 0;
+	negotiate(fd, 0x1fffff, 0);
 	SEND(fd, 'Z', "");
 	TAP_OK(closed_by_engine(fd), "unknown_command_closes_the_connection");
 	close(fd);
 	fd = engine_pair();
+	connects = seen.connects;
+	SEND(fd, 'C', "client.test\0" "U");
+	TAP_OK(closed_by_engine(fd), "connect_before_negotiation_closes_the_connection");
+	TAP_INT_EQ(seen.connects, connects, "and_calls_no_connect_callback");
+	close(fd);
+	fd = engine_pair();
 	close(fd);		/* the MTA goes without QUIT */
-	wait_closes(7);
-	TAP_INT_EQ(seen.closes, 7, "every_ended_connection_called_close");
+	wait_closes(8);
+	TAP_INT_EQ(seen.closes, 8, "every_ended_connection_called_close");
 }
 
 /* 1.2 MB of body in chunks of the sizes MTAs send and others, the stream of frames

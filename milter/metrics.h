@@ -149,4 +149,9 @@ void	metrics_set_dns_source(metrics_dns_source get);
 /* NULL: no signet_dmarc_report_* series are exported (DMARCReports never on). */
 void	metrics_set_report_source(metrics_report_source get);
 
+struct buffer;
+/* The whole exposition appended to out (what GET /metrics answers); 0 when memory ran
+ * out (out is then partial). */
+int	metrics_render(struct buffer *out, long long start_time);
+
 #endif

@@ -5,8 +5,8 @@ NAME
 
 SYNOPSIS
     contrib/bench/postfix-bench.py [-n 1500] [-c 4] [-s 4096] [--rounds 3] [--warmup 50]
-        [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
-        [--no-null-milter] [--perf DIR]
+        [--blocks 6] [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
+        [--no-null-milter] [--no-settle] [--perf DIR]
 
 DESCRIPTION
     Starts, on loopback, in one temporary directory: an SMTP sink (tests/mta/smtpsink.py),
@@ -21,16 +21,20 @@ DESCRIPTION
       --no-null-milter; a build with libmilter has none, and says so);
       no milter again, last (the calibration: two equal set-ups).
 
-    For each set-up in turn (the set-ups alternate within a round, in the opposite order
-    every other round), the milter is started, W messages are sent untimed (--warmup:
-    the first connections, the key's first use), then N messages of about S bytes are
-    sent from 127.0.0.1 (InternalHosts: outbound, signed) over C SMTP sessions at once,
-    and the time from the first connection to the last "250" after DATA is taken:
-    Postfix runs the milter inside the SMTP transaction, so this is the rate at which
-    Postfix accepts mail with the milter attached.  Delivery to the sink is held during
-    the timed part (defer_transports = smtp) and done afterwards, untimed; every message
-    must then reach the sink with a DKIM-Signature (none for "no milter"), or the
-    set-up's figure is marked FAILED.
+    Each round starts every set-up's milter, then sends each set-up's N messages of
+    about S bytes in B blocks (--blocks, default 6), the set-ups taking turns block by
+    block, in the opposite order every other block and every other round: a drift of
+    the machine's speed within a round then falls on every set-up alike.  Before its
+    first block each set-up gets W messages untimed (--warmup: the first connections,
+    the key's first use).  A block's messages are sent from 127.0.0.1 (InternalHosts:
+    outbound, signed) over C SMTP sessions at once, and the time from the first
+    connection to the last "250" after DATA is taken: Postfix runs the milter inside
+    the SMTP transaction, so this is the rate at which Postfix accepts mail with the
+    milter attached.  Delivery to the sink is held during the timed part
+    (defer_transports = smtp) and done after each block, untimed; every message must
+    then reach the sink with a DKIM-Signature (none for "no milter"), or the set-up's
+    figure for the round is marked FAILED.  A set-up's rate in a round is its N
+    messages over the sum of its blocks' times; its CPU figures are summed likewise.
 
     The machine's speed drifts: a Python client doing the same work used 0.26 to 0.50 ms
     of CPU a message in rounds of one run.  So the ratios are also given round by round,
@@ -47,11 +51,17 @@ DESCRIPTION
     bound by CPU, so what the milter protocol costs Postfix shows there.  Figures, not
     assertions.
 
+    Before each timed part the file systems are synced and the script waits a second
+    (--no-settle leaves that out): the queue run and the sink's files of the set-up
+    before, and the warm-up's queue files, are then written back, so their writeback and
+    journal commits do not fall into the timed part, where an MTA's fsync would wait
+    for them.
+
     --signet LABEL=BINARY[@VAR=VALUE] adds a Signet (repeatable; default: one, "signet",
     the build at --builddir).  VAR=VALUE is put into that Signet's environment: a bench
     build can select code variants that way.
-    --perf DIR records each set-up's timed part with "perf record -a -g" (the whole
-    machine, 499 samples a second) into DIR/rROUND-LABEL.data, for "perf report
+    --perf DIR records each set-up's timed blocks with "perf record -a -g" (the whole
+    machine, 499 samples a second) into DIR/rROUND-bBLOCK-LABEL.data, for "perf report
     -i FILE --comm sendmail" and the like; the rates of such a run are lower and are
     not for comparing.
 FILES
@@ -262,13 +272,79 @@ def send_all(port, message, n, sessions):
     return elapsed
 
 
-def perf_start(directory, rnd, label):
+def settle():
+    """Writes back what is dirty in the file systems and waits a second: an MTA's
+    fsync in the timed part must not wait for what the set-up before left behind."""
+    os.sync()
+    time.sleep(1)
+
+
+class Block:
+    """What a set-up's timed blocks of one round add up to."""
+
+    def __init__(self):
+        self.secs = self.mta_cpu = self.milter_cpu = self.client_cpu = 0.0
+        self.busy_jiffies = self.all_jiffies = 0
+        self.status = ""
+
+    def add(self, other):
+        for name in ("secs", "mta_cpu", "milter_cpu", "client_cpu", "busy_jiffies",
+                     "all_jiffies"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.status and not self.status:
+            self.status = other.status
+
+
+def run_block(mta, port, milter, message, count, warmup, sessions, sink_dir, signs,
+              settle_first, perf):
+    """One timed block of a set-up: warmup messages untimed, then count timed, then the
+    queue delivered to the sink, where each must arrive (signed when signs is 1)."""
+    b = Block()
+    for f in os.listdir(sink_dir):
+        os.unlink(os.path.join(sink_dir, f))
+    try:
+        if warmup:
+            send_all(port, message, warmup, sessions)
+    except RuntimeError as e:
+        b.status = " FAILED in the warm-up: " + str(e)
+    if settle_first:
+        settle()
+    recorder = perf_start(*perf)
+    try:
+        master = mta.master_pid()
+        cpu0 = (cpu_seconds(master), cpu_seconds(milter.pid) if milter else 0.0)
+        machine0, client0 = machine_cpu(), os.times()
+        try:
+            b.secs = send_all(port, message, count, sessions)
+        except RuntimeError as e:
+            b.status = " FAILED: " + str(e)
+        b.mta_cpu = cpu_seconds(master) - cpu0[0]
+        b.milter_cpu = (cpu_seconds(milter.pid) - cpu0[1]) if milter else 0.0
+        machine1, client1 = machine_cpu(), os.times()
+        b.busy_jiffies = machine1[0] - machine0[0]
+        b.all_jiffies = machine1[1] - machine0[1]
+        b.client_cpu = client1.user + client1.system - client0.user - client0.system
+    finally:
+        if recorder:
+            perf_stop(recorder)
+    mta.flush()
+    total = count + warmup
+    got = wait_delivered(sink_dir, total)
+    signed = sum(1 for f in got if is_signed(os.path.join(sink_dir, f)))
+    if len(got) != total or signed != total * signs:
+        b.status += " FAILED: %d delivered, %d signed, want %d and %d" % (
+            len(got), signed, total, total * signs)
+    return b
+
+
+def perf_start(directory, rnd, block, label):
     """--perf: "perf record" of the whole machine, call graphs, while a set-up's timed
-    part runs; None without --perf."""
+    block runs; None without --perf."""
     if not directory:
         return None
     os.makedirs(directory, exist_ok=True)
-    out = os.path.join(directory, "r%d-%s.data" % (rnd, label.replace(" ", "-")))
+    out = os.path.join(directory, "r%d-b%d-%s.data" % (rnd, block + 1,
+                                                       label.replace(" ", "-")))
     proc = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "499", "-o", out],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)      # perf is recording before the first timed message
@@ -292,6 +368,8 @@ def main():
     p.add_argument("--signet", action="append", default=[])
     p.add_argument("--no-opendkim", action="store_true")
     p.add_argument("--no-null-milter", action="store_true")
+    p.add_argument("--blocks", type=int, default=6)
+    p.add_argument("--no-settle", action="store_true")
     p.add_argument("--perf", metavar="DIR")
     args = p.parse_args()
     if os.geteuid() != 0:
@@ -390,67 +468,45 @@ def main():
 
     results = {s[0]: [] for s in setups}
     cpus = {s[0]: [] for s in setups}
+    blocks = max(1, min(args.blocks, args.messages))
+    block_sizes = [args.messages // blocks + (1 if i < args.messages % blocks else 0)
+                   for i in range(blocks)]
     running = []
     send_all(listeners[0][0], message, 40, args.sessions)    # warm-up, untimed
     postfix.flush()
     wait_delivered(sink_dir, 40)
     try:
         for rnd in range(1, args.rounds + 1):
-            order = list(zip(setups, listeners))
-            for (label, cmd, env, spec, _), (port, _) in order[::1 if rnd % 2 else -1]:
-                proc = None
+            order = list(zip(setups, listeners))[::1 if rnd % 2 else -1]
+            procs, done = {}, {}
+            for (label, cmd, env, spec, _), _ in order:
                 if cmd:
                     log = open(os.path.join(tmp, label.replace(" ", "-") + ".log"), "a")
-                    proc = start_milter(label, cmd, env, spec, log)
-                    running.append(proc)
-                for f in os.listdir(sink_dir):
-                    os.unlink(os.path.join(sink_dir, f))
-                status = ""
-                try:
-                    if args.warmup:
-                        send_all(port, message, args.warmup, args.sessions)
-                except RuntimeError as e:
-                    status = " FAILED in the warm-up: " + str(e)
-                recorder = perf_start(args.perf, rnd, label)
-                if recorder:
-                    running.append(recorder)
-                master = postfix.master_pid()
-                cpu0 = (cpu_seconds(master), cpu_seconds(proc.pid) if proc else 0.0)
-                machine0, client0 = machine_cpu(), os.times()
-                try:
-                    secs = send_all(port, message, args.messages, args.sessions)
-                    rate = args.messages / secs
-                except RuntimeError as e:
-                    rate, status = 0.0, " FAILED: " + str(e)
-                cpu = [(cpu_seconds(master) - cpu0[0]) * 1000 / args.messages,
-                       ((cpu_seconds(proc.pid) - cpu0[1]) * 1000 / args.messages) if proc
-                       else 0.0]
-                machine1, client1 = machine_cpu(), os.times()
-                busy = 100.0 * (machine1[0] - machine0[0]) / max(1, machine1[1] - machine0[1])
-                client = ((client1.user + client1.system - client0.user - client0.system)
-                          * 1000 / args.messages)
-                if recorder:
-                    perf_stop(recorder)
-                    running.remove(recorder)
-                if proc:
-                    proc.send_signal(signal.SIGTERM)
-                    proc.wait()
-                    running.remove(proc)
-                postfix.flush()
-                total = args.messages + args.warmup
-                got = wait_delivered(sink_dir, total)
-                signed = sum(1 for f in got if is_signed(os.path.join(sink_dir, f)))
-                want = 0 if cmd is None or label.startswith(NULL) else total
-                if len(got) != total or signed != want:
-                    status += " FAILED: %d delivered, %d signed, want %d and %d" % (
-                        len(got), signed, total, want)
-                if status:
-                    rate = 0.0
+                    procs[label] = start_milter(label, cmd, env, spec, log)
+                    running.append(procs[label])
+                done[label] = Block()
+            for block, count in enumerate(block_sizes):
+                for (label, cmd, _, _, _), (port, _) in order[::1 if block % 2 == 0 else -1]:
+                    done[label].add(run_block(
+                        postfix, port, procs.get(label), message, count,
+                        args.warmup if block == 0 else 0, args.sessions, sink_dir,
+                        0 if cmd is None or label.startswith(NULL) else 1,
+                        not args.no_settle, (args.perf, rnd, block, label)))
+            for proc in procs.values():
+                proc.send_signal(signal.SIGTERM)
+                proc.wait()
+                running.remove(proc)
+            for (label, _, _, _, _), _ in order:
+                b = done[label]
+                rate = args.messages / b.secs if b.secs and not b.status else 0.0
+                cpu = [b.mta_cpu * 1000 / args.messages, b.milter_cpu * 1000 / args.messages]
+                client = b.client_cpu * 1000 / args.messages
+                busy = 100.0 * b.busy_jiffies / max(1, b.all_jiffies)
                 results[label].append(rate)
                 cpus[label].append(cpu + [client, busy])
                 print("round %d  %-22s %7.1f msg/s  CPU ms/msg: Postfix %.2f, milter %.2f, "
                       "client %.2f; all cores %.0f %% busy%s"
-                      % (rnd, label, rate, cpu[0], cpu[1], client, busy, status),
+                      % (rnd, label, rate, cpu[0], cpu[1], client, busy, b.status),
                       flush=True)
     finally:
         for proc in running:

@@ -5,9 +5,9 @@ NAME
 
 SYNOPSIS
     contrib/bench/sendmail-bench.py [-n 1500] [-c 4] [-s 4096] [--rounds 3] [--warmup 50]
-        [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
-        [--no-null-milter] [--perf DIR]
-        [--delivery-mode queue|background|interactive] [--mc LINE]...
+        [--blocks 6] [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
+        [--no-null-milter] [--no-settle] [--perf DIR]
+        [--delivery-mode queue|background|interactive] [--queue-dirs N] [--mc LINE]...
 
 DESCRIPTION
     The Sendmail counterpart of postfix-bench.py, with its options and its output: that
@@ -34,6 +34,9 @@ DESCRIPTION
     them to the sink afterwards, untimed.  "background" forks a delivery per message
     while the clients send (Debian's default); "interactive" delivers before the 250
     after DATA.
+    --queue-dirs N (default 1) gives Sendmail N queue directories, queue/q1 .. queue/qN
+    (QUEUE_DIR queue/q*), among which it spreads new messages: the sessions then
+    contend less for one directory's lock when they create and remove queue files.
     --mc LINE adds a line to the .mc before the MAILER lines (repeatable), to measure
     a Sendmail option: e.g. --mc "define(\`confTO_IDENT', \`0s')dnl".
     The other options are postfix-bench.py's (read it); figures, not assertions.
@@ -56,7 +59,7 @@ _spec = importlib.util.spec_from_file_location("postfix_bench",
 pfb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pfb)
 
-OPTIONS = {"delivery_mode": "queue", "mc": []}
+OPTIONS = {"delivery_mode": "queue", "mc": [], "queue_dirs": 1}
 
 
 def milter_socket(spec):
@@ -103,7 +106,12 @@ class Sendmail:
 
     def __init__(self, tmp, sink_port, listeners):
         d = self.dir = os.path.join(tmp, "sendmail")
-        os.makedirs(os.path.join(d, "queue"), mode=0o700)
+        queue = os.path.join(d, "queue")
+        os.makedirs(queue, mode=0o700)
+        if OPTIONS["queue_dirs"] > 1:
+            for i in range(1, OPTIONS["queue_dirs"] + 1):
+                os.makedirs(os.path.join(queue, "q%d" % i), mode=0o700)
+            queue = os.path.join(queue, "q*")
         self.binary = sendmail_binary(d)
         cfdir = os.path.join(d, "root", "usr", "share", "sendmail", "cf")
         flags, macros = signet_mc()
@@ -112,7 +120,7 @@ class Sendmail:
         mc = ["divert(-1)", "# Written by contrib/bench/sendmail-bench.py", "divert(0)dnl",
               "OSTYPE(`linux')dnl"]
         for name, value in (
-                ("confDOMAIN_NAME", "mta.signet.test"), ("QUEUE_DIR", d + "/queue"),
+                ("confDOMAIN_NAME", "mta.signet.test"), ("QUEUE_DIR", queue),
                 ("confPID_FILE", d + "/sendmail.pid"), ("STATUS_FILE", d + "/statistics"),
                 ("confSERVICE_SWITCH_FILE", d + "/service.switch"),
                 ("confHOSTS_FILE", "/etc/hosts"), ("ALIAS_FILE", ""), ("confHELP_FILE", ""),
@@ -179,13 +187,15 @@ def main():
     p.add_argument("--delivery-mode", choices=("queue", "background", "interactive"),
                    default="queue")
     p.add_argument("--mc", action="append", default=[])
+    p.add_argument("--queue-dirs", type=int, default=1)
     args, rest = p.parse_known_args()
     if "-h" in rest or "--help" in rest:
         print(__doc__)
         return
     if os.geteuid() != 0:
         sys.exit("run as root (a private Sendmail needs it)")
-    OPTIONS.update(delivery_mode=args.delivery_mode, mc=args.mc)
+    OPTIONS.update(delivery_mode=args.delivery_mode, mc=args.mc,
+                   queue_dirs=max(1, args.queue_dirs))
     # A SIGTERM unwinds main()'s finally: the milters, Sendmail and the sink stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     pfb.Postfix = Sendmail

@@ -30,7 +30,7 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import milterclient  # noqa: E402
-from signettest import Daemon, Tap, free_port, wait_listening  # noqa: E402
+from signettest import Daemon, Tap, free_port, own_milter_engine, wait_listening  # noqa: E402
 
 TOP_BUILDDIR = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
 SIGNET = os.path.join(TOP_BUILDDIR, "milter", "signet")
@@ -118,7 +118,9 @@ def test_new_connection_after_quit_nc(tmp):
     without negotiating again.  What was negotiated still holds there: header values
     arrive with their leading space (SMFIP_HDR_LEADSPC), and simple canonicalization
     hashes them as they are, so a signature made in the second SMTP connection only
-    verifies when Signet has not forgotten that."""
+    verifies when Signet has not forgotten that.  libmilter (Debian's 8.17) answers no
+    CONNECT after QUIT_NC: with that engine the second connection is a known failure
+    (TODO), and a pass there fails the run, so that it is looked at again."""
     import dkim
     store = os.path.join(tmp, "keys-quit-nc")
     sel = keys(store, "generate", "q.example", "-s", "sq")
@@ -130,21 +132,27 @@ def test_new_connection_after_quit_nc(tmp):
                % (spec, store), "quit-nc")
     try:
         tap(wait_listening(spec), "quit_nc_daemon_listens", d.log())
-        with milterclient.Session(spec) as s:
+        todo = "" if own_milter_engine() else (
+            " # TODO libmilter engine: libmilter answers no CONNECT after QUIT_NC")
+        with milterclient.Session(spec, timeout=10) as s:
             for n in (1, 2):
-                if n == 2:
-                    s.quit_new_connection()
-                s.connect("127.0.0.1", helo="mta.example")
-                r = s.message(message("q.example", "quit-nc-%d" % n), "x@q.example",
-                              ["r@example.net"])
+                r, verified = None, None
                 try:
+                    if n == 2:
+                        s.quit_new_connection()
+                    s.connect("127.0.0.1", helo="mta.example")
+                    r = s.message(message("q.example", "quit-nc-%d" % n), "x@q.example",
+                                  ["r@example.net"])
                     verified = dkim.verify(r.message,
                                            dnsfunc=lambda name, timeout=5: record.encode())
                 except Exception as e:   # noqa: BLE001 -- a failure, shown below
                     verified = repr(e)
-                tap(s.leadspc and signed_selectors(r) == ["sq"] and verified is True,
-                    "smtp_connection_%d_on_one_milter_connection_signed_and_verified" % n,
-                    (r, verified, r.message))
+                tap(r is not None and s.leadspc and signed_selectors(r) == ["sq"] and
+                    verified is True,
+                    "smtp_connection_%d_on_one_milter_connection_signed_and_verified%s"
+                    % (n, todo if n == 2 else ""), (r, verified, r and r.message))
+                if r is None:
+                    break
     finally:
         d.stop()
 

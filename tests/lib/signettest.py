@@ -119,8 +119,10 @@ class Tap:
         self.diag_on_pass = diag_on_pass
 
     def __call__(self, ok, name, diag=""):
+        """A name ending in "# TODO reason" is a known failure: not counted in the exit
+        status when it fails; the TAP driver counts it passing (XPASS) as a failure."""
         self.count += 1
-        self.failed += 0 if ok else 1
+        self.failed += 0 if ok or "# TODO " in name else 1
         print("%sok %d - %s" % ("" if ok else "not ", self.count, name))
         if not ok or self.diag_on_pass:
             for line in str(diag).splitlines()[:self.max_diag]:

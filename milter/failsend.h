@@ -15,7 +15,9 @@
  *	blocked and SIGPIPE at its default.  It runs as the daemon's user.  FROM and RCPT
  *	must be addresses of printable ASCII without blanks, angle brackets or quotes (the
  *	destinations of ruf= come from DNS: anything else is refused here too).  The command
- *	is given timeout seconds to read the mail and exit, then killed.
+ *	is given timeout seconds to read the mail and exit, then killed.  The caller
+ *	ignores SIGPIPE (the daemon does, main.c): a command that exits before reading
+ *	everything then makes a failed write, not a dead daemon.
  * DIAGNOSTICS
  *	Returns 1 when the command read everything and exited 0; else 0 with one sentence
  *	in err (the command could not start, was killed, or exited with a status).

@@ -178,11 +178,10 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf3 = 0;
 	negotiated.leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	negotiated.no_reply = *pf1 & NO_REPLY_STEPS;
-	if ((c = connection_of(ctx)) != NULL) {
-		c->leading_space = negotiated.leading_space;
-		c->no_reply = negotiated.no_reply;
-	} else if (connection_open(ctx) == NULL)
+	if ((c = connection_open(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
+	c->leading_space = negotiated.leading_space;	/* an OPTNEG again: its answer holds */
+	c->no_reply = negotiated.no_reply;
 	return SMFIS_CONTINUE;
 }
 

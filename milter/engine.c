@@ -513,12 +513,17 @@ static int message_command(int cmd)
 	    cmd == MW_CMD_EOH || cmd == MW_CMD_BODY || cmd == MW_CMD_BODYEOB;
 }
 
+/* A command byte fit for a log line. */
+static int command_char(int cmd)
+{
+	return cmd >= 0x20 && cmd < 0x7f ? cmd : '?';
+}
+
 static enum step take(SMFICTX *ctx, const struct mw_frame *f)
 {
 	if (!ctx->negotiated && f->cmd != MW_CMD_OPTNEG && f->cmd != MW_CMD_QUIT) {
 		log_msg(LOG_LEVEL_ERROR, "milter: closing the MTA connection: command '%c' "
-		    "before the option negotiation", f->cmd >= 0x20 && f->cmd < 0x7f ? f->cmd :
-		    '?');
+		    "before the option negotiation", command_char(f->cmd));
 		return STEP_END;
 	}
 	if (message_command(f->cmd) && !ctx->in_message)
@@ -674,7 +679,7 @@ static enum step converse(SMFICTX *ctx)
 				if (s == STEP_FAIL)
 					log_msg(LOG_LEVEL_WARNING, "milter: closing the MTA "
 					    "connection: command '%c' (%zu bytes) refused",
-					    f.cmd >= 0x20 && f.cmd < 0x7f ? f.cmd : '?', f.len);
+					    command_char(f.cmd), f.len);
 				(void)flush(ctx);
 				return s;
 			}

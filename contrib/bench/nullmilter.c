@@ -22,11 +22,18 @@
  *	With NULLMILTER_STEPS=minimal in its environment it also skips RCPT, DATA and end
  *	of headers: the fewest steps a DKIM signer could take (what the MTA saves when a
  *	milter takes fewer).
+ *
+ *	With NULLMILTER_BURN_US=N (microseconds, at most 100000) it spins on the CPU for N
+ *	microseconds of its thread's CPU time at end of message before it answers: a milter
+ *	that costs the machine what Signet costs it, and answers what the null milter
+ *	answers.  Against Signet, that tells the MTA's cost of sharing the cores from the
+ *	MTA's cost of Signet's answers.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "config.h"
 #include "milter/engine-mfapi.h"
@@ -37,6 +44,8 @@
 #define SKIPPED	(SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOEOH)
 
 static unsigned long skipped;	/* SKIPPED, or 0 */
+
+static long burn_us;		/* NULLMILTER_BURN_US, or 0 */
 
 static char added[512];		/* the field's value: 'x' as long as a DKIM-Signature */
 
@@ -104,8 +113,23 @@ static sfsistat null_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	return null_no_reply(ctx);
 }
 
+/* burn - spins until this thread has used us microseconds more of CPU time */
+static void burn(long us)
+{
+	struct timespec now;
+	long long start, end;
+
+	if (us <= 0 || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0)
+		return;
+	start = now.tv_sec * 1000000LL + now.tv_nsec / 1000;
+	end = start + us;
+	while (start < end && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0)
+		start = now.tv_sec * 1000000LL + now.tv_nsec / 1000;
+}
+
 static sfsistat null_eom(SMFICTX *ctx)
 {
+	burn(burn_us);
 	return smfi_insheader(ctx, 0, "X-Null-Milter", added) == MI_SUCCESS ? SMFIS_ACCEPT :
 	    SMFIS_TEMPFAIL;
 }
@@ -137,6 +161,15 @@ int	main(int argc, char **argv)
 	if (getenv("NULLMILTER_STEPS") != NULL &&
 	    strcmp(getenv("NULLMILTER_STEPS"), "minimal") == 0)
 		skipped = SKIPPED;
+	if (getenv("NULLMILTER_BURN_US") != NULL) {
+		char   *end;
+
+		burn_us = strtol(getenv("NULLMILTER_BURN_US"), &end, 10);
+		if (*end != '\0' || burn_us < 0 || burn_us > 100000) {
+			fprintf(stderr, "nullmilter: NULLMILTER_BURN_US must be 0 to 100000\n");
+			return 2;
+		}
+	}
 	memset(added, 'x', sizeof(added) - 1);
 	added[0] = ' ';		/* the leading space, as Signet writes its fields */
 	(void)umask(0);		/* a unix socket the MTA's user may connect to */

@@ -6,7 +6,7 @@ NAME
 SYNOPSIS
     contrib/bench/postfix-bench.py [-n 1500] [-c 4] [-s 4096] [--rounds 3] [--warmup 50]
         [--blocks 6] [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
-        [--no-null-milter] [--no-settle] [--perf DIR]
+        [--no-null-milter] [--null-burn US] [--no-settle] [--deliver] [--perf DIR]
 
 DESCRIPTION
     Starts, on loopback, in one temporary directory: an SMTP sink (tests/mta/smtpsink.py),
@@ -56,6 +56,24 @@ DESCRIPTION
     bound by CPU, so what the milter protocol costs Postfix shows there.  Figures, not
     assertions.
 
+    --deliver measures mail through Postfix from end to end instead: nothing is held,
+    the timed messages go to a domain whose transport is Postfix's discard agent
+    (discard.signet.test), and a block's time runs until the last of them has left the
+    queue (incoming, active, deferred, hold and maildrop all empty, looked at every
+    10 ms).  That is acceptance and delivery, with the cheapest delivery Postfix has: an
+    operator's steady rate, where a real next hop costs Postfix more than this (an smtp
+    client, often TLS), so the milter's share here is at its largest.  The DKIM
+    signatures are then checked on 3 more messages per block, sent to the sink untimed.
+
+    --null-burn US makes the null milter spin for US microseconds of CPU at end of
+    message before it answers (NULLMILTER_BURN_US): set to what Signet costs beyond the
+    null milter, it tells what Postfix pays for sharing the cores with a milter's work
+    from what it pays for Signet's answers.
+
+    While waiting for a block's mail at the sink the script flushes the queue again
+    every 10 s: a message the sink did not take at once (deferred) is retried at once
+    instead of an hour later in the next block's count.
+
     Before each timed part the file systems are synced and the script waits a second
     (--no-settle leaves that out): the queue run and the sink's files of the set-up
     before, and the warm-up's queue files, are then written back, so their writeback and
@@ -90,6 +108,8 @@ TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from proctree import cpu_seconds  # noqa: E402
 DOMAIN = "out.signet.test"
+DISCARDED = "bob@discard.signet.test"     # --deliver: the timed messages' recipient
+CHECKED = 3                               # --deliver: messages per block checked at the sink
 CALIBRATION = "no milter again"
 NULL = "null milter"
 
@@ -152,7 +172,7 @@ def start_milter(label, cmd, env, spec, log, tries=3):
 class Postfix:
     """A private Postfix as in tests/mta/run.sh, one smtpd per set-up."""
 
-    def __init__(self, tmp, sink_port, listeners):
+    def __init__(self, tmp, sink_port, listeners, deliver):
         self.dir = os.path.join(tmp, "postfix")
         self.etc = os.path.join(self.dir, "etc")
         os.makedirs(self.etc)
@@ -190,11 +210,14 @@ smtp_host_lookup = native
 smtpd_peername_lookup = no
 smtputf8_enable = no
 biff = no
-smtpd_end_of_data_restrictions = check_client_access static:HOLD
+{hold}
+transport_maps = inline:{{discard.signet.test=discard:}}
 queue_run_delay = 1h
 milter_default_action = tempfail
 {contrib}
-""".format(d=d, sink=sink_port, contrib="\n".join(contrib)))
+""".format(d=d, sink=sink_port, contrib="\n".join(contrib),
+           hold="" if deliver else "smtpd_end_of_data_restrictions = check_client_access "
+           "static:HOLD"))
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write("# Written by contrib/bench/postfix-bench.py: no chroot\n")
             for port, milter in listeners:
@@ -215,6 +238,14 @@ milter_default_action = tempfail
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(["postqueue", "-c", self.etc, "-f"], check=False)
 
+    def queued(self):
+        """How many messages are in the queue (not yet delivered or discarded)."""
+        n = 0
+        for sub in ("maildrop", "incoming", "active", "deferred", "hold"):
+            for _, _, files in os.walk(os.path.join(self.dir, "queue", sub)):
+                n += len(files)
+        return n
+
     def master_pid(self):
         with open(os.path.join(self.dir, "queue", "pid", "master.pid")) as f:
             return int(f.read().split()[0])
@@ -225,13 +256,19 @@ milter_default_action = tempfail
         time.sleep(1)
 
 
-def wait_delivered(sink_dir, n):
-    """The sink's messages once it has n (or after 120 s); then 1 s more for strays."""
+def wait_delivered(sink_dir, n, mta=None):
+    """The sink's messages once it has n (or after 120 s); then 1 s more for strays.
+    Every 10 s of waiting the queue is flushed again (mta.flush): a message the sink
+    did not take at once is retried now, not in the next block."""
     end = time.time() + 120
+    reflush = time.time() + 10
     while time.time() < end:
         if len([f for f in os.listdir(sink_dir) if f.endswith(".eml")]) >= n:
             time.sleep(1)
             break
+        if mta and time.time() >= reflush:
+            mta.flush()
+            reflush = time.time() + 10
         time.sleep(0.2)
     return [f for f in os.listdir(sink_dir) if f.endswith(".eml")]
 
@@ -250,8 +287,10 @@ def machine_cpu():
     return sum(fields) - fields[3] - fields[4], sum(fields)
 
 
-def send_all(port, message, n, sessions):
-    """Sends n messages over `sessions` SMTP sessions at once; returns seconds or raises."""
+def send_all(port, message, n, sessions, rcpt="bob@example.net", until=None):
+    """Sends n messages to rcpt over `sessions` SMTP sessions at once; returns the
+    seconds until the last is accepted (and then until until() is true, looked at
+    every 10 ms), or raises."""
     per = [n // sessions + (1 if i < n % sessions else 0) for i in range(sessions)]
     errors = []
     barrier = threading.Barrier(sessions + 1)
@@ -263,7 +302,7 @@ def send_all(port, message, n, sessions):
                               timeout=120) as s:
                 s.ehlo("client.signet.test")
                 for _ in range(count):
-                    s.sendmail("alice@" + DOMAIN, ["bob@example.net"], message)
+                    s.sendmail("alice@" + DOMAIN, [rcpt], message)
         except Exception as e:   # noqa: BLE001 -- reported below
             errors.append(repr(e))
 
@@ -274,6 +313,10 @@ def send_all(port, message, n, sessions):
     start = time.monotonic()
     for t in threads:
         t.join()
+    while until and not errors and not until():
+        if time.monotonic() - start > 300:
+            errors.append("not delivered after 300 s")
+        time.sleep(0.01)
     elapsed = time.monotonic() - start
     if errors:
         raise RuntimeError("; ".join(errors[:3]))
@@ -304,15 +347,18 @@ class Block:
 
 
 def run_block(mta, port, milter, message, count, warmup, sessions, sink_dir, signs,
-              settle_first, perf):
+              settle_first, perf, deliver):
     """One timed block of a set-up: warmup messages untimed, then count timed, then the
-    queue delivered to the sink, where each must arrive (signed when signs is 1)."""
+    queue delivered to the sink, where each must arrive (signed when signs is 1).  With
+    deliver, the warm-up and the timed messages are discarded by Postfix, the time runs
+    until the queue is empty, and CHECKED more messages go to the sink untimed."""
     b = Block()
     for f in os.listdir(sink_dir):
         os.unlink(os.path.join(sink_dir, f))
     try:
         if warmup:
-            send_all(port, message, warmup, sessions)
+            send_all(port, message, warmup, sessions, *((DISCARDED, lambda: not mta.queued())
+                                                        if deliver else ()))
     except RuntimeError as e:
         b.status = " FAILED in the warm-up: " + str(e)
     if settle_first:
@@ -323,7 +369,8 @@ def run_block(mta, port, milter, message, count, warmup, sessions, sink_dir, sig
         cpu0 = (cpu_seconds(master), cpu_seconds(milter.pid) if milter else 0.0)
         machine0, client0 = machine_cpu(), os.times()
         try:
-            b.secs = send_all(port, message, count, sessions)
+            b.secs = send_all(port, message, count, sessions,
+                              *((DISCARDED, lambda: not mta.queued()) if deliver else ()))
         except RuntimeError as e:
             b.status = " FAILED: " + str(e)
         b.mta_cpu = cpu_seconds(master) - cpu0[0]
@@ -335,9 +382,15 @@ def run_block(mta, port, milter, message, count, warmup, sessions, sink_dir, sig
     finally:
         if recorder:
             perf_stop(recorder)
-    mta.flush()
     total = count + warmup
-    got = wait_delivered(sink_dir, total)
+    if deliver:
+        total = CHECKED
+        try:
+            send_all(port, message, total, 1)
+        except RuntimeError as e:
+            b.status += " FAILED in the check: " + str(e)
+    mta.flush()
+    got = wait_delivered(sink_dir, total, mta)
     signed = sum(1 for f in got if is_signed(os.path.join(sink_dir, f)))
     if len(got) != total or signed != total * signs:
         b.status += " FAILED: %d delivered, %d signed, want %d and %d" % (
@@ -376,6 +429,8 @@ def main():
     p.add_argument("--signet", action="append", default=[])
     p.add_argument("--no-opendkim", action="store_true")
     p.add_argument("--no-null-milter", action="store_true")
+    p.add_argument("--null-burn", type=int, default=0, metavar="US")
+    p.add_argument("--deliver", action="store_true")
     p.add_argument("--blocks", type=int, default=6)
     p.add_argument("--no-settle", action="store_true")
     p.add_argument("--perf", metavar="DIR")
@@ -449,7 +504,8 @@ def main():
             port = free_port()
             spec, pf = (("unix:%s/null.sock" % tmp,) * 2 if kind == "unix" else
                         ("inet:%d@127.0.0.1" % port, "inet:127.0.0.1:%d" % port))
-            setups.append((NULL + " " + kind, [null, spec], {}, spec, pf))
+            setups.append((NULL + " " + kind, [null, spec],
+                           {"NULLMILTER_BURN_US": str(args.null_burn)}, spec, pf))
         compared.append((NULL, None, None))
     if not args.no_opendkim:
         for kind in ("unix", "inet"):
@@ -472,7 +528,7 @@ def main():
     listeners = []
     for s in setups:
         listeners.append((free_port(), s[4] or ""))
-    postfix = Postfix(tmp, sink_port, listeners)
+    postfix = Postfix(tmp, sink_port, listeners, args.deliver)
 
     results = {s[0]: [] for s in setups}
     cpus = {s[0]: [] for s in setups}
@@ -482,7 +538,7 @@ def main():
     running = []
     send_all(listeners[0][0], message, 40, args.sessions)    # warm-up, untimed
     postfix.flush()
-    wait_delivered(sink_dir, 40)
+    wait_delivered(sink_dir, 40, postfix)
     try:
         for rnd in range(1, args.rounds + 1):
             order = list(zip(setups, listeners))[::1 if rnd % 2 else -1]
@@ -499,7 +555,7 @@ def main():
                         postfix, port, procs.get(label), message, count,
                         args.warmup if block == 0 else 0, args.sessions, sink_dir,
                         0 if cmd is None or label.startswith(NULL) else 1,
-                        not args.no_settle, (args.perf, rnd, block, label)))
+                        not args.no_settle, (args.perf, rnd, block, label), args.deliver))
             for proc in procs.values():
                 proc.send_signal(signal.SIGTERM)
                 proc.wait()
@@ -529,6 +585,11 @@ def main():
     print("%d messages of %d bytes over %d SMTP sessions after %d untimed, median of %d "
           "rounds (load average at the end: %s)" % (args.messages, len(message), args.sessions,
                                                     args.warmup, args.rounds, " ".join(load)))
+    print("timed: %s%s" % (
+        "until the queue is empty (--deliver: accepted and discarded by Postfix)"
+        if args.deliver else "until accepted (held in Postfix's queue, delivered untimed)",
+        "; the null milter spins %d us at end of message" % args.null_burn
+        if args.null_burn else ""))
     print()
     print("| set-up | msg/s (median) | rounds | Postfix CPU ms/msg | milter CPU ms/msg | "
           "client CPU ms/msg | all cores busy |")

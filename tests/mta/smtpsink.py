@@ -123,6 +123,12 @@ class Session(socketserver.StreamRequestHandler):
 
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5.  When Postfix opens a burst of connections
+    # (a flush of 250 messages) and the queue of accepted connections is full, the
+    # kernel drops the client's last handshake ACK: the client believes it is
+    # connected and waits for a greeting that never comes (Postfix: "timed out while
+    # receiving the initial server greeting" after 300 s, seen in postfix-bench.py).
+    request_queue_size = 256
     allow_reuse_address = True
 
 

@@ -6,7 +6,8 @@ NAME
 SYNOPSIS
     contrib/bench/sendmail-bench.py [-n 1500] [-c 4] [-s 4096] [--rounds 3] [--warmup 50]
         [--blocks 6] [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
-        [--no-null-milter] [--no-settle] [--perf DIR]
+        [--no-null-milter] [--null-burn US] [--no-settle] [--fs ext4]
+        [--algorithm rsa|ed25519|both] [--perf DIR]
         [--delivery-mode queue|background|interactive] [--queue-dirs N] [--mc LINE]...
 
 DESCRIPTION
@@ -29,8 +30,8 @@ DESCRIPTION
     The no-milter listener has no I= and no InputMailFilters exist, so it has none.
 
     --delivery-mode (default queue, Sendmail's DeliveryMode): "queue" holds the messages
-    in the queue during the timed part, as postfix-bench.py holds Postfix's with
-    defer_transports, and a queue run ("sendmail -q" in Sendmail's namespaces) delivers
+    in the queue during the timed part, as postfix-bench.py holds Postfix's in its hold
+    queue, and a queue run ("sendmail -q" in Sendmail's namespaces) delivers
     them to the sink afterwards, untimed.  "background" forks a delivery per message
     while the clients send (Debian's default); "interactive" delivers before the 250
     after DATA.
@@ -39,7 +40,9 @@ DESCRIPTION
     contend less for one directory's lock when they create and remove queue files.
     --mc LINE adds a line to the .mc before the MAILER lines (repeatable), to measure
     a Sendmail option: e.g. --mc "define(\`confTO_IDENT', \`0s')dnl".
-    The other options are postfix-bench.py's (read it); figures, not assertions.
+    The other options are postfix-bench.py's (read it), --deliver excepted; with
+    --fs ext4 Sendmail's queue is on the journaled file system.  Figures, not
+    assertions.
     Temporary files go under $TMPDIR (default /tmp).
 FILES
     contrib/bench/postfix-bench.py, tests/mta/run.sh, contrib/sendmail/signet.mc
@@ -104,7 +107,10 @@ class Sendmail:
     """A private Sendmail as in tests/mta/run.sh, one listener and one filter per set-up;
     what postfix-bench.py's main() asks of its Postfix."""
 
-    def __init__(self, tmp, sink_port, listeners):
+    def __init__(self, tmp, sink_port, listeners, deliver):
+        if deliver:
+            sys.exit("--deliver is postfix-bench.py's only (it needs Postfix's discard "
+                     "agent); use --delivery-mode here")
         d = self.dir = os.path.join(tmp, "sendmail")
         queue = os.path.join(d, "queue")
         os.makedirs(queue, mode=0o700)

@@ -674,8 +674,13 @@ def mount_ext4(tmp):
 
 
 def unmount(mountpoint):
-    if os.path.ismount(mountpoint):
-        subprocess.run(["umount", mountpoint], check=False)
+    """Unmounts, waiting up to 10 s for the MTA's last processes to let go of it."""
+    for _ in range(20):
+        if not os.path.ismount(mountpoint) or subprocess.run(
+                ["umount", mountpoint], stderr=subprocess.DEVNULL).returncode == 0:
+            return
+        time.sleep(0.5)
+    print("cannot unmount %s" % mountpoint, file=sys.stderr)
 
 
 if __name__ == "__main__":

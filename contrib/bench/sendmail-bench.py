@@ -186,6 +186,7 @@ class Sendmail:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait()
         time.sleep(1)     # its SMTP children see their clients gone
+        self.log.close()  # (with --fs ext4 it is on the file system to unmount)
 
 
 def main():

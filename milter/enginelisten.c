@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -95,8 +96,12 @@ static int open_inet(int family, const char *rest)
 		return -1;
 	}
 	free(port);
+	/* TCP_NODELAY before listen(): a connection accepted takes it from the listener
+	 * when its handshake ends, so one made before adapter_set_nodelay() (an MTA
+	 * connecting the moment the port opens) would otherwise keep Nagle on. */
 	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
 	    (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0)) {
 		(void)close(fd);
 		fd = -1;

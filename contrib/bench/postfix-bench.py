@@ -369,12 +369,13 @@ def run_block(mta, port, milter, message, count, warmup, sessions, sink_dir, sig
     deliver, the warm-up and the timed messages are discarded by Postfix, the time runs
     until the queue is empty, and CHECKED more messages go to the sink untimed."""
     b = Block()
+    # With deliver: to the discarding domain, and until the queue is empty.
+    discarded = (DISCARDED, lambda: not mta.queued()) if deliver else ()
     for f in os.listdir(sink_dir):
         os.unlink(os.path.join(sink_dir, f))
     try:
         if warmup:
-            send_all(port, message, warmup, sessions, *((DISCARDED, lambda: not mta.queued())
-                                                        if deliver else ()))
+            send_all(port, message, warmup, sessions, *discarded)
     except RuntimeError as e:
         b.status = " FAILED in the warm-up: " + str(e)
     if settle_first:
@@ -385,8 +386,7 @@ def run_block(mta, port, milter, message, count, warmup, sessions, sink_dir, sig
         cpu0 = (cpu_seconds(master), cpu_seconds(milter.pid) if milter else 0.0)
         machine0, client0 = machine_cpu(), os.times()
         try:
-            b.secs = send_all(port, message, count, sessions,
-                              *((DISCARDED, lambda: not mta.queued()) if deliver else ()))
+            b.secs = send_all(port, message, count, sessions, *discarded)
         except RuntimeError as e:
             b.status = " FAILED: " + str(e)
         b.mta_cpu = cpu_seconds(master) - cpu0[0]

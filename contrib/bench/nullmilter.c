@@ -21,7 +21,9 @@
  *
  *	With NULLMILTER_STEPS=minimal in its environment it also skips RCPT, DATA and end
  *	of headers: the fewest steps a DKIM signer could take (what the MTA saves when a
- *	milter takes fewer).
+ *	milter takes fewer).  With NULLMILTER_STEPS=noreply it takes every step Signet takes
+ *	but asks for no reply to MAIL, RCPT and end of headers either: end of message is
+ *	the only step answered (what the MTA saves when it never waits before the end).
  *
  *	With NULLMILTER_BURN_US=N (microseconds, at most 100000) it spins on the CPU for N
  *	microseconds of its thread's CPU time at end of message before it answers: a milter
@@ -42,8 +44,10 @@
 	SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_BODY)
 /* NULLMILTER_STEPS=minimal: only what a DKIM signer cannot do without */
 #define SKIPPED	(SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOEOH)
+/* NULLMILTER_STEPS=noreply: only end of message answered */
+#define UNANSWERED	(SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_EOH)
 
-static unsigned long skipped;	/* SKIPPED, or 0 */
+static unsigned long skipped;	/* SKIPPED, UNANSWERED, or 0 */
 
 static long burn_us;		/* NULLMILTER_BURN_US, or 0 */
 
@@ -161,6 +165,9 @@ int	main(int argc, char **argv)
 	if (getenv("NULLMILTER_STEPS") != NULL &&
 	    strcmp(getenv("NULLMILTER_STEPS"), "minimal") == 0)
 		skipped = SKIPPED;
+	else if (getenv("NULLMILTER_STEPS") != NULL &&
+	    strcmp(getenv("NULLMILTER_STEPS"), "noreply") == 0)
+		skipped = UNANSWERED;
 	if (getenv("NULLMILTER_BURN_US") != NULL) {
 		char   *end;
 

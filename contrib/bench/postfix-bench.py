@@ -6,7 +6,8 @@ NAME
 SYNOPSIS
     contrib/bench/postfix-bench.py [-n 1500] [-c 4] [-s 4096] [--rounds 3] [--warmup 50]
         [--blocks 6] [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
-        [--no-null-milter] [--null-burn US] [--no-settle] [--deliver]
+        [--no-null-milter] [--null-burn US] [--null-steps minimal|noreply]...
+        [--no-settle] [--deliver]
         [--algorithm rsa|ed25519|both] [--fs ext4] [--perf DIR]
 
 DESCRIPTION
@@ -84,6 +85,12 @@ DESCRIPTION
     message before it answers (NULLMILTER_BURN_US): set to what Signet costs beyond the
     null milter, it tells what Postfix pays for sharing the cores with a milter's work
     from what it pays for Signet's answers.
+
+    --null-steps minimal|noreply adds a second null milter (repeatable), labelled so,
+    run with NULLMILTER_STEPS set to that (contrib/bench/nullmilter.c): "minimal" skips
+    RCPT, DATA and end of headers, "noreply" takes Signet's steps but answers only end
+    of message.  Against the null milter in the same run, it tells what the MTA saves
+    when a milter takes fewer steps, or never makes it wait before end of message.
 
     While waiting for a block's mail at the sink the script flushes the queue again
     every 10 s: a message the sink did not take at once (deferred) is retried at once
@@ -446,6 +453,8 @@ def main():
     p.add_argument("--no-opendkim", action="store_true")
     p.add_argument("--no-null-milter", action="store_true")
     p.add_argument("--null-burn", type=int, default=0, metavar="US")
+    p.add_argument("--null-steps", action="append", default=[],
+                   choices=("minimal", "noreply"))
     p.add_argument("--deliver", action="store_true")
     p.add_argument("--fs", choices=("ext4",))
     p.add_argument("--algorithm", choices=("rsa", "ed25519", "both"), default="rsa")
@@ -527,13 +536,18 @@ def main():
     if not args.no_null_milter and not os.path.exists(null):
         print("(no null milter: %s is missing; a build with libmilter has none)" % null)
     elif not args.no_null_milter:
-        for kind in ("unix", "inet"):
-            port = free_port()
-            spec, pf = (("unix:%s/null.sock" % tmp,) * 2 if kind == "unix" else
-                        ("inet:%d@127.0.0.1" % port, "inet:127.0.0.1:%d" % port))
-            setups.append((NULL + " " + kind, [null, spec],
-                           {"NULLMILTER_BURN_US": str(args.null_burn)}, spec, pf))
-        compared.append((NULL, None, None))
+        for steps in [None] + args.null_steps:
+            label = NULL if steps is None else "%s %s" % (NULL, steps)
+            env = {"NULLMILTER_BURN_US": str(args.null_burn)}
+            if steps is not None:
+                env["NULLMILTER_STEPS"] = steps
+            for kind in ("unix", "inet"):
+                port = free_port()
+                spec, pf = (("unix:%s/%s.sock" % (tmp, label.replace(" ", "-")),) * 2
+                            if kind == "unix" else
+                            ("inet:%d@127.0.0.1" % port, "inet:127.0.0.1:%d" % port))
+                setups.append((label + " " + kind, [null, spec], env, spec, pf))
+            compared.append((label, None, None))
     if not args.no_opendkim:
         for kind in ("unix", "inet"):
             if kind == "unix":
@@ -653,6 +667,11 @@ def main():
             print("%s against the null milter: unix %s; inet %s" % (
                 label, paired(label + " unix", NULL + " unix"),
                 paired(label + " inet", NULL + " inet")))
+        for label, _, _ in compared:
+            if label.startswith(NULL + " "):
+                print("%s against the null milter: unix %s; inet %s" % (
+                    label, paired(label + " unix", NULL + " unix"),
+                    paired(label + " inet", NULL + " inet")))
     print("calibration: %s/no milter %s" % (CALIBRATION, paired(CALIBRATION, "no milter")))
     if spool != tmp:
         unmount(spool)

@@ -40,8 +40,17 @@
  *	Signet asks for no reply to the steps where it never says anything but "continue"
  *	(connect, HELO, DATA, each header, each body chunk): the MTA then writes a message's
  *	header fields without waiting for us after each (issue 17: through Postfix that halves
- *	the milter's round trips).  MAIL, RCPT, end of headers and end of message are always
- *	answered.  A unix socket has no Nagle and no ACKs, so both engines do this there.
+ *	the milter's round trips).  Where the configuration in force allows, RCPT (no
+ *	RateLimits) and end of headers (Mode sv) get no reply either, so through Postfix a
+ *	message waits for us twice (MAIL, end of message) instead of four times: over TCP a
+ *	milter doing nothing then ran 1.17x as fast (contrib/bench/RESULTS.md).  At end of
+ *	headers Mode s and Mode v answer "accept" for a message they leave alone, which
+ *	spares the MTA sending its body; in Mode sv only outbound mail without a key is
+ *	such, and it is accepted at end of message instead.  A reload may set RateLimits
+ *	while an MTA connection that asked for no RCPT reply lasts: a recipient refused
+ *	then is held and refuses the message at the next step answered.  MAIL is always
+ *	answered (a restart's "try again" and internal errors), and so is end of message.
+ *	A unix socket has no Nagle and no ACKs, so both engines do this there.
  *	Over TCP only Signet's engine does: with nothing coming back, the MTA writes several
  *	small commands in a row, and an MTA socket without TCP_NODELAY holds each one until
  *	our ACK, which the kernel delays ~40 ms (measured: 135 ms a message against 0.6 ms
@@ -82,12 +91,23 @@
 #include "milter/adapter.h"
 #include "milter/session.h"
 
+/* A refusal the session made at a step the MTA does not wait for (RCPT after a reload
+ * set RateLimits, top of this file), said at the next step it waits for: end of headers
+ * or end of message. */
+struct held_reply {
+	sfsistat status;		/* SMFIS_REJECT or SMFIS_TEMPFAIL; 0: none */
+	char	smtp_code[4];		/* "" for the MTA's own reply */
+	char	status_code[16];
+	char	text[512];
+};
+
 /* libmilter's private pointer: one per MTA connection. */
 struct connection {
 	struct session *session;
 	int	leading_space;		/* SMFIP_HDR_LEADSPC negotiated */
 	unsigned long no_reply;		/* the SMFIP_NR_* steps negotiated */
 	struct buffer spaced;		/* a header value with its space put back */
+	struct held_reply held;
 };
 
 /* Steps answered with "no reply": on a unix socket, and over TCP with Signet's engine,
@@ -99,6 +119,8 @@ struct connection {
 #endif
 #define NO_REPLY_STEPS	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA | SMFIP_NR_HDR | \
 	SMFIP_NR_BODY)
+/* Added to those where the configuration allows (session_quiet_steps()). */
+#define QUIET_STEPS	(SMFIP_NR_RCPT | SMFIP_NR_EOH)
 
 /* The MAIL FROM macros Signet reads: the queue id, and AUTH and TLS (issue 18). */
 #define MAIL_MACROS "i {auth_type} {auth_authen} {tls_version} {cipher}"
@@ -151,9 +173,16 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long *pf2, unsigned long *pf3)
 {
 	/* Not SMFIP_NORCPT or SMFIP_NODATA: see the top of this file. */
-	unsigned long wanted_steps = SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN |
-	    (listening_on_unix_socket || NO_REPLY_OVER_TCP ? NO_REPLY_STEPS : 0);
+	unsigned long wanted_steps = SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN;
 	struct connection *c;
+
+	if (listening_on_unix_socket || NO_REPLY_OVER_TCP) {
+		unsigned quiet = session_quiet_steps();
+
+		wanted_steps |= NO_REPLY_STEPS |
+		    ((quiet & SESSION_QUIET_RCPT) ? SMFIP_NR_RCPT : 0) |
+		    ((quiet & SESSION_QUIET_EOH) ? SMFIP_NR_EOH : 0);
+	}
 
 	(void)f2;
 	(void)f3;
@@ -177,7 +206,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf2 = 0;
 	*pf3 = 0;
 	negotiated.leading_space = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
-	negotiated.no_reply = *pf1 & NO_REPLY_STEPS;
+	negotiated.no_reply = *pf1 & (NO_REPLY_STEPS | QUIET_STEPS);
 	if ((c = connection_open(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	c->leading_space = negotiated.leading_space;	/* an OPTNEG again: its answer holds */
@@ -226,8 +255,39 @@ static int apply_edit(SMFICTX *ctx, const struct connection *c, const struct hea
 	return smfi_insheader(ctx, 0, (char *)e->name, (char *)value) == MI_SUCCESS;
 }
 
-/* Applies the session's result of one step and hands it back. */
-static sfsistat apply(SMFICTX *ctx, struct connection *c, struct step_result *r)
+/* Keeps a refusal for the next step the MTA waits for. */
+static void hold(struct connection *c, sfsistat status, const struct step_result *r)
+{
+	struct held_reply *h = &c->held;
+
+	h->status = status;
+	h->smtp_code[0] = h->status_code[0] = h->text[0] = '\0';
+	if (r->smtp_code != NULL && strlen(r->smtp_code) < sizeof(h->smtp_code)) {
+		memcpy(h->smtp_code, r->smtp_code, strlen(r->smtp_code) + 1);
+		if (r->status_code != NULL)
+			snprintf(h->status_code, sizeof(h->status_code), "%s", r->status_code);
+		reply_text(h->text, sizeof(h->text), r->text);
+	}
+}
+
+/* At a step the MTA waits for: the refusal held since an earlier one, if any. */
+static int say_held(SMFICTX *ctx, struct connection *c, sfsistat *status)
+{
+	struct held_reply *h = &c->held;
+
+	if (h->status == 0)
+		return 0;
+	if (h->smtp_code[0] != '\0')
+		(void)smfi_setreply(ctx, h->smtp_code, h->status_code[0] != '\0' ?
+		    h->status_code : NULL, h->text[0] != '\0' ? h->text : NULL);
+	*status = h->status;
+	return 1;
+}
+
+/* Applies the session's result of one step and hands it back; at a step the MTA does
+ * not wait for (no_reply_flag negotiated) a refusal is held instead. */
+static sfsistat apply(SMFICTX *ctx, struct connection *c, struct step_result *r,
+    unsigned long no_reply_flag)
 {
 	char	text[sizeof(r->text) > sizeof(r->quarantine_reason) ? sizeof(r->text) :
 	    sizeof(r->quarantine_reason)];
@@ -251,6 +311,11 @@ static sfsistat apply(SMFICTX *ctx, struct connection *c, struct step_result *r)
 	case REPLY_REJECT:
 	case REPLY_TEMPFAIL:
 		status = r->reply == REPLY_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+		if ((c->no_reply & no_reply_flag) != 0) {
+			if (c->held.status == 0)
+				hold(c, status, r);
+			break;
+		}
 		if (r->smtp_code == NULL)
 			break;
 		reply_text(text, sizeof(text), r->text);
@@ -259,7 +324,7 @@ static sfsistat apply(SMFICTX *ctx, struct connection *c, struct step_result *r)
 		break;
 	}
 	session_step_done(c->session, r);
-	return status;
+	return (c->no_reply & no_reply_flag) != 0 ? SMFIS_NOREPLY : status;
 }
 
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
@@ -269,15 +334,16 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	c->held.status = 0;		/* a new transaction */
 	session_auth(c->session, smfi_getsymval(ctx, "{auth_type}"),
 	    smfi_getsymval(ctx, "{tls_version}"), smfi_getsymval(ctx, "{cipher}"));
 	session_mail_from(c->session, smfi_getsymval(ctx, "i"),
 	    smfi_getsymval(ctx, "{auth_authen}"), argv != NULL ? argv[0] : NULL, &r);
-	return apply(ctx, c, &r);
+	return apply(ctx, c, &r, 0);
 }
 
-/* Each RCPT is answered: the rate limits of authenticated users count recipients, and
- * the step must be taken anyway (top of this file). */
+/* RCPT is taken (top of this file); it is answered when rate limits of authenticated
+ * users, which count recipients, are set. */
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct connection *c = connection_of(ctx);
@@ -286,7 +352,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_CONTINUE;
 	session_rcpt(c->session, argv != NULL ? argv[0] : NULL, &r);
-	return apply(ctx, c, &r);
+	return apply(ctx, c, &r, SMFIP_NR_RCPT);
 }
 
 static sfsistat cb_data(SMFICTX *ctx)
@@ -317,11 +383,17 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 {
 	struct connection *c = connection_of(ctx);
 	struct step_result r;
+	sfsistat status;
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if ((c->no_reply & SMFIP_NR_EOH) == 0 && say_held(ctx, c, &status)) {
+		c->held.status = 0;
+		session_abort(c->session);
+		return status;
+	}
 	session_end_of_headers(c->session, smfi_getsymval(ctx, "i"), &r);
-	return apply(ctx, c, &r);
+	return apply(ctx, c, &r, SMFIP_NR_EOH);
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
@@ -337,19 +409,27 @@ static sfsistat cb_eom(SMFICTX *ctx)
 {
 	struct connection *c = connection_of(ctx);
 	struct step_result r;
+	sfsistat status;
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if (say_held(ctx, c, &status)) {
+		c->held.status = 0;
+		session_abort(c->session);
+		return status;
+	}
 	session_end_of_message(c->session, smfi_getsymval(ctx, "i"), &r);
-	return apply(ctx, c, &r);
+	return apply(ctx, c, &r, 0);
 }
 
 static sfsistat cb_abort(SMFICTX *ctx)
 {
 	struct connection *c = connection_of(ctx);
 
-	if (c != NULL)
+	if (c != NULL) {
+		c->held.status = 0;
 		session_abort(c->session);
+	}
 	return SMFIS_CONTINUE;
 }
 

@@ -120,6 +120,22 @@ void	session_free(struct session *s)
 	free(s);
 }
 
+unsigned session_quiet_steps(void)
+{
+	struct runtime *rt = runtime_acquire();
+	unsigned quiet = 0;
+
+	if (rt == NULL)
+		return 0;
+	if (rt->limits == NULL)
+		quiet |= SESSION_QUIET_RCPT;
+	if ((rt->conf->mode & (CONF_MODE_SIGN | CONF_MODE_VERIFY)) ==
+	    (CONF_MODE_SIGN | CONF_MODE_VERIFY))
+		quiet |= SESSION_QUIET_EOH;
+	runtime_release(rt);
+	return quiet;
+}
+
 void	session_connect(struct session *s, const struct sockaddr *client, const char *hostname)
 {
 	s->client_known = 0;

@@ -46,6 +46,16 @@ struct session_auth {
 struct session *session_new(void);
 void	session_free(struct session *s);
 
+/* The steps whose answer, under the configuration in force, can only be "go on", so
+ * that the MTA need not wait for it: RCPT when no RateLimits are set; end of headers in
+ * Mode sv (there it can also be "accept unchanged", which end of message says as well,
+ * with the body read for nothing).  A reload can change that while an MTA connection
+ * lasts; a refusal at a step the MTA does not wait for is then held until the next one
+ * it waits for (adapter.c). */
+#define SESSION_QUIET_RCPT	0x01
+#define SESSION_QUIET_EOH	0x02
+unsigned session_quiet_steps(void);
+
 void	session_connect(struct session *s, const struct sockaddr *client, const char *hostname);
 void	session_helo(struct session *s, const char *helo);
 /* Before session_mail_from(): what the MTA says of AUTH and TLS for that message. */

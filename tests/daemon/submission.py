@@ -251,6 +251,59 @@ def shared_redis(tmp, store, clock, env):
             redis.wait()
 
 
+def rate_limits_set_by_a_reload(tmp, store, env, mode):
+    """Without RateLimits RCPT gets no reply (milter/adapter.c); a reload that sets them
+    while that MTA connection lasts makes a refused recipient refuse the whole message
+    at the next step answered (end of headers in Mode s, end of message in Mode sv,
+    where end of headers gets no reply either), and a new connection is answered at
+    RCPT again."""
+    spec = "unix:%s/reload-limits-%s.sock" % (tmp, mode)
+    limits = os.path.join(tmp, "ratelimits-reload")
+    with open(limits, "w") as f:
+        f.write("*  rcpt/hour=1\n")
+    d = Daemon(tmp, "Socket %s\nKeystore %s\nMode %s\nLogLevel debug\n"
+               % (spec, store, mode), "reload-limits-" + mode, env=env)
+    stage = {"s": "eoh", "sv": "eom"}[mode]
+    try:
+        if not tap(wait_listening(spec), "mode_%s_daemon_without_rate_limits_starts" % mode,
+                   d.log()):
+            return
+        c = Sender(spec)
+        eoh_quiet = c.s.protocol & milterclient.SMFIP_NR_EOH != 0
+        tap(c.s.protocol & milterclient.SMFIP_NR_RCPT != 0 and eoh_quiet == (mode == "sv"),
+            "mode_%s_without_rate_limits_rcpt_gets_no_reply_eoh_%s"
+            % (mode, "neither" if mode == "sv" else "does"), "protocol 0x%x" % c.s.protocol)
+        res, _, _ = c.send("erin-%s@example.org" % mode, "erin-%s@example.org" % mode,
+                           rcpts=2)
+        tap(signed(res), "mode_%s_without_rate_limits_two_recipients_signed" % mode, res)
+        with open(d.conf, "a") as f:
+            f.write("RateLimits %s\n" % limits)
+        d.proc.send_signal(signal.SIGHUP)
+        tap(d.wait_log("generation 2"), "mode_%s_reload_sets_rate_limits" % mode, d.log())
+        res, _, _ = c.send("erin-%s@example.org" % mode, "erin-%s@example.org" % mode,
+                           rcpts=2)
+        tap(res.action == "tempfail" and res.stage == stage and
+            res.reply.startswith("451 4.7.1 ") and "rcpt/hour" in res.reply and
+            not signed(res),
+            "mode_%s_recipient_refused_without_rcpt_reply_refuses_the_message_at_%s"
+            % (mode, stage), res)
+        res, _, _ = c.send("frank-%s@example.org" % mode, "frank-%s@example.org" % mode,
+                           rcpts=1)
+        tap(signed(res), "mode_%s_next_message_on_that_connection_signed" % mode, res)
+        c.close()
+        c = Sender(spec)
+        tap(c.s.protocol & milterclient.SMFIP_NR_RCPT == 0,
+            "mode_%s_with_rate_limits_a_new_connection_answers_rcpt" % mode,
+            "protocol 0x%x" % c.s.protocol)
+        res, _, _ = c.send("erin-%s@example.org" % mode, "erin-%s@example.org" % mode,
+                           rcpts=1)
+        tap(res.action == "tempfail" and res.stage == "rcpt" and "rcpt/hour" in res.reply,
+            "mode_%s_then_the_recipient_is_refused_at_rcpt" % mode, res)
+        c.close()
+    finally:
+        d.stop()
+
+
 def check_only_reports_map_errors(tmp, store):
     """signet -n names the file and line of a bad SenderMap or RateLimits line."""
     for key, name, text, want in (
@@ -286,6 +339,8 @@ def main():
         clock = Clock(os.path.join(tmp, "now"))
         env = dict(os.environ, SIGNET_TEST_NOW_FILE=clock.path)
         memory_store(tmp, store, clock, env)
+        for mode in ("s", "sv"):
+            rate_limits_set_by_a_reload(tmp, store, env, mode)
         shared_redis(tmp, store, clock, env)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

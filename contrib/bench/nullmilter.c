@@ -9,21 +9,21 @@
  *	postfix-bench.py and sendmail-bench.py run it beside Signet (unless --no-null-milter),
  *	so that "Signet against no milter" can be read against "nothing against no milter".
  *
- *	It negotiates as milter/adapter.c does with the own engine: the same actions, the
- *	leading space of header values, unknown commands skipped, no reply asked for
- *	connect, HELO, DATA, each header and each body chunk (on unix and TCP sockets
- *	alike), the same macro lists for MAIL, RCPT and DATA.  MAIL, RCPT and end of headers
- *	are answered "continue"; at end of message it adds one header field as long as an
- *	RSA-2048 DKIM-Signature (X-Null-Milter, so the benchmarks' check for a signature
- *	holds it for unsigned) and accepts.  SOCKET is libmilter's syntax (unix:PATH,
+ *	It negotiates as milter/adapter.c does with the own engine in Mode sv without
+ *	RateLimits (the defaults): the same actions, the leading space of header values,
+ *	unknown commands skipped, no reply asked for connect, HELO, RCPT, DATA, each header,
+ *	end of headers and each body chunk (on unix and TCP sockets alike), the same macro
+ *	lists for MAIL, RCPT and DATA.  MAIL is answered "continue"; at end of message it
+ *	adds one header field as long as an RSA-2048 DKIM-Signature (X-Null-Milter, so the
+ *	benchmarks' check for a signature holds it for unsigned) and accepts.  SOCKET is libmilter's syntax (unix:PATH,
  *	inet:PORT@HOST); a unix socket is made writable by all.  SIGTERM stops it.  Never
  *	installed.
  *
- *	With NULLMILTER_STEPS=minimal in its environment it also skips RCPT, DATA and end
- *	of headers: the fewest steps a DKIM signer could take (what the MTA saves when a
- *	milter takes fewer).  With NULLMILTER_STEPS=noreply it takes every step Signet takes
- *	but asks for no reply to MAIL, RCPT and end of headers either: end of message is
- *	the only step answered (what the MTA saves when it never waits before the end).
+ *	NULLMILTER_STEPS in its environment changes that: "answered" also answers RCPT and
+ *	end of headers (Signet before 22e98b9, or with RateLimits in Mode s); "noreply"
+ *	does not answer MAIL either, end of message being the only step answered (what the
+ *	MTA saves when it never waits before the end); "minimal" skips RCPT, DATA and end
+ *	of headers, answering MAIL: the fewest steps a DKIM signer could take.
  *
  *	With NULLMILTER_BURN_US=N (microseconds, at most 100000) it spins on the CPU for N
  *	microseconds of its thread's CPU time at end of message before it answers: a milter
@@ -42,12 +42,9 @@
 
 #define STEPS	(SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO | \
 	SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_BODY)
-/* NULLMILTER_STEPS=minimal: only what a DKIM signer cannot do without */
-#define SKIPPED	(SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOEOH)
-/* NULLMILTER_STEPS=noreply: only end of message answered */
-#define UNANSWERED	(SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_EOH)
+#define QUIET	(SMFIP_NR_RCPT | SMFIP_NR_EOH)	/* as Signet in Mode sv, no RateLimits */
 
-static unsigned long skipped;	/* SKIPPED, UNANSWERED, or 0 */
+static unsigned long steps = STEPS | QUIET;	/* what NULLMILTER_STEPS says */
 
 static long burn_us;		/* NULLMILTER_BURN_US, or 0 */
 
@@ -65,7 +62,7 @@ static sfsistat null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    "{cipher}") == MI_SUCCESS && smfi_setsymlist(ctx, SMFIM_ENVRCPT, "") == MI_SUCCESS &&
 	    smfi_setsymlist(ctx, SMFIM_DATA, "") == MI_SUCCESS)
 		*pf0 |= SMFIF_SETSYMLIST;
-	*pf1 = f1 & (STEPS | skipped);
+	*pf1 = f1 & steps;
 	*pf2 = 0;
 	*pf3 = 0;
 	return SMFIS_CONTINUE;
@@ -157,17 +154,25 @@ int	main(int argc, char **argv)
 		.xxfi_close = null_continue,
 		.xxfi_negotiate = null_negotiate,
 	};
+	const char *choice;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: nullmilter SOCKET\n");
 		return 2;
 	}
-	if (getenv("NULLMILTER_STEPS") != NULL &&
-	    strcmp(getenv("NULLMILTER_STEPS"), "minimal") == 0)
-		skipped = SKIPPED;
-	else if (getenv("NULLMILTER_STEPS") != NULL &&
-	    strcmp(getenv("NULLMILTER_STEPS"), "noreply") == 0)
-		skipped = UNANSWERED;
+	if ((choice = getenv("NULLMILTER_STEPS")) == NULL)
+		choice = "";
+	if (strcmp(choice, "answered") == 0)
+		steps = STEPS;
+	else if (strcmp(choice, "noreply") == 0)
+		steps = STEPS | QUIET | SMFIP_NR_MAIL;
+	else if (strcmp(choice, "minimal") == 0)
+		steps = STEPS | SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOEOH;
+	else if (choice[0] != '\0') {
+		fprintf(stderr, "nullmilter: NULLMILTER_STEPS must be answered, noreply or "
+		    "minimal\n");
+		return 2;
+	}
 	if (getenv("NULLMILTER_BURN_US") != NULL) {
 		char   *end;
 

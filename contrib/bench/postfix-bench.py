@@ -6,7 +6,7 @@ NAME
 SYNOPSIS
     contrib/bench/postfix-bench.py [-n 1500] [-c 4] [-s 4096] [--rounds 3] [--warmup 50]
         [--blocks 6] [--builddir DIR] [--signet LABEL=BINARY[@VAR=VALUE]]... [--no-opendkim]
-        [--no-null-milter] [--null-burn US] [--null-steps minimal|noreply]...
+        [--no-null-milter] [--null-burn US] [--null-steps answered|noreply|minimal]...
         [--no-settle] [--deliver]
         [--algorithm rsa|ed25519|both] [--fs ext4] [--perf DIR]
 
@@ -86,11 +86,12 @@ DESCRIPTION
     null milter, it tells what Postfix pays for sharing the cores with a milter's work
     from what it pays for Signet's answers.
 
-    --null-steps minimal|noreply adds a second null milter (repeatable), labelled so,
-    run with NULLMILTER_STEPS set to that (contrib/bench/nullmilter.c): "minimal" skips
-    RCPT, DATA and end of headers, "noreply" takes Signet's steps but answers only end
-    of message.  Against the null milter in the same run, it tells what the MTA saves
-    when a milter takes fewer steps, or never makes it wait before end of message.
+    --null-steps answered|noreply|minimal adds another null milter (repeatable),
+    labelled so, run with NULLMILTER_STEPS set to that (contrib/bench/nullmilter.c):
+    "answered" also answers RCPT and end of headers (as Signet did before 22e98b9, and
+    does with RateLimits), "noreply" answers end of message only, "minimal" skips RCPT,
+    DATA and end of headers.  Against the null milter in the same run, it tells what
+    the MTA pays or saves with a milter that makes it wait more often or less.
 
     While waiting for a block's mail at the sink the script flushes the queue again
     every 10 s: a message the sink did not take at once (deferred) is retried at once
@@ -454,7 +455,7 @@ def main():
     p.add_argument("--no-null-milter", action="store_true")
     p.add_argument("--null-burn", type=int, default=0, metavar="US")
     p.add_argument("--null-steps", action="append", default=[],
-                   choices=("minimal", "noreply"))
+                   choices=("answered", "noreply", "minimal"))
     p.add_argument("--deliver", action="store_true")
     p.add_argument("--fs", choices=("ext4",))
     p.add_argument("--algorithm", choices=("rsa", "ed25519", "both"), default="rsa")

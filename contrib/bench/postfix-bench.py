@@ -105,7 +105,8 @@ DESCRIPTION
 
     --signet LABEL=BINARY[@VAR=VALUE] adds a Signet (repeatable; default: one, "signet",
     the build at --builddir).  VAR=VALUE is put into that Signet's environment: a bench
-    build can select code variants that way.
+    build can select code variants that way.  With several, each after the first is
+    also given against the first, paired round by round (two builds, before and after).
     --perf DIR records each set-up's timed blocks with "perf record -a -g" (the whole
     machine, 499 samples a second) into DIR/rROUND-bBLOCK-LABEL.data, for "perf report
     -i FILE --comm sendmail" and the like; the rates of such a run are lower and are
@@ -663,6 +664,11 @@ def main():
         print("%s: inet/unix %s; unix/no-milter %s; inet/no-milter %s"
               % (label, paired(label + " inet", label + " unix"),
                  paired(label + " unix", "no milter"), paired(label + " inet", "no milter")))
+    for label, _, _ in signets[1:]:
+        first = signets[0][0]
+        print("%s against %s: unix %s; inet %s" % (
+            label, first, paired(label + " unix", first + " unix"),
+            paired(label + " inet", first + " inet")))
     if any(label == NULL for label, _, _ in compared):
         for label, _, _ in signets:
             print("%s against the null milter: unix %s; inet %s" % (

@@ -40,16 +40,17 @@
  *	Signet asks for no reply to the steps where it never says anything but "continue"
  *	(connect, HELO, DATA, each header, each body chunk): the MTA then writes a message's
  *	header fields without waiting for us after each (issue 17: through Postfix that halves
- *	the milter's round trips).  Where the configuration in force allows, RCPT (no
- *	RateLimits) and end of headers (Mode sv) get no reply either, so through Postfix a
- *	message waits for us twice (MAIL, end of message) instead of four times: over TCP a
- *	milter doing nothing then ran 1.17x as fast (contrib/bench/RESULTS.md).  At end of
+ *	the milter's round trips).  MAIL gets no reply either, nor, where the configuration in
+ *	force allows, RCPT (no RateLimits) and end of headers (Mode sv), so that through
+ *	Postfix a message waits for us once, at its end, instead of four times: a milter
+ *	doing nothing then ran 1.17x as fast over TCP (contrib/bench/RESULTS.md).  At end of
  *	headers Mode s and Mode v answer "accept" for a message they leave alone, which
  *	spares the MTA sending its body; in Mode sv only outbound mail without a key is
- *	such, and it is accepted at end of message instead.  A reload may set RateLimits
- *	while an MTA connection that asked for no RCPT reply lasts: a recipient refused
- *	then is held and refuses the message at the next step answered.  MAIL is always
- *	answered (a restart's "try again" and internal errors), and so is end of message.
+ *	such, and it is accepted at end of message instead.  A refusal at a step without
+ *	reply (MAIL: a restart's "try again", an internal error; RCPT: a recipient over a
+ *	limit that a reload set while this MTA connection lasts) is held and said at the
+ *	next step answered, for the whole message, and until then the message counts as in
+ *	flight, so a shutdown's drain waits for it.
  *	A unix socket has no Nagle and no ACKs, so both engines do this there.
  *	Over TCP only Signet's engine does: with nothing coming back, the MTA writes several
  *	small commands in a row, and an MTA socket without TCP_NODELAY holds each one until
@@ -91,9 +92,10 @@
 #include "milter/adapter.h"
 #include "milter/session.h"
 
-/* A refusal the session made at a step the MTA does not wait for (RCPT after a reload
- * set RateLimits, top of this file), said at the next step it waits for: end of headers
- * or end of message. */
+/* A refusal the session made at a step the MTA does not wait for (MAIL; RCPT after a
+ * reload set RateLimits; top of this file), said at the next step it waits for: RCPT,
+ * end of headers or end of message.  Until then the session counts the message in
+ * flight, so that a shutdown waits for the refusal to be said. */
 struct held_reply {
 	sfsistat status;		/* SMFIS_REJECT or SMFIS_TEMPFAIL; 0: none */
 	char	smtp_code[4];		/* "" for the MTA's own reply */
@@ -119,8 +121,9 @@ struct connection {
 #endif
 #define NO_REPLY_STEPS	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA | SMFIP_NR_HDR | \
 	SMFIP_NR_BODY)
-/* Added to those where the configuration allows (session_quiet_steps()). */
-#define QUIET_STEPS	(SMFIP_NR_RCPT | SMFIP_NR_EOH)
+/* Added to those: MAIL, and where the configuration allows (session_quiet_steps()),
+ * RCPT and end of headers. */
+#define QUIET_STEPS	(SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_EOH)
 
 /* The MAIL FROM macros Signet reads: the queue id, and AUTH and TLS (issue 18). */
 #define MAIL_MACROS "i {auth_type} {auth_authen} {tls_version} {cipher}"
@@ -179,7 +182,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (listening_on_unix_socket || NO_REPLY_OVER_TCP) {
 		unsigned quiet = session_quiet_steps();
 
-		wanted_steps |= NO_REPLY_STEPS |
+		wanted_steps |= NO_REPLY_STEPS | SMFIP_NR_MAIL |
 		    ((quiet & SESSION_QUIET_RCPT) ? SMFIP_NR_RCPT : 0) |
 		    ((quiet & SESSION_QUIET_EOH) ? SMFIP_NR_EOH : 0);
 	}
@@ -260,6 +263,7 @@ static void hold(struct connection *c, sfsistat status, const struct step_result
 {
 	struct held_reply *h = &c->held;
 
+	session_refusal_held(c->session);
 	h->status = status;
 	h->smtp_code[0] = h->status_code[0] = h->text[0] = '\0';
 	if (r->smtp_code != NULL && strlen(r->smtp_code) < sizeof(h->smtp_code)) {
@@ -334,12 +338,15 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	c->held.status = 0;		/* a new transaction */
+	if (c->held.status != 0) {	/* a new transaction: the last one's refusal goes */
+		c->held.status = 0;
+		session_abort(c->session);
+	}
 	session_auth(c->session, smfi_getsymval(ctx, "{auth_type}"),
 	    smfi_getsymval(ctx, "{tls_version}"), smfi_getsymval(ctx, "{cipher}"));
 	session_mail_from(c->session, smfi_getsymval(ctx, "i"),
 	    smfi_getsymval(ctx, "{auth_authen}"), argv != NULL ? argv[0] : NULL, &r);
-	return apply(ctx, c, &r, 0);
+	return apply(ctx, c, &r, SMFIP_NR_MAIL);
 }
 
 /* RCPT is taken (top of this file); it is answered when rate limits of authenticated
@@ -348,9 +355,13 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct connection *c = connection_of(ctx);
 	struct step_result r;
+	sfsistat status;
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
+	if (c->held.status != 0)	/* the message is refused: each recipient too */
+		return (c->no_reply & SMFIP_NR_RCPT) != 0 ? SMFIS_NOREPLY :
+		    say_held(ctx, c, &status) ? status : SMFIS_TEMPFAIL;
 	session_rcpt(c->session, argv != NULL ? argv[0] : NULL, &r);
 	return apply(ctx, c, &r, SMFIP_NR_RCPT);
 }
@@ -387,7 +398,9 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	if ((c->no_reply & SMFIP_NR_EOH) == 0 && say_held(ctx, c, &status)) {
+	if (c->held.status != 0 && (c->no_reply & SMFIP_NR_EOH) != 0)
+		return SMFIS_NOREPLY;
+	if (say_held(ctx, c, &status)) {
 		c->held.status = 0;
 		session_abort(c->session);
 		return status;

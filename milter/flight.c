@@ -26,6 +26,13 @@ int	flight_begin(void)
 	return ok;
 }
 
+void	flight_hold(void)
+{
+	pthread_mutex_lock(&flight_lock);
+	messages_in_flight++;
+	pthread_mutex_unlock(&flight_lock);
+}
+
 void	flight_end(void)
 {
 	pthread_mutex_lock(&flight_lock);

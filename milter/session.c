@@ -85,6 +85,7 @@ struct session {
 	int	warned_no_tls;		/* AUTH without TLS logged for this connection */
 	int	helo_lost;		/* memory ran out keeping it */
 	struct message *msg;		/* NULL between messages */
+	int	refusal_held;		/* counted in flight: session_refusal_held() */
 };
 
 struct session *session_new(void)
@@ -111,11 +112,28 @@ static void message_end(struct session *s)
 	s->msg = NULL;
 }
 
+void	session_refusal_held(struct session *s)
+{
+	if (!s->refusal_held) {
+		flight_hold();
+		s->refusal_held = 1;
+	}
+}
+
+static void refusal_said(struct session *s)
+{
+	if (s->refusal_held) {
+		flight_end();
+		s->refusal_held = 0;
+	}
+}
+
 void	session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
 	message_end(s);
+	refusal_said(s);
 	free(s->helo);
 	free(s);
 }
@@ -211,6 +229,7 @@ static int message_begin(struct session *s, const char *queue_id, const char *au
 	s->msg = m;
 	clock_gettime(CLOCK_MONOTONIC, &m->started);
 	set_queue_id(m, queue_id);
+	log_msg(LOG_LEVEL_DEBUG, "%s: message from %s begun", m->queue_id, s->client_text);
 	m->authenticated = auth_authen != NULL && *auth_authen != '\0';
 	int	internal = s->client_known &&
 	    addrlist_contains(m->rt->conf->internal_hosts, (const struct sockaddr *)&s->client);
@@ -829,4 +848,5 @@ void	session_step_done(struct session *s, struct step_result *r)
 void	session_abort(struct session *s)
 {
 	message_end(s);
+	refusal_said(s);
 }

@@ -55,6 +55,10 @@ void	session_free(struct session *s);
 #define SESSION_QUIET_RCPT	0x01
 #define SESSION_QUIET_EOH	0x02
 unsigned session_quiet_steps(void);
+/* The adapter holds a refusal until the next step the MTA waits for: until then the
+ * message counts as in flight, so that a shutdown's drain waits for it to be said.
+ * session_abort() (or session_free()) ends that. */
+void	session_refusal_held(struct session *s);
 
 void	session_connect(struct session *s, const struct sockaddr *client, const char *hostname);
 void	session_helo(struct session *s, const char *helo);

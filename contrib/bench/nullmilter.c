@@ -11,19 +11,18 @@
  *
  *	It negotiates as milter/adapter.c does with the own engine in Mode sv without
  *	RateLimits (the defaults): the same actions, the leading space of header values,
- *	unknown commands skipped, no reply asked for connect, HELO, RCPT, DATA, each header,
- *	end of headers and each body chunk (on unix and TCP sockets alike), the same macro
- *	lists for MAIL, RCPT and DATA.  MAIL is answered "continue"; at end of message it
+ *	unknown commands skipped, no reply asked for connect, HELO, MAIL, RCPT, DATA, each
+ *	header, end of headers and each body chunk (on unix and TCP sockets alike), the same
+ *	macro lists for MAIL, RCPT and DATA.  At end of message, the one step answered, it
  *	adds one header field as long as an RSA-2048 DKIM-Signature (X-Null-Milter, so the
  *	benchmarks' check for a signature holds it for unsigned) and accepts.  SOCKET is libmilter's syntax (unix:PATH,
  *	inet:PORT@HOST); a unix socket is made writable by all.  SIGTERM stops it.  Never
  *	installed.
  *
- *	NULLMILTER_STEPS in its environment changes that: "answered" also answers RCPT and
- *	end of headers (Signet before 22e98b9, or with RateLimits in Mode s); "noreply"
- *	does not answer MAIL either, end of message being the only step answered (what the
- *	MTA saves when it never waits before the end); "minimal" skips RCPT, DATA and end
- *	of headers, answering MAIL: the fewest steps a DKIM signer could take.
+ *	NULLMILTER_STEPS in its environment changes that: "answered" answers MAIL, RCPT and
+ *	end of headers too (Signet before 22e98b9); "mail" answers MAIL (Signet at 22e98b9);
+ *	"noreply" is the default (its name before); "minimal" skips RCPT, DATA and end of
+ *	headers, answering MAIL: the fewest steps a DKIM signer could take.
  *
  *	With NULLMILTER_BURN_US=N (microseconds, at most 100000) it spins on the CPU for N
  *	microseconds of its thread's CPU time at end of message before it answers: a milter
@@ -44,7 +43,7 @@
 	SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_BODY)
 #define QUIET	(SMFIP_NR_RCPT | SMFIP_NR_EOH)	/* as Signet in Mode sv, no RateLimits */
 
-static unsigned long steps = STEPS | QUIET;	/* what NULLMILTER_STEPS says */
+static unsigned long steps = STEPS | QUIET | SMFIP_NR_MAIL;	/* NULLMILTER_STEPS */
 
 static long burn_us;		/* NULLMILTER_BURN_US, or 0 */
 
@@ -164,13 +163,13 @@ int	main(int argc, char **argv)
 		choice = "";
 	if (strcmp(choice, "answered") == 0)
 		steps = STEPS;
-	else if (strcmp(choice, "noreply") == 0)
-		steps = STEPS | QUIET | SMFIP_NR_MAIL;
+	else if (strcmp(choice, "mail") == 0)
+		steps = STEPS | QUIET;
 	else if (strcmp(choice, "minimal") == 0)
 		steps = STEPS | SMFIP_NORCPT | SMFIP_NODATA | SMFIP_NOEOH;
-	else if (choice[0] != '\0') {
-		fprintf(stderr, "nullmilter: NULLMILTER_STEPS must be answered, noreply or "
-		    "minimal\n");
+	else if (choice[0] != '\0' && strcmp(choice, "noreply") != 0) {
+		fprintf(stderr, "nullmilter: NULLMILTER_STEPS must be answered, mail, noreply "
+		    "or minimal\n");
 		return 2;
 	}
 	if (getenv("NULLMILTER_BURN_US") != NULL) {

@@ -22,6 +22,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -162,8 +163,13 @@ def test_sigterm_drain(tmp):
     port = free_port()
     spec = "inet:%d@127.0.0.1" % port
     pidfile = os.path.join(tmp, "signet.pid")
+    # RateLimits (none reached here) make RCPT answered: its reply tells that the daemon
+    # has begun the message before the SIGTERM.  MAIL gets no reply (milter/adapter.c).
+    limits = os.path.join(tmp, "drain-limits")
+    with open(limits, "w") as f:
+        f.write("*  rcpt/hour=1000\n")
     d = Daemon(tmp, "Socket %s\nKeystore %s\nLogLevel debug\nMode s\nPidFile %s\n"
-               % (spec, store, pidfile), "drain")
+               "RateLimits %s\n" % (spec, store, pidfile, limits), "drain")
     try:
         tap(wait_listening(spec), "drain_daemon_listens", d.log())
         tap(os.path.exists(pidfile) and open(pidfile).read().strip() == str(d.proc.pid),
@@ -285,14 +291,15 @@ def test_unix_socket_and_user(tmp):
             s.connect("127.0.0.1", helo="mta.example")
             r = s.message(message("a.example"), "x@a.example", ["r@example.net"])
             tap(signed_selectors(r) == ["sa"], "signs_over_the_unix_socket", r)
-            # No reply to the steps that only ever continue (a stray reply would
-            # desynchronise the second message): without RateLimits, RCPT too.  MAIL
-            # and EOM are answered, and in Mode s EOH (it accepts a message it leaves
-            # alone there, so that its body is not sent; tests/tcp/nodelay.py has sv).
+            # No reply asked (a stray reply would desynchronise the second message)
+            # but at end of message and, in Mode s, end of headers (it accepts a
+            # message it leaves alone there, so that its body is not sent;
+            # tests/tcp/nodelay.py has sv); RCPT unanswered without RateLimits.
             silent = (milterclient.SMFIP_NR_CONN | milterclient.SMFIP_NR_HELO |
-                      milterclient.SMFIP_NR_RCPT | milterclient.SMFIP_NR_DATA |
-                      milterclient.SMFIP_NR_HDR | milterclient.SMFIP_NR_BODY)
-            answered = milterclient.SMFIP_NR_MAIL | milterclient.SMFIP_NR_EOH
+                      milterclient.SMFIP_NR_MAIL | milterclient.SMFIP_NR_RCPT |
+                      milterclient.SMFIP_NR_DATA | milterclient.SMFIP_NR_HDR |
+                      milterclient.SMFIP_NR_BODY)
+            answered = milterclient.SMFIP_NR_EOH
             r2 = s.message(message("a.example"), "x@a.example", ["r@example.net"])
             tap(s.protocol & silent == silent and s.protocol & answered == 0
                 and signed_selectors(r2) == ["sa"],
@@ -537,6 +544,81 @@ def wait_until(cond, timeout=30):
     return cond()
 
 
+class HeldSession(milterclient.Session):
+    """Calls pause() once, just before end of message."""
+    pause = None
+
+    def _send(self, cmd, data=b""):
+        if cmd == milterclient.SMFIC_BODYEOB and self.pause is not None:
+            pause, self.pause = self.pause, None
+            pause()
+        return super()._send(cmd, data)
+
+
+def test_drain_waits_for_a_held_refusal(tmp):
+    """Mode sv without RateLimits: MAIL, RCPT and end of headers get no reply.  A message
+    whose MAIL comes during a drain is refused at end of message, and the drain waits for
+    that refusal to be said even once the message that was in flight has ended."""
+    store = os.path.join(tmp, "keys")  # made by test_reload
+    path = socket_path_in(tmp, "held")
+    spec = "unix:" + path
+    d = Daemon(tmp, "Socket %s\nKeystore %s\nLogLevel debug\nMode sv\n"
+               "Nameservers 127.0.0.1@%d\nDNSTimeout 1\n" % (spec, store, free_port()),
+               "held")
+    try:
+        if not tap(wait_listening(spec), "held_daemon_listens", d.log()):
+            return
+        first = PausingSession(spec)
+        first.open()
+        first.connect("127.0.0.1", helo="mta.example")
+        late = HeldSession(spec)
+        late.open()
+        late.connect("127.0.0.1", helo="mta.example")
+        go_on = threading.Event()
+        results = {}
+
+        def first_message():
+            first.pause = go_on.wait
+            results["first"] = first.message(message("a.example", "inflight-sv"),
+                                             "x@a.example", ["r@example.net"],
+                                             queue_id="HELDFIRST")
+
+        t = threading.Thread(target=first_message)
+        t.start()
+        began = d.wait_log("HELDFIRST: message from", timeout=30)
+        d.proc.send_signal(signal.SIGTERM)
+        d.wait_log("letting messages in flight finish", timeout=30)
+
+        def finish_first():
+            go_on.set()
+            t.join(timeout=30)
+
+        late.pause = finish_first
+        r2 = late.message(message("a.example", "late-sv"), "x@a.example", ["r@example.net"])
+        go_on.set()
+        t.join(timeout=30)
+        r1 = results.get("first")
+        tap(began and r1 is not None and r1.action == "accept" and
+            signed_selectors(r1) == ["sa"], "sv_message_in_flight_at_sigterm_finishes_signed",
+            (began, r1))
+        tap(r2 is not None and r2.action == "tempfail" and r2.stage == "eom" and
+            "4.3.2" in str(r2.reply),
+            "sv_message_begun_in_the_drain_refused_at_eom_after_the_other_ended", r2)
+        for c in (first, late):
+            try:
+                c.close()
+            except OSError:
+                pass
+        try:
+            code = d.proc.wait(timeout=70)
+        except subprocess.TimeoutExpired:
+            code = None
+        tap(code == 0, "held_daemon_exits_cleanly_after_draining",
+            "exit %r\n%s" % (code, d.log()))
+    finally:
+        d.stop()
+
+
 def test_detached_start(tmp):
     """Without -f the starting process exits only once the daemon is ready: PID file
     written with the daemon's pid, socket listening, signals handled.  A start that fails
@@ -655,7 +737,8 @@ def test_metrics(tmp):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="signet-daemon-")
-    for test in (test_reload, test_sigterm_drain, test_signals_with_verifying, test_metrics,
+    for test in (test_reload, test_sigterm_drain, test_drain_waits_for_a_held_refusal,
+                 test_signals_with_verifying, test_metrics,
                  test_unix_socket_and_user, test_unix_socket_directory,
                  test_unix_socket_symlinks, test_signal_the_moment_the_socket_appears,
                  test_detached_start, test_second_start_leaves_the_pid_file,

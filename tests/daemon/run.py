@@ -158,6 +158,20 @@ def test_new_connection_after_quit_nc(tmp):
         d.stop()
 
 
+def close_and_wait_exit(d, sessions):
+    """Closes the MTA connections of a draining daemon; its exit status, None if it
+    still runs after 70 s."""
+    for c in sessions:
+        try:
+            c.close()
+        except OSError:
+            pass
+    try:
+        return d.proc.wait(timeout=70)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def test_sigterm_drain(tmp):
     store = os.path.join(tmp, "keys")  # made by test_reload
     port = free_port()
@@ -199,15 +213,7 @@ def test_sigterm_drain(tmp):
         r2 = late[0] if late else None
         tap(r2 is not None and r2.action == "tempfail" and "4.3.2" in str(r2.reply),
             "new_message_after_sigterm_is_tempfailed_not_lost", r2)
-        for c in (s, other):
-            try:
-                c.close()
-            except OSError:
-                pass
-        try:
-            code = d.proc.wait(timeout=70)
-        except subprocess.TimeoutExpired:
-            code = None
+        code = close_and_wait_exit(d, (s, other))
         tap(code == 0, "daemon_exits_cleanly_after_draining", "exit %r\n%s" % (code, d.log()))
         tap(not os.path.exists(pidfile), "pid_file_removed_at_exit")
     finally:
@@ -604,15 +610,7 @@ def test_drain_waits_for_a_held_refusal(tmp):
         tap(r2 is not None and r2.action == "tempfail" and r2.stage == "eom" and
             "4.3.2" in str(r2.reply),
             "sv_message_begun_in_the_drain_refused_at_eom_after_the_other_ended", r2)
-        for c in (first, late):
-            try:
-                c.close()
-            except OSError:
-                pass
-        try:
-            code = d.proc.wait(timeout=70)
-        except subprocess.TimeoutExpired:
-            code = None
+        code = close_and_wait_exit(d, (first, late))
         tap(code == 0, "held_daemon_exits_cleanly_after_draining",
             "exit %r\n%s" % (code, d.log()))
     finally:

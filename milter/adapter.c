@@ -288,6 +288,14 @@ static int say_held(SMFICTX *ctx, struct connection *c, sfsistat *status)
 	return 1;
 }
 
+/* The message ends (refused as held, aborted, or followed by another): so does its held
+ * refusal, and with it its count in flight. */
+static void end_message(struct connection *c)
+{
+	c->held.status = 0;
+	session_abort(c->session);
+}
+
 /* Applies the session's result of one step and hands it back; at a step the MTA does
  * not wait for (no_reply_flag negotiated) a refusal is held instead. */
 static sfsistat apply(SMFICTX *ctx, struct connection *c, struct step_result *r,
@@ -338,10 +346,8 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	if (c->held.status != 0) {	/* a new transaction: the last one's refusal goes */
-		c->held.status = 0;
-		session_abort(c->session);
-	}
+	if (c->held.status != 0)	/* a new transaction: the last one's refusal goes */
+		end_message(c);
 	session_auth(c->session, smfi_getsymval(ctx, "{auth_type}"),
 	    smfi_getsymval(ctx, "{tls_version}"), smfi_getsymval(ctx, "{cipher}"));
 	session_mail_from(c->session, smfi_getsymval(ctx, "i"),
@@ -401,8 +407,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	if (c->held.status != 0 && (c->no_reply & SMFIP_NR_EOH) != 0)
 		return SMFIS_NOREPLY;
 	if (say_held(ctx, c, &status)) {
-		c->held.status = 0;
-		session_abort(c->session);
+		end_message(c);
 		return status;
 	}
 	session_end_of_headers(c->session, smfi_getsymval(ctx, "i"), &r);
@@ -427,8 +432,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	if (say_held(ctx, c, &status)) {
-		c->held.status = 0;
-		session_abort(c->session);
+		end_message(c);
 		return status;
 	}
 	session_end_of_message(c->session, smfi_getsymval(ctx, "i"), &r);
@@ -439,10 +443,8 @@ static sfsistat cb_abort(SMFICTX *ctx)
 {
 	struct connection *c = connection_of(ctx);
 
-	if (c != NULL) {
-		c->held.status = 0;
-		session_abort(c->session);
-	}
+	if (c != NULL)
+		end_message(c);
 	return SMFIS_CONTINUE;
 }
 

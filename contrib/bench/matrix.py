@@ -42,8 +42,10 @@ DESCRIPTION
 
     Reported per row, median of the rounds: msg/s, CPU ms per message (the daemon's
     whole process tree, from /proc: Signet's signer counts), the ratio Signet/other,
-    p50 and p99 latency, and peak RSS (VmHWM) per daemon after the 4 KiB runs and after
-    the 1 MiB runs (daemons are restarted each round, sizes run smallest first).  Then
+    p50 and p99 latency, and peak RSS (VmHWM) per daemon for each size (every daemon
+    starts afresh for each size in each round, so a size's peak is its own runs alone,
+    not what the daemon kept from the sizes before: connections and threads seen, glibc's
+    arenas).  Then
     the issue's targets, each met or missed, and, unless --no-mta, the figures through
     the real Postfix (contrib/bench/postfix-bench.py) and Sendmail
     (contrib/bench/sendmail-bench.py).
@@ -331,17 +333,19 @@ def median(values):
 
 def measure(setup, rows, args):
     """results[(scenario, kind, size, conc, side)] = list of field dicts, one per round;
-    rss[(scenario, kind, size, side)] = list of peak kB after that size, one per round."""
+    rss[(scenario, kind, size, side)] = list of peak kB after that size, one per round.
+    Every daemon starts afresh for each size, so its peak RSS is that size's runs alone
+    (c1 up to the highest concurrency), not what it kept from the smaller sizes."""
     results, rss = {}, {}
     for rnd in range(args.rounds):
-        for _, _, a, b in rows:
-            a.start()
-            b.start()
-        try:
-            for scenario, _, a, b in rows:
-                check_verdicts(setup, a, scenario)
-                check_verdicts(setup, b, scenario)
-            for size in args.sizes:
+        for size in args.sizes:
+            for _, _, a, b in rows:
+                a.start()
+                b.start()
+            try:
+                for scenario, _, a, b in rows:
+                    check_verdicts(setup, a, scenario)
+                    check_verdicts(setup, b, scenario)
                 for conc in args.conc:
                     for i, (scenario, kind, a, b) in enumerate(rows):
                         order = [("signet", a), ("other", b)]
@@ -359,10 +363,10 @@ def measure(setup, rows, args):
                     for side, daemon in (("signet", a), ("other", b)):
                         rss.setdefault((scenario, kind, size, side), []).append(
                             peak_rss_kb(daemon.pids))
-        finally:
-            for _, _, a, b in rows:
-                a.stop()
-                b.stop()
+            finally:
+                for _, _, a, b in rows:
+                    a.stop()
+                    b.stop()
     return results, rss
 
 
@@ -401,10 +405,10 @@ def table(results, rss, args):
                        fmt(ratio), fmt(m["sp50_ms"]), fmt(m["sp99_ms"]), fmt(m["op50_ms"]),
                        fmt(m["op99_ms"]), m["serr"], m["oerr"]))
     out += ["", "Peak RSS (VmHWM, kB, median of the rounds; the daemon's whole process tree; "
-            "daemons restarted each round, sizes run smallest first, so the figure after a "
-            "size includes every run before it):", "",
-            "| scenario | socket | " + " | ".join("Signet after %s" % human(z) for z in args.sizes)
-            + " | " + " | ".join("other after %s" % human(z) for z in args.sizes) + " |",
+            "every daemon started afresh for each size in each round, so a size's figure is "
+            "its own runs alone):", "",
+            "| scenario | socket | " + " | ".join("Signet at %s" % human(z) for z in args.sizes)
+            + " | " + " | ".join("other at %s" % human(z) for z in args.sizes) + " |",
             "|---|---|" + "---:|" * (2 * len(args.sizes))]
     peaks = {}
     for (scenario, kind, size, side), values in sorted(rss.items()):

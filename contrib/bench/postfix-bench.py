@@ -92,8 +92,9 @@ DESCRIPTION
     "answered" also answers MAIL, RCPT and end of headers (as Signet did before
     22e98b9), "mail" MAIL (as at 22e98b9, and as with RateLimits, which answer RCPT
     too), "minimal" skips RCPT, DATA and end of headers ("noreply", accepted for the
-    commands of RESULTS.md, is now the usual one).  Against the null milter in the same run, it tells what
-    the MTA pays or saves with a milter that makes it wait more often or less.
+    commands of RESULTS.md, is now the usual one).  Against the null milter in the same
+    run, it tells what the MTA pays or saves with a milter that makes it wait more often
+    or less.
 
     While waiting for a block's mail at the sink the script flushes the queue again
     every 10 s: a message the sink did not take at once (deferred) is retried at once
